@@ -1,0 +1,85 @@
+//! Internet checksum arithmetic (RFC 1071) shared by the XDP program and the
+//! map writer. Sums are kept as wide integers and folded once at the end.
+//! A sum of bytes that starts at an odd offset equals the byte-swapped sum of
+//! the same bytes at an even offset (RFC 1071 2(B)); the fast path uses that
+//! to place precomputed sums at any offset.
+
+/// Folds a wide ones-complement sum into 16 bits.
+#[inline(always)]
+pub fn fold(mut sum: u64) -> u16 {
+    sum = (sum & 0xffff_ffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum as u16
+}
+
+/// Sum of 16-bit words, placed at an odd offset if `odd`.
+#[inline(always)]
+pub fn at_parity(folded: u16, odd: bool) -> u64 {
+    if odd {
+        folded.swap_bytes() as u64
+    } else {
+        folded as u64
+    }
+}
+
+/// Sum of a 32-bit big-endian value written at an even offset.
+#[inline(always)]
+pub fn u32_words(value: u32) -> u64 {
+    (value >> 16) as u64 + (value & 0xffff) as u64
+}
+
+/// Sum of `bytes` as if they started at an even offset (the map writer's
+/// side; the XDP program sums packet bytes as it reads them).
+pub fn bytes(bytes: &[u8]) -> u64 {
+    let mut sum = 0u64;
+    let mut words = bytes.chunks_exact(2);
+    for w in &mut words {
+        sum += u16::from_be_bytes([w[0], w[1]]) as u64;
+    }
+    if let [last] = words.remainder() {
+        sum += (*last as u64) << 8;
+    }
+    sum
+}
+
+/// The value for a UDP checksum field: zero is sent as all ones (RFC 768).
+#[inline(always)]
+pub fn finish_udp(sum: u64) -> u16 {
+    match !fold(sum) {
+        0 => 0xffff,
+        c => c,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_offset_is_the_swapped_sum() {
+        let data = [0x12, 0x34, 0x56, 0x78, 0x9a];
+        let mut shifted = [0u8; 6];
+        shifted[1..].copy_from_slice(&data);
+        assert_eq!(
+            fold(bytes(&shifted)),
+            fold(at_parity(fold(bytes(&data)), true))
+        );
+    }
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
+        assert_eq!(
+            fold(bytes(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7])),
+            0xddf2
+        );
+    }
+
+    #[test]
+    fn zero_checksum_is_sent_as_ones() {
+        assert_eq!(finish_udp(0xffff), 0xffff);
+        assert_eq!(finish_udp(0), 0xffff);
+    }
+}

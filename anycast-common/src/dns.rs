@@ -1,0 +1,37 @@
+//! DNS wire constants the fast path and the map writer agree on.
+
+/// Header flag bits (RFC 1035 4.1.1, RFC 4035 3.2).
+pub const FLAG_QR: u16 = 0x8000;
+pub const OPCODE_MASK: u16 = 0x7800;
+pub const FLAG_AA: u16 = 0x0400;
+pub const FLAG_TC: u16 = 0x0200;
+pub const FLAG_RD: u16 = 0x0100;
+pub const FLAG_RA: u16 = 0x0080;
+pub const FLAG_AD: u16 = 0x0020;
+pub const FLAG_CD: u16 = 0x0010;
+pub const RCODE_MASK: u16 = 0x000f;
+
+pub const RCODE_NOERROR: u8 = 0;
+pub const RCODE_NXDOMAIN: u8 = 3;
+
+pub const TYPE_OPT: u16 = 41;
+/// EDNS DO bit in the OPT record's TTL field (RFC 3225).
+pub const EDNS_FLAG_DO: u16 = 0x8000;
+
+/// Header flags of every answer the node gives from its cache: a response,
+/// recursion available, RD and CD echoed from the query, AA and AD clear.
+/// Userspace answers the same way, so a fast-path answer and a daemon
+/// answer for the same question are the same bytes.
+#[inline(always)]
+pub const fn response_flags(query_flags: u16, rcode: u8) -> u16 {
+    FLAG_QR | FLAG_RA | (query_flags & (FLAG_RD | FLAG_CD)) | (rcode as u16 & RCODE_MASK)
+}
+
+/// The OPT record the node appends to an answer for a query that had one.
+#[inline(always)]
+pub const fn opt_record(udp_size: u16, dnssec_ok: bool) -> [u8; crate::OPT_RECORD_LEN] {
+    let size = udp_size.to_be_bytes();
+    let flags = if dnssec_ok { EDNS_FLAG_DO } else { 0 }.to_be_bytes();
+    // root name, TYPE, CLASS = UDP size, ext-RCODE 0, version 0, flags, RDLEN 0
+    [0, 0, 41, size[0], size[1], 0, 0, flags[0], flags[1], 0, 0]
+}

@@ -1,0 +1,128 @@
+//! Types and functions both sides of the fast path share: the XDP program
+//! (built for `bpfel-unknown-none`) and `anycastd`. Everything that crosses a
+//! BPF map is defined here once, `#[repr(C)]` with explicit padding, and its
+//! size is asserted so that a layout change is a compile error on both sides.
+#![no_std]
+
+pub mod checksum;
+pub mod dns;
+pub mod hash;
+pub mod stats;
+
+pub use stats::Outcome;
+
+/// Longest DNS name on the wire, root label included (RFC 1035 2.3.4).
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest label (RFC 1035 2.3.4).
+pub const MAX_LABEL_LEN: u8 = 63;
+/// Name buffer: one byte more than the longest name keeps the buffer a
+/// multiple of eight, so names compare as 32 words.
+pub const NAME_BUF_LEN: usize = 256;
+/// The largest DNS message the fast path sends: the EDNS buffer size the
+/// DNS flag day 2020 settled on, which fits any path MTU without fragments.
+pub const MAX_RESPONSE_LEN: usize = 1232;
+/// What a client without EDNS accepts (RFC 1035 4.2.1).
+pub const CLASSIC_UDP_LEN: u16 = 512;
+/// Bytes of the sections after the question that one entry may carry.
+pub const MAX_DATA_LEN: usize = MAX_RESPONSE_LEN;
+/// Resource records one entry may carry: each one's TTL is rewritten on a
+/// hit, in a loop with this constant bound.
+pub const MAX_RECORDS: usize = 32;
+/// Wire size of an OPT record without options.
+pub const OPT_RECORD_LEN: usize = 11;
+
+/// `AnswerKey::flags` bit: the query had EDNS with the DO bit set.
+pub const KEY_FLAG_DO: u8 = 1;
+
+/// The answer map's key: the question, exactly.
+///
+/// The name is represented by a keyed hash of its lower-cased wire form; the
+/// full name is stored in [`AnswerValue::name`] and compared on every hit, so
+/// two names that collide can only cause a miss, never a wrong answer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AnswerKey {
+    pub name_hash: u64,
+    pub qtype: u16,
+    pub qclass: u16,
+    /// [`KEY_FLAG_DO`] or 0.
+    pub flags: u8,
+    pub _pad: [u8; 3],
+}
+const _: () = assert!(core::mem::size_of::<AnswerKey>() == 16);
+
+/// The answer map's value: everything after the question section, ready to
+/// be copied behind the client's own question.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AnswerValue {
+    /// CLOCK_BOOTTIME (what `bpf_ktime_get_boot_ns` reads) at which the TTLs
+    /// stored in `data` were current.
+    pub inserted_ns: u64,
+    /// CLOCK_BOOTTIME from which on the entry must not be served.
+    pub expires_ns: u64,
+    /// Length of the lower-cased wire name in `name`, root label included.
+    pub name_len: u16,
+    /// Bytes used in `data`.
+    pub data_len: u16,
+    pub ancount: u16,
+    pub nscount: u16,
+    pub arcount: u16,
+    /// RCODE of the response (NOERROR or NXDOMAIN).
+    pub rcode: u8,
+    /// Entries used in `ttl_offsets`.
+    pub ttl_count: u8,
+    /// Folded ones-complement sum of `data[..data_len]` with every TTL field
+    /// zeroed, summed as if `data` started at an even offset.
+    pub data_csum: u16,
+    pub _pad: [u8; 2],
+    /// Offset in `data` of each record's 32-bit TTL field.
+    pub ttl_offsets: [u16; MAX_RECORDS],
+    /// Lower-cased wire-format question name, zero padded.
+    pub name: [u8; NAME_BUF_LEN],
+    /// Answer, authority and additional records (no OPT) in wire format, with
+    /// names compressed against the question at offset 12.
+    pub data: [u8; MAX_DATA_LEN],
+}
+const _: () = assert!(
+    core::mem::size_of::<AnswerValue>() == 32 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN
+);
+const _: () = assert!(core::mem::size_of::<AnswerValue>() % 8 == 0);
+
+/// Settings userspace writes into the config map (index 0) before anything
+/// else. A zero `udp_port` means "not configured": every packet passes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastPathConfig {
+    /// Secret key of the name hash; random per run of the daemon.
+    pub hash_key: [u64; 2],
+    /// UDP port of the DNS service, host byte order.
+    pub udp_port: u16,
+    /// EDNS UDP payload size the node advertises, at most
+    /// [`MAX_RESPONSE_LEN`].
+    pub edns_udp_size: u16,
+    pub _pad: [u8; 4],
+}
+const _: () = assert!(core::mem::size_of::<FastPathConfig>() == 24);
+
+/// Names of the maps in the object file, so the loader cannot misspell them.
+pub mod map_names {
+    pub const ANSWERS: &str = "ANSWERS";
+    pub const CONFIG: &str = "CONFIG";
+    pub const VIPS_V4: &str = "VIPS_V4";
+    pub const VIPS_V6: &str = "VIPS_V6";
+    pub const STATS: &str = "STATS";
+    pub const SCRATCH: &str = "SCRATCH";
+}
+
+/// Name of the XDP program in the object file.
+pub const PROGRAM_NAME: &str = "anycast";
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all of these are repr(C), made of integers and integer arrays,
+    // with every padding byte an explicit field: any bit pattern is valid.
+    unsafe impl aya::Pod for super::AnswerKey {}
+    unsafe impl aya::Pod for super::AnswerValue {}
+    unsafe impl aya::Pod for super::FastPathConfig {}
+}

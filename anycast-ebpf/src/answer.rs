@@ -1,0 +1,330 @@
+//! Turns a query that hits a fresh entry into the response, in place: the
+//! client's question stays as it is (0x20 case echoed), the entry's records
+//! follow it with TTLs rewritten to their remaining lifetime, an OPT record
+//! closes it when the query had one, and every header is turned around with
+//! correct lengths and checksums.
+//!
+//! Nothing is written before every check has passed: a packet that is
+//! passed up the stack is always the packet that arrived.
+
+use anycast_common::{
+    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, KEY_FLAG_DO, MAX_DATA_LEN,
+    MAX_RECORDS, NAME_BUF_LEN, OPT_RECORD_LEN, Outcome, checksum, dns,
+};
+use aya_ebpf::{
+    helpers::generated::{
+        bpf_ktime_get_boot_ns, bpf_xdp_adjust_tail, bpf_xdp_get_buff_len, bpf_xdp_store_bytes,
+    },
+    programs::XdpContext,
+};
+
+use crate::{
+    maps::{ANSWERS, CONFIG, SCRATCH},
+    net::{self, Datagram, IPV4_HEADER_LEN, UDP_HEADER_LEN},
+    packet::{holds, ptr_at, swap, write},
+    query::{self, DNS_HEADER_LEN, Query},
+};
+
+/// Hop limit / TTL of the responses.
+const RESPONSE_HOP_LIMIT: u8 = 64;
+const NS_PER_SEC: u64 = 1_000_000_000;
+/// Frames longer than this are never queries the fast path answers.
+const MAX_FRAME_LEN: usize = 4096;
+
+pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
+    let cfg = CONFIG.get(0).ok_or(Outcome::NotConfigured)?;
+    if cfg.udp_port == 0 {
+        return Err(Outcome::NotConfigured);
+    }
+    let dgram = net::parse(ctx, cfg)?;
+    let query = query::parse(ctx, &dgram, cfg)?;
+    let key = AnswerKey {
+        name_hash: query.name_hash,
+        qtype: query.qtype,
+        qclass: query.qclass,
+        flags: if query.edns.as_ref().is_some_and(|e| e.dnssec_ok) {
+            KEY_FLAG_DO
+        } else {
+            0
+        },
+        _pad: [0; 3],
+    };
+    // SAFETY: the value is only read, and LRU entries are not freed while an
+    // RCU read section (the XDP run) holds them.
+    let entry = unsafe { ANSWERS.get(&key) }.ok_or(Outcome::Miss)?;
+    same_name(entry, query.name_len)?;
+    // SAFETY: a helper without arguments.
+    let now = unsafe { bpf_ktime_get_boot_ns() };
+    if now >= entry.expires_ns {
+        return Err(Outcome::Expired);
+    }
+    let reply = Reply::plan(cfg, &query, entry, now)?;
+    reply.write(ctx, &dgram, &query, entry)
+}
+
+/// Compares the lower-cased name in the scratch buffer with the entry's, a
+/// word at a time.
+#[inline(always)]
+fn same_name(entry: &AnswerValue, name_len: usize) -> Result<(), Outcome> {
+    if entry.name_len as usize != name_len {
+        return Err(Outcome::HashCollision);
+    }
+    let scratch = SCRATCH.get_ptr(0).ok_or(Outcome::TxFailed)?;
+    for word in 0..NAME_BUF_LEN / 8 {
+        let at = word * 8;
+        if at >= name_len {
+            break;
+        }
+        // The scratch buffer holds older, longer names past this one.
+        let left = name_len - at;
+        let mask = if left >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (left * 8)) - 1
+        };
+        // SAFETY: word < 32, so at + 8 <= NAME_BUF_LEN for both buffers.
+        let (a, b) = unsafe {
+            (
+                u64::from_le_bytes(*((*scratch).name.as_ptr().add(at) as *const [u8; 8])),
+                u64::from_le_bytes(*(entry.name.as_ptr().add(at) as *const [u8; 8])),
+            )
+        };
+        if (a ^ b) & mask != 0 {
+            return Err(Outcome::HashCollision);
+        }
+    }
+    Ok(())
+}
+
+/// What the response will be, decided before anything is written.
+struct Reply {
+    /// Whole seconds the entry's TTLs have aged.
+    elapsed: u32,
+    data_len: usize,
+    /// Length of the DNS message.
+    dns_len: usize,
+    opt: Option<[u8; OPT_RECORD_LEN]>,
+    /// Sum of the rewritten TTL fields, relative to the start of the data.
+    ttl_sum: u64,
+}
+
+impl Reply {
+    #[inline(always)]
+    fn plan(
+        cfg: &FastPathConfig,
+        query: &Query,
+        entry: &AnswerValue,
+        now: u64,
+    ) -> Result<Reply, Outcome> {
+        let data_len = entry.data_len as usize;
+        if data_len == 0 || data_len > MAX_DATA_LEN {
+            return Err(Outcome::TxFailed);
+        }
+        let opt = query
+            .edns
+            .as_ref()
+            .map(|e| dns::opt_record(cfg.edns_udp_size, e.dnssec_ok));
+        let dns_len = DNS_HEADER_LEN
+            + query.question_len()
+            + data_len
+            + if opt.is_some() { OPT_RECORD_LEN } else { 0 };
+        let limit = match &query.edns {
+            // RFC 6891 6.2.5: values below 512 are treated as 512.
+            Some(edns) => edns.udp_size.max(CLASSIC_UDP_LEN).min(cfg.edns_udp_size),
+            None => CLASSIC_UDP_LEN,
+        };
+        if dns_len > limit as usize {
+            return Err(Outcome::TooBig);
+        }
+        let elapsed = ((now.saturating_sub(entry.inserted_ns)) / NS_PER_SEC) as u32;
+        let mut ttl_sum = 0;
+        for i in 0..MAX_RECORDS {
+            if i >= entry.ttl_count as usize {
+                break;
+            }
+            let at = entry.ttl_offsets[i] as usize;
+            let ttl = stored_ttl(entry, at, data_len)?.saturating_sub(elapsed);
+            ttl_sum += checksum::at_parity(checksum::fold(checksum::u32_words(ttl)), at & 1 == 1);
+        }
+        Ok(Reply {
+            elapsed,
+            data_len,
+            dns_len,
+            opt,
+            ttl_sum,
+        })
+    }
+
+    #[inline(always)]
+    fn write(
+        &self,
+        ctx: &XdpContext,
+        dgram: &Datagram,
+        query: &Query,
+        entry: &AnswerValue,
+    ) -> Result<(), Outcome> {
+        let dns = dgram.udp + UDP_HEADER_LEN;
+        let data_at = dns + DNS_HEADER_LEN + query.question_len();
+        // SAFETY: helper call on our own context.
+        let frame_len = unsafe { bpf_xdp_get_buff_len(ctx.ctx) } as usize;
+        // A frame with fragments beyond its linear part is not ours to grow
+        // (and never a plain DNS query).
+        if frame_len > MAX_FRAME_LEN || !holds(ctx, frame_len) {
+            return Err(Outcome::TxFailed);
+        }
+        let delta = (dgram.udp + UDP_HEADER_LEN + self.dns_len) as i32 - frame_len as i32;
+        // SAFETY: helper call on our own context; on failure the frame is
+        // unchanged.
+        if unsafe { bpf_xdp_adjust_tail(ctx.ctx, delta) } != 0 {
+            return Err(Outcome::TxFailed);
+        }
+        // From here the headers are still the query's until the end, so any
+        // failure leaves a packet whose IP length still ends at the query.
+        // The verifier wants the bound of the helper's length right here.
+        let data_len = self.data_len as u32;
+        if data_len == 0 || data_len > MAX_DATA_LEN as u32 {
+            return Err(Outcome::TxFailed);
+        }
+        // SAFETY: data_len is within the entry's data array; the helper
+        // checks the frame bounds.
+        let stored = unsafe {
+            bpf_xdp_store_bytes(
+                ctx.ctx,
+                data_at as u32,
+                entry.data.as_ptr() as *mut _,
+                data_len,
+            )
+        };
+        if stored != 0 {
+            return Err(Outcome::TxFailed);
+        }
+        for i in 0..MAX_RECORDS {
+            if i >= entry.ttl_count as usize {
+                break;
+            }
+            let at = entry.ttl_offsets[i] as usize;
+            let mut ttl = stored_ttl(entry, at, self.data_len)?
+                .saturating_sub(self.elapsed)
+                .to_be_bytes();
+            // Through the helper rather than a packet pointer: variable-offset
+            // packet pointers in a loop multiply the verifier's states.
+            // SAFETY: a 4-byte stack buffer; the helper checks the frame.
+            let stored = unsafe {
+                bpf_xdp_store_bytes(
+                    ctx.ctx,
+                    (data_at + at) as u32,
+                    ttl.as_mut_ptr() as *mut _,
+                    4,
+                )
+            };
+            if stored != 0 {
+                return Err(Outcome::TxFailed);
+            }
+        }
+        if let Some(mut opt) = self.opt {
+            // SAFETY: an 11-byte stack buffer; the helper checks the frame.
+            let stored = unsafe {
+                bpf_xdp_store_bytes(
+                    ctx.ctx,
+                    data_at as u32 + data_len,
+                    opt.as_mut_ptr() as *mut _,
+                    OPT_RECORD_LEN as u32,
+                )
+            };
+            if stored != 0 {
+                return Err(Outcome::TxFailed);
+            }
+        }
+        self.turn_headers(ctx, dgram, query, entry)
+            .ok_or(Outcome::TxFailed)
+    }
+
+    /// Rewrites Ethernet, IP, UDP and DNS headers into the response's.
+    #[inline(always)]
+    fn turn_headers(
+        &self,
+        ctx: &XdpContext,
+        dgram: &Datagram,
+        query: &Query,
+        entry: &AnswerValue,
+    ) -> Option<()> {
+        let udp_len = UDP_HEADER_LEN + self.dns_len;
+        let arcount = entry.arcount + self.opt.is_some() as u16;
+        let flags = dns::response_flags(query.flags, entry.rcode);
+
+        // The checksum from parts: the pseudo-header (addresses sum the
+        // same swapped), the UDP header, the DNS header, the client's
+        // question, the entry's data and the OPT record, each at its parity.
+        let question_odd = query.question_len() & 1 == 1;
+        let data_sum = checksum::at_parity(
+            checksum::fold(entry.data_csum as u64 + self.ttl_sum),
+            question_odd,
+        );
+        let opt_sum = match &self.opt {
+            Some(opt) => checksum::at_parity(
+                checksum::fold(checksum::bytes(opt)),
+                (query.question_len() + self.data_len) & 1 == 1,
+            ),
+            None => 0,
+        };
+        let header_sum = query.id as u64
+            + flags as u64
+            + 1
+            + entry.ancount as u64
+            + entry.nscount as u64
+            + arcount as u64;
+        let sum = dgram.addr_sum
+            + 17
+            + 2 * udp_len as u64
+            + dgram.ports_sum
+            + header_sum
+            + query.question_sum
+            + data_sum
+            + opt_sum;
+
+        swap::<6>(ctx, 0, 6)?;
+        if dgram.ipv6 {
+            write(ctx, dgram.l3 + 4, (udp_len as u16).to_be_bytes())?;
+            write(ctx, dgram.l3 + 7, [RESPONSE_HOP_LIMIT])?;
+            swap::<16>(ctx, dgram.l3 + 8, dgram.l3 + 24)?;
+        } else {
+            write(
+                ctx,
+                dgram.l3 + 2,
+                ((IPV4_HEADER_LEN + udp_len) as u16).to_be_bytes(),
+            )?;
+            write(ctx, dgram.l3 + 8, [RESPONSE_HOP_LIMIT])?;
+            swap::<4>(ctx, dgram.l3 + 12, dgram.l3 + 16)?;
+            ipv4_checksum(ctx, dgram.l3)?;
+        }
+        let udp = dgram.udp;
+        swap::<2>(ctx, udp, udp + 2)?;
+        write(ctx, udp + 4, (udp_len as u16).to_be_bytes())?;
+        write(ctx, udp + 6, checksum::finish_udp(sum).to_be_bytes())?;
+        let dns = udp + UDP_HEADER_LEN;
+        write(ctx, dns + 2, flags.to_be_bytes())?;
+        write(ctx, dns + 6, entry.ancount.to_be_bytes())?;
+        write(ctx, dns + 8, entry.nscount.to_be_bytes())?;
+        write(ctx, dns + 10, arcount.to_be_bytes())
+    }
+}
+
+/// The TTL the entry stores for the record whose TTL field is at `at`.
+#[inline(always)]
+fn stored_ttl(entry: &AnswerValue, at: usize, data_len: usize) -> Result<u32, Outcome> {
+    if at + 4 > data_len || at + 4 > MAX_DATA_LEN {
+        return Err(Outcome::TxFailed);
+    }
+    let field = entry.data.get(at..at + 4).ok_or(Outcome::TxFailed)?;
+    Ok(u32::from_be_bytes([field[0], field[1], field[2], field[3]]))
+}
+
+/// Recomputes the IPv4 header checksum after the rewrite.
+#[inline(always)]
+fn ipv4_checksum(ctx: &XdpContext, l3: usize) -> Option<()> {
+    write(ctx, l3 + 10, [0, 0])?;
+    let header = ptr_at::<[u8; IPV4_HEADER_LEN]>(ctx, l3)?;
+    // SAFETY: ptr_at checked the bounds.
+    let sum = checksum::bytes(unsafe { &*header });
+    write(ctx, l3 + 10, (!checksum::fold(sum)).to_be_bytes())
+}

@@ -1,0 +1,47 @@
+//! The maps shared with userspace (layouts in anycast-common).
+
+use anycast_common::{AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome};
+use aya_ebpf::{
+    macros::map,
+    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+};
+
+/// Cached answers. LRU, so that a full map makes room for new answers
+/// without the daemon having to evict; the daemon sets the size at load.
+#[map(name = "ANSWERS")]
+pub static ANSWERS: LruHashMap<AnswerKey, AnswerValue> = LruHashMap::with_max_entries(16384, 0);
+
+#[map(name = "CONFIG")]
+pub static CONFIG: Array<FastPathConfig> = Array::with_max_entries(1, 0);
+
+/// IPv4 VIPs as they appear in the packet (network byte order).
+#[map(name = "VIPS_V4")]
+pub static VIPS_V4: HashMap<[u8; 4], u8> = HashMap::with_max_entries(64, 0);
+
+#[map(name = "VIPS_V6")]
+pub static VIPS_V6: HashMap<[u8; 16], u8> = HashMap::with_max_entries(64, 0);
+
+/// One counter per [`Outcome`], per CPU.
+#[map(name = "STATS")]
+pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Outcome::COUNT, 0);
+
+/// The question name of the packet being handled, lower-cased: too large
+/// for the 512-byte stack.
+#[repr(C)]
+pub struct NameScratch {
+    pub name: [u8; NAME_BUF_LEN],
+    /// The name's length, passed through memory on purpose (see
+    /// `query::name`).
+    pub len: u64,
+}
+
+#[map(name = "SCRATCH")]
+pub static SCRATCH: PerCpuArray<NameScratch> = PerCpuArray::with_max_entries(1, 0);
+
+#[inline(always)]
+pub fn count(outcome: Outcome) {
+    if let Some(slot) = STATS.get_ptr_mut(outcome as u32) {
+        // SAFETY: per-CPU slot, and XDP does not preempt itself on a CPU.
+        unsafe { *slot += 1 };
+    }
+}

@@ -1,0 +1,167 @@
+//! Ethernet (up to two VLAN tags), IPv4 / IPv6 and UDP: finds a UDP datagram
+//! to a VIP on the DNS port, or says why the packet is not one.
+
+use anycast_common::{FastPathConfig, Outcome, checksum};
+use aya_ebpf::programs::XdpContext;
+
+use crate::{
+    maps::{VIPS_V4, VIPS_V6},
+    packet::{holds, ptr_at, read_u8, read_u16},
+};
+
+const ETH_HEADER_LEN: usize = 14;
+const ETH_P_IPV4: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+const ETH_P_8021Q: u16 = 0x8100;
+const ETH_P_8021AD: u16 = 0x88a8;
+const VLAN_TAG_LEN: usize = 4;
+const MAX_VLAN_TAGS: usize = 2;
+pub const IPV4_HEADER_LEN: usize = 20;
+pub const IPV6_HEADER_LEN: usize = 40;
+pub const UDP_HEADER_LEN: usize = 8;
+const IPPROTO_UDP: u8 = 17;
+
+/// A UDP datagram for a VIP on the DNS port.
+pub struct Datagram {
+    /// Offset of the IP header.
+    pub l3: usize,
+    pub ipv6: bool,
+    /// Offset of the UDP header.
+    pub udp: usize,
+    /// UDP length (header included), consistent with the IP header.
+    pub udp_len: usize,
+    /// Checksum sum of the source and destination addresses.
+    pub addr_sum: u64,
+    /// Checksum sum of the two ports (the same after they are swapped).
+    pub ports_sum: u64,
+    /// The UDP checksum field as received.
+    pub udp_csum: u16,
+}
+
+pub fn parse(ctx: &XdpContext, cfg: &FastPathConfig) -> Result<Datagram, Outcome> {
+    let (l3, ethertype) = ethernet(ctx)?;
+    let (ipv6, udp, ip_payload_len, addr_sum) = match ethertype {
+        ETH_P_IPV4 => ipv4(ctx, l3)?,
+        ETH_P_IPV6 => ipv6(ctx, l3)?,
+        _ => return Err(Outcome::NotIp),
+    };
+    let sport = read_u16(ctx, udp).ok_or(Outcome::Malformed)?;
+    let dport = read_u16(ctx, udp + 2).ok_or(Outcome::Malformed)?;
+    let udp_len = read_u16(ctx, udp + 4).ok_or(Outcome::Malformed)? as usize;
+    let udp_csum = read_u16(ctx, udp + 6).ok_or(Outcome::Malformed)?;
+    if dport != cfg.udp_port {
+        return Err(Outcome::NotDnsPort);
+    }
+    // Port 0 cannot be answered; a length other than the IP payload means
+    // the packet is not what it claims.
+    if sport == 0 || udp_len != ip_payload_len {
+        return Err(Outcome::Malformed);
+    }
+    Ok(Datagram {
+        l3,
+        ipv6,
+        udp,
+        udp_len,
+        addr_sum,
+        ports_sum: sport as u64 + dport as u64,
+        udp_csum,
+    })
+}
+
+/// The offset of the L3 header and its ethertype, after at most two tags.
+fn ethernet(ctx: &XdpContext) -> Result<(usize, u16), Outcome> {
+    let mut type_at = ETH_HEADER_LEN - 2;
+    let mut ethertype = read_u16(ctx, type_at).ok_or(Outcome::Malformed)?;
+    for _ in 0..MAX_VLAN_TAGS {
+        if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
+            break;
+        }
+        type_at += VLAN_TAG_LEN;
+        ethertype = read_u16(ctx, type_at).ok_or(Outcome::Malformed)?;
+    }
+    Ok((type_at + 2, ethertype))
+}
+
+/// Checks an IPv4 header: no options, no fragment, UDP, to a VIP, lengths
+/// within the frame. Returns (ipv6, udp offset, payload length, address sum).
+fn ipv4(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
+    let version_ihl = read_u8(ctx, l3).ok_or(Outcome::Malformed)?;
+    if version_ihl >> 4 != 4 {
+        return Err(Outcome::Malformed);
+    }
+    if version_ihl & 0x0f != (IPV4_HEADER_LEN / 4) as u8 {
+        return Err(Outcome::Ipv4OptionsOrFragment);
+    }
+    let total_len = read_u16(ctx, l3 + 2).ok_or(Outcome::Malformed)? as usize;
+    // More-fragments flag or a fragment offset: a piece of a datagram.
+    let frag = read_u16(ctx, l3 + 6).ok_or(Outcome::Malformed)?;
+    if frag & 0x3fff != 0 {
+        return Err(Outcome::Ipv4OptionsOrFragment);
+    }
+    if read_u8(ctx, l3 + 9).ok_or(Outcome::Malformed)? != IPPROTO_UDP {
+        return Err(Outcome::NotUdp);
+    }
+    let addrs = ptr_at::<[[u8; 4]; 2]>(ctx, l3 + 12).ok_or(Outcome::Malformed)?;
+    // SAFETY: ptr_at checked the bounds.
+    let [src, dst] = unsafe { *addrs };
+    // SAFETY: the key is only read by the map lookup.
+    if unsafe { VIPS_V4.get(&dst) }.is_none() {
+        return Err(Outcome::NotVip);
+    }
+    if total_len < IPV4_HEADER_LEN + UDP_HEADER_LEN || !holds(ctx, l3 + total_len) {
+        return Err(Outcome::Malformed);
+    }
+    let addr_sum =
+        checksum::u32_words(u32::from_be_bytes(src)) + checksum::u32_words(u32::from_be_bytes(dst));
+    Ok((
+        false,
+        l3 + IPV4_HEADER_LEN,
+        total_len - IPV4_HEADER_LEN,
+        addr_sum,
+    ))
+}
+
+/// Checks an IPv6 header: UDP right after it, to a VIP, payload within the
+/// frame. Returns (ipv6, udp offset, payload length, address sum).
+fn ipv6(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
+    if read_u8(ctx, l3).ok_or(Outcome::Malformed)? >> 4 != 6 {
+        return Err(Outcome::Malformed);
+    }
+    let payload_len = read_u16(ctx, l3 + 4).ok_or(Outcome::Malformed)? as usize;
+    match read_u8(ctx, l3 + 6).ok_or(Outcome::Malformed)? {
+        IPPROTO_UDP => {}
+        // Hop-by-hop, routing, fragment, ESP, AH, destination options,
+        // mobility, HIP, shim6, experimental (RFC 8200, IANA registry).
+        0 | 43 | 44 | 50 | 51 | 60 | 135 | 139 | 140 | 253 | 254 => {
+            return Err(Outcome::Ipv6ExtensionHeader);
+        }
+        _ => return Err(Outcome::NotUdp),
+    }
+    let addrs = ptr_at::<[[u8; 16]; 2]>(ctx, l3 + 8).ok_or(Outcome::Malformed)?;
+    // SAFETY: ptr_at checked the bounds.
+    let [src, dst] = unsafe { *addrs };
+    // SAFETY: the key is only read by the map lookup.
+    if unsafe { VIPS_V6.get(&dst) }.is_none() {
+        return Err(Outcome::NotVip);
+    }
+    if payload_len < UDP_HEADER_LEN || !holds(ctx, l3 + IPV6_HEADER_LEN + payload_len) {
+        return Err(Outcome::Malformed);
+    }
+    let mut addr_sum = 0;
+    for i in 0..4 {
+        let at = i * 4;
+        addr_sum += checksum::u32_words(u32::from_be_bytes([
+            src[at],
+            src[at + 1],
+            src[at + 2],
+            src[at + 3],
+        ]));
+        addr_sum += checksum::u32_words(u32::from_be_bytes([
+            dst[at],
+            dst[at + 1],
+            dst[at + 2],
+            dst[at + 3],
+        ]));
+    }
+    Ok((true, l3 + IPV6_HEADER_LEN, payload_len, addr_sum))
+}

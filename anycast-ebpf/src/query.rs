@@ -1,0 +1,235 @@
+//! The DNS query: strict header checks, the question name (bounded, hashed
+//! and lower-cased into the scratch buffer as it is read), QTYPE/QCLASS and
+//! an optional EDNS(0) OPT record without options.
+
+use anycast_common::{
+    FastPathConfig, MAX_LABEL_LEN, MAX_NAME_LEN, NAME_BUF_LEN, OPT_RECORD_LEN, Outcome, checksum,
+    dns::{EDNS_FLAG_DO, FLAG_QR, FLAG_TC, OPCODE_MASK, RCODE_MASK, TYPE_OPT},
+    hash,
+};
+use aya_ebpf::programs::XdpContext;
+
+use crate::{
+    maps::{NameScratch, SCRATCH},
+    net::{Datagram, UDP_HEADER_LEN},
+    packet::{read_u8, read_u16},
+};
+
+pub const DNS_HEADER_LEN: usize = 12;
+
+/// EDNS(0) as the client sent it.
+pub struct Edns {
+    pub udp_size: u16,
+    pub dnssec_ok: bool,
+}
+
+pub struct Query {
+    pub id: u16,
+    pub flags: u16,
+    /// Length of the question name, root label included.
+    pub name_len: usize,
+    pub name_hash: u64,
+    pub qtype: u16,
+    pub qclass: u16,
+    /// Checksum sum of the question section as received (client's case).
+    pub question_sum: u64,
+    pub edns: Option<Edns>,
+}
+
+impl Query {
+    /// Length of the question section.
+    pub fn question_len(&self) -> usize {
+        self.name_len + 4
+    }
+}
+
+pub fn parse(ctx: &XdpContext, dgram: &Datagram, cfg: &FastPathConfig) -> Result<Query, Outcome> {
+    let dns = dgram.udp + UDP_HEADER_LEN;
+    let id = read_u16(ctx, dns).ok_or(Outcome::Malformed)?;
+    let flags = read_u16(ctx, dns + 2).ok_or(Outcome::Malformed)?;
+    let qdcount = read_u16(ctx, dns + 4).ok_or(Outcome::Malformed)?;
+    let ancount = read_u16(ctx, dns + 6).ok_or(Outcome::Malformed)?;
+    let nscount = read_u16(ctx, dns + 8).ok_or(Outcome::Malformed)?;
+    let arcount = read_u16(ctx, dns + 10).ok_or(Outcome::Malformed)?;
+    if flags & (FLAG_QR | OPCODE_MASK | FLAG_TC | RCODE_MASK) != 0 {
+        return Err(Outcome::NotQuery);
+    }
+    if qdcount != 1 || ancount != 0 || nscount != 0 || arcount > 1 {
+        return Err(Outcome::SectionCounts);
+    }
+
+    let question = dns + DNS_HEADER_LEN;
+    let (name_len, name_state, name_sum) = name(ctx, question, &cfg.hash_key)?;
+    let qtype = read_u16(ctx, question + name_len).ok_or(Outcome::Malformed)?;
+    let qclass = read_u16(ctx, question + name_len + 2).ok_or(Outcome::Malformed)?;
+    // The question starts at an even offset of the datagram (8 + 12), so
+    // QTYPE/QCLASS sit at the parity of the name length.
+    let tail = checksum::u32_words(((qtype as u32) << 16) | qclass as u32);
+    let question_sum = name_sum + checksum::at_parity(checksum::fold(tail), name_len & 1 == 1);
+
+    let mut end = question + name_len + 4;
+    let mut opt_sum = 0;
+    let edns = if arcount == 1 {
+        let (edns, raw) = opt(ctx, end)?;
+        opt_sum = checksum::at_parity(checksum::fold(checksum::bytes(&raw)), name_len & 1 == 1);
+        end += OPT_RECORD_LEN;
+        Some(edns)
+    } else {
+        None
+    };
+    // Bytes after the message (or a message that runs past the datagram).
+    if end != dgram.udp + dgram.udp_len {
+        return Err(Outcome::BadName);
+    }
+
+    let header_sum = id as u64 + flags as u64 + qdcount as u64 + arcount as u64;
+    verify_checksum(dgram, header_sum + question_sum + opt_sum)?;
+
+    Ok(Query {
+        id,
+        flags,
+        name_len,
+        name_hash: hash::finish(name_state, &cfg.hash_key),
+        qtype,
+        qclass,
+        question_sum,
+        edns,
+    })
+}
+
+/// Most labels a name can have: each but the root takes at least two bytes.
+const MAX_LABELS: usize = MAX_NAME_LEN / 2 + 1;
+
+/// Reads the question name: labels of at most 63 bytes, no compression
+/// pointer, at most 255 bytes. Lower-cases it into the scratch buffer,
+/// hashes it and sums it for the checksum. Returns (length, hash state,
+/// checksum sum).
+///
+/// Two loops with constant bounds, shaped for the verifier: the first walks
+/// the labels to find the length, the second takes the bytes without
+/// tracking label boundaries. (One byte loop that tracks "bytes left in this
+/// label" makes that counter precise and multiplies the verifier's states
+/// by its 63 values.) Lower-casing the length bytes too is harmless: they
+/// are at most 63, below 'A'.
+#[inline(always)]
+fn name(ctx: &XdpContext, at: usize, key: &[u64; 2]) -> Result<(usize, u64, u64), Outcome> {
+    let buf = SCRATCH.get_ptr_mut(0).ok_or(Outcome::TxFailed)?;
+    let len = widen(buf, name_len(ctx, at)?)?;
+    let mut state = hash::start(key);
+    let mut sum = 0u64;
+    for i in 0..MAX_NAME_LEN {
+        if i >= len {
+            break;
+        }
+        let byte = read_u8(ctx, at + i).ok_or(Outcome::Malformed)?;
+        // The question starts at an even offset of the datagram.
+        sum += if i & 1 == 0 {
+            (byte as u64) << 8
+        } else {
+            byte as u64
+        };
+        let lowered = hash::lower(byte);
+        // SAFETY: i < MAX_NAME_LEN < NAME_BUF_LEN, per-CPU buffer.
+        unsafe { (*buf).name[i & (NAME_BUF_LEN - 1)] = lowered };
+        state = hash::step(state, lowered);
+    }
+    Ok((widen(buf, len)?, state, sum))
+}
+
+/// Hands the verifier a name length as the range 1..=255 rather than the
+/// exact value it knows on leaving a loop.
+///
+/// Because the length places packet accesses, the verifier tracks it
+/// precisely: every path out of a loop carries another value, and all that
+/// follows would be verified once per value, far over its budget. Read back
+/// from memory, the length is a range, and what follows is verified once.
+#[inline(always)]
+fn widen(buf: *mut NameScratch, len: usize) -> Result<usize, Outcome> {
+    // SAFETY: per-CPU buffer; volatile keeps the round trip.
+    let len = unsafe {
+        core::ptr::write_volatile(&mut (*buf).len, len as u64);
+        core::ptr::read_volatile(&(*buf).len)
+    } as usize;
+    if len == 0 || len > MAX_NAME_LEN {
+        Err(Outcome::BadName)
+    } else {
+        Ok(len)
+    }
+}
+
+/// Length of the name at `at`, root label included, from a walk over its
+/// labels.
+#[inline(always)]
+fn name_len(ctx: &XdpContext, at: usize) -> Result<usize, Outcome> {
+    let mut label = 0usize;
+    for _ in 0..MAX_LABELS {
+        let len = read_u8(ctx, at + label).ok_or(Outcome::Malformed)?;
+        if len == 0 {
+            return Ok(label + 1);
+        }
+        // 0xC0.. is a compression pointer, 0x40.. an obsolete label type.
+        if len > MAX_LABEL_LEN {
+            return Err(Outcome::BadName);
+        }
+        label += 1 + len as usize;
+        // The root label must still fit within 255 bytes.
+        if label >= MAX_NAME_LEN {
+            return Err(Outcome::BadName);
+        }
+    }
+    Err(Outcome::BadName)
+}
+
+/// An OPT record for EDNS version 0 with no options. Returns it and its raw
+/// bytes (for the checksum).
+#[inline(always)]
+fn opt(ctx: &XdpContext, at: usize) -> Result<(Edns, [u8; OPT_RECORD_LEN]), Outcome> {
+    let owner = read_u8(ctx, at).ok_or(Outcome::Malformed)?;
+    let rtype = read_u16(ctx, at + 1).ok_or(Outcome::Malformed)?;
+    let udp_size = read_u16(ctx, at + 3).ok_or(Outcome::Malformed)?;
+    let ext_rcode_version = read_u16(ctx, at + 5).ok_or(Outcome::Malformed)?;
+    let flags = read_u16(ctx, at + 7).ok_or(Outcome::Malformed)?;
+    let rdlen = read_u16(ctx, at + 9).ok_or(Outcome::Malformed)?;
+    // Root owner, type OPT, extended RCODE 0 and version 0: anything else is
+    // for the daemon to answer (BADVERS, FORMERR).
+    if owner != 0 || rtype != TYPE_OPT || ext_rcode_version != 0 {
+        return Err(Outcome::BadEdns);
+    }
+    if rdlen != 0 {
+        return Err(Outcome::EdnsOption);
+    }
+    let [t0, t1] = rtype.to_be_bytes();
+    let [s0, s1] = udp_size.to_be_bytes();
+    let [f0, f1] = flags.to_be_bytes();
+    let raw = [0, t0, t1, s0, s1, 0, 0, f0, f1, 0, 0];
+    Ok((
+        Edns {
+            udp_size,
+            dnssec_ok: flags & EDNS_FLAG_DO != 0,
+        },
+        raw,
+    ))
+}
+
+/// The query's UDP checksum over the whole datagram. A corrupted query goes
+/// to the kernel, which drops it, rather than being answered.
+#[inline(always)]
+fn verify_checksum(dgram: &Datagram, dns_sum: u64) -> Result<(), Outcome> {
+    if dgram.udp_csum == 0 {
+        // No checksum is allowed over IPv4 (RFC 768), never over IPv6
+        // (RFC 8200 8.1).
+        return if dgram.ipv6 {
+            Err(Outcome::BadChecksum)
+        } else {
+            Ok(())
+        };
+    }
+    // The length appears twice: in the pseudo-header and the UDP header.
+    let len = dgram.udp_len as u64;
+    let sum = dgram.addr_sum + 17 + len + len + dgram.ports_sum + dgram.udp_csum as u64 + dns_sum;
+    if checksum::fold(sum) == 0xffff {
+        Ok(())
+    } else {
+        Err(Outcome::BadChecksum)
+    }
+}

@@ -1,0 +1,493 @@
+//! The map writer: turns a DNS response into the exact key and value the
+//! XDP program answers from, or says why it must not be answered at XDP.
+//!
+//! Only answers that are the same for every client go into the fast path:
+//! one question, NOERROR or NXDOMAIN (negative answers with their SOA), no
+//! signature, no EDNS option that tailors the answer, small enough, and a
+//! TTL above the floor.
+
+use anycast_common::{
+    AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN,
+    OPT_RECORD_LEN, checksum, hash,
+};
+use hickory_proto::{
+    op::{Message, MessageType, OpCode, Query, ResponseCode},
+    rr::{RData, Record, RecordType},
+};
+
+const NS_PER_SEC: u64 = 1_000_000_000;
+const DNS_HEADER_LEN: usize = 12;
+
+/// Bounds on what the fast path serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WritePolicy {
+    /// Answers that would expire sooner than this are left to the daemon:
+    /// they would be stale before the map is worth it.
+    pub min_ttl: u32,
+    /// TTLs above this are lowered to it (like Unbound's cache-max-ttl).
+    pub max_ttl: u32,
+}
+
+impl Default for WritePolicy {
+    fn default() -> Self {
+        WritePolicy {
+            min_ttl: 2,
+            max_ttl: 86_400,
+        }
+    }
+}
+
+/// Why a response stays out of the fast path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("not a response")]
+    NotAResponse,
+    #[error("opcode {0:?} is not QUERY")]
+    NotQuery(OpCode),
+    #[error("the response is truncated")]
+    Truncated,
+    #[error("{0} questions; the fast path answers exactly one")]
+    QuestionCount(usize),
+    #[error("RCODE {0} is not served at XDP (only NOERROR and NXDOMAIN)")]
+    Rcode(ResponseCode),
+    #[error("signed responses (TSIG, SIG(0)) are made for one client")]
+    Signed,
+    #[error("{0} EDNS option(s) in the response tailor it to one client")]
+    EdnsOptions(usize),
+    #[error("question type {0} is a meta type")]
+    MetaType(RecordType),
+    #[error("a {0} record in a section: only EDNS carries OPT")]
+    MetaRecord(RecordType),
+    #[error("a negative answer without its SOA must not be cached (RFC 2308)")]
+    NegativeWithoutSoa,
+    #[error("{0} records; at most {MAX_RECORDS} fit an entry")]
+    TooManyRecords(usize),
+    #[error("TTL {ttl} s is below the floor of {floor} s")]
+    TtlBelowFloor { ttl: u32, floor: u32 },
+    #[error("{len} bytes with an OPT record; the fast path sends at most {MAX_RESPONSE_LEN}")]
+    TooLarge { len: usize },
+    #[error("cannot encode the response: {0}")]
+    Encode(String),
+}
+
+/// A key and value ready for the answer map.
+#[derive(Clone, Debug)]
+pub struct AnswerEntry {
+    pub key: AnswerKey,
+    pub value: Box<AnswerValue>,
+}
+
+impl AnswerEntry {
+    /// Builds the entry for `response`, which answers its own question, as
+    /// it stands at `now_ns` (CLOCK_BOOTTIME). The DO bit of the key is the
+    /// one of the response's EDNS record: the resolver answers a DO query
+    /// with DNSSEC records and a plain query without.
+    pub fn from_response(
+        response: &Message,
+        hash_key: &[u64; 2],
+        now_ns: u64,
+        policy: &WritePolicy,
+    ) -> Result<AnswerEntry, Refusal> {
+        let question = check_cacheable(response)?;
+        let records =
+            response.answers.len() + response.authorities.len() + response.additionals.len();
+        if records > MAX_RECORDS {
+            return Err(Refusal::TooManyRecords(records));
+        }
+        let lifetime = lifetime(response, policy)?;
+
+        let wire = encode(response, &question, policy.max_ttl)?;
+        let name_len = name_len(&wire[DNS_HEADER_LEN..])
+            .ok_or_else(|| Refusal::Encode("question name".into()))?;
+        let data_at = DNS_HEADER_LEN + name_len + 4;
+        let data = &wire[data_at..];
+        let len = data_at + data.len() + OPT_RECORD_LEN;
+        if len > MAX_RESPONSE_LEN || data.len() > MAX_DATA_LEN {
+            return Err(Refusal::TooLarge { len });
+        }
+        let ttl_offsets =
+            ttl_offsets(data, records).ok_or_else(|| Refusal::Encode("record layout".into()))?;
+
+        let name_wire = &wire[DNS_HEADER_LEN..DNS_HEADER_LEN + name_len];
+        let mut value = Box::new(AnswerValue {
+            inserted_ns: now_ns,
+            expires_ns: now_ns + lifetime as u64 * NS_PER_SEC,
+            name_len: name_len as u16,
+            data_len: data.len() as u16,
+            ancount: response.answers.len() as u16,
+            nscount: response.authorities.len() as u16,
+            arcount: response.additionals.len() as u16,
+            rcode: u16::from(response.metadata.response_code) as u8,
+            ttl_count: records as u8,
+            data_csum: data_checksum(data, &ttl_offsets),
+            _pad: [0; 2],
+            ttl_offsets: [0; MAX_RECORDS],
+            name: [0; NAME_BUF_LEN],
+            data: [0; MAX_DATA_LEN],
+        });
+        value.ttl_offsets[..records].copy_from_slice(&ttl_offsets);
+        value.name[..name_len].copy_from_slice(name_wire);
+        value.data[..data.len()].copy_from_slice(data);
+
+        let dnssec_ok = response.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        let key = AnswerKey {
+            name_hash: hash::name(name_wire, hash_key),
+            qtype: u16::from(question.query_type()),
+            qclass: u16::from(question.query_class()),
+            flags: if dnssec_ok { KEY_FLAG_DO } else { 0 },
+            _pad: [0; 3],
+        };
+        Ok(AnswerEntry { key, value })
+    }
+
+    /// The lower-cased wire-format question name.
+    pub fn name(&self) -> &[u8] {
+        &self.value.name[..self.value.name_len as usize]
+    }
+}
+
+/// Everything about the response except its size and TTLs; returns its
+/// question.
+fn check_cacheable(response: &Message) -> Result<Query, Refusal> {
+    let meta = &response.metadata;
+    if meta.message_type != MessageType::Response {
+        return Err(Refusal::NotAResponse);
+    }
+    if meta.op_code != OpCode::Query {
+        return Err(Refusal::NotQuery(meta.op_code));
+    }
+    if meta.truncation {
+        return Err(Refusal::Truncated);
+    }
+    if !matches!(
+        meta.response_code,
+        ResponseCode::NoError | ResponseCode::NXDomain
+    ) {
+        return Err(Refusal::Rcode(meta.response_code));
+    }
+    let [question] = response.queries.as_slice() else {
+        return Err(Refusal::QuestionCount(response.queries.len()));
+    };
+    let qtype = question.query_type();
+    if is_meta(qtype) {
+        return Err(Refusal::MetaType(qtype));
+    }
+    if response.signature.is_some() {
+        return Err(Refusal::Signed);
+    }
+    if let Some(edns) = &response.edns
+        && !edns.options().options.is_empty()
+    {
+        return Err(Refusal::EdnsOptions(edns.options().options.len()));
+    }
+    for record in response.all_sections() {
+        match record.record_type() {
+            RecordType::SIG | RecordType::TSIG => return Err(Refusal::Signed),
+            t if is_meta(t) => return Err(Refusal::MetaRecord(t)),
+            _ => {}
+        }
+    }
+    Ok(question.clone())
+}
+
+/// Types that are questions about transfers or the message, not data.
+fn is_meta(rtype: RecordType) -> bool {
+    matches!(
+        rtype,
+        RecordType::OPT | RecordType::ANY | RecordType::AXFR | RecordType::IXFR | RecordType::TSIG
+    ) || matches!(u16::from(rtype), 253 | 254) // MAILB, MAILA
+}
+
+/// Seconds the entry may be served: the shortest TTL, the SOA's MINIMUM for
+/// negative answers (RFC 2308 5), at most the policy's cap.
+fn lifetime(response: &Message, policy: &WritePolicy) -> Result<u32, Refusal> {
+    let soa_minimum = response.authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(soa.minimum),
+        _ => None,
+    });
+    let negative =
+        response.metadata.response_code == ResponseCode::NXDomain || response.answers.is_empty();
+    if negative && soa_minimum.is_none() {
+        return Err(Refusal::NegativeWithoutSoa);
+    }
+    let shortest = response
+        .all_sections()
+        .map(|r| r.ttl)
+        .chain(soa_minimum)
+        .min()
+        .unwrap_or(policy.max_ttl);
+    let ttl = shortest.min(policy.max_ttl);
+    if ttl < policy.min_ttl {
+        return Err(Refusal::TtlBelowFloor {
+            ttl,
+            floor: policy.min_ttl,
+        });
+    }
+    Ok(ttl)
+}
+
+/// The response as the fast path sends it, up to its header fields: the
+/// lower-cased question at offset 12 and the records after it, compressed
+/// against it, TTLs capped, without OPT. Pointers stay valid behind the
+/// client's question because it has the same length.
+fn encode(response: &Message, question: &Query, max_ttl: u32) -> Result<Vec<u8>, Refusal> {
+    let capped = |records: &[Record]| -> Vec<Record> {
+        records
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.ttl = r.ttl.min(max_ttl);
+                r
+            })
+            .collect()
+    };
+    let mut lowered = question.clone();
+    lowered.set_name(question.name().to_lowercase());
+    let mut wire = Message::response(0, OpCode::Query);
+    wire.queries.push(lowered);
+    wire.answers = capped(&response.answers);
+    wire.authorities = capped(&response.authorities);
+    wire.additionals = capped(&response.additionals);
+    wire.to_vec().map_err(|e| Refusal::Encode(e.to_string()))
+}
+
+/// Length of the uncompressed wire name at the start of `wire`.
+fn name_len(wire: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        match *wire.get(at)? {
+            0 => return Some(at + 1),
+            len if len <= 63 => at += 1 + len as usize,
+            _ => return None,
+        }
+    }
+}
+
+/// Offset of each record's TTL field in `data`, which holds exactly
+/// `records` records.
+fn ttl_offsets(data: &[u8], records: usize) -> Option<Vec<u16>> {
+    let mut offsets = Vec::with_capacity(records);
+    let mut at = 0;
+    for _ in 0..records {
+        // Owner name: labels, ended by the root label or a pointer.
+        loop {
+            let len = *data.get(at)?;
+            match len {
+                0 => {
+                    at += 1;
+                    break;
+                }
+                l if l & 0xc0 == 0xc0 => {
+                    at += 2;
+                    break;
+                }
+                l if l <= 63 => at += 1 + l as usize,
+                _ => return None,
+            }
+        }
+        // TYPE, CLASS, TTL, RDLENGTH, RDATA.
+        offsets.push(u16::try_from(at + 4).ok()?);
+        let rdlen = u16::from_be_bytes([*data.get(at + 8)?, *data.get(at + 9)?]) as usize;
+        at += 10 + rdlen;
+    }
+    (at == data.len()).then_some(offsets)
+}
+
+/// Checksum sum of the data with every TTL field zeroed: the XDP program
+/// adds the TTLs it writes.
+fn data_checksum(data: &[u8], ttl_offsets: &[u16]) -> u16 {
+    let mut zeroed = data.to_vec();
+    for &at in ttl_offsets {
+        zeroed[at as usize..at as usize + 4].fill(0);
+    }
+    checksum::fold(checksum::bytes(&zeroed))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use hickory_proto::{
+        op::Edns,
+        rr::{
+            Name,
+            rdata::{A, CNAME, SOA},
+        },
+    };
+
+    use super::*;
+
+    const KEY: [u64; 2] = [0x1234, 0x5678];
+
+    fn response(qname: &str, qtype: RecordType, rcode: ResponseCode) -> Message {
+        let mut m = Message::response(7, OpCode::Query);
+        m.metadata.response_code = rcode;
+        m.queries
+            .push(Query::query(Name::from_str(qname).unwrap(), qtype));
+        m
+    }
+
+    fn a(name: &str, ttl: u32, ip: [u8; 4]) -> Record {
+        Record::from_rdata(
+            Name::from_str(name).unwrap(),
+            ttl,
+            RData::A(A::from(std::net::Ipv4Addr::from(ip))),
+        )
+    }
+
+    fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
+        let soa = SOA::new(
+            Name::from_str(&format!("ns.{zone}")).unwrap(),
+            Name::from_str(&format!("admin.{zone}")).unwrap(),
+            1,
+            3600,
+            600,
+            86400,
+            minimum,
+        );
+        Record::from_rdata(Name::from_str(zone).unwrap(), ttl, RData::SOA(soa))
+    }
+
+    fn build(m: &Message) -> Result<AnswerEntry, Refusal> {
+        AnswerEntry::from_response(m, &KEY, 1_000 * NS_PER_SEC, &WritePolicy::default())
+    }
+
+    #[test]
+    fn answer_is_compressed_against_the_question() {
+        let mut m = response("WWW.Example.COM.", RecordType::A, ResponseCode::NoError);
+        m.answers.push(a("www.example.com.", 300, [192, 0, 2, 1]));
+        let e = build(&m).unwrap();
+        assert_eq!(e.name(), b"\x03www\x07example\x03com\x00");
+        // Owner is a pointer to offset 12, then A IN, TTL 300, 4 bytes.
+        assert_eq!(
+            &e.value.data[..e.value.data_len as usize],
+            &[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1]
+        );
+        assert_eq!(e.value.ttl_offsets[0], 6);
+        assert_eq!(e.value.ttl_count, 1);
+        assert_eq!(e.value.expires_ns, 1_300 * NS_PER_SEC);
+        assert_eq!(e.key.name_hash, hash::name(e.name(), &KEY));
+        assert_eq!(e.key.flags, 0);
+    }
+
+    #[test]
+    fn checksum_leaves_out_the_ttls() {
+        let mut m = response("a.example.", RecordType::A, ResponseCode::NoError);
+        m.answers.push(a("a.example.", 300, [192, 0, 2, 1]));
+        let mut other = m.clone();
+        other.answers[0].ttl = 999;
+        assert_eq!(
+            build(&m).unwrap().value.data_csum,
+            build(&other).unwrap().value.data_csum
+        );
+    }
+
+    #[test]
+    fn cname_chain_lives_as_long_as_its_shortest_record() {
+        let mut m = response("www.example.", RecordType::A, ResponseCode::NoError);
+        let target = Name::from_str("web.example.net.").unwrap();
+        m.answers.push(Record::from_rdata(
+            Name::from_str("www.example.").unwrap(),
+            60,
+            RData::CNAME(CNAME(target)),
+        ));
+        m.answers.push(a("web.example.net.", 30, [192, 0, 2, 9]));
+        let e = build(&m).unwrap();
+        assert_eq!(e.value.ancount, 2);
+        assert_eq!(e.value.expires_ns, 1_030 * NS_PER_SEC);
+    }
+
+    #[test]
+    fn negative_answers_need_their_soa_and_live_by_its_minimum() {
+        let m = response("nope.example.", RecordType::A, ResponseCode::NXDomain);
+        assert_eq!(build(&m).unwrap_err(), Refusal::NegativeWithoutSoa);
+        let mut m = m;
+        m.authorities.push(soa("example.", 3600, 120));
+        let e = build(&m).unwrap();
+        assert_eq!(e.value.rcode, 3);
+        assert_eq!(e.value.expires_ns, 1_120 * NS_PER_SEC);
+        let nodata = response("a.example.", RecordType::AAAA, ResponseCode::NoError);
+        assert_eq!(build(&nodata).unwrap_err(), Refusal::NegativeWithoutSoa);
+    }
+
+    #[test]
+    fn refuses_what_is_not_the_same_for_every_client() {
+        let mut two = response("a.example.", RecordType::A, ResponseCode::NoError);
+        two.queries.push(Query::query(
+            Name::from_str("b.example.").unwrap(),
+            RecordType::A,
+        ));
+        assert_eq!(build(&two).unwrap_err(), Refusal::QuestionCount(2));
+
+        let servfail = response("a.example.", RecordType::A, ResponseCode::ServFail);
+        assert_eq!(
+            build(&servfail).unwrap_err(),
+            Refusal::Rcode(ResponseCode::ServFail)
+        );
+
+        let mut query = response("a.example.", RecordType::A, ResponseCode::NoError);
+        query.metadata.message_type = MessageType::Query;
+        assert_eq!(build(&query).unwrap_err(), Refusal::NotAResponse);
+
+        let mut tc = response("a.example.", RecordType::A, ResponseCode::NoError);
+        tc.metadata.truncation = true;
+        assert_eq!(build(&tc).unwrap_err(), Refusal::Truncated);
+
+        let any = response("a.example.", RecordType::ANY, ResponseCode::NoError);
+        assert_eq!(build(&any).unwrap_err(), Refusal::MetaType(RecordType::ANY));
+
+        let mut short = response("a.example.", RecordType::A, ResponseCode::NoError);
+        short.answers.push(a("a.example.", 1, [192, 0, 2, 1]));
+        assert_eq!(
+            build(&short).unwrap_err(),
+            Refusal::TtlBelowFloor { ttl: 1, floor: 2 }
+        );
+    }
+
+    #[test]
+    fn refuses_too_many_records_and_too_large_answers() {
+        let mut many = response("a.example.", RecordType::A, ResponseCode::NoError);
+        for i in 0..=MAX_RECORDS as u8 {
+            many.answers.push(a("a.example.", 300, [192, 0, 2, i]));
+        }
+        assert_eq!(
+            build(&many).unwrap_err(),
+            Refusal::TooManyRecords(MAX_RECORDS + 1)
+        );
+
+        let mut large = response("a.example.", RecordType::TXT, ResponseCode::NoError);
+        for _ in 0..6 {
+            let txt = hickory_proto::rr::rdata::TXT::new(vec!["x".repeat(250)]);
+            large.answers.push(Record::from_rdata(
+                Name::from_str("a.example.").unwrap(),
+                300,
+                RData::TXT(txt),
+            ));
+        }
+        assert!(matches!(
+            build(&large).unwrap_err(),
+            Refusal::TooLarge { .. }
+        ));
+    }
+
+    #[test]
+    fn do_bit_goes_into_the_key_and_options_keep_it_out() {
+        let mut m = response("a.example.", RecordType::A, ResponseCode::NoError);
+        m.answers.push(a("a.example.", 300, [192, 0, 2, 1]));
+        let mut edns = Edns::new();
+        edns.flags_mut().dnssec_ok = true;
+        m.edns = Some(edns);
+        assert_eq!(build(&m).unwrap().key.flags, KEY_FLAG_DO);
+    }
+
+    #[test]
+    fn ttls_above_the_cap_are_lowered() {
+        let mut m = response("a.example.", RecordType::A, ResponseCode::NoError);
+        m.answers.push(a("a.example.", 1_000_000, [192, 0, 2, 1]));
+        let e = build(&m).unwrap();
+        let at = e.value.ttl_offsets[0] as usize;
+        let ttl = u32::from_be_bytes(e.value.data[at..at + 4].try_into().unwrap());
+        assert_eq!(ttl, 86_400);
+        assert_eq!(e.value.expires_ns, (1_000 + 86_400) * NS_PER_SEC);
+    }
+}

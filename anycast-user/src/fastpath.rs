@@ -1,0 +1,216 @@
+//! The XDP fast path from userspace: loads the program, writes its config
+//! and VIPs, fills the answer map and reads the per-CPU counters.
+
+use std::net::IpAddr;
+
+use anycast_common::{
+    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_RESPONSE_LEN, Outcome,
+    PROGRAM_NAME, map_names,
+};
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{Array, HashMap, MapData, MapError, PerCpuArray},
+    programs::{ProgramError, Xdp},
+};
+
+use crate::{answer_entry::AnswerEntry, clock};
+
+/// The XDP fast path's object file, built by this crate's build script.
+static FAST_PATH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/anycast"));
+/// A program that only swaps MACs and sends the frame back: the floor of
+/// the XDP_TX path that benchmarks measure the fast path against.
+static REFLECTOR_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reflector"));
+
+#[derive(Debug, thiserror::Error)]
+pub enum FastPathError {
+    #[error("loading the XDP object into the kernel: {0}")]
+    Load(#[from] aya::EbpfError),
+    #[error("the object has no program `{0}`")]
+    MissingProgram(&'static str),
+    #[error("the object has no map `{0}`")]
+    MissingMap(&'static str),
+    #[error("map `{name}`: {source}")]
+    Map {
+        name: &'static str,
+        source: MapError,
+    },
+    #[error("XDP program: {0}")]
+    Program(#[from] ProgramError),
+    #[error("EDNS UDP size {0} is outside {CLASSIC_UDP_LEN}..={MAX_RESPONSE_LEN}")]
+    EdnsUdpSize(u16),
+    #[error("the DNS port must not be 0")]
+    ZeroPort,
+    #[error("the answer map must hold at least one entry")]
+    ZeroCapacity,
+    #[error(
+        "an entry for another name has the same hash; the fast path keeps it and leaves this one to the daemon"
+    )]
+    HashCollision,
+}
+
+/// What the fast path is loaded with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Entries of the answer map (an LRU: the least recently used go first).
+    pub answer_capacity: u32,
+    pub udp_port: u16,
+    /// EDNS UDP payload size the node advertises.
+    pub edns_udp_size: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            answer_capacity: 65_536,
+            udp_port: 53,
+            edns_udp_size: MAX_RESPONSE_LEN as u16,
+        }
+    }
+}
+
+/// The loaded (not necessarily attached) XDP program and its maps.
+pub struct FastPath {
+    ebpf: Ebpf,
+    config: FastPathConfig,
+}
+
+impl FastPath {
+    /// Loads the program into the kernel and configures it with a fresh
+    /// random hash key. Nothing is attached.
+    pub fn load(settings: &Settings) -> Result<FastPath, FastPathError> {
+        if settings.udp_port == 0 {
+            return Err(FastPathError::ZeroPort);
+        }
+        if !(CLASSIC_UDP_LEN..=MAX_RESPONSE_LEN as u16).contains(&settings.edns_udp_size) {
+            return Err(FastPathError::EdnsUdpSize(settings.edns_udp_size));
+        }
+        if settings.answer_capacity == 0 {
+            return Err(FastPathError::ZeroCapacity);
+        }
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries(map_names::ANSWERS, settings.answer_capacity)
+            .load(FAST_PATH_OBJECT)?;
+        load_program(&mut ebpf, PROGRAM_NAME)?;
+        let config = FastPathConfig {
+            hash_key: rand::random(),
+            udp_port: settings.udp_port,
+            edns_udp_size: settings.edns_udp_size,
+            _pad: [0; 4],
+        };
+        let mut fast_path = FastPath { ebpf, config };
+        let mut map: Array<_, FastPathConfig> = fast_path.map(map_names::CONFIG)?;
+        map.set(0, config, 0).map_err(map_err(map_names::CONFIG))?;
+        Ok(fast_path)
+    }
+
+    /// Secret key of the name hash, for [`AnswerEntry::from_response`].
+    pub fn hash_key(&self) -> &[u64; 2] {
+        &self.config.hash_key
+    }
+
+    /// Answers queries to `vip` from now on.
+    pub fn add_vip(&mut self, vip: IpAddr) -> Result<(), FastPathError> {
+        match vip {
+            IpAddr::V4(v4) => {
+                let mut map: HashMap<_, [u8; 4], u8> = self.map(map_names::VIPS_V4)?;
+                map.insert(v4.octets(), 1, 0)
+                    .map_err(map_err(map_names::VIPS_V4))
+            }
+            IpAddr::V6(v6) => {
+                let mut map: HashMap<_, [u8; 16], u8> = self.map(map_names::VIPS_V6)?;
+                map.insert(v6.octets(), 1, 0)
+                    .map_err(map_err(map_names::VIPS_V6))
+            }
+        }
+    }
+
+    /// Puts an answer into the map, replacing the one for the same question.
+    /// A live entry for another name under the same hash is kept.
+    pub fn insert(&mut self, entry: &AnswerEntry) -> Result<(), FastPathError> {
+        let mut map = self.answers()?;
+        match map.get(&entry.key, 0) {
+            Ok(old)
+                if old.name[..old.name_len as usize] != *entry.name()
+                    && old.expires_ns > clock::boottime_ns() =>
+            {
+                return Err(FastPathError::HashCollision);
+            }
+            Ok(_) | Err(MapError::KeyNotFound) => {}
+            Err(e) => return Err(map_err(map_names::ANSWERS)(e)),
+        }
+        map.insert(entry.key, *entry.value, 0)
+            .map_err(map_err(map_names::ANSWERS))
+    }
+
+    /// Removes the answer for a question; true if there was one.
+    pub fn remove(&mut self, key: &AnswerKey) -> Result<bool, FastPathError> {
+        match self.answers()?.remove(key) {
+            Ok(()) => Ok(true),
+            Err(MapError::KeyNotFound) => Ok(false),
+            Err(e) => Err(map_err(map_names::ANSWERS)(e)),
+        }
+    }
+
+    /// Every outcome counter, summed over the CPUs.
+    pub fn counters(&self) -> Result<Vec<(Outcome, u64)>, FastPathError> {
+        let map = self
+            .ebpf
+            .map(map_names::STATS)
+            .ok_or(FastPathError::MissingMap(map_names::STATS))?;
+        let stats: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(map).map_err(map_err(map_names::STATS))?;
+        Outcome::ALL
+            .iter()
+            .map(|&o| {
+                let per_cpu = stats
+                    .get(&(o as u32), 0)
+                    .map_err(map_err(map_names::STATS))?;
+                Ok((o, per_cpu.iter().sum()))
+            })
+            .collect()
+    }
+
+    /// The program, for attaching it or running it on test packets.
+    pub fn program(&mut self) -> Result<&mut Xdp, FastPathError> {
+        xdp(&mut self.ebpf, PROGRAM_NAME)
+    }
+
+    fn answers(&mut self) -> Result<HashMap<&mut MapData, AnswerKey, AnswerValue>, FastPathError> {
+        self.map(map_names::ANSWERS)
+    }
+
+    fn map<'a, M>(&'a mut self, name: &'static str) -> Result<M, FastPathError>
+    where
+        M: TryFrom<&'a mut aya::maps::Map, Error = MapError>,
+    {
+        let map = self
+            .ebpf
+            .map_mut(name)
+            .ok_or(FastPathError::MissingMap(name))?;
+        M::try_from(map).map_err(map_err(name))
+    }
+}
+
+/// The reflector program, loaded and ready to attach or run.
+pub fn load_reflector() -> Result<Ebpf, FastPathError> {
+    let mut ebpf = Ebpf::load(REFLECTOR_OBJECT)?;
+    load_program(&mut ebpf, "reflector")?;
+    Ok(ebpf)
+}
+
+/// The XDP program `name` of `ebpf`.
+pub fn xdp<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, FastPathError> {
+    let program = ebpf
+        .program_mut(name)
+        .ok_or(FastPathError::MissingProgram(name))?;
+    Ok(program.try_into()?)
+}
+
+fn load_program(ebpf: &mut Ebpf, name: &'static str) -> Result<(), FastPathError> {
+    Ok(xdp(ebpf, name)?.load()?)
+}
+
+fn map_err(name: &'static str) -> impl Fn(MapError) -> FastPathError {
+    move |source| FastPathError::Map { name, source }
+}

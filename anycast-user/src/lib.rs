@@ -1,0 +1,10 @@
+//! The userspace half of the anycast DNS node.
+//!
+//! - [`fastpath`]: loads the XDP program, configures it, and owns its maps.
+//! - [`answer_entry`]: the map writer, turning a DNS response into the exact
+//!   key and value the XDP program answers from.
+//! - [`clock`]: the clock both sides measure expiry with.
+
+pub mod answer_entry;
+pub mod clock;
+pub mod fastpath;
