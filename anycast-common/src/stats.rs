@@ -4,7 +4,7 @@
 /// exactly one outcome; only [`Outcome::Answered`] is sent back (XDP_TX),
 /// all others go up the kernel stack (XDP_PASS).
 #[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// Answered from the map with XDP_TX.
     Answered = 0,
