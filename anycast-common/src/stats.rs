@@ -24,7 +24,8 @@ pub enum Outcome {
     NotDnsPort,
     /// Lengths that disagree, a frame cut short, source port 0.
     Malformed,
-    /// The query's UDP checksum is wrong (or zero over IPv6).
+    /// The IPv4 header checksum or the query's UDP checksum is wrong (or
+    /// the UDP checksum is zero over IPv6).
     BadChecksum,
     /// Not a plain query: QR set, another OPCODE, TC set, RCODE set.
     NotQuery,

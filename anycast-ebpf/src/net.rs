@@ -101,6 +101,13 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcom
     if read_u8(ctx, l3 + 9).ok_or(Outcome::Malformed)? != IPPROTO_UDP {
         return Err(Outcome::NotUdp);
     }
+    // The stack drops a header that fails its checksum; so must we, or a
+    // corrupted address could be answered (the UDP checksum is optional).
+    let header = ptr_at::<[u8; IPV4_HEADER_LEN]>(ctx, l3).ok_or(Outcome::Malformed)?;
+    // SAFETY: ptr_at checked the bounds.
+    if checksum::fold(checksum::bytes(unsafe { &*header })) != 0xffff {
+        return Err(Outcome::BadChecksum);
+    }
     let addrs = ptr_at::<[[u8; 4]; 2]>(ctx, l3 + 12).ok_or(Outcome::Malformed)?;
     // SAFETY: ptr_at checked the bounds.
     let [src, dst] = unsafe { *addrs };

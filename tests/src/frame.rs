@@ -12,14 +12,24 @@ pub const TPID_8021Q: u16 = 0x8100;
 pub const TPID_8021AD: u16 = 0x88a8;
 const IPPROTO_UDP: u8 = 17;
 
-/// What the UDP checksum field of a built frame holds.
+/// What a checksum field of a built frame holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UdpChecksum {
+pub enum Checksum {
     Correct,
-    /// Zero: "no checksum" over IPv4, invalid over IPv6.
+    /// Zero: for UDP "no checksum" over IPv4, invalid over IPv6.
     Zero,
     /// The correct value plus one.
     Wrong,
+}
+
+impl Checksum {
+    fn apply(self, correct: u16) -> u16 {
+        match self {
+            Checksum::Correct => correct,
+            Checksum::Zero => 0,
+            Checksum::Wrong => correct.wrapping_add(1),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -38,7 +48,8 @@ pub struct FrameSpec {
     pub ipv4_fragment: u16,
     /// Put an empty hop-by-hop options header before UDP (IPv6).
     pub ipv6_hop_by_hop: bool,
-    pub udp_checksum: UdpChecksum,
+    pub ipv4_checksum: Checksum,
+    pub udp_checksum: Checksum,
     pub payload: Vec<u8>,
 }
 
@@ -55,7 +66,8 @@ impl FrameSpec {
             ipv4_options: Vec::new(),
             ipv4_fragment: 0x4000, // DF
             ipv6_hop_by_hop: false,
-            udp_checksum: UdpChecksum::Correct,
+            ipv4_checksum: Checksum::Correct,
+            udp_checksum: Checksum::Correct,
             payload,
         }
     }
@@ -82,7 +94,7 @@ impl FrameSpec {
                 ip.extend_from_slice(&src.octets());
                 ip.extend_from_slice(&dst.octets());
                 ip.extend_from_slice(&self.ipv4_options);
-                let csum = internet_checksum(&ip);
+                let csum = self.ipv4_checksum.apply(internet_checksum(&ip));
                 ip[10..12].copy_from_slice(&csum.to_be_bytes());
                 frame.extend_from_slice(&ip);
             }
@@ -127,13 +139,10 @@ impl FrameSpec {
         udp.extend_from_slice(&len.to_be_bytes());
         udp.extend_from_slice(&[0, 0]);
         udp.extend_from_slice(&self.payload);
-        let csum = udp_checksum(self.src, self.dst, &udp);
-        let field = match self.udp_checksum {
-            UdpChecksum::Correct => csum,
-            UdpChecksum::Zero => 0,
-            UdpChecksum::Wrong => csum.wrapping_add(1),
-        };
-        udp[6..8].copy_from_slice(&field.to_be_bytes());
+        let csum = self
+            .udp_checksum
+            .apply(udp_checksum(self.src, self.dst, &udp));
+        udp[6..8].copy_from_slice(&csum.to_be_bytes());
         udp
     }
 }

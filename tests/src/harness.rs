@@ -4,6 +4,7 @@
 use std::{
     collections::HashMap,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    ops::RangeInclusive,
     time::Duration,
 };
 
@@ -15,6 +16,8 @@ use anycast_user::{
 };
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::Message;
+
+use crate::zone;
 
 pub const VIP4: Ipv4Addr = Ipv4Addr::new(6, 6, 6, 6);
 pub const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 6);
@@ -65,6 +68,19 @@ impl Node {
                 .unwrap_or_else(|e| panic!("adding VIP {vip}: {e}"));
         }
         Node { fast_path }
+    }
+
+    /// A node whose map holds the catalog, written [`AGE`] ago, and one
+    /// expired entry; and when it was filled (CLOCK_BOOTTIME, for
+    /// [`ages_since`]).
+    pub fn populated() -> (Node, u64) {
+        let mut node = Node::new();
+        let populated = clock::boottime_ns();
+        for entry in zone::catalog() {
+            node.insert(&entry.response(), AGE);
+        }
+        node.insert(&zone::expired().response(), Duration::from_secs(400));
+        (node, populated)
     }
 
     /// Puts the map writer's entry for `response` into the answer map, as
@@ -144,5 +160,13 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Seconds fixtures' entries have aged when they are queried.
+/// How old fixtures' entries are when they are written.
 pub const AGE: Duration = Duration::from_secs(100);
+
+/// The whole seconds an entry written [`AGE`] ago at `populated_ns`
+/// (CLOCK_BOOTTIME) may have aged by now.
+pub fn ages_since(populated_ns: u64) -> RangeInclusive<u32> {
+    let since = (clock::boottime_ns() - populated_ns) / 1_000_000_000;
+    let age = AGE.as_secs() as u32;
+    age..=age + since as u32 + 1
+}

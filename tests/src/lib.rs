@@ -6,6 +6,7 @@
 pub mod frame;
 pub mod harness;
 pub mod reply;
+pub mod verify;
 pub mod zone;
 
 /// Internet checksum (RFC 1071) of `data`, written for the tests from the

@@ -22,17 +22,19 @@ pub struct Reply {
     pub dns: Vec<u8>,
 }
 
-/// Whether a zero UDP checksum ("none", RFC 768) is accepted over IPv4.
-/// The fast path always sends one; clients may omit it.
+/// Who sent the frame, which decides how strict the parse is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ZeroChecksum {
-    Allowed,
-    Refused,
+pub enum Sender {
+    /// A client may omit the UDP checksum over IPv4 (RFC 768), and its frame
+    /// may carry Ethernet padding after the IP packet.
+    Client,
+    /// The fast path always sends a checksum and an exact frame.
+    Node,
 }
 
 /// Parses a UDP frame; any structural or checksum error is an Err with a
 /// description.
-pub fn parse(frame: &[u8], zero_checksum: ZeroChecksum) -> Result<Reply, String> {
+pub fn parse(frame: &[u8], sender: Sender) -> Result<Reply, String> {
     let get = |from: usize, len: usize| -> Result<&[u8], String> {
         frame
             .get(from..from + len)
@@ -63,7 +65,8 @@ pub fn parse(frame: &[u8], zero_checksum: ZeroChecksum) -> Result<Reply, String>
                 return Err(format!("IPv4 protocol {}", ip[9]));
             }
             let total = be16(&ip[2..4]) as usize;
-            if at + total != frame.len() {
+            if at + total != frame.len() && !(sender == Sender::Client && at + total < frame.len())
+            {
                 return Err(format!(
                     "IPv4 total length {total} but {} bytes follow",
                     frame.len() - at
@@ -79,7 +82,9 @@ pub fn parse(frame: &[u8], zero_checksum: ZeroChecksum) -> Result<Reply, String>
                 return Err(format!("IPv6 version {} next header {}", ip[0] >> 4, ip[6]));
             }
             let payload = be16(&ip[4..6]) as usize;
-            if at + 40 + payload != frame.len() {
+            if at + 40 + payload != frame.len()
+                && !(sender == Sender::Client && at + 40 + payload < frame.len())
+            {
                 return Err(format!(
                     "IPv6 payload length {payload} but {} bytes follow",
                     frame.len() - at - 40
@@ -100,7 +105,7 @@ pub fn parse(frame: &[u8], zero_checksum: ZeroChecksum) -> Result<Reply, String>
     }
     let sent = be16(&udp[6..8]);
     let expected = udp_checksum(src, dst, udp);
-    let unchecked = sent == 0 && src.is_ipv4() && zero_checksum == ZeroChecksum::Allowed;
+    let unchecked = sent == 0 && src.is_ipv4() && sender == Sender::Client;
     if sent != expected && !unchecked {
         return Err(format!(
             "UDP checksum {sent:#06x}, recomputed {expected:#06x}"

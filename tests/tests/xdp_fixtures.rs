@@ -4,29 +4,16 @@
 //! by the tests' own code; everything else must pass with the right
 //! counter.
 
-use std::{net::IpAddr, time::Duration};
+use std::net::IpAddr;
 
 use anycast_common::Outcome;
 use anycast_tests::{
-    frame::{CLIENT_MAC, FrameSpec, NODE_MAC, TPID_8021AD, TPID_8021Q, UdpChecksum},
-    harness::{AGE, CLIENT4, CLIENT6, EDNS_UDP_SIZE, Node, VIP4, VIP6, XDP_PASS, XDP_TX},
-    reply::{self, ZeroChecksum},
-    zone::{self, ClientEdns, EDNS, EDNS_DO, Entry, catalog, expired, query, respond, wire},
+    frame::{CLIENT_MAC, Checksum, FrameSpec, TPID_8021AD, TPID_8021Q},
+    harness::{CLIENT4, CLIENT6, Node, VIP4, VIP6, XDP_PASS, XDP_TX, ages_since},
+    verify,
+    zone::{ClientEdns, EDNS, EDNS_DO, catalog, query, wire},
 };
-use hickory_proto::{
-    op::Message,
-    rr::{Record, RecordType},
-};
-
-/// A node whose map holds the catalog (aged [`AGE`]) and one expired entry.
-fn populated_node() -> Node {
-    let mut node = Node::new();
-    for entry in catalog() {
-        node.insert(&entry.response(), AGE);
-    }
-    node.insert(&expired().response(), Duration::from_secs(400));
-    node
-}
+use hickory_proto::rr::RecordType;
 
 enum Expect {
     /// XDP_TX with the catalog's answer for the query.
@@ -144,7 +131,7 @@ fn cases() -> Vec<Case> {
         ),
         answer(
             "IPv4 without UDP checksum (allowed)",
-            with(v4(www_a()), |f| f.udp_checksum = UdpChecksum::Zero),
+            with(v4(www_a()), |f| f.udp_checksum = Checksum::Zero),
         ),
         answer(
             "client asking for less than 512 is given 512",
@@ -258,12 +245,17 @@ fn cases() -> Vec<Case> {
         ),
         pass(
             "wrong UDP checksum",
-            with(v4(www_a()), |f| f.udp_checksum = UdpChecksum::Wrong),
+            with(v4(www_a()), |f| f.udp_checksum = Checksum::Wrong),
+            Outcome::BadChecksum,
+        ),
+        pass(
+            "wrong IPv4 header checksum",
+            with(v4(www_a()), |f| f.ipv4_checksum = Checksum::Wrong),
             Outcome::BadChecksum,
         ),
         pass(
             "IPv6 without UDP checksum",
-            with(v6(www_a()), |f| f.udp_checksum = UdpChecksum::Zero),
+            with(v6(www_a()), |f| f.udp_checksum = Checksum::Zero),
             Outcome::BadChecksum,
         ),
         pass(
@@ -349,7 +341,7 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn every_fixture_gets_its_verdict_and_counter() {
-    let mut node = populated_node();
+    let (mut node, populated) = Node::populated();
     let mut failures = Vec::new();
     let mut answered = 0;
     for case in cases() {
@@ -376,7 +368,7 @@ fn every_fixture_gets_its_verdict_and_counter() {
                         run.action
                     ))
                 } else {
-                    check_answer(&case.frame, &run.frame)
+                    verify::answer(&frame, &run.frame, ages_since(populated))
                 }
             }
         };
@@ -393,121 +385,9 @@ fn every_fixture_gets_its_verdict_and_counter() {
     );
 }
 
-/// Checks an XDP_TX frame against the query in `spec`: headers turned
-/// around, checksums right, the question echoed byte for byte, and the
-/// response equal (TTLs aside, which must have aged by [`AGE`]) to what the
-/// node answers for that query from the catalog entry given to the writer.
-fn check_answer(spec: &FrameSpec, out: &[u8]) -> Result<(), String> {
-    let reply = reply::parse(out, ZeroChecksum::Refused)?;
-    if (reply.eth_dst, reply.eth_src) != (CLIENT_MAC, NODE_MAC) {
-        return Err("MAC addresses not swapped".into());
-    }
-    let tags: Vec<(u16, u16)> = spec
-        .vlans
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (*t, 100 + i as u16))
-        .collect();
-    if reply.vlans != tags {
-        return Err(format!("VLAN tags {:?}, sent {tags:?}", reply.vlans));
-    }
-    if (reply.src, reply.dst, reply.sport, reply.dport)
-        != (spec.dst, spec.src, spec.dport, spec.sport)
-    {
-        return Err(format!("addresses/ports not turned around: {reply:?}"));
-    }
-    if reply.hop_limit != 64 {
-        return Err(format!("hop limit {}", reply.hop_limit));
-    }
-    let question_len = zone::question_len(&spec.payload);
-    if reply.dns.len() < 12 + question_len {
-        return Err("response shorter than the question".into());
-    }
-    if reply.dns[12..12 + question_len] != spec.payload[12..12 + question_len]
-        || reply.dns[..2] != spec.payload[..2]
-    {
-        return Err("ID or question not echoed byte for byte".into());
-    }
-    let asked = Message::from_vec(&spec.payload).map_err(|e| format!("fixture query: {e}"))?;
-    let got = Message::from_vec(&reply.dns).map_err(|e| format!("response does not parse: {e}"))?;
-    let dnssec_ok = asked.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-    let entry = catalog()
-        .into_iter()
-        .find(|e| e.answers(&asked.queries[0], dnssec_ok))
-        .ok_or("answered a question that has no catalog entry")?;
-    compare(&asked, &got, &entry)
-}
-
-/// `got` against the node's answer to `asked` from `entry`.
-fn compare(asked: &Message, got: &Message, entry: &Entry) -> Result<(), String> {
-    let expected = respond(asked, entry.rcode, entry.sections.clone());
-    if got.metadata != expected.metadata {
-        return Err(format!(
-            "header {:?}, expected {:?}",
-            got.metadata, expected.metadata
-        ));
-    }
-    if got.queries != expected.queries {
-        return Err(format!("question {:?}", got.queries));
-    }
-    // The writer's input carries the same sections: the round trip.
-    let given = entry.response();
-    for (section, got_records, want) in [
-        ("answer", &got.answers, &given.answers),
-        ("authority", &got.authorities, &given.authorities),
-        ("additional", &got.additionals, &given.additionals),
-    ] {
-        if got_records.len() != want.len() {
-            return Err(format!(
-                "{section}: {} records, expected {}",
-                got_records.len(),
-                want.len()
-            ));
-        }
-        for (g, w) in got_records.iter().zip(want) {
-            check_aged(g, w).map_err(|e| format!("{section}: {e}"))?;
-        }
-    }
-    match (&got.edns, &expected.edns) {
-        (None, None) => Ok(()),
-        (Some(g), Some(_)) => {
-            let want_do = asked.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-            if g.max_payload() != EDNS_UDP_SIZE
-                || g.version() != 0
-                || g.flags().dnssec_ok != want_do
-            {
-                return Err(format!("OPT {g:?}"));
-            }
-            if !g.options().options.is_empty() {
-                return Err("OPT with options".into());
-            }
-            Ok(())
-        }
-        (g, e) => Err(format!("OPT {g:?}, expected {e:?}")),
-    }
-}
-
-/// Same record, with a TTL that has aged by AGE (a second more if a second
-/// boundary passed during the test).
-fn check_aged(got: &Record, written: &Record) -> Result<(), String> {
-    let age = AGE.as_secs() as u32;
-    if !(written.ttl - age - 1..=written.ttl - age).contains(&got.ttl) {
-        return Err(format!(
-            "TTL {} for a record written with {} {}s ago",
-            got.ttl, written.ttl, age
-        ));
-    }
-    let mut normalized = got.clone();
-    normalized.ttl = written.ttl;
-    if normalized != *written {
-        return Err(format!("record {got} differs from {written}"));
-    }
-    Ok(())
-}
-
 #[test]
 fn every_truncation_of_a_valid_query_passes_unchanged() {
-    let mut node = populated_node();
+    let (mut node, _) = Node::populated();
     let queries = [
         v4(q("www.example.", RecordType::A, None)),
         v4(q("wWw.example.", RecordType::A, EDNS_DO)),
