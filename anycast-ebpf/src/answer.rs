@@ -63,7 +63,7 @@ pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
 }
 
 /// Compares the lower-cased name in the scratch buffer with the entry's, a
-/// word at a time.
+/// word at a time: both are zero padded to a whole word.
 #[inline(always)]
 fn same_name(entry: &AnswerValue, name_len: usize) -> Result<(), Outcome> {
     if entry.name_len as usize != name_len {
@@ -75,21 +75,14 @@ fn same_name(entry: &AnswerValue, name_len: usize) -> Result<(), Outcome> {
         if at >= name_len {
             break;
         }
-        // The scratch buffer holds older, longer names past this one.
-        let left = name_len - at;
-        let mask = if left >= 8 {
-            u64::MAX
-        } else {
-            (1u64 << (left * 8)) - 1
-        };
         // SAFETY: word < 32, so at + 8 <= NAME_BUF_LEN for both buffers.
         let (a, b) = unsafe {
             (
-                u64::from_le_bytes(*((*scratch).name.as_ptr().add(at) as *const [u8; 8])),
-                u64::from_le_bytes(*(entry.name.as_ptr().add(at) as *const [u8; 8])),
+                *((*scratch).name.as_ptr().add(at) as *const u64),
+                *(entry.name.as_ptr().add(at) as *const u64),
             )
         };
-        if (a ^ b) & mask != 0 {
+        if a != b {
             return Err(Outcome::HashCollision);
         }
     }

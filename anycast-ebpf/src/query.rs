@@ -7,7 +7,7 @@ use anycast_common::{
     dns::{EDNS_FLAG_DO, FLAG_QR, FLAG_TC, OPCODE_MASK, RCODE_MASK, TYPE_OPT},
     hash,
 };
-use aya_ebpf::programs::XdpContext;
+use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 
 use crate::{
     maps::{NameScratch, SCRATCH},
@@ -59,7 +59,8 @@ pub fn parse(ctx: &XdpContext, dgram: &Datagram, cfg: &FastPathConfig) -> Result
     }
 
     let question = dns + DNS_HEADER_LEN;
-    let (name_len, name_state, name_sum) = name(ctx, question, &cfg.hash_key)?;
+    let msg_end = dgram.udp + dgram.udp_len;
+    let (name_len, name_state, name_sum) = name(ctx, question, msg_end, &cfg.hash_key)?;
     let qtype = read_u16(ctx, question + name_len).ok_or(Outcome::Malformed)?;
     let qclass = read_u16(ctx, question + name_len + 2).ok_or(Outcome::Malformed)?;
     // The question starts at an even offset of the datagram (8 + 12), so
@@ -78,7 +79,7 @@ pub fn parse(ctx: &XdpContext, dgram: &Datagram, cfg: &FastPathConfig) -> Result
         None
     };
     // Bytes after the message (or a message that runs past the datagram).
-    if end != dgram.udp + dgram.udp_len {
+    if end != msg_end {
         return Err(Outcome::BadName);
     }
 
@@ -89,7 +90,7 @@ pub fn parse(ctx: &XdpContext, dgram: &Datagram, cfg: &FastPathConfig) -> Result
         id,
         flags,
         name_len,
-        name_hash: hash::finish(name_state, &cfg.hash_key),
+        name_hash: hash::finish(name_state, name_len, &cfg.hash_key),
         qtype,
         qclass,
         question_sum,
@@ -100,49 +101,111 @@ pub fn parse(ctx: &XdpContext, dgram: &Datagram, cfg: &FastPathConfig) -> Result
 /// Most labels a name can have: each but the root takes at least two bytes.
 const MAX_LABELS: usize = MAX_NAME_LEN / 2 + 1;
 
-/// Reads the question name: labels of at most 63 bytes, no compression
-/// pointer, at most 255 bytes. Lower-cases it into the scratch buffer,
-/// hashes it and sums it for the checksum. Returns (length, hash state,
-/// checksum sum).
+/// Reads the question name at `at` (the message ends at `end`): labels of
+/// at most 63 bytes, no compression pointer, at most 255 bytes. Leaves it
+/// lower-cased in the scratch buffer, zero padded to a whole word, and
+/// returns (length, hash state, checksum sum of the bytes as received).
 ///
-/// Two loops with constant bounds, shaped for the verifier: the first walks
-/// the labels to find the length, the second takes the bytes without
-/// tracking label boundaries. (One byte loop that tracks "bytes left in this
-/// label" makes that counter precise and multiplies the verifier's states
-/// by its 63 values.) Lower-casing the length bytes too is harmless: they
-/// are at most 63, below 'A'.
+/// One helper call copies up to 255 bytes into the scratch buffer; the
+/// label walk and the word loop then run on map memory, with no packet
+/// bound to check per byte, eight bytes per step.
 #[inline(always)]
-fn name(ctx: &XdpContext, at: usize, key: &[u64; 2]) -> Result<(usize, u64, u64), Outcome> {
+fn name(
+    ctx: &XdpContext,
+    at: usize,
+    end: usize,
+    key: &[u64; 2],
+) -> Result<(usize, u64, u64), Outcome> {
     let buf = SCRATCH.get_ptr_mut(0).ok_or(Outcome::TxFailed)?;
-    let len = widen(buf, name_len(ctx, at)?)?;
+    let available = end
+        .checked_sub(at)
+        .ok_or(Outcome::Malformed)?
+        .min(MAX_NAME_LEN);
+    if available == 0 {
+        return Err(Outcome::Malformed);
+    }
+    // SAFETY: at most 255 bytes into the 256-byte per-CPU buffer; the
+    // helper checks the frame bounds.
+    if unsafe {
+        bpf_xdp_load_bytes(
+            ctx.ctx,
+            at as u32,
+            (*buf).name.as_mut_ptr() as *mut _,
+            available as u32,
+        )
+    } != 0
+    {
+        return Err(Outcome::Malformed);
+    }
+    // SAFETY: the per-CPU buffer, written above.
+    let len = widen(buf, name_len(unsafe { &(*buf).name }, available)?)?;
+
     let mut state = hash::start(key);
     let mut sum = 0u64;
-    for i in 0..MAX_NAME_LEN {
-        if i >= len {
+    for word in 0..NAME_BUF_LEN / 8 {
+        let at = word * 8;
+        if at >= len {
             break;
         }
-        let byte = read_u8(ctx, at + i).ok_or(Outcome::Malformed)?;
-        // The question starts at an even offset of the datagram.
-        sum += if i & 1 == 0 {
-            (byte as u64) << 8
+        // SAFETY: word < 32: eight bytes within the 256-byte buffer.
+        let slot = unsafe { (*buf).name.as_mut_ptr().add(at) as *mut [u8; 8] };
+        // Past the name the buffer holds bytes of the query (or of older
+        // packets): zero them.
+        let left = len - at;
+        let mask = if left >= 8 {
+            u64::MAX
         } else {
-            byte as u64
+            (1u64 << (left * 8)) - 1
         };
-        let lowered = hash::lower(byte);
-        // SAFETY: i < MAX_NAME_LEN < NAME_BUF_LEN, per-CPU buffer.
-        unsafe { (*buf).name[i & (NAME_BUF_LEN - 1)] = lowered };
+        // SAFETY: see above.
+        let received = u64::from_le_bytes(unsafe { *slot }) & mask;
+        // Checksum words are big-endian pairs; the question starts at an
+        // even offset of the datagram. 32-bit halves fold like 16-bit words.
+        let big_endian = received.swap_bytes();
+        sum += (big_endian >> 32) + (big_endian & 0xffff_ffff);
+        let lowered = hash::lower_word(received);
+        // SAFETY: see above.
+        unsafe { *slot = lowered.to_le_bytes() };
         state = hash::step(state, lowered);
     }
     Ok((widen(buf, len)?, state, sum))
 }
 
-/// Hands the verifier a name length as the range 1..=255 rather than the
-/// exact value it knows on leaving a loop.
+/// Length of the name at the start of `name`, root label included, from a
+/// walk over its labels; `available` bytes of it came from the message.
+#[inline(always)]
+fn name_len(name: &[u8; NAME_BUF_LEN], available: usize) -> Result<usize, Outcome> {
+    let mut label = 0usize;
+    for _ in 0..MAX_LABELS {
+        if label >= available {
+            // The name runs past the message, or past 255 bytes.
+            return Err(if available == MAX_NAME_LEN {
+                Outcome::BadName
+            } else {
+                Outcome::Malformed
+            });
+        }
+        let len = name[label & (NAME_BUF_LEN - 1)];
+        if len == 0 {
+            return Ok(label + 1);
+        }
+        // 0xC0.. is a compression pointer, 0x40.. an obsolete label type.
+        if len > MAX_LABEL_LEN {
+            return Err(Outcome::BadName);
+        }
+        label += 1 + len as usize;
+    }
+    Err(Outcome::BadName)
+}
+
+/// Hands the verifier a name length as the range 1..=255 rather than what
+/// it knows on leaving a loop.
 ///
 /// Because the length places packet accesses, the verifier tracks it
-/// precisely: every path out of a loop carries another value, and all that
-/// follows would be verified once per value, far over its budget. Read back
-/// from memory, the length is a range, and what follows is verified once.
+/// precisely: each of a loop's exits carries another range of it, and all
+/// that follows would be verified once per exit, over its budget. Read back
+/// from memory, the length is one range, and what follows is verified once.
+/// Both loops over the name need it.
 #[inline(always)]
 fn widen(buf: *mut NameScratch, len: usize) -> Result<usize, Outcome> {
     // SAFETY: per-CPU buffer; volatile keeps the round trip.
@@ -155,29 +218,6 @@ fn widen(buf: *mut NameScratch, len: usize) -> Result<usize, Outcome> {
     } else {
         Ok(len)
     }
-}
-
-/// Length of the name at `at`, root label included, from a walk over its
-/// labels.
-#[inline(always)]
-fn name_len(ctx: &XdpContext, at: usize) -> Result<usize, Outcome> {
-    let mut label = 0usize;
-    for _ in 0..MAX_LABELS {
-        let len = read_u8(ctx, at + label).ok_or(Outcome::Malformed)?;
-        if len == 0 {
-            return Ok(label + 1);
-        }
-        // 0xC0.. is a compression pointer, 0x40.. an obsolete label type.
-        if len > MAX_LABEL_LEN {
-            return Err(Outcome::BadName);
-        }
-        label += 1 + len as usize;
-        // The root label must still fit within 255 bytes.
-        if label >= MAX_NAME_LEN {
-            return Err(Outcome::BadName);
-        }
-    }
-    Err(Outcome::BadName)
 }
 
 /// An OPT record for EDNS version 0 with no options. Returns it and its raw
