@@ -8,54 +8,29 @@ const TARGET: &str = "bpfel-unknown-none";
 const PROGRAMS: [&str; 2] = ["anycast", "reflector"];
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let root = manifest_dir
-        .parent()
-        .expect("anycast-user lives in the workspace");
+    let root = manifest_dir.parent().expect("anycast-user lives in the workspace");
     let ebpf_dir = root.join("anycast-ebpf");
-    for dir in [
-        "anycast-ebpf/src",
-        "anycast-ebpf/Cargo.toml",
-        "anycast-ebpf/Cargo.lock",
-        "anycast-common/src",
-    ] {
+    for dir in ["anycast-ebpf/src", "anycast-ebpf/Cargo.toml", "anycast-ebpf/Cargo.lock", "anycast-common/src"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
 
     let target_dir = out_dir.join("ebpf-target");
     let mut cargo = Command::new("rustup");
     cargo
-        .args([
-            "run",
-            "nightly",
-            "cargo",
-            "build",
-            "--release",
-            "--locked",
-            "-Z",
-            "build-std=core",
-        ])
+        .args(["run", "nightly", "cargo", "build", "--release", "--locked", "-Z", "build-std=core"])
         .args(["--target", TARGET, "--manifest-path"])
         .arg(ebpf_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
         .current_dir(&ebpf_dir)
         // BTF is needed for maps with BTF-typed values; debuginfo feeds it.
-        .env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            "-Cdebuginfo=2\x1f-Clink-arg=--btf",
-        );
+        .env("CARGO_ENCODED_RUSTFLAGS", "-Cdebuginfo=2\x1f-Clink-arg=--btf");
     // The outer (stable) build's compiler and wrappers must not leak in.
-    for var in [
-        "RUSTC",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_WRAPPER",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "RUSTUP_TOOLCHAIN",
-    ] {
+    for var in
+        ["RUSTC", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "RUSTFLAGS", "CARGO_TARGET_DIR", "RUSTUP_TOOLCHAIN"]
+    {
         cargo.env_remove(var);
     }
     let status = cargo.status().unwrap_or_else(|e| {
@@ -69,7 +44,6 @@ fn main() {
     }
     for program in PROGRAMS {
         let built = target_dir.join(TARGET).join("release").join(program);
-        std::fs::copy(&built, out_dir.join(program))
-            .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
+        std::fs::copy(&built, out_dir.join(program)).unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
     }
 }

@@ -17,11 +17,7 @@ pub fn fold(mut sum: u64) -> u16 {
 /// Sum of 16-bit words, placed at an odd offset if `odd`.
 #[inline(always)]
 pub fn at_parity(folded: u16, odd: bool) -> u64 {
-    if odd {
-        folded.swap_bytes() as u64
-    } else {
-        folded as u64
-    }
+    if odd { folded.swap_bytes() as u64 } else { folded as u64 }
 }
 
 /// Sum of a 32-bit big-endian value written at an even offset.
@@ -62,19 +58,13 @@ mod tests {
         let data = [0x12, 0x34, 0x56, 0x78, 0x9a];
         let mut shifted = [0u8; 6];
         shifted[1..].copy_from_slice(&data);
-        assert_eq!(
-            fold(bytes(&shifted)),
-            fold(at_parity(fold(bytes(&data)), true))
-        );
+        assert_eq!(fold(bytes(&shifted)), fold(at_parity(fold(bytes(&data)), true)));
     }
 
     #[test]
     fn rfc1071_example() {
         // RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
-        assert_eq!(
-            fold(bytes(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7])),
-            0xddf2
-        );
+        assert_eq!(fold(bytes(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7])), 0xddf2);
     }
 
     #[test]

@@ -79,8 +79,7 @@ mod tests {
         for b in 0..=255u8 {
             let word = u64::from_le_bytes([b, b'Q', b, 0xC4, b'@', b'[', b'`', b'{']);
             let lowered = lower_word(word).to_le_bytes();
-            let expected =
-                [b, b'Q', b, 0xC4, b'@', b'[', b'`', b'{'].map(|x| x.to_ascii_lowercase());
+            let expected = [b, b'Q', b, 0xC4, b'@', b'[', b'`', b'{'].map(|x| x.to_ascii_lowercase());
             assert_eq!(lowered, expected, "byte {b:#04x}");
         }
     }

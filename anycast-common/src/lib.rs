@@ -84,33 +84,42 @@ pub struct AnswerValue {
     /// names compressed against the question at offset 12.
     pub data: [u8; MAX_DATA_LEN],
 }
-const _: () = assert!(
-    core::mem::size_of::<AnswerValue>() == 32 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN
-);
+const _: () = assert!(core::mem::size_of::<AnswerValue>() == 32 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN);
 const _: () = assert!(core::mem::size_of::<AnswerValue>() % 8 == 0);
 
-/// Settings userspace writes into the config map (index 0) before anything
-/// else. A zero `udp_port` means "not configured": every packet passes.
+/// VIPs of each family the fast path answers for.
+pub const MAX_VIPS: usize = 8;
+
+/// Settings userspace writes into the config map (index 0) once, before
+/// the program is attached. A zero `udp_port` means "not configured": every
+/// packet passes.
+///
+/// The VIPs live here rather than in a hash map: a node has a handful, and
+/// comparing them inline costs a few ns where a map lookup costs twenty.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastPathConfig {
     /// Secret key of the name hash; random per run of the daemon.
     pub hash_key: [u64; 2],
+    /// IPv6 VIPs as they appear in the packet; the first `vip_v6_count`.
+    pub vips_v6: [[u8; 16]; MAX_VIPS],
+    /// IPv4 VIPs as they appear in the packet; the first `vip_v4_count`.
+    pub vips_v4: [[u8; 4]; MAX_VIPS],
     /// UDP port of the DNS service, host byte order.
     pub udp_port: u16,
     /// EDNS UDP payload size the node advertises, at most
     /// [`MAX_RESPONSE_LEN`].
     pub edns_udp_size: u16,
-    pub _pad: [u8; 4],
+    pub vip_v4_count: u8,
+    pub vip_v6_count: u8,
+    pub _pad: [u8; 2],
 }
-const _: () = assert!(core::mem::size_of::<FastPathConfig>() == 24);
+const _: () = assert!(core::mem::size_of::<FastPathConfig>() == 16 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8);
 
 /// Names of the maps in the object file, so the loader cannot misspell them.
 pub mod map_names {
     pub const ANSWERS: &str = "ANSWERS";
     pub const CONFIG: &str = "CONFIG";
-    pub const VIPS_V4: &str = "VIPS_V4";
-    pub const VIPS_V6: &str = "VIPS_V6";
     pub const STATS: &str = "STATS";
     pub const SCRATCH: &str = "SCRATCH";
 }

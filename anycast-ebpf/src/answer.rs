@@ -8,13 +8,11 @@
 //! passed up the stack is always the packet that arrived.
 
 use anycast_common::{
-    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, KEY_FLAG_DO, MAX_DATA_LEN,
-    MAX_RECORDS, NAME_BUF_LEN, OPT_RECORD_LEN, Outcome, checksum, dns,
+    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, NAME_BUF_LEN,
+    OPT_RECORD_LEN, Outcome, checksum, dns,
 };
 use aya_ebpf::{
-    helpers::generated::{
-        bpf_ktime_get_boot_ns, bpf_xdp_adjust_tail, bpf_xdp_get_buff_len, bpf_xdp_store_bytes,
-    },
+    helpers::generated::{bpf_ktime_get_boot_ns, bpf_xdp_adjust_tail, bpf_xdp_get_buff_len, bpf_xdp_store_bytes},
     programs::XdpContext,
 };
 
@@ -42,11 +40,7 @@ pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
         name_hash: query.name_hash,
         qtype: query.qtype,
         qclass: query.qclass,
-        flags: if query.edns.as_ref().is_some_and(|e| e.dnssec_ok) {
-            KEY_FLAG_DO
-        } else {
-            0
-        },
+        flags: if query.edns.as_ref().is_some_and(|e| e.dnssec_ok) { KEY_FLAG_DO } else { 0 },
         _pad: [0; 3],
     };
     // SAFETY: the value is only read, and LRU entries are not freed while an
@@ -77,10 +71,7 @@ fn same_name(entry: &AnswerValue, name_len: usize) -> Result<(), Outcome> {
         }
         // SAFETY: word < 32, so at + 8 <= NAME_BUF_LEN for both buffers.
         let (a, b) = unsafe {
-            (
-                *((*scratch).name.as_ptr().add(at) as *const u64),
-                *(entry.name.as_ptr().add(at) as *const u64),
-            )
+            (*((*scratch).name.as_ptr().add(at) as *const u64), *(entry.name.as_ptr().add(at) as *const u64))
         };
         if a != b {
             return Err(Outcome::HashCollision);
@@ -103,24 +94,13 @@ struct Reply {
 
 impl Reply {
     #[inline(always)]
-    fn plan(
-        cfg: &FastPathConfig,
-        query: &Query,
-        entry: &AnswerValue,
-        now: u64,
-    ) -> Result<Reply, Outcome> {
+    fn plan(cfg: &FastPathConfig, query: &Query, entry: &AnswerValue, now: u64) -> Result<Reply, Outcome> {
         let data_len = entry.data_len as usize;
         if data_len == 0 || data_len > MAX_DATA_LEN {
             return Err(Outcome::TxFailed);
         }
-        let opt = query
-            .edns
-            .as_ref()
-            .map(|e| dns::opt_record(cfg.edns_udp_size, e.dnssec_ok));
-        let dns_len = DNS_HEADER_LEN
-            + query.question_len()
-            + data_len
-            + if opt.is_some() { OPT_RECORD_LEN } else { 0 };
+        let opt = query.edns.as_ref().map(|e| dns::opt_record(cfg.edns_udp_size, e.dnssec_ok));
+        let dns_len = DNS_HEADER_LEN + query.question_len() + data_len + if opt.is_some() { OPT_RECORD_LEN } else { 0 };
         let limit = match &query.edns {
             // RFC 6891 6.2.5: values below 512 are treated as 512.
             Some(edns) => edns.udp_size.max(CLASSIC_UDP_LEN).min(cfg.edns_udp_size),
@@ -139,23 +119,11 @@ impl Reply {
             let ttl = stored_ttl(entry, at, data_len)?.saturating_sub(elapsed);
             ttl_sum += checksum::at_parity(checksum::fold(checksum::u32_words(ttl)), at & 1 == 1);
         }
-        Ok(Reply {
-            elapsed,
-            data_len,
-            dns_len,
-            opt,
-            ttl_sum,
-        })
+        Ok(Reply { elapsed, data_len, dns_len, opt, ttl_sum })
     }
 
     #[inline(always)]
-    fn write(
-        &self,
-        ctx: &XdpContext,
-        dgram: &Datagram,
-        query: &Query,
-        entry: &AnswerValue,
-    ) -> Result<(), Outcome> {
+    fn write(&self, ctx: &XdpContext, dgram: &Datagram, query: &Query, entry: &AnswerValue) -> Result<(), Outcome> {
         let dns = dgram.udp + UDP_HEADER_LEN;
         let data_at = dns + DNS_HEADER_LEN + query.question_len();
         // SAFETY: helper call on our own context.
@@ -180,14 +148,7 @@ impl Reply {
         }
         // SAFETY: data_len is within the entry's data array; the helper
         // checks the frame bounds.
-        let stored = unsafe {
-            bpf_xdp_store_bytes(
-                ctx.ctx,
-                data_at as u32,
-                entry.data.as_ptr() as *mut _,
-                data_len,
-            )
-        };
+        let stored = unsafe { bpf_xdp_store_bytes(ctx.ctx, data_at as u32, entry.data.as_ptr() as *mut _, data_len) };
         if stored != 0 {
             return Err(Outcome::TxFailed);
         }
@@ -196,20 +157,11 @@ impl Reply {
                 break;
             }
             let at = entry.ttl_offsets[i] as usize;
-            let mut ttl = stored_ttl(entry, at, self.data_len)?
-                .saturating_sub(self.elapsed)
-                .to_be_bytes();
+            let mut ttl = stored_ttl(entry, at, self.data_len)?.saturating_sub(self.elapsed).to_be_bytes();
             // Through the helper rather than a packet pointer: variable-offset
             // packet pointers in a loop multiply the verifier's states.
             // SAFETY: a 4-byte stack buffer; the helper checks the frame.
-            let stored = unsafe {
-                bpf_xdp_store_bytes(
-                    ctx.ctx,
-                    (data_at + at) as u32,
-                    ttl.as_mut_ptr() as *mut _,
-                    4,
-                )
-            };
+            let stored = unsafe { bpf_xdp_store_bytes(ctx.ctx, (data_at + at) as u32, ttl.as_mut_ptr() as *mut _, 4) };
             if stored != 0 {
                 return Err(Outcome::TxFailed);
             }
@@ -228,19 +180,12 @@ impl Reply {
                 return Err(Outcome::TxFailed);
             }
         }
-        self.turn_headers(ctx, dgram, query, entry)
-            .ok_or(Outcome::TxFailed)
+        self.turn_headers(ctx, dgram, query, entry).ok_or(Outcome::TxFailed)
     }
 
     /// Rewrites Ethernet, IP, UDP and DNS headers into the response's.
     #[inline(always)]
-    fn turn_headers(
-        &self,
-        ctx: &XdpContext,
-        dgram: &Datagram,
-        query: &Query,
-        entry: &AnswerValue,
-    ) -> Option<()> {
+    fn turn_headers(&self, ctx: &XdpContext, dgram: &Datagram, query: &Query, entry: &AnswerValue) -> Option<()> {
         let udp_len = UDP_HEADER_LEN + self.dns_len;
         let arcount = entry.arcount + self.opt.is_some() as u16;
         let flags = dns::response_flags(query.flags, entry.rcode);
@@ -249,10 +194,7 @@ impl Reply {
         // same swapped), the UDP header, the DNS header, the client's
         // question, the entry's data and the OPT record, each at its parity.
         let question_odd = query.question_len() & 1 == 1;
-        let data_sum = checksum::at_parity(
-            checksum::fold(entry.data_csum as u64 + self.ttl_sum),
-            question_odd,
-        );
+        let data_sum = checksum::at_parity(checksum::fold(entry.data_csum as u64 + self.ttl_sum), question_odd);
         let opt_sum = match &self.opt {
             Some(opt) => checksum::at_parity(
                 checksum::fold(checksum::bytes(opt)),
@@ -260,12 +202,8 @@ impl Reply {
             ),
             None => 0,
         };
-        let header_sum = query.id as u64
-            + flags as u64
-            + 1
-            + entry.ancount as u64
-            + entry.nscount as u64
-            + arcount as u64;
+        let header_sum =
+            query.id as u64 + flags as u64 + 1 + entry.ancount as u64 + entry.nscount as u64 + arcount as u64;
         let sum = dgram.addr_sum
             + 17
             + 2 * udp_len as u64
@@ -281,11 +219,7 @@ impl Reply {
             write(ctx, dgram.l3 + 7, [RESPONSE_HOP_LIMIT])?;
             swap::<16>(ctx, dgram.l3 + 8, dgram.l3 + 24)?;
         } else {
-            write(
-                ctx,
-                dgram.l3 + 2,
-                ((IPV4_HEADER_LEN + udp_len) as u16).to_be_bytes(),
-            )?;
+            write(ctx, dgram.l3 + 2, ((IPV4_HEADER_LEN + udp_len) as u16).to_be_bytes())?;
             write(ctx, dgram.l3 + 8, [RESPONSE_HOP_LIMIT])?;
             swap::<4>(ctx, dgram.l3 + 12, dgram.l3 + 16)?;
             ipv4_checksum(ctx, dgram.l3)?;

@@ -3,7 +3,7 @@
 use anycast_common::{AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome};
 use aya_ebpf::{
     macros::map,
-    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+    maps::{Array, LruHashMap, PerCpuArray},
 };
 
 /// Cached answers. LRU, so that a full map makes room for new answers
@@ -13,13 +13,6 @@ pub static ANSWERS: LruHashMap<AnswerKey, AnswerValue> = LruHashMap::with_max_en
 
 #[map(name = "CONFIG")]
 pub static CONFIG: Array<FastPathConfig> = Array::with_max_entries(1, 0);
-
-/// IPv4 VIPs as they appear in the packet (network byte order).
-#[map(name = "VIPS_V4")]
-pub static VIPS_V4: HashMap<[u8; 4], u8> = HashMap::with_max_entries(64, 0);
-
-#[map(name = "VIPS_V6")]
-pub static VIPS_V6: HashMap<[u8; 16], u8> = HashMap::with_max_entries(64, 0);
 
 /// One counter per [`Outcome`], per CPU.
 #[map(name = "STATS")]

@@ -4,10 +4,7 @@
 use anycast_common::{FastPathConfig, Outcome, checksum};
 use aya_ebpf::programs::XdpContext;
 
-use crate::{
-    maps::{VIPS_V4, VIPS_V6},
-    packet::{holds, ptr_at, read_u8, read_u16},
-};
+use crate::packet::{holds, ptr_at, read_u8, read_u16};
 
 const ETH_HEADER_LEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
@@ -41,8 +38,8 @@ pub struct Datagram {
 pub fn parse(ctx: &XdpContext, cfg: &FastPathConfig) -> Result<Datagram, Outcome> {
     let (l3, ethertype) = ethernet(ctx)?;
     let (ipv6, udp, ip_payload_len, addr_sum) = match ethertype {
-        ETH_P_IPV4 => ipv4(ctx, l3)?,
-        ETH_P_IPV6 => ipv6(ctx, l3)?,
+        ETH_P_IPV4 => ipv4(ctx, cfg, l3)?,
+        ETH_P_IPV6 => ipv6(ctx, cfg, l3)?,
         _ => return Err(Outcome::NotIp),
     };
     let sport = read_u16(ctx, udp).ok_or(Outcome::Malformed)?;
@@ -57,15 +54,7 @@ pub fn parse(ctx: &XdpContext, cfg: &FastPathConfig) -> Result<Datagram, Outcome
     if sport == 0 || udp_len != ip_payload_len {
         return Err(Outcome::Malformed);
     }
-    Ok(Datagram {
-        l3,
-        ipv6,
-        udp,
-        udp_len,
-        addr_sum,
-        ports_sum: sport as u64 + dport as u64,
-        udp_csum,
-    })
+    Ok(Datagram { l3, ipv6, udp, udp_len, addr_sum, ports_sum: sport as u64 + dport as u64, udp_csum })
 }
 
 /// The offset of the L3 header and its ethertype, after at most two tags.
@@ -84,7 +73,7 @@ fn ethernet(ctx: &XdpContext) -> Result<(usize, u16), Outcome> {
 
 /// Checks an IPv4 header: no options, no fragment, UDP, to a VIP, lengths
 /// within the frame. Returns (ipv6, udp offset, payload length, address sum).
-fn ipv4(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
+fn ipv4(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
     let version_ihl = read_u8(ctx, l3).ok_or(Outcome::Malformed)?;
     if version_ihl >> 4 != 4 {
         return Err(Outcome::Malformed);
@@ -111,26 +100,19 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcom
     let addrs = ptr_at::<[[u8; 4]; 2]>(ctx, l3 + 12).ok_or(Outcome::Malformed)?;
     // SAFETY: ptr_at checked the bounds.
     let [src, dst] = unsafe { *addrs };
-    // SAFETY: the key is only read by the map lookup.
-    if unsafe { VIPS_V4.get(&dst) }.is_none() {
+    if !is_vip4(cfg, dst) {
         return Err(Outcome::NotVip);
     }
     if total_len < IPV4_HEADER_LEN + UDP_HEADER_LEN || !holds(ctx, l3 + total_len) {
         return Err(Outcome::Malformed);
     }
-    let addr_sum =
-        checksum::u32_words(u32::from_be_bytes(src)) + checksum::u32_words(u32::from_be_bytes(dst));
-    Ok((
-        false,
-        l3 + IPV4_HEADER_LEN,
-        total_len - IPV4_HEADER_LEN,
-        addr_sum,
-    ))
+    let addr_sum = checksum::u32_words(u32::from_be_bytes(src)) + checksum::u32_words(u32::from_be_bytes(dst));
+    Ok((false, l3 + IPV4_HEADER_LEN, total_len - IPV4_HEADER_LEN, addr_sum))
 }
 
 /// Checks an IPv6 header: UDP right after it, to a VIP, payload within the
 /// frame. Returns (ipv6, udp offset, payload length, address sum).
-fn ipv6(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
+fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
     if read_u8(ctx, l3).ok_or(Outcome::Malformed)? >> 4 != 6 {
         return Err(Outcome::Malformed);
     }
@@ -147,8 +129,7 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcom
     let addrs = ptr_at::<[[u8; 16]; 2]>(ctx, l3 + 8).ok_or(Outcome::Malformed)?;
     // SAFETY: ptr_at checked the bounds.
     let [src, dst] = unsafe { *addrs };
-    // SAFETY: the key is only read by the map lookup.
-    if unsafe { VIPS_V6.get(&dst) }.is_none() {
+    if !is_vip6(cfg, dst) {
         return Err(Outcome::NotVip);
     }
     if payload_len < UDP_HEADER_LEN || !holds(ctx, l3 + IPV6_HEADER_LEN + payload_len) {
@@ -157,18 +138,38 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<(bool, usize, usize, u64), Outcom
     let mut addr_sum = 0;
     for i in 0..4 {
         let at = i * 4;
-        addr_sum += checksum::u32_words(u32::from_be_bytes([
-            src[at],
-            src[at + 1],
-            src[at + 2],
-            src[at + 3],
-        ]));
-        addr_sum += checksum::u32_words(u32::from_be_bytes([
-            dst[at],
-            dst[at + 1],
-            dst[at + 2],
-            dst[at + 3],
-        ]));
+        addr_sum += checksum::u32_words(u32::from_be_bytes([src[at], src[at + 1], src[at + 2], src[at + 3]]));
+        addr_sum += checksum::u32_words(u32::from_be_bytes([dst[at], dst[at + 1], dst[at + 2], dst[at + 3]]));
     }
     Ok((true, l3 + IPV6_HEADER_LEN, payload_len, addr_sum))
+}
+
+/// Whether `dst` is one of the configured IPv4 VIPs.
+#[inline(always)]
+fn is_vip4(cfg: &FastPathConfig, dst: [u8; 4]) -> bool {
+    let dst = u32::from_ne_bytes(dst);
+    for (i, vip) in cfg.vips_v4.iter().enumerate() {
+        if i >= cfg.vip_v4_count as usize {
+            break;
+        }
+        if u32::from_ne_bytes(*vip) == dst {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `dst` is one of the configured IPv6 VIPs.
+#[inline(always)]
+fn is_vip6(cfg: &FastPathConfig, dst: [u8; 16]) -> bool {
+    let dst = u128::from_ne_bytes(dst);
+    for (i, vip) in cfg.vips_v6.iter().enumerate() {
+        if i >= cfg.vip_v6_count as usize {
+            break;
+        }
+        if u128::from_ne_bytes(*vip) == dst {
+            return true;
+        }
+    }
+    false
 }

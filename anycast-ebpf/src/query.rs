@@ -110,31 +110,15 @@ const MAX_LABELS: usize = MAX_NAME_LEN / 2 + 1;
 /// label walk and the word loop then run on map memory, with no packet
 /// bound to check per byte, eight bytes per step.
 #[inline(always)]
-fn name(
-    ctx: &XdpContext,
-    at: usize,
-    end: usize,
-    key: &[u64; 2],
-) -> Result<(usize, u64, u64), Outcome> {
+fn name(ctx: &XdpContext, at: usize, end: usize, key: &[u64; 2]) -> Result<(usize, u64, u64), Outcome> {
     let buf = SCRATCH.get_ptr_mut(0).ok_or(Outcome::TxFailed)?;
-    let available = end
-        .checked_sub(at)
-        .ok_or(Outcome::Malformed)?
-        .min(MAX_NAME_LEN);
+    let available = end.checked_sub(at).ok_or(Outcome::Malformed)?.min(MAX_NAME_LEN);
     if available == 0 {
         return Err(Outcome::Malformed);
     }
     // SAFETY: at most 255 bytes into the 256-byte per-CPU buffer; the
     // helper checks the frame bounds.
-    if unsafe {
-        bpf_xdp_load_bytes(
-            ctx.ctx,
-            at as u32,
-            (*buf).name.as_mut_ptr() as *mut _,
-            available as u32,
-        )
-    } != 0
-    {
+    if unsafe { bpf_xdp_load_bytes(ctx.ctx, at as u32, (*buf).name.as_mut_ptr() as *mut _, available as u32) } != 0 {
         return Err(Outcome::Malformed);
     }
     // SAFETY: the per-CPU buffer, written above.
@@ -152,11 +136,7 @@ fn name(
         // Past the name the buffer holds bytes of the query (or of older
         // packets): zero them.
         let left = len - at;
-        let mask = if left >= 8 {
-            u64::MAX
-        } else {
-            (1u64 << (left * 8)) - 1
-        };
+        let mask = if left >= 8 { u64::MAX } else { (1u64 << (left * 8)) - 1 };
         // SAFETY: see above.
         let received = u64::from_le_bytes(unsafe { *slot }) & mask;
         // Checksum words are big-endian pairs; the question starts at an
@@ -179,11 +159,7 @@ fn name_len(name: &[u8; NAME_BUF_LEN], available: usize) -> Result<usize, Outcom
     for _ in 0..MAX_LABELS {
         if label >= available {
             // The name runs past the message, or past 255 bytes.
-            return Err(if available == MAX_NAME_LEN {
-                Outcome::BadName
-            } else {
-                Outcome::Malformed
-            });
+            return Err(if available == MAX_NAME_LEN { Outcome::BadName } else { Outcome::Malformed });
         }
         let len = name[label & (NAME_BUF_LEN - 1)];
         if len == 0 {
@@ -213,11 +189,7 @@ fn widen(buf: *mut NameScratch, len: usize) -> Result<usize, Outcome> {
         core::ptr::write_volatile(&mut (*buf).len, len as u64);
         core::ptr::read_volatile(&(*buf).len)
     } as usize;
-    if len == 0 || len > MAX_NAME_LEN {
-        Err(Outcome::BadName)
-    } else {
-        Ok(len)
-    }
+    if len == 0 || len > MAX_NAME_LEN { Err(Outcome::BadName) } else { Ok(len) }
 }
 
 /// An OPT record for EDNS version 0 with no options. Returns it and its raw
@@ -242,13 +214,7 @@ fn opt(ctx: &XdpContext, at: usize) -> Result<(Edns, [u8; OPT_RECORD_LEN]), Outc
     let [s0, s1] = udp_size.to_be_bytes();
     let [f0, f1] = flags.to_be_bytes();
     let raw = [0, t0, t1, s0, s1, 0, 0, f0, f1, 0, 0];
-    Ok((
-        Edns {
-            udp_size,
-            dnssec_ok: flags & EDNS_FLAG_DO != 0,
-        },
-        raw,
-    ))
+    Ok((Edns { udp_size, dnssec_ok: flags & EDNS_FLAG_DO != 0 }, raw))
 }
 
 /// The query's UDP checksum over the whole datagram. A corrupted query goes
@@ -258,18 +224,10 @@ fn verify_checksum(dgram: &Datagram, dns_sum: u64) -> Result<(), Outcome> {
     if dgram.udp_csum == 0 {
         // No checksum is allowed over IPv4 (RFC 768), never over IPv6
         // (RFC 8200 8.1).
-        return if dgram.ipv6 {
-            Err(Outcome::BadChecksum)
-        } else {
-            Ok(())
-        };
+        return if dgram.ipv6 { Err(Outcome::BadChecksum) } else { Ok(()) };
     }
     // The length appears twice: in the pseudo-header and the UDP header.
     let len = dgram.udp_len as u64;
     let sum = dgram.addr_sum + 17 + len + len + dgram.ports_sum + dgram.udp_csum as u64 + dns_sum;
-    if checksum::fold(sum) == 0xffff {
-        Ok(())
-    } else {
-        Err(Outcome::BadChecksum)
-    }
+    if checksum::fold(sum) == 0xffff { Ok(()) } else { Err(Outcome::BadChecksum) }
 }

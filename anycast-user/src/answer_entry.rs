@@ -7,8 +7,8 @@
 //! TTL above the floor.
 
 use anycast_common::{
-    AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN,
-    OPT_RECORD_LEN, checksum, hash,
+    AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN,
+    checksum, hash,
 };
 use hickory_proto::{
     op::{Message, MessageType, OpCode, Query, ResponseCode},
@@ -30,10 +30,7 @@ pub struct WritePolicy {
 
 impl Default for WritePolicy {
     fn default() -> Self {
-        WritePolicy {
-            min_ttl: 2,
-            max_ttl: 86_400,
-        }
+        WritePolicy { min_ttl: 2, max_ttl: 86_400 }
     }
 }
 
@@ -89,24 +86,21 @@ impl AnswerEntry {
         policy: &WritePolicy,
     ) -> Result<AnswerEntry, Refusal> {
         let question = check_cacheable(response)?;
-        let records =
-            response.answers.len() + response.authorities.len() + response.additionals.len();
+        let records = response.answers.len() + response.authorities.len() + response.additionals.len();
         if records > MAX_RECORDS {
             return Err(Refusal::TooManyRecords(records));
         }
         let lifetime = lifetime(response, policy)?;
 
         let wire = encode(response, &question, policy.max_ttl)?;
-        let name_len = name_len(&wire[DNS_HEADER_LEN..])
-            .ok_or_else(|| Refusal::Encode("question name".into()))?;
+        let name_len = name_len(&wire[DNS_HEADER_LEN..]).ok_or_else(|| Refusal::Encode("question name".into()))?;
         let data_at = DNS_HEADER_LEN + name_len + 4;
         let data = &wire[data_at..];
         let len = data_at + data.len() + OPT_RECORD_LEN;
         if len > MAX_RESPONSE_LEN || data.len() > MAX_DATA_LEN {
             return Err(Refusal::TooLarge { len });
         }
-        let ttl_offsets =
-            ttl_offsets(data, records).ok_or_else(|| Refusal::Encode("record layout".into()))?;
+        let ttl_offsets = ttl_offsets(data, records).ok_or_else(|| Refusal::Encode("record layout".into()))?;
 
         let name_wire = &wire[DNS_HEADER_LEN..DNS_HEADER_LEN + name_len];
         let mut value = Box::new(AnswerValue {
@@ -159,10 +153,7 @@ fn check_cacheable(response: &Message) -> Result<Query, Refusal> {
     if meta.truncation {
         return Err(Refusal::Truncated);
     }
-    if !matches!(
-        meta.response_code,
-        ResponseCode::NoError | ResponseCode::NXDomain
-    ) {
+    if !matches!(meta.response_code, ResponseCode::NoError | ResponseCode::NXDomain) {
         return Err(Refusal::Rcode(meta.response_code));
     }
     let [question] = response.queries.as_slice() else {
@@ -192,10 +183,8 @@ fn check_cacheable(response: &Message) -> Result<Query, Refusal> {
 
 /// Types that are questions about transfers or the message, not data.
 fn is_meta(rtype: RecordType) -> bool {
-    matches!(
-        rtype,
-        RecordType::OPT | RecordType::ANY | RecordType::AXFR | RecordType::IXFR | RecordType::TSIG
-    ) || matches!(u16::from(rtype), 253 | 254) // MAILB, MAILA
+    matches!(rtype, RecordType::OPT | RecordType::ANY | RecordType::AXFR | RecordType::IXFR | RecordType::TSIG)
+        || matches!(u16::from(rtype), 253 | 254) // MAILB, MAILA
 }
 
 /// Seconds the entry may be served: the shortest TTL, the SOA's MINIMUM for
@@ -205,23 +194,14 @@ fn lifetime(response: &Message, policy: &WritePolicy) -> Result<u32, Refusal> {
         RData::SOA(soa) => Some(soa.minimum),
         _ => None,
     });
-    let negative =
-        response.metadata.response_code == ResponseCode::NXDomain || response.answers.is_empty();
+    let negative = response.metadata.response_code == ResponseCode::NXDomain || response.answers.is_empty();
     if negative && soa_minimum.is_none() {
         return Err(Refusal::NegativeWithoutSoa);
     }
-    let shortest = response
-        .all_sections()
-        .map(|r| r.ttl)
-        .chain(soa_minimum)
-        .min()
-        .unwrap_or(policy.max_ttl);
+    let shortest = response.all_sections().map(|r| r.ttl).chain(soa_minimum).min().unwrap_or(policy.max_ttl);
     let ttl = shortest.min(policy.max_ttl);
     if ttl < policy.min_ttl {
-        return Err(Refusal::TtlBelowFloor {
-            ttl,
-            floor: policy.min_ttl,
-        });
+        return Err(Refusal::TtlBelowFloor { ttl, floor: policy.min_ttl });
     }
     Ok(ttl)
 }
@@ -322,17 +302,12 @@ mod tests {
     fn response(qname: &str, qtype: RecordType, rcode: ResponseCode) -> Message {
         let mut m = Message::response(7, OpCode::Query);
         m.metadata.response_code = rcode;
-        m.queries
-            .push(Query::query(Name::from_str(qname).unwrap(), qtype));
+        m.queries.push(Query::query(Name::from_str(qname).unwrap(), qtype));
         m
     }
 
     fn a(name: &str, ttl: u32, ip: [u8; 4]) -> Record {
-        Record::from_rdata(
-            Name::from_str(name).unwrap(),
-            ttl,
-            RData::A(A::from(std::net::Ipv4Addr::from(ip))),
-        )
+        Record::from_rdata(Name::from_str(name).unwrap(), ttl, RData::A(A::from(std::net::Ipv4Addr::from(ip))))
     }
 
     fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
@@ -376,21 +351,14 @@ mod tests {
         m.answers.push(a("a.example.", 300, [192, 0, 2, 1]));
         let mut other = m.clone();
         other.answers[0].ttl = 999;
-        assert_eq!(
-            build(&m).unwrap().value.data_csum,
-            build(&other).unwrap().value.data_csum
-        );
+        assert_eq!(build(&m).unwrap().value.data_csum, build(&other).unwrap().value.data_csum);
     }
 
     #[test]
     fn cname_chain_lives_as_long_as_its_shortest_record() {
         let mut m = response("www.example.", RecordType::A, ResponseCode::NoError);
         let target = Name::from_str("web.example.net.").unwrap();
-        m.answers.push(Record::from_rdata(
-            Name::from_str("www.example.").unwrap(),
-            60,
-            RData::CNAME(CNAME(target)),
-        ));
+        m.answers.push(Record::from_rdata(Name::from_str("www.example.").unwrap(), 60, RData::CNAME(CNAME(target))));
         m.answers.push(a("web.example.net.", 30, [192, 0, 2, 9]));
         let e = build(&m).unwrap();
         assert_eq!(e.value.ancount, 2);
@@ -413,17 +381,11 @@ mod tests {
     #[test]
     fn refuses_what_is_not_the_same_for_every_client() {
         let mut two = response("a.example.", RecordType::A, ResponseCode::NoError);
-        two.queries.push(Query::query(
-            Name::from_str("b.example.").unwrap(),
-            RecordType::A,
-        ));
+        two.queries.push(Query::query(Name::from_str("b.example.").unwrap(), RecordType::A));
         assert_eq!(build(&two).unwrap_err(), Refusal::QuestionCount(2));
 
         let servfail = response("a.example.", RecordType::A, ResponseCode::ServFail);
-        assert_eq!(
-            build(&servfail).unwrap_err(),
-            Refusal::Rcode(ResponseCode::ServFail)
-        );
+        assert_eq!(build(&servfail).unwrap_err(), Refusal::Rcode(ResponseCode::ServFail));
 
         let mut query = response("a.example.", RecordType::A, ResponseCode::NoError);
         query.metadata.message_type = MessageType::Query;
@@ -438,10 +400,7 @@ mod tests {
 
         let mut short = response("a.example.", RecordType::A, ResponseCode::NoError);
         short.answers.push(a("a.example.", 1, [192, 0, 2, 1]));
-        assert_eq!(
-            build(&short).unwrap_err(),
-            Refusal::TtlBelowFloor { ttl: 1, floor: 2 }
-        );
+        assert_eq!(build(&short).unwrap_err(), Refusal::TtlBelowFloor { ttl: 1, floor: 2 });
     }
 
     #[test]
@@ -450,24 +409,14 @@ mod tests {
         for i in 0..=MAX_RECORDS as u8 {
             many.answers.push(a("a.example.", 300, [192, 0, 2, i]));
         }
-        assert_eq!(
-            build(&many).unwrap_err(),
-            Refusal::TooManyRecords(MAX_RECORDS + 1)
-        );
+        assert_eq!(build(&many).unwrap_err(), Refusal::TooManyRecords(MAX_RECORDS + 1));
 
         let mut large = response("a.example.", RecordType::TXT, ResponseCode::NoError);
         for _ in 0..6 {
             let txt = hickory_proto::rr::rdata::TXT::new(vec!["x".repeat(250)]);
-            large.answers.push(Record::from_rdata(
-                Name::from_str("a.example.").unwrap(),
-                300,
-                RData::TXT(txt),
-            ));
+            large.answers.push(Record::from_rdata(Name::from_str("a.example.").unwrap(), 300, RData::TXT(txt)));
         }
-        assert!(matches!(
-            build(&large).unwrap_err(),
-            Refusal::TooLarge { .. }
-        ));
+        assert!(matches!(build(&large).unwrap_err(), Refusal::TooLarge { .. }));
     }
 
     #[test]

@@ -4,10 +4,7 @@
 
 /// Nanoseconds of CLOCK_BOOTTIME now.
 pub fn boottime_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: a valid clock id and a valid out pointer; CLOCK_BOOTTIME
     // exists on every kernel that has XDP.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };

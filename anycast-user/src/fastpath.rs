@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use anycast_common::{
-    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_RESPONSE_LEN, Outcome,
-    PROGRAM_NAME, map_names,
+    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME,
+    map_names,
 };
 use aya::{
     Ebpf, EbpfLoader,
@@ -19,8 +19,7 @@ use crate::{answer_entry::AnswerEntry, clock};
 static FAST_PATH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/anycast"));
 /// A program that only swaps MACs and sends the frame back: the floor of
 /// the XDP_TX path that benchmarks measure the fast path against.
-static REFLECTOR_OBJECT: &[u8] =
-    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reflector"));
+static REFLECTOR_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reflector"));
 
 #[derive(Debug, thiserror::Error)]
 pub enum FastPathError {
@@ -31,10 +30,7 @@ pub enum FastPathError {
     #[error("the object has no map `{0}`")]
     MissingMap(&'static str),
     #[error("map `{name}`: {source}")]
-    Map {
-        name: &'static str,
-        source: MapError,
-    },
+    Map { name: &'static str, source: MapError },
     #[error("XDP program: {0}")]
     Program(#[from] ProgramError),
     #[error("EDNS UDP size {0} is outside {CLASSIC_UDP_LEN}..={MAX_RESPONSE_LEN}")]
@@ -43,15 +39,20 @@ pub enum FastPathError {
     ZeroPort,
     #[error("the answer map must hold at least one entry")]
     ZeroCapacity,
-    #[error(
-        "an entry for another name has the same hash; the fast path keeps it and leaves this one to the daemon"
-    )]
+    #[error("an entry for another name has the same hash; the fast path keeps it and leaves this one to the daemon")]
     HashCollision,
+    #[error("{count} {family} VIPs; the fast path answers for at most {MAX_VIPS} of each family")]
+    TooManyVips { family: &'static str, count: usize },
+    #[error("no VIP to answer for")]
+    NoVips,
 }
 
 /// What the fast path is loaded with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
+    /// The service addresses it answers for (at most [`MAX_VIPS`] of each
+    /// family); fixed for the life of the program.
+    pub vips: Vec<IpAddr>,
     /// Entries of the answer map (an LRU: the least recently used go first).
     pub answer_capacity: u32,
     pub udp_port: u16,
@@ -61,11 +62,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            answer_capacity: 65_536,
-            udp_port: 53,
-            edns_udp_size: MAX_RESPONSE_LEN as u16,
-        }
+        Settings { vips: Vec::new(), answer_capacity: 65_536, udp_port: 53, edns_udp_size: MAX_RESPONSE_LEN as u16 }
     }
 }
 
@@ -79,25 +76,10 @@ impl FastPath {
     /// Loads the program into the kernel and configures it with a fresh
     /// random hash key. Nothing is attached.
     pub fn load(settings: &Settings) -> Result<FastPath, FastPathError> {
-        if settings.udp_port == 0 {
-            return Err(FastPathError::ZeroPort);
-        }
-        if !(CLASSIC_UDP_LEN..=MAX_RESPONSE_LEN as u16).contains(&settings.edns_udp_size) {
-            return Err(FastPathError::EdnsUdpSize(settings.edns_udp_size));
-        }
-        if settings.answer_capacity == 0 {
-            return Err(FastPathError::ZeroCapacity);
-        }
-        let mut ebpf = EbpfLoader::new()
-            .map_max_entries(map_names::ANSWERS, settings.answer_capacity)
-            .load(FAST_PATH_OBJECT)?;
+        let config = config(settings)?;
+        let mut ebpf =
+            EbpfLoader::new().map_max_entries(map_names::ANSWERS, settings.answer_capacity).load(FAST_PATH_OBJECT)?;
         load_program(&mut ebpf, PROGRAM_NAME)?;
-        let config = FastPathConfig {
-            hash_key: rand::random(),
-            udp_port: settings.udp_port,
-            edns_udp_size: settings.edns_udp_size,
-            _pad: [0; 4],
-        };
         let mut fast_path = FastPath { ebpf, config };
         let mut map: Array<_, FastPathConfig> = fast_path.map(map_names::CONFIG)?;
         map.set(0, config, 0).map_err(map_err(map_names::CONFIG))?;
@@ -109,38 +91,18 @@ impl FastPath {
         &self.config.hash_key
     }
 
-    /// Answers queries to `vip` from now on.
-    pub fn add_vip(&mut self, vip: IpAddr) -> Result<(), FastPathError> {
-        match vip {
-            IpAddr::V4(v4) => {
-                let mut map: HashMap<_, [u8; 4], u8> = self.map(map_names::VIPS_V4)?;
-                map.insert(v4.octets(), 1, 0)
-                    .map_err(map_err(map_names::VIPS_V4))
-            }
-            IpAddr::V6(v6) => {
-                let mut map: HashMap<_, [u8; 16], u8> = self.map(map_names::VIPS_V6)?;
-                map.insert(v6.octets(), 1, 0)
-                    .map_err(map_err(map_names::VIPS_V6))
-            }
-        }
-    }
-
     /// Puts an answer into the map, replacing the one for the same question.
     /// A live entry for another name under the same hash is kept.
     pub fn insert(&mut self, entry: &AnswerEntry) -> Result<(), FastPathError> {
         let mut map = self.answers()?;
         match map.get(&entry.key, 0) {
-            Ok(old)
-                if old.name[..old.name_len as usize] != *entry.name()
-                    && old.expires_ns > clock::boottime_ns() =>
-            {
+            Ok(old) if old.name[..old.name_len as usize] != *entry.name() && old.expires_ns > clock::boottime_ns() => {
                 return Err(FastPathError::HashCollision);
             }
             Ok(_) | Err(MapError::KeyNotFound) => {}
             Err(e) => return Err(map_err(map_names::ANSWERS)(e)),
         }
-        map.insert(entry.key, *entry.value, 0)
-            .map_err(map_err(map_names::ANSWERS))
+        map.insert(entry.key, *entry.value, 0).map_err(map_err(map_names::ANSWERS))
     }
 
     /// Removes the answer for a question; true if there was one.
@@ -154,18 +116,12 @@ impl FastPath {
 
     /// Every outcome counter, summed over the CPUs.
     pub fn counters(&self) -> Result<Vec<(Outcome, u64)>, FastPathError> {
-        let map = self
-            .ebpf
-            .map(map_names::STATS)
-            .ok_or(FastPathError::MissingMap(map_names::STATS))?;
-        let stats: PerCpuArray<&MapData, u64> =
-            PerCpuArray::try_from(map).map_err(map_err(map_names::STATS))?;
+        let map = self.ebpf.map(map_names::STATS).ok_or(FastPathError::MissingMap(map_names::STATS))?;
+        let stats: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map).map_err(map_err(map_names::STATS))?;
         Outcome::ALL
             .iter()
             .map(|&o| {
-                let per_cpu = stats
-                    .get(&(o as u32), 0)
-                    .map_err(map_err(map_names::STATS))?;
+                let per_cpu = stats.get(&(o as u32), 0).map_err(map_err(map_names::STATS))?;
                 Ok((o, per_cpu.iter().sum()))
             })
             .collect()
@@ -184,12 +140,61 @@ impl FastPath {
     where
         M: TryFrom<&'a mut aya::maps::Map, Error = MapError>,
     {
-        let map = self
-            .ebpf
-            .map_mut(name)
-            .ok_or(FastPathError::MissingMap(name))?;
+        let map = self.ebpf.map_mut(name).ok_or(FastPathError::MissingMap(name))?;
         M::try_from(map).map_err(map_err(name))
     }
+}
+
+/// The config entry for `settings`, with a fresh random hash key.
+fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
+    if settings.udp_port == 0 {
+        return Err(FastPathError::ZeroPort);
+    }
+    if !(CLASSIC_UDP_LEN..=MAX_RESPONSE_LEN as u16).contains(&settings.edns_udp_size) {
+        return Err(FastPathError::EdnsUdpSize(settings.edns_udp_size));
+    }
+    if settings.answer_capacity == 0 {
+        return Err(FastPathError::ZeroCapacity);
+    }
+    if settings.vips.is_empty() {
+        return Err(FastPathError::NoVips);
+    }
+    let mut config = FastPathConfig {
+        hash_key: rand::random(),
+        vips_v6: [[0; 16]; MAX_VIPS],
+        vips_v4: [[0; 4]; MAX_VIPS],
+        udp_port: settings.udp_port,
+        edns_udp_size: settings.edns_udp_size,
+        vip_v4_count: 0,
+        vip_v6_count: 0,
+        _pad: [0; 2],
+    };
+    let v4: Vec<[u8; 4]> = settings
+        .vips
+        .iter()
+        .filter_map(|ip| match ip {
+            IpAddr::V4(a) => Some(a.octets()),
+            _ => None,
+        })
+        .collect();
+    let v6: Vec<[u8; 16]> = settings
+        .vips
+        .iter()
+        .filter_map(|ip| match ip {
+            IpAddr::V6(a) => Some(a.octets()),
+            _ => None,
+        })
+        .collect();
+    for (family, count) in [("IPv4", v4.len()), ("IPv6", v6.len())] {
+        if count > MAX_VIPS {
+            return Err(FastPathError::TooManyVips { family, count });
+        }
+    }
+    config.vips_v4[..v4.len()].copy_from_slice(&v4);
+    config.vips_v6[..v6.len()].copy_from_slice(&v6);
+    config.vip_v4_count = v4.len() as u8;
+    config.vip_v6_count = v6.len() as u8;
+    Ok(config)
 }
 
 /// The reflector program, loaded and ready to attach or run.
@@ -201,9 +206,7 @@ pub fn load_reflector() -> Result<Ebpf, FastPathError> {
 
 /// The XDP program `name` of `ebpf`.
 pub fn xdp<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, FastPathError> {
-    let program = ebpf
-        .program_mut(name)
-        .ok_or(FastPathError::MissingProgram(name))?;
+    let program = ebpf.program_mut(name).ok_or(FastPathError::MissingProgram(name))?;
     Ok(program.try_into()?)
 }
 
@@ -213,4 +216,43 @@ fn load_program(ebpf: &mut Ebpf, name: &'static str) -> Result<(), FastPathError
 
 fn map_err(name: &'static str) -> impl Fn(MapError) -> FastPathError {
     move |source| FastPathError::Map { name, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+
+    fn settings(vips: Vec<IpAddr>) -> Settings {
+        Settings { vips, ..Settings::default() }
+    }
+
+    #[test]
+    fn vips_are_split_by_family_in_order() {
+        let a = IpAddr::V4(Ipv4Addr::new(6, 6, 6, 6));
+        let b = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 6));
+        let c = IpAddr::V4(Ipv4Addr::new(6, 6, 6, 7));
+        let cfg = config(&settings(vec![a, b, c])).unwrap();
+        assert_eq!((cfg.vip_v4_count, cfg.vip_v6_count), (2, 1));
+        assert_eq!(cfg.vips_v4[..2], [[6, 6, 6, 6], [6, 6, 6, 7]]);
+        assert_eq!(cfg.vips_v6[0][15], 6);
+        assert_ne!(cfg.hash_key, config(&settings(vec![a])).unwrap().hash_key, "a fresh key per load");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_a_reason() {
+        let vip = IpAddr::V4(Ipv4Addr::new(6, 6, 6, 6));
+        assert!(matches!(config(&settings(vec![])), Err(FastPathError::NoVips)));
+        let many = (0..=MAX_VIPS as u8).map(|i| IpAddr::V4(Ipv4Addr::new(6, 6, 6, i))).collect();
+        assert!(matches!(config(&settings(many)), Err(FastPathError::TooManyVips { family: "IPv4", count: 9 })));
+        let zero_port = Settings { udp_port: 0, ..settings(vec![vip]) };
+        assert!(matches!(config(&zero_port), Err(FastPathError::ZeroPort)));
+        let small = Settings { edns_udp_size: 511, ..settings(vec![vip]) };
+        assert!(matches!(config(&small), Err(FastPathError::EdnsUdpSize(511))));
+        let large = Settings { edns_udp_size: 4096, ..settings(vec![vip]) };
+        assert!(matches!(config(&large), Err(FastPathError::EdnsUdpSize(4096))));
+        let empty = Settings { answer_capacity: 0, ..settings(vec![vip]) };
+        assert!(matches!(config(&empty), Err(FastPathError::ZeroCapacity)));
+    }
 }

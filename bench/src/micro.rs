@@ -45,58 +45,20 @@ struct Subject<'a> {
 }
 
 pub fn run(options: &Options) -> Result<()> {
-    ensure!(
-        options.rounds >= 3 && options.calls >= 1000,
-        "use at least 3 rounds of 1000 calls"
-    );
+    ensure!(options.rounds >= 3 && options.calls >= 1000, "use at least 3 rounds of 1000 calls");
     let (mut node, _) = Node::populated();
     let mut reflector_obj = fastpath::load_reflector()?;
     let reflector = fastpath::xdp(&mut reflector_obj, "reflector")?;
-    let program: &Xdp = node
-        .fast_path
-        .program()
-        .map_err(|e: FastPathError| anyhow::anyhow!(e))?;
+    let program: &Xdp = node.fast_path.program().map_err(|e: FastPathError| anyhow::anyhow!(e))?;
 
-    let v4_hit = FrameSpec::dns(
-        CLIENT4.into(),
-        VIP4.into(),
-        wire(&query(7, "www.example.", RecordType::A, None)),
-    );
-    let v6_hit = FrameSpec::dns(
-        CLIENT6.into(),
-        VIP6.into(),
-        wire(&query(7, "www.example.", RecordType::AAAA, EDNS)),
-    );
-    let miss = FrameSpec::dns(
-        CLIENT4.into(),
-        VIP4.into(),
-        wire(&query(7, "unknown.example.", RecordType::A, None)),
-    );
+    let v4_hit = FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "www.example.", RecordType::A, None)));
+    let v6_hit = FrameSpec::dns(CLIENT6.into(), VIP6.into(), wire(&query(7, "www.example.", RecordType::AAAA, EDNS)));
+    let miss = FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "unknown.example.", RecordType::A, None)));
     let subjects = [
-        Subject {
-            name: "reflector (swap MACs, XDP_TX)",
-            program: reflector,
-            frame: v4_hit.build(),
-            action: XDP_TX,
-        },
-        Subject {
-            name: "IPv4 hit (A, no EDNS)",
-            program,
-            frame: v4_hit.build(),
-            action: XDP_TX,
-        },
-        Subject {
-            name: "IPv6 hit (AAAA, EDNS)",
-            program,
-            frame: v6_hit.build(),
-            action: XDP_TX,
-        },
-        Subject {
-            name: "miss (XDP_PASS)",
-            program,
-            frame: miss.build(),
-            action: XDP_PASS,
-        },
+        Subject { name: "reflector (swap MACs, XDP_TX)", program: reflector, frame: v4_hit.build(), action: XDP_TX },
+        Subject { name: "IPv4 hit (A, no EDNS)", program, frame: v4_hit.build(), action: XDP_TX },
+        Subject { name: "IPv6 hit (AAAA, EDNS)", program, frame: v6_hit.build(), action: XDP_TX },
+        Subject { name: "miss (XDP_PASS)", program, frame: miss.build(), action: XDP_PASS },
     ];
 
     let mut single = vec![Vec::new(); subjects.len()];
@@ -126,12 +88,7 @@ pub fn run(options: &Options) -> Result<()> {
     let mut corrected = Vec::new();
     for (s, samples) in subjects.iter().zip(&single) {
         let ns: Vec<f64> = samples.iter().map(|x| x - overhead).collect();
-        println!(
-            "{:<32} {:>10.1} {:>22}",
-            s.name,
-            median(&ns),
-            format!("[{:.1}, {:.1}]", min(&ns), max(&ns))
-        );
+        println!("{:<32} {:>10.1} {:>22}", s.name, median(&ns), format!("[{:.1}, {:.1}]", min(&ns), max(&ns)));
         corrected.push(median(&ns));
     }
     println!(
@@ -157,17 +114,9 @@ fn median_single_run(subject: &Subject, calls: u32) -> Result<f64> {
         let mut opts = TestRunOptions::new();
         opts.data_in = Some(&subject.frame);
         opts.data_out = Some(&mut out);
-        let result = subject
-            .program
-            .test_run(opts)
-            .with_context(|| format!("running {}", subject.name))?;
+        let result = subject.program.test_run(opts).with_context(|| format!("running {}", subject.name))?;
         if result.return_value != subject.action {
-            bail!(
-                "{}: action {} instead of {}",
-                subject.name,
-                result.return_value,
-                subject.action
-            );
+            bail!("{}: action {} instead of {}", subject.name, result.return_value, subject.action);
         }
         samples.push(result.duration.as_nanos() as f64);
     }
@@ -179,10 +128,7 @@ fn per_run_repeated(subject: &Subject, repeat: u32) -> Result<f64> {
     let mut opts = TestRunOptions::new();
     opts.data_in = Some(&subject.frame);
     opts.repeat = repeat;
-    let result = subject
-        .program
-        .test_run(opts)
-        .with_context(|| format!("repeating {}", subject.name))?;
+    let result = subject.program.test_run(opts).with_context(|| format!("repeating {}", subject.name))?;
     // The kernel reports the mean duration of one repetition.
     let per_run: Duration = result.duration;
     Ok(per_run.as_nanos() as f64)

@@ -100,11 +100,7 @@ impl FrameSpec {
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let ext_len = if self.ipv6_hop_by_hop { 8 } else { 0 };
-                let next = if self.ipv6_hop_by_hop {
-                    0
-                } else {
-                    self.protocol
-                };
+                let next = if self.ipv6_hop_by_hop { 0 } else { self.protocol };
                 frame.extend_from_slice(&[0x60, 0, 0, 0]);
                 frame.extend_from_slice(&((ext_len + l4.len()) as u16).to_be_bytes());
                 frame.extend_from_slice(&[next, 64]);
@@ -139,9 +135,7 @@ impl FrameSpec {
         udp.extend_from_slice(&len.to_be_bytes());
         udp.extend_from_slice(&[0, 0]);
         udp.extend_from_slice(&self.payload);
-        let csum = self
-            .udp_checksum
-            .apply(udp_checksum(self.src, self.dst, &udp));
+        let csum = self.udp_checksum.apply(udp_checksum(self.src, self.dst, &udp));
         udp[6..8].copy_from_slice(&csum.to_be_bytes());
         udp
     }

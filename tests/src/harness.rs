@@ -33,9 +33,7 @@ pub const XDP_TX: u32 = 3;
 pub fn require_root() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        panic!(
-            "these tests load XDP programs and must run as root (use `cargo xtask test`, which runs them as root)"
-        );
+        panic!("these tests load XDP programs and must run as root (use `cargo xtask test`, which runs them as root)");
     }
 }
 
@@ -56,17 +54,12 @@ impl Node {
     pub fn new() -> Node {
         require_root();
         let settings = Settings {
+            vips: vec![IpAddr::V4(VIP4), IpAddr::V6(VIP6)],
             answer_capacity: 4096,
             udp_port: 53,
             edns_udp_size: EDNS_UDP_SIZE,
         };
-        let mut fast_path = FastPath::load(&settings)
-            .unwrap_or_else(|e| panic!("loading the XDP program failed: {e:?}"));
-        for vip in [IpAddr::V4(VIP4), IpAddr::V6(VIP6)] {
-            fast_path
-                .add_vip(vip)
-                .unwrap_or_else(|e| panic!("adding VIP {vip}: {e}"));
-        }
+        let fast_path = FastPath::load(&settings).unwrap_or_else(|e| panic!("loading the XDP program failed: {e:?}"));
         Node { fast_path }
     }
 
@@ -87,16 +80,9 @@ impl Node {
     /// if it had been written `age` ago.
     pub fn insert(&mut self, response: &Message, age: Duration) -> AnswerEntry {
         let written = clock::boottime_ns() - age.as_nanos() as u64;
-        let entry = AnswerEntry::from_response(
-            response,
-            self.fast_path.hash_key(),
-            written,
-            &WritePolicy::default(),
-        )
-        .unwrap_or_else(|e| panic!("the map writer refused a fixture response: {e}"));
-        self.fast_path
-            .insert(&entry)
-            .unwrap_or_else(|e| panic!("inserting an entry: {e}"));
+        let entry = AnswerEntry::from_response(response, self.fast_path.hash_key(), written, &WritePolicy::default())
+            .unwrap_or_else(|e| panic!("the map writer refused a fixture response: {e}"));
+        self.fast_path.insert(&entry).unwrap_or_else(|e| panic!("inserting an entry: {e}"));
         entry
     }
 
@@ -107,14 +93,9 @@ impl Node {
         let mut opts = TestRunOptions::new();
         opts.data_in = Some(frame);
         opts.data_out = Some(&mut out);
-        let result = program
-            .test_run(opts)
-            .map_err(|e| format!("BPF_PROG_TEST_RUN: {}", error_chain(&e)))?;
+        let result = program.test_run(opts).map_err(|e| format!("BPF_PROG_TEST_RUN: {}", error_chain(&e)))?;
         out.truncate(result.data_size_out as usize);
-        Ok(Run {
-            action: result.return_value,
-            frame: out,
-        })
+        Ok(Run { action: result.return_value, frame: out })
     }
 
     /// Runs the program once and also says which outcome counter moved.
@@ -122,10 +103,7 @@ impl Node {
         let before = self.counters();
         let run = self.run(frame).unwrap_or_else(|e| panic!("{e}"));
         let after = self.counters();
-        let moved: Vec<Outcome> = Outcome::ALL
-            .into_iter()
-            .filter(|o| after[o] != before[o])
-            .collect();
+        let moved: Vec<Outcome> = Outcome::ALL.into_iter().filter(|o| after[o] != before[o]).collect();
         match moved.as_slice() {
             [one] if after[one] == before[one] + 1 => (run, *one),
             _ => {
@@ -135,11 +113,7 @@ impl Node {
     }
 
     pub fn counters(&self) -> HashMap<Outcome, u64> {
-        self.fast_path
-            .counters()
-            .unwrap_or_else(|e| panic!("reading the counters: {e}"))
-            .into_iter()
-            .collect()
+        self.fast_path.counters().unwrap_or_else(|e| panic!("reading the counters: {e}")).into_iter().collect()
     }
 }
 

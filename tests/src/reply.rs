@@ -36,9 +36,7 @@ pub enum Sender {
 /// description.
 pub fn parse(frame: &[u8], sender: Sender) -> Result<Reply, String> {
     let get = |from: usize, len: usize| -> Result<&[u8], String> {
-        frame
-            .get(from..from + len)
-            .ok_or_else(|| format!("frame of {} bytes ends before {}", frame.len(), from + len))
+        frame.get(from..from + len).ok_or_else(|| format!("frame of {} bytes ends before {}", frame.len(), from + len))
     };
     let be16 = |b: &[u8]| u16::from_be_bytes([b[0], b[1]]);
     let eth_dst: [u8; 6] = get(0, 6)?.try_into().unwrap();
@@ -65,12 +63,8 @@ pub fn parse(frame: &[u8], sender: Sender) -> Result<Reply, String> {
                 return Err(format!("IPv4 protocol {}", ip[9]));
             }
             let total = be16(&ip[2..4]) as usize;
-            if at + total != frame.len() && !(sender == Sender::Client && at + total < frame.len())
-            {
-                return Err(format!(
-                    "IPv4 total length {total} but {} bytes follow",
-                    frame.len() - at
-                ));
+            if at + total != frame.len() && !(sender == Sender::Client && at + total < frame.len()) {
+                return Err(format!("IPv4 total length {total} but {} bytes follow", frame.len() - at));
             }
             let src = Ipv4Addr::from(<[u8; 4]>::try_from(&ip[12..16]).unwrap());
             let dst = Ipv4Addr::from(<[u8; 4]>::try_from(&ip[16..20]).unwrap());
@@ -82,13 +76,8 @@ pub fn parse(frame: &[u8], sender: Sender) -> Result<Reply, String> {
                 return Err(format!("IPv6 version {} next header {}", ip[0] >> 4, ip[6]));
             }
             let payload = be16(&ip[4..6]) as usize;
-            if at + 40 + payload != frame.len()
-                && !(sender == Sender::Client && at + 40 + payload < frame.len())
-            {
-                return Err(format!(
-                    "IPv6 payload length {payload} but {} bytes follow",
-                    frame.len() - at - 40
-                ));
+            if at + 40 + payload != frame.len() && !(sender == Sender::Client && at + 40 + payload < frame.len()) {
+                return Err(format!("IPv6 payload length {payload} but {} bytes follow", frame.len() - at - 40));
             }
             let src = Ipv6Addr::from(<[u8; 16]>::try_from(&ip[8..24]).unwrap());
             let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&ip[24..40]).unwrap());
@@ -98,18 +87,13 @@ pub fn parse(frame: &[u8], sender: Sender) -> Result<Reply, String> {
     };
     let udp = get(udp_at, udp_len)?;
     if be16(&udp[4..6]) as usize != udp_len {
-        return Err(format!(
-            "UDP length {} but IP says {udp_len}",
-            be16(&udp[4..6])
-        ));
+        return Err(format!("UDP length {} but IP says {udp_len}", be16(&udp[4..6])));
     }
     let sent = be16(&udp[6..8]);
     let expected = udp_checksum(src, dst, udp);
     let unchecked = sent == 0 && src.is_ipv4() && sender == Sender::Client;
     if sent != expected && !unchecked {
-        return Err(format!(
-            "UDP checksum {sent:#06x}, recomputed {expected:#06x}"
-        ));
+        return Err(format!("UDP checksum {sent:#06x}, recomputed {expected:#06x}"));
     }
     Ok(Reply {
         eth_dst,

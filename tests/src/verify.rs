@@ -17,40 +17,30 @@ use crate::{
 /// Checks `answer`, sent in reply to `query`, from entries whose TTLs have
 /// aged by a number of seconds in `ages`.
 pub fn answer(query: &[u8], answer: &[u8], ages: RangeInclusive<u32>) -> Result<(), String> {
-    let input = reply::parse(query, Sender::Client)
-        .map_err(|e| format!("answered a frame that is no valid query: {e}"))?;
+    let input =
+        reply::parse(query, Sender::Client).map_err(|e| format!("answered a frame that is no valid query: {e}"))?;
     let out = reply::parse(answer, Sender::Node)?;
     if (out.eth_dst, out.eth_src) != (input.eth_src, input.eth_dst) {
         return Err("MAC addresses not swapped".into());
     }
     if out.vlans != input.vlans {
-        return Err(format!(
-            "VLAN tags {:?}, query had {:?}",
-            out.vlans, input.vlans
-        ));
+        return Err(format!("VLAN tags {:?}, query had {:?}", out.vlans, input.vlans));
     }
-    if (out.src, out.dst, out.sport, out.dport) != (input.dst, input.src, input.dport, input.sport)
-    {
+    if (out.src, out.dst, out.sport, out.dport) != (input.dst, input.src, input.dport, input.sport) {
         return Err(format!("addresses or ports not turned around: {out:?}"));
     }
     if out.hop_limit != 64 {
         return Err(format!("hop limit {}", out.hop_limit));
     }
-    let asked = Message::from_vec(&input.dns)
-        .map_err(|e| format!("answered a query hickory cannot parse: {e}"))?;
+    let asked = Message::from_vec(&input.dns).map_err(|e| format!("answered a query hickory cannot parse: {e}"))?;
     let qlen = question_len(&input.dns);
-    if out.dns.len() < 12 + qlen
-        || out.dns[..2] != input.dns[..2]
-        || out.dns[12..12 + qlen] != input.dns[12..12 + qlen]
+    if out.dns.len() < 12 + qlen || out.dns[..2] != input.dns[..2] || out.dns[12..12 + qlen] != input.dns[12..12 + qlen]
     {
         return Err("ID or question not echoed byte for byte".into());
     }
     let got = Message::from_vec(&out.dns).map_err(|e| format!("the answer does not parse: {e}"))?;
     let [question] = asked.queries.as_slice() else {
-        return Err(format!(
-            "answered a query with {} questions",
-            asked.queries.len()
-        ));
+        return Err(format!("answered a query with {} questions", asked.queries.len()));
     };
     let dnssec_ok = asked.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
     let entry = catalog()
@@ -61,18 +51,10 @@ pub fn answer(query: &[u8], answer: &[u8], ages: RangeInclusive<u32>) -> Result<
 }
 
 /// `got` against the node's answer to `asked` from `entry`.
-fn compare(
-    asked: &Message,
-    got: &Message,
-    entry: &Entry,
-    ages: &RangeInclusive<u32>,
-) -> Result<(), String> {
+fn compare(asked: &Message, got: &Message, entry: &Entry, ages: &RangeInclusive<u32>) -> Result<(), String> {
     let expected = respond(asked, entry.rcode, entry.sections.clone());
     if got.metadata != expected.metadata {
-        return Err(format!(
-            "header {:?}, expected {:?}",
-            got.metadata, expected.metadata
-        ));
+        return Err(format!("header {:?}, expected {:?}", got.metadata, expected.metadata));
     }
     if got.queries != expected.queries {
         return Err(format!("question {:?}", got.queries));
@@ -85,11 +67,7 @@ fn compare(
         ("additional", &got.additionals, &given.additionals),
     ] {
         if got_records.len() != want.len() {
-            return Err(format!(
-                "{section}: {} records, expected {}",
-                got_records.len(),
-                want.len()
-            ));
+            return Err(format!("{section}: {} records, expected {}", got_records.len(), want.len()));
         }
         for (g, w) in got_records.iter().zip(want) {
             aged(g, w, ages).map_err(|e| format!("{section}: {e}"))?;
@@ -99,10 +77,7 @@ fn compare(
         (None, None) => Ok(()),
         (Some(g), Some(_)) => {
             let want_do = asked.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-            if g.max_payload() != EDNS_UDP_SIZE
-                || g.version() != 0
-                || g.flags().dnssec_ok != want_do
-            {
+            if g.max_payload() != EDNS_UDP_SIZE || g.version() != 0 || g.flags().dnssec_ok != want_do {
                 return Err(format!("OPT {g:?}"));
             }
             if !g.options().options.is_empty() {
@@ -117,11 +92,7 @@ fn compare(
 /// The same record, with a TTL aged by a number of seconds in `ages`.
 fn aged(got: &Record, written: &Record, ages: &RangeInclusive<u32>) -> Result<(), String> {
     let fresh = written.ttl - ages.start()..=written.ttl;
-    if written
-        .ttl
-        .checked_sub(got.ttl)
-        .is_none_or(|age| !ages.contains(&age))
-    {
+    if written.ttl.checked_sub(got.ttl).is_none_or(|age| !ages.contains(&age)) {
         return Err(format!(
             "TTL {} for a record written with {} and aged {ages:?} s (at most {fresh:?})",
             got.ttl, written.ttl

@@ -23,14 +23,8 @@ pub struct ClientEdns {
     pub dnssec_ok: bool,
 }
 
-pub const EDNS: Option<ClientEdns> = Some(ClientEdns {
-    udp_size: 1232,
-    dnssec_ok: false,
-});
-pub const EDNS_DO: Option<ClientEdns> = Some(ClientEdns {
-    udp_size: 1232,
-    dnssec_ok: true,
-});
+pub const EDNS: Option<ClientEdns> = Some(ClientEdns { udp_size: 1232, dnssec_ok: false });
+pub const EDNS_DO: Option<ClientEdns> = Some(ClientEdns { udp_size: 1232, dnssec_ok: true });
 
 pub fn name(s: &str) -> Name {
     // from_ascii keeps the case, as a 0x20 client sends it.
@@ -81,34 +75,20 @@ pub struct Sections {
 
 impl Sections {
     pub fn answers(answers: Vec<Record>) -> Sections {
-        Sections {
-            answers,
-            ..Default::default()
-        }
+        Sections { answers, ..Default::default() }
     }
 
     pub fn authority(authorities: Vec<Record>) -> Sections {
-        Sections {
-            authorities,
-            ..Default::default()
-        }
+        Sections { authorities, ..Default::default() }
     }
 }
 
 pub fn a(owner: &str, ttl: u32, ip: &str) -> Record {
-    Record::from_rdata(
-        name(owner),
-        ttl,
-        RData::A(A::from(Ipv4Addr::from_str(ip).unwrap())),
-    )
+    Record::from_rdata(name(owner), ttl, RData::A(A::from(Ipv4Addr::from_str(ip).unwrap())))
 }
 
 pub fn aaaa(owner: &str, ttl: u32, ip: &str) -> Record {
-    Record::from_rdata(
-        name(owner),
-        ttl,
-        RData::AAAA(AAAA::from(Ipv6Addr::from_str(ip).unwrap())),
-    )
+    Record::from_rdata(name(owner), ttl, RData::AAAA(AAAA::from(Ipv6Addr::from_str(ip).unwrap())))
 }
 
 pub fn cname(owner: &str, ttl: u32, target: &str) -> Record {
@@ -116,11 +96,7 @@ pub fn cname(owner: &str, ttl: u32, target: &str) -> Record {
 }
 
 pub fn txt(owner: &str, ttl: u32, text: &str) -> Record {
-    Record::from_rdata(
-        name(owner),
-        ttl,
-        RData::TXT(TXT::new(vec![text.to_string()])),
-    )
+    Record::from_rdata(name(owner), ttl, RData::TXT(TXT::new(vec![text.to_string()])))
 }
 
 /// The SOA of `zone` as a negative answer carries it.
@@ -139,9 +115,7 @@ pub fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
 
 /// `query` in wire format.
 pub fn wire(query: &Message) -> Vec<u8> {
-    query
-        .to_vec()
-        .unwrap_or_else(|e| panic!("encoding a fixture query: {e}"))
+    query.to_vec().unwrap_or_else(|e| panic!("encoding a fixture query: {e}"))
 }
 
 /// Length of the question section of a wire message with one question.
@@ -167,15 +141,8 @@ pub struct Entry {
 impl Entry {
     /// The response the map writer is given for this entry.
     pub fn response(&self) -> Message {
-        let edns = self.dnssec_ok.then_some(ClientEdns {
-            udp_size: 1232,
-            dnssec_ok: true,
-        });
-        respond(
-            &query(0, self.qname, self.qtype, edns),
-            self.rcode,
-            self.sections.clone(),
-        )
+        let edns = self.dnssec_ok.then_some(ClientEdns { udp_size: 1232, dnssec_ok: true });
+        respond(&query(0, self.qname, self.qtype, edns), self.rcode, self.sections.clone())
     }
 
     /// Whether this entry answers `question` asked with DO = `dnssec_ok`.
@@ -189,47 +156,21 @@ impl Entry {
 
 /// A big TXT answer: 3 x 250 bytes of text, over 512 bytes in all.
 pub fn big_txt() -> Vec<Record> {
-    (0..3)
-        .map(|i| txt("big.example.", 600, &format!("{i}").repeat(250)))
-        .collect()
+    (0..3).map(|i| txt("big.example.", 600, &format!("{i}").repeat(250))).collect()
 }
 
 /// The answers the fixture and mutation tests serve from the map: plain
 /// addresses, a DO variant, a CNAME chain across zones, NXDOMAIN and NODATA
 /// with their SOA, an answer over 512 bytes, and one that has expired.
 pub fn catalog() -> Vec<Entry> {
-    let entry = |qname, qtype, dnssec_ok, rcode, sections| Entry {
-        qname,
-        qtype,
-        dnssec_ok,
-        rcode,
-        sections,
-    };
+    let entry = |qname, qtype, dnssec_ok, rcode, sections| Entry { qname, qtype, dnssec_ok, rcode, sections };
     use RecordType::*;
     use ResponseCode::{NXDomain, NoError};
     vec![
-        entry(
-            "www.example.",
-            A,
-            false,
-            NoError,
-            Sections::answers(vec![a("www.example.", 300, "192.0.2.1")]),
-        ),
+        entry("www.example.", A, false, NoError, Sections::answers(vec![a("www.example.", 300, "192.0.2.1")])),
         // Another address for DO queries marks that the two never mix.
-        entry(
-            "www.example.",
-            A,
-            true,
-            NoError,
-            Sections::answers(vec![a("www.example.", 300, "192.0.2.2")]),
-        ),
-        entry(
-            "www.example.",
-            AAAA,
-            false,
-            NoError,
-            Sections::answers(vec![aaaa("www.example.", 300, "2001:db8::1")]),
-        ),
+        entry("www.example.", A, true, NoError, Sections::answers(vec![a("www.example.", 300, "192.0.2.2")])),
+        entry("www.example.", AAAA, false, NoError, Sections::answers(vec![aaaa("www.example.", 300, "2001:db8::1")])),
         entry(
             "alias.example.",
             A,
@@ -241,27 +182,9 @@ pub fn catalog() -> Vec<Entry> {
                 a("www.example.", 300, "192.0.2.1"),
             ]),
         ),
-        entry(
-            "nx.example.",
-            A,
-            false,
-            NXDomain,
-            Sections::authority(vec![soa("example.", 900, 300)]),
-        ),
-        entry(
-            "www.example.",
-            MX,
-            false,
-            NoError,
-            Sections::authority(vec![soa("example.", 900, 300)]),
-        ),
-        entry(
-            "big.example.",
-            TXT,
-            false,
-            NoError,
-            Sections::answers(big_txt()),
-        ),
+        entry("nx.example.", A, false, NXDomain, Sections::authority(vec![soa("example.", 900, 300)])),
+        entry("www.example.", MX, false, NoError, Sections::authority(vec![soa("example.", 900, 300)])),
+        entry("big.example.", TXT, false, NoError, Sections::answers(big_txt())),
         entry(
             "ns.example.",
             A,

@@ -73,149 +73,52 @@ fn opt(version: u8, rdata: &[u8]) -> Vec<u8> {
 fn cases() -> Vec<Case> {
     use RecordType::*;
     let www_a = || q("www.example.", A, None);
-    let answer = |name, frame| Case {
-        name,
-        frame,
-        expect: Expect::Answer,
-    };
-    let pass = |name, frame, outcome| Case {
-        name,
-        frame,
-        expect: Expect::Pass(outcome),
-    };
+    let answer = |name, frame| Case { name, frame, expect: Expect::Answer };
+    let pass = |name, frame, outcome| Case { name, frame, expect: Expect::Pass(outcome) };
     let long_label: Vec<u8> = [&[64u8][..], &[b'a'; 64], &[0]].concat();
-    let long_name: Vec<u8> = [
-        [&[63u8][..], &[b'b'; 63]].concat().repeat(4),
-        vec![3, b'c', b'o', b'm', 0],
-    ]
-    .concat();
+    let long_name: Vec<u8> = [[&[63u8][..], &[b'b'; 63]].concat().repeat(4), vec![3, b'c', b'o', b'm', 0]].concat();
     vec![
         answer("IPv4, A, no EDNS", v4(www_a())),
         answer("IPv6, AAAA, no EDNS", v6(q("www.example.", AAAA, None))),
         answer("A asked over IPv6", v6(www_a())),
-        answer(
-            "one VLAN tag (802.1Q)",
-            with(v4(www_a()), |f| f.vlans = vec![TPID_8021Q]),
-        ),
+        answer("one VLAN tag (802.1Q)", with(v4(www_a()), |f| f.vlans = vec![TPID_8021Q])),
         answer(
             "two VLAN tags (802.1ad + 802.1Q), IPv6, EDNS",
-            with(v6(q("www.example.", AAAA, EDNS)), |f| {
-                f.vlans = vec![TPID_8021AD, TPID_8021Q]
-            }),
+            with(v6(q("www.example.", AAAA, EDNS)), |f| f.vlans = vec![TPID_8021AD, TPID_8021Q]),
         ),
-        answer(
-            "EDNS with DO=0 gets the DO=0 entry and an OPT back",
-            v4(q("www.example.", A, EDNS)),
-        ),
-        answer(
-            "EDNS with DO=1 gets the DO=1 entry, DO echoed",
-            v4(q("www.example.", A, EDNS_DO)),
-        ),
-        answer(
-            "0x20 mixed case is matched and echoed",
-            v4(q("wWw.ExAmPlE.", A, EDNS)),
-        ),
+        answer("EDNS with DO=0 gets the DO=0 entry and an OPT back", v4(q("www.example.", A, EDNS))),
+        answer("EDNS with DO=1 gets the DO=1 entry, DO echoed", v4(q("www.example.", A, EDNS_DO))),
+        answer("0x20 mixed case is matched and echoed", v4(q("wWw.ExAmPlE.", A, EDNS))),
         answer("CNAME chain across zones", v4(q("alias.example.", A, None))),
         answer("NXDOMAIN with SOA", v4(q("nx.example.", A, EDNS))),
         answer("NODATA with SOA", v6(q("www.example.", MX, None))),
         answer("additional section kept", v4(q("ns.example.", A, EDNS))),
-        answer(
-            "answer over 512 bytes to an EDNS client with room",
-            v4(q("big.example.", TXT, EDNS)),
-        ),
+        answer("answer over 512 bytes to an EDNS client with room", v4(q("big.example.", TXT, EDNS))),
         answer("CD=1 is echoed", v4(patched(www_a(), |m| m[3] |= 0x10))),
         answer("RD=0 is echoed", v6(patched(www_a(), |m| m[2] &= !0x01))),
-        answer(
-            "AD=1 in the query, AD clear in the answer",
-            v4(patched(www_a(), |m| m[3] |= 0x20)),
-        ),
-        answer(
-            "IPv4 without UDP checksum (allowed)",
-            with(v4(www_a()), |f| f.udp_checksum = Checksum::Zero),
-        ),
+        answer("AD=1 in the query, AD clear in the answer", v4(patched(www_a(), |m| m[3] |= 0x20))),
+        answer("IPv4 without UDP checksum (allowed)", with(v4(www_a()), |f| f.udp_checksum = Checksum::Zero)),
         answer(
             "client asking for less than 512 is given 512",
-            v4(q(
-                "www.example.",
-                A,
-                Some(ClientEdns {
-                    udp_size: 100,
-                    dnssec_ok: false,
-                }),
-            )),
+            v4(q("www.example.", A, Some(ClientEdns { udp_size: 100, dnssec_ok: false }))),
         ),
-        pass(
-            "answer over 512 bytes without EDNS",
-            v4(q("big.example.", TXT, None)),
-            Outcome::TooBig,
-        ),
+        pass("answer over 512 bytes without EDNS", v4(q("big.example.", TXT, None)), Outcome::TooBig),
         pass(
             "answer over 512 bytes, client EDNS size 512",
-            v4(q(
-                "big.example.",
-                TXT,
-                Some(ClientEdns {
-                    udp_size: 512,
-                    dnssec_ok: false,
-                }),
-            )),
+            v4(q("big.example.", TXT, Some(ClientEdns { udp_size: 512, dnssec_ok: false }))),
             Outcome::TooBig,
         ),
-        pass(
-            "DO=1 query with only a DO=0 entry",
-            v4(q("www.example.", AAAA, EDNS_DO)),
-            Outcome::Miss,
-        ),
-        pass(
-            "expired entry",
-            v4(q("old.example.", A, None)),
-            Outcome::Expired,
-        ),
-        pass(
-            "no entry",
-            v4(q("unknown.example.", A, None)),
-            Outcome::Miss,
-        ),
-        pass(
-            "other class (CH)",
-            v4(patched(www_a(), |m| *m.last_mut().unwrap() = 3)),
-            Outcome::Miss,
-        ),
-        pass(
-            "destination is not a VIP",
-            with(v4(www_a()), |f| f.dst = IpAddr::from([6, 6, 6, 7])),
-            Outcome::NotVip,
-        ),
-        pass(
-            "IPv6 destination is not a VIP",
-            with(v6(www_a()), |f| f.dst = CLIENT6.into()),
-            Outcome::NotVip,
-        ),
-        pass(
-            "another UDP port (5353)",
-            with(v4(www_a()), |f| f.dport = 5353),
-            Outcome::NotDnsPort,
-        ),
-        pass(
-            "BFD (UDP 3784)",
-            with(v4(vec![0x20, 0xc0, 3, 24]), |f| f.dport = 3784),
-            Outcome::NotDnsPort,
-        ),
-        pass(
-            "TCP to port 53",
-            with(v4(www_a()), |f| f.protocol = 6),
-            Outcome::NotUdp,
-        ),
-        pass(
-            "BGP (TCP 179)",
-            with(v4(vec![0xff; 19]), |f| (f.protocol, f.dport) = (6, 179)),
-            Outcome::NotUdp,
-        ),
-        pass(
-            "ICMPv6",
-            with(v6(vec![135, 0, 0, 0]), |f| f.protocol = 58),
-            Outcome::NotUdp,
-        ),
+        pass("DO=1 query with only a DO=0 entry", v4(q("www.example.", AAAA, EDNS_DO)), Outcome::Miss),
+        pass("expired entry", v4(q("old.example.", A, None)), Outcome::Expired),
+        pass("no entry", v4(q("unknown.example.", A, None)), Outcome::Miss),
+        pass("other class (CH)", v4(patched(www_a(), |m| *m.last_mut().unwrap() = 3)), Outcome::Miss),
+        pass("destination is not a VIP", with(v4(www_a()), |f| f.dst = IpAddr::from([6, 6, 6, 7])), Outcome::NotVip),
+        pass("IPv6 destination is not a VIP", with(v6(www_a()), |f| f.dst = CLIENT6.into()), Outcome::NotVip),
+        pass("another UDP port (5353)", with(v4(www_a()), |f| f.dport = 5353), Outcome::NotDnsPort),
+        pass("BFD (UDP 3784)", with(v4(vec![0x20, 0xc0, 3, 24]), |f| f.dport = 3784), Outcome::NotDnsPort),
+        pass("TCP to port 53", with(v4(www_a()), |f| f.protocol = 6), Outcome::NotUdp),
+        pass("BGP (TCP 179)", with(v4(vec![0xff; 19]), |f| (f.protocol, f.dport) = (6, 179)), Outcome::NotUdp),
+        pass("ICMPv6", with(v6(vec![135, 0, 0, 0]), |f| f.protocol = 58), Outcome::NotUdp),
         pass(
             "IPv4 first fragment (MF)",
             with(v4(www_a()), |f| f.ipv4_fragment = 0x2000),
@@ -226,114 +129,40 @@ fn cases() -> Vec<Case> {
             with(v4(www_a()), |f| f.ipv4_fragment = 0x0010),
             Outcome::Ipv4OptionsOrFragment,
         ),
-        pass(
-            "IPv4 options",
-            with(v4(www_a()), |f| f.ipv4_options = vec![1, 1, 1, 0]),
-            Outcome::Ipv4OptionsOrFragment,
-        ),
-        pass(
-            "IPv6 hop-by-hop header",
-            with(v6(www_a()), |f| f.ipv6_hop_by_hop = true),
-            Outcome::Ipv6ExtensionHeader,
-        ),
+        pass("IPv4 options", with(v4(www_a()), |f| f.ipv4_options = vec![1, 1, 1, 0]), Outcome::Ipv4OptionsOrFragment),
+        pass("IPv6 hop-by-hop header", with(v6(www_a()), |f| f.ipv6_hop_by_hop = true), Outcome::Ipv6ExtensionHeader),
         pass(
             "three VLAN tags",
-            with(v4(www_a()), |f| {
-                f.vlans = vec![TPID_8021AD, TPID_8021Q, TPID_8021Q]
-            }),
+            with(v4(www_a()), |f| f.vlans = vec![TPID_8021AD, TPID_8021Q, TPID_8021Q]),
             Outcome::NotIp,
         ),
-        pass(
-            "wrong UDP checksum",
-            with(v4(www_a()), |f| f.udp_checksum = Checksum::Wrong),
-            Outcome::BadChecksum,
-        ),
+        pass("wrong UDP checksum", with(v4(www_a()), |f| f.udp_checksum = Checksum::Wrong), Outcome::BadChecksum),
         pass(
             "wrong IPv4 header checksum",
             with(v4(www_a()), |f| f.ipv4_checksum = Checksum::Wrong),
             Outcome::BadChecksum,
         ),
-        pass(
-            "IPv6 without UDP checksum",
-            with(v6(www_a()), |f| f.udp_checksum = Checksum::Zero),
-            Outcome::BadChecksum,
-        ),
-        pass(
-            "QR=1 (a response)",
-            v4(patched(www_a(), |m| m[2] |= 0x80)),
-            Outcome::NotQuery,
-        ),
-        pass(
-            "OPCODE NOTIFY",
-            v4(patched(www_a(), |m| m[2] |= 4 << 3)),
-            Outcome::NotQuery,
-        ),
-        pass(
-            "TC=1 in a query",
-            v4(patched(www_a(), |m| m[2] |= 0x02)),
-            Outcome::NotQuery,
-        ),
-        pass(
-            "QDCOUNT=2",
-            v4(patched(www_a(), |m| m[5] = 2)),
-            Outcome::SectionCounts,
-        ),
-        pass(
-            "QDCOUNT=0",
-            v4(patched(www_a(), |m| m[5] = 0)),
-            Outcome::SectionCounts,
-        ),
-        pass(
-            "ANCOUNT=1 in a query",
-            v4(patched(www_a(), |m| m[7] = 1)),
-            Outcome::SectionCounts,
-        ),
-        pass(
-            "ARCOUNT=2",
-            v4(patched(q("www.example.", A, EDNS), |m| m[11] = 2)),
-            Outcome::SectionCounts,
-        ),
-        pass(
-            "compression pointer in the name",
-            v4(raw_query(&[3, b'w', b'w', b'w', 0xc0, 12], 0)),
-            Outcome::BadName,
-        ),
-        pass(
-            "label over 63 bytes",
-            v4(raw_query(&long_label, 0)),
-            Outcome::BadName,
-        ),
-        pass(
-            "name over 255 bytes",
-            v4(raw_query(&long_name, 0)),
-            Outcome::BadName,
-        ),
-        pass(
-            "a byte after the question",
-            v4(patched(www_a(), |m| m.push(0))),
-            Outcome::BadName,
-        ),
+        pass("IPv6 without UDP checksum", with(v6(www_a()), |f| f.udp_checksum = Checksum::Zero), Outcome::BadChecksum),
+        pass("QR=1 (a response)", v4(patched(www_a(), |m| m[2] |= 0x80)), Outcome::NotQuery),
+        pass("OPCODE NOTIFY", v4(patched(www_a(), |m| m[2] |= 4 << 3)), Outcome::NotQuery),
+        pass("TC=1 in a query", v4(patched(www_a(), |m| m[2] |= 0x02)), Outcome::NotQuery),
+        pass("QDCOUNT=2", v4(patched(www_a(), |m| m[5] = 2)), Outcome::SectionCounts),
+        pass("QDCOUNT=0", v4(patched(www_a(), |m| m[5] = 0)), Outcome::SectionCounts),
+        pass("ANCOUNT=1 in a query", v4(patched(www_a(), |m| m[7] = 1)), Outcome::SectionCounts),
+        pass("ARCOUNT=2", v4(patched(q("www.example.", A, EDNS), |m| m[11] = 2)), Outcome::SectionCounts),
+        pass("compression pointer in the name", v4(raw_query(&[3, b'w', b'w', b'w', 0xc0, 12], 0)), Outcome::BadName),
+        pass("label over 63 bytes", v4(raw_query(&long_label, 0)), Outcome::BadName),
+        pass("name over 255 bytes", v4(raw_query(&long_name, 0)), Outcome::BadName),
+        pass("a byte after the question", v4(patched(www_a(), |m| m.push(0))), Outcome::BadName),
         pass(
             "unknown EDNS option",
-            v4([
-                raw_query(b"\x03www\x07example\x00", 1),
-                opt(0, &[0xfd, 0xe9, 0, 0]),
-            ]
-            .concat()),
+            v4([raw_query(b"\x03www\x07example\x00", 1), opt(0, &[0xfd, 0xe9, 0, 0])].concat()),
             Outcome::EdnsOption,
         ),
-        pass(
-            "EDNS version 1",
-            v4([raw_query(b"\x03www\x07example\x00", 1), opt(1, &[])].concat()),
-            Outcome::BadEdns,
-        ),
+        pass("EDNS version 1", v4([raw_query(b"\x03www\x07example\x00", 1), opt(1, &[])].concat()), Outcome::BadEdns),
         pass(
             "additional record that is not OPT",
-            v4([
-                raw_query(b"\x03www\x07example\x00", 1),
-                vec![0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0],
-            ]
-            .concat()),
+            v4([raw_query(b"\x03www\x07example\x00", 1), vec![0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]].concat()),
             Outcome::BadEdns,
         ),
     ]
@@ -350,10 +179,7 @@ fn every_fixture_gets_its_verdict_and_counter() {
         let verdict = match case.expect {
             Expect::Pass(expected) => {
                 if run.action != XDP_PASS || outcome != expected {
-                    Err(format!(
-                        "expected XDP_PASS as {expected:?}, got action {} as {outcome:?}",
-                        run.action
-                    ))
+                    Err(format!("expected XDP_PASS as {expected:?}, got action {} as {outcome:?}", run.action))
                 } else if run.frame != frame {
                     Err("a passed packet was changed".to_string())
                 } else {
@@ -363,10 +189,7 @@ fn every_fixture_gets_its_verdict_and_counter() {
             Expect::Answer => {
                 answered += 1;
                 if run.action != XDP_TX || outcome != Outcome::Answered {
-                    Err(format!(
-                        "expected XDP_TX, got action {} as {outcome:?}",
-                        run.action
-                    ))
+                    Err(format!("expected XDP_TX, got action {} as {outcome:?}", run.action))
                 } else {
                     verify::answer(&frame, &run.frame, ages_since(populated))
                 }
@@ -377,12 +200,7 @@ fn every_fixture_gets_its_verdict_and_counter() {
         }
     }
     assert!(answered >= 10, "the table must exercise answers too");
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) failed:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    assert!(failures.is_empty(), "{} fixture(s) failed:\n  {}", failures.len(), failures.join("\n  "));
 }
 
 #[test]
@@ -391,18 +209,12 @@ fn every_truncation_of_a_valid_query_passes_unchanged() {
     let queries = [
         v4(q("www.example.", RecordType::A, None)),
         v4(q("wWw.example.", RecordType::A, EDNS_DO)),
-        with(v6(q("alias.example.", RecordType::A, EDNS)), |f| {
-            f.vlans = vec![TPID_8021AD, TPID_8021Q]
-        }),
+        with(v6(q("alias.example.", RecordType::A, EDNS)), |f| f.vlans = vec![TPID_8021AD, TPID_8021Q]),
     ];
     let mut checked = 0;
     for spec in queries {
         let full = spec.build();
-        assert_eq!(
-            node.run(&full).expect("full query runs").action,
-            XDP_TX,
-            "the untruncated query is answered"
-        );
+        assert_eq!(node.run(&full).expect("full query runs").action, XDP_TX, "the untruncated query is answered");
         // The kernel refuses to run a frame shorter than an Ethernet header
         // (EINVAL): no driver delivers one. From 14 bytes on, every cut must
         // pass, unchanged.
@@ -411,17 +223,8 @@ fn every_truncation_of_a_valid_query_passes_unchanged() {
                 Err(e) if len < 14 => assert!(e.contains("Invalid argument"), "{len} bytes: {e}"),
                 Err(e) => panic!("{len} bytes of {}: {e}", full.len()),
                 Ok(run) => {
-                    assert_eq!(
-                        run.action,
-                        XDP_PASS,
-                        "a query cut to {len} of {} bytes was answered",
-                        full.len()
-                    );
-                    assert_eq!(
-                        run.frame,
-                        &full[..len],
-                        "a query cut to {len} bytes was changed"
-                    );
+                    assert_eq!(run.action, XDP_PASS, "a query cut to {len} of {} bytes was answered", full.len());
+                    assert_eq!(run.frame, &full[..len], "a query cut to {len} bytes was changed");
                     checked += 1;
                 }
             }

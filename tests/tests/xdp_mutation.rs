@@ -33,47 +33,24 @@ struct Base {
 /// families, with zero, one and two VLAN tags, with and without EDNS.
 fn bases() -> Vec<Base> {
     let mut bases = Vec::new();
-    let entries = catalog()
-        .into_iter()
-        .map(|e| (e, true))
-        .chain([(expired(), false)]);
+    let entries = catalog().into_iter().map(|e| (e, true)).chain([(expired(), false)]);
     for (i, (entry, live)) in entries.enumerate() {
         let edns_choices: &[Option<ClientEdns>] = if entry.dnssec_ok {
-            &[Some(ClientEdns {
-                udp_size: 1232,
-                dnssec_ok: true,
-            })]
+            &[Some(ClientEdns { udp_size: 1232, dnssec_ok: true })]
         } else {
-            &[
-                None,
-                Some(ClientEdns {
-                    udp_size: 4096,
-                    dnssec_ok: false,
-                }),
-            ]
+            &[None, Some(ClientEdns { udp_size: 4096, dnssec_ok: false })]
         };
         let needs_edns = wire(&entry.response()).len() > 512;
         for (j, edns) in edns_choices.iter().enumerate() {
             let answerable = live && (edns.is_some() || !needs_edns);
-            for (k, vlans) in [vec![], vec![TPID_8021Q], vec![TPID_8021AD, TPID_8021Q]]
-                .into_iter()
-                .enumerate()
-            {
+            for (k, vlans) in [vec![], vec![TPID_8021Q], vec![TPID_8021AD, TPID_8021Q]].into_iter().enumerate() {
                 let ipv6 = (i + j + k) % 2 == 1;
-                let (src, dst): (IpAddr, IpAddr) = if ipv6 {
-                    (CLIENT6.into(), VIP6.into())
-                } else {
-                    (CLIENT4.into(), VIP4.into())
-                };
+                let (src, dst): (IpAddr, IpAddr) =
+                    if ipv6 { (CLIENT6.into(), VIP6.into()) } else { (CLIENT4.into(), VIP4.into()) };
                 let payload = wire(&query(0x1000 + i as u16, entry.qname, entry.qtype, *edns));
                 let mut spec = FrameSpec::dns(src, dst, payload);
                 spec.vlans = vlans.clone();
-                bases.push(Base {
-                    frame: spec.build(),
-                    l3: 14 + 4 * vlans.len(),
-                    ipv6,
-                    answerable,
-                });
+                bases.push(Base { frame: spec.build(), l3: 14 + 4 * vlans.len(), ipv6, answerable });
             }
         }
     }
@@ -91,15 +68,11 @@ fn mutate(rng: &mut StdRng, base: &Base) -> Vec<u8> {
             1 => frame[rng.random_range(0..len)] = rng.random(),
             2 if dns < len => {
                 let at = rng.random_range(dns..len);
-                frame[at] = *[0u8, 1, 0x3f, 0x40, 0x7f, 0x80, 0xc0, 0xff, b'A', b'.']
-                    .choose(rng)
-                    .unwrap();
+                frame[at] = *[0u8, 1, 0x3f, 0x40, 0x7f, 0x80, 0xc0, 0xff, b'A', b'.'].choose(rng).unwrap();
             }
             3 => {
                 // 0x20: flip the case of a letter, which must still hit.
-                let letters: Vec<usize> = (dns.min(len)..len)
-                    .filter(|&i| frame[i].is_ascii_alphabetic())
-                    .collect();
+                let letters: Vec<usize> = (dns.min(len)..len).filter(|&i| frame[i].is_ascii_alphabetic()).collect();
                 if let Some(&at) = letters.choose(rng) {
                     frame[at] ^= 0x20;
                 }
@@ -111,8 +84,7 @@ fn mutate(rng: &mut StdRng, base: &Base) -> Vec<u8> {
                 let types = [1u16, 28, 15, 16, 5, 255, 41, 252];
                 let qtype_at = base.frame.len() - 4 - if is_edns(base) { 11 } else { 0 };
                 if qtype_at + 2 <= len {
-                    frame[qtype_at..qtype_at + 2]
-                        .copy_from_slice(&types.choose(rng).unwrap().to_be_bytes());
+                    frame[qtype_at..qtype_at + 2].copy_from_slice(&types.choose(rng).unwrap().to_be_bytes());
                 }
             }
         }
@@ -149,10 +121,7 @@ fn repair_checksums(frame: &mut [u8], base: &Base) {
         let dst: [u8; 4] = header[16..20].try_into().unwrap();
         (base.l3 + 20, IpAddr::from(src), IpAddr::from(dst))
     };
-    let Some(len) = frame
-        .get(udp + 4..udp + 6)
-        .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize)
-    else {
+    let Some(len) = frame.get(udp + 4..udp + 6).map(|l| u16::from_be_bytes([l[0], l[1]]) as usize) else {
         return;
     };
     if len < 8 || udp + len > frame.len() {
@@ -169,12 +138,7 @@ fn no_mutated_query_gets_a_wrong_answer() {
     for base in &bases {
         let action = node.run(&base.frame).expect("base query runs").action;
         let expected = if base.answerable { XDP_TX } else { XDP_PASS };
-        assert_eq!(
-            action,
-            expected,
-            "unmutated base query {:02x?}",
-            &base.frame[base.l3..]
-        );
+        assert_eq!(action, expected, "unmutated base query {:02x?}", &base.frame[base.l3..]);
     }
 
     let mut rng = StdRng::seed_from_u64(SEED);
@@ -197,10 +161,7 @@ fn no_mutated_query_gets_a_wrong_answer() {
             XDP_TX => {
                 answered += 1;
                 if let Err(why) = verify::answer(&mutant, &run.frame, ages_since(populated)) {
-                    failures.push(format!(
-                        "mutant {i} (base query {:02x?}): {why}",
-                        &base.frame[base.l3..]
-                    ));
+                    failures.push(format!("mutant {i} (base query {:02x?}): {why}", &base.frame[base.l3..]));
                 }
             }
             XDP_PASS if run.frame == mutant => passed += 1,
@@ -214,15 +175,8 @@ fn no_mutated_query_gets_a_wrong_answer() {
     println!(
         "{MUTANTS} mutants (seed {SEED:#x}): {answered} answered and verified, {passed} passed, {not_run} not run"
     );
-    assert!(
-        failures.is_empty(),
-        "wrong outcomes:\n  {}",
-        failures.join("\n  ")
-    );
+    assert!(failures.is_empty(), "wrong outcomes:\n  {}", failures.join("\n  "));
     // The test means something only if many mutants reach the answer path.
-    assert!(
-        answered >= MUTANTS / 20,
-        "only {answered} mutants were answered"
-    );
+    assert!(answered >= MUTANTS / 20, "only {answered} mutants were answered");
     assert!(passed >= MUTANTS / 4, "only {passed} mutants were passed");
 }

@@ -9,17 +9,12 @@ use anyhow::{Context, Result, bail};
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask is inside the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
 }
 
 /// Runs `command`, inheriting stdio; fails unless it exits 0.
 pub fn run(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("cannot start {command:?}"))?;
+    let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed: {status}");
     }
@@ -28,15 +23,9 @@ pub fn run(command: &mut Command) -> Result<()> {
 
 /// Runs `command` and returns its output; fails unless it exits 0.
 pub fn output(command: &mut Command) -> Result<Output> {
-    let out = command
-        .output()
-        .with_context(|| format!("cannot start {command:?}"))?;
+    let out = command.output().with_context(|| format!("cannot start {command:?}"))?;
     if !out.status.success() {
-        bail!(
-            "{command:?} failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("{command:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     }
     Ok(out)
 }
@@ -48,10 +37,7 @@ pub fn cargo(args: &[&str]) -> Result<()> {
 
 /// Runs the nightly's cargo in a directory of the workspace.
 pub fn nightly_cargo_in(dir: &str, args: &[&str]) -> Result<()> {
-    run(Command::new("rustup")
-        .args(["run", "nightly", "cargo"])
-        .args(args)
-        .current_dir(root().join(dir)))
+    run(Command::new("rustup").args(["run", "nightly", "cargo"]).args(args).current_dir(root().join(dir)))
 }
 
 pub fn require_root(why: &str) -> Result<()> {

@@ -57,32 +57,15 @@ fn main() -> Result<()> {
             cargo_args.extend(args.iter().map(String::as_str));
             cmd::cargo(&cargo_args)
         }
-        Command::Bench {
-            scenario: BenchScenario::Micro,
-        } => {
+        Command::Bench { scenario: BenchScenario::Micro } => {
             setup::ensure()?;
             cmd::require_root("the benchmark loads XDP programs into the kernel")?;
-            cmd::cargo(&[
-                "run",
-                "--release",
-                "--quiet",
-                "--package",
-                "anycast-bench",
-                "--",
-                "micro",
-            ])
+            cmd::cargo(&["run", "--release", "--quiet", "--package", "anycast-bench", "--", "micro"])
         }
         Command::Lint => {
             setup::ensure()?;
             cmd::cargo(&["fmt", "--all", "--check"])?;
-            cmd::cargo(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ])?;
+            cmd::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
             cmd::nightly_cargo_in("anycast-ebpf", &["fmt", "--check"])?;
             cmd::nightly_cargo_in(
                 "anycast-ebpf",

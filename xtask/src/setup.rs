@@ -20,18 +20,9 @@ pub fn ensure() -> Result<()> {
 }
 
 fn rust_src() -> Result<()> {
-    let installed = output(Command::new("rustup").args([
-        "component",
-        "list",
-        "--toolchain",
-        "nightly",
-        "--installed",
-    ]))
-    .context("the nightly toolchain is needed to build the XDP program")?;
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|l| l.trim() == "rust-src")
-    {
+    let installed = output(Command::new("rustup").args(["component", "list", "--toolchain", "nightly", "--installed"]))
+        .context("the nightly toolchain is needed to build the XDP program")?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == "rust-src") {
         return Ok(());
     }
     eprintln!("setup: adding rust-src to the nightly toolchain");
@@ -45,9 +36,7 @@ fn rust_src() -> Result<()> {
 /// library). A stamp records which libLLVM it was built for; a nightly
 /// with another one means a rebuild.
 fn bpf_linker() -> Result<()> {
-    let sysroot = String::from_utf8(
-        output(Command::new("rustc").args(["+nightly", "--print", "sysroot"]))?.stdout,
-    )?;
+    let sysroot = String::from_utf8(output(Command::new("rustc").args(["+nightly", "--print", "sysroot"]))?.stdout)?;
     let lib_dir = PathBuf::from(sysroot.trim()).join("lib");
     let libllvm = fs::read_dir(&lib_dir)?
         .filter_map(|e| e.ok())
@@ -63,11 +52,7 @@ fn bpf_linker() -> Result<()> {
     }
 
     let llvm_version = nightly_llvm_version()?;
-    let major = llvm_version
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let major = llvm_version.split('.').next().unwrap_or_default().to_string();
     eprintln!(
         "setup: building bpf-linker {BPF_LINKER_VERSION} against the nightly's LLVM {llvm_version} (about 2 minutes)"
     );
@@ -85,19 +70,8 @@ fn bpf_linker() -> Result<()> {
         symlink(lib_dir.join(&libllvm), &link)?;
     }
     run(Command::new(env!("CARGO"))
-        .args([
-            "install",
-            "bpf-linker",
-            "--locked",
-            "--force",
-            "--version",
-            BPF_LINKER_VERSION,
-        ])
-        .args([
-            "--no-default-features",
-            "--features",
-            &format!("llvm-{major}"),
-        ])
+        .args(["install", "bpf-linker", "--locked", "--force", "--version", BPF_LINKER_VERSION])
+        .args(["--no-default-features", "--features", &format!("llvm-{major}")])
         .env("LLVM_PREFIX", &prefix))?;
     fs::write(&stamp, &libllvm)?;
     Ok(())
