@@ -85,7 +85,7 @@ pub struct AnswerValue {
     pub data: [u8; MAX_DATA_LEN],
 }
 const _: () = assert!(core::mem::size_of::<AnswerValue>() == 32 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN);
-const _: () = assert!(core::mem::size_of::<AnswerValue>() % 8 == 0);
+const _: () = assert!(core::mem::size_of::<AnswerValue>().is_multiple_of(8));
 
 /// VIPs of each family the fast path answers for.
 pub const MAX_VIPS: usize = 8;

@@ -45,7 +45,7 @@ pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
     };
     // SAFETY: the value is only read, and LRU entries are not freed while an
     // RCU read section (the XDP run) holds them.
-    let entry = unsafe { ANSWERS.get(&key) }.ok_or(Outcome::Miss)?;
+    let entry = unsafe { ANSWERS.get(key) }.ok_or(Outcome::Miss)?;
     same_name(entry, query.name_len)?;
     // SAFETY: a helper without arguments.
     let now = unsafe { bpf_ktime_get_boot_ns() };

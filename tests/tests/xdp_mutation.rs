@@ -17,7 +17,7 @@ use anycast_tests::{
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 
 const MUTANTS: usize = 100_000;
-const SEED: u64 = 0x5eed_0f_a11ca57;
+const SEED: u64 = 0x0005_eed0_fa11_ca57;
 
 /// A query frame and where its headers are.
 struct Base {

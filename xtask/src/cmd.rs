@@ -1,8 +1,9 @@
 //! Running commands with errors that say what failed.
 
 use std::{
+    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
 };
 
 use anyhow::{Context, Result, bail};
@@ -33,6 +34,45 @@ pub fn output(command: &mut Command) -> Result<Output> {
 /// Runs the host cargo in the workspace root.
 pub fn cargo(args: &[&str]) -> Result<()> {
     run(Command::new(env!("CARGO")).args(args).current_dir(root()))
+}
+
+/// Runs `cargo test` with `args`, passing its output through, and closes
+/// with the totals over every test binary: cargo's own last line is that
+/// of the last binary (often a doc-test run of nothing).
+pub fn cargo_test(args: &[&str]) -> Result<()> {
+    let mut child = Command::new(env!("CARGO"))
+        .arg("test")
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().expect("stdout is piped")).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(counts) = line.strip_prefix("test result: ") {
+            passed += count_before(counts, " passed");
+            failed += count_before(counts, " failed");
+        }
+    }
+    let status = child.wait()?;
+    println!("tests: {passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("cargo test failed: {status}");
+    }
+    if passed == 0 {
+        bail!("cargo test ran no test");
+    }
+    Ok(())
+}
+
+/// The number in `text` right before `word` ("ok. 12 passed; 0 failed").
+fn count_before(text: &str, word: &str) -> u64 {
+    text.split(';')
+        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(word))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Runs the nightly's cargo in a directory of the workspace.

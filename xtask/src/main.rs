@@ -53,9 +53,9 @@ fn main() -> Result<()> {
         Command::Test { args } => {
             setup::ensure()?;
             cmd::require_root("the XDP packet tests load programs into the kernel")?;
-            let mut cargo_args = vec!["test", "--workspace"];
+            let mut cargo_args = vec!["--workspace"];
             cargo_args.extend(args.iter().map(String::as_str));
-            cmd::cargo(&cargo_args)
+            cmd::cargo_test(&cargo_args)
         }
         Command::Bench { scenario: BenchScenario::Micro } => {
             setup::ensure()?;
