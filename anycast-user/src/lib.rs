@@ -4,7 +4,10 @@
 //! - [`answer_entry`]: the map writer, turning a DNS response into the exact
 //!   key and value the XDP program answers from.
 //! - [`clock`]: the clock both sides measure expiry with.
+//! - [`resolver`]: recursive (from the root hints) or forwarding resolution
+//!   over a cache.
 
 pub mod answer_entry;
 pub mod clock;
 pub mod fastpath;
+pub mod resolver;

@@ -1,0 +1,347 @@
+//! The resolver's cache: RRsets by (name, type, class), negative answers
+//! (RFC 2308: NXDOMAIN for a name, NODATA for a name and type, each with the
+//! SOA that bounds it), and a trust rank so that glue never overwrites data
+//! an authority gave (RFC 2181 5.4.1).
+//!
+//! Time is passed in, so the cache is plain logic and tests control it.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+
+/// How much a cached RRset is believed, lowest first (RFC 2181 5.4.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Trust {
+    /// Additional-section data and glue from a referral.
+    Glue,
+    /// Authority-section NS RRsets of a referral.
+    Referral,
+    /// The answer section of an authoritative response.
+    Answer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    name: Name,
+    rtype: RecordType,
+    class: DNSClass,
+}
+
+impl Key {
+    fn new(name: &Name, rtype: RecordType, class: DNSClass) -> Key {
+        Key { name: name.to_lowercase(), rtype, class }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct RrsetEntry {
+    records: Vec<Record>,
+    stored: Instant,
+    expires: Instant,
+    trust: Trust,
+}
+
+#[derive(Clone, Debug)]
+struct NegativeEntry {
+    soa: Record,
+    stored: Instant,
+    expires: Instant,
+}
+
+/// What the cache knows about a question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The RRset, TTLs aged to now.
+    Records(Vec<Record>),
+    /// The name exists but has no such type; the SOA, TTL aged.
+    NoData(Record),
+    /// The name does not exist; the SOA, TTL aged.
+    NxDomain(Record),
+}
+
+/// Bounds on what is cached.
+#[derive(Clone, Copy, Debug)]
+pub struct CacheLimits {
+    /// Entries (RRsets and negative answers) at most.
+    pub capacity: usize,
+    /// TTLs above this are lowered to it.
+    pub max_ttl: Duration,
+    /// Negative answers are kept at most this long, however long the SOA
+    /// allows (a flood of random names must not fill the cache for a day).
+    pub max_negative_ttl: Duration,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            capacity: 100_000,
+            max_ttl: Duration::from_secs(86_400),
+            max_negative_ttl: Duration::from_secs(900),
+        }
+    }
+}
+
+pub struct Cache {
+    rrsets: HashMap<Key, RrsetEntry>,
+    nodata: HashMap<Key, NegativeEntry>,
+    nxdomain: HashMap<(Name, DNSClass), NegativeEntry>,
+    limits: CacheLimits,
+}
+
+impl Cache {
+    pub fn new(limits: CacheLimits) -> Cache {
+        Cache { rrsets: HashMap::new(), nodata: HashMap::new(), nxdomain: HashMap::new(), limits }
+    }
+
+    /// Entries held, expired ones included until they are swept.
+    pub fn len(&self) -> usize {
+        self.rrsets.len() + self.nodata.len() + self.nxdomain.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Stores an RRset (all `records` share owner, type and class) unless a
+    /// live RRset of higher trust is there.
+    pub fn insert_rrset(&mut self, records: Vec<Record>, trust: Trust, now: Instant) {
+        let Some(first) = records.first() else { return };
+        let key = Key::new(&first.name, first.record_type(), first.dns_class);
+        if let Some(old) = self.rrsets.get(&key)
+            && old.expires > now
+            && old.trust > trust
+        {
+            return;
+        }
+        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+        let ttl = Duration::from_secs(ttl as u64).min(self.limits.max_ttl);
+        if ttl.is_zero() {
+            return;
+        }
+        self.make_room(now);
+        // Positive data for a name ends what was known of its absence.
+        self.nxdomain.remove(&(key.name.clone(), key.class));
+        self.nodata.remove(&key);
+        self.rrsets.insert(key, RrsetEntry { records, stored: now, expires: now + ttl, trust });
+    }
+
+    /// Stores a negative answer for `name` (and `rtype` when NODATA), bounded
+    /// by the SOA's TTL and MINIMUM (RFC 2308 5).
+    pub fn insert_negative(
+        &mut self,
+        name: &Name,
+        rtype: Option<RecordType>,
+        class: DNSClass,
+        soa: Record,
+        now: Instant,
+    ) {
+        let ttl = negative_ttl(&soa).min(self.limits.max_negative_ttl);
+        if ttl.is_zero() {
+            return;
+        }
+        self.make_room(now);
+        let entry = NegativeEntry { soa, stored: now, expires: now + ttl };
+        match rtype {
+            Some(rtype) => {
+                self.nodata.insert(Key::new(name, rtype, class), entry);
+            }
+            None => {
+                self.nxdomain.insert((name.to_lowercase(), class), entry);
+            }
+        }
+    }
+
+    /// What is known about (name, type, class) at `now`.
+    pub fn lookup(&self, name: &Name, rtype: RecordType, class: DNSClass, now: Instant) -> Option<Lookup> {
+        let key = Key::new(name, rtype, class);
+        if let Some(neg) = self.nxdomain.get(&(key.name.clone(), class)).filter(|n| n.expires > now) {
+            return Some(Lookup::NxDomain(aged(&neg.soa, neg.stored, now)));
+        }
+        if let Some(entry) = self.rrsets.get(&key).filter(|e| e.expires > now) {
+            return Some(Lookup::Records(entry.records.iter().map(|r| aged(r, entry.stored, now)).collect()));
+        }
+        if let Some(neg) = self.nodata.get(&key).filter(|n| n.expires > now) {
+            return Some(Lookup::NoData(aged(&neg.soa, neg.stored, now)));
+        }
+        None
+    }
+
+    /// The trust of a live RRset, if one is cached.
+    pub fn trust(&self, name: &Name, rtype: RecordType, class: DNSClass, now: Instant) -> Option<Trust> {
+        self.rrsets.get(&Key::new(name, rtype, class)).filter(|e| e.expires > now).map(|e| e.trust)
+    }
+
+    /// Forgets everything about `name` (every type); true if anything was
+    /// cached.
+    pub fn purge(&mut self, name: &Name) -> bool {
+        let name = name.to_lowercase();
+        let before = self.len();
+        self.rrsets.retain(|k, _| k.name != name);
+        self.nodata.retain(|k, _| k.name != name);
+        self.nxdomain.retain(|(n, _), _| *n != name);
+        self.len() != before
+    }
+
+    /// Every live RRset, TTLs aged, for dumping.
+    pub fn rrsets(&self, now: Instant) -> impl Iterator<Item = Vec<Record>> + '_ {
+        self.rrsets
+            .values()
+            .filter(move |e| e.expires > now)
+            .map(move |e| e.records.iter().map(|r| aged(r, e.stored, now)).collect())
+    }
+
+    /// Keeps the cache within its capacity: expired entries go first; if
+    /// that is not enough, the entries closest to expiry.
+    fn make_room(&mut self, now: Instant) {
+        if self.len() < self.limits.capacity {
+            return;
+        }
+        self.rrsets.retain(|_, e| e.expires > now);
+        self.nodata.retain(|_, e| e.expires > now);
+        self.nxdomain.retain(|_, e| e.expires > now);
+        let excess = (self.len() + 1).saturating_sub(self.limits.capacity);
+        if excess == 0 {
+            return;
+        }
+        // Negative answers go before positive ones: they are cheap to learn
+        // again and are what a random-name flood produces.
+        let mut negative: Vec<Instant> =
+            self.nodata.values().chain(self.nxdomain.values()).map(|e| e.expires).collect();
+        negative.sort();
+        if let Some(&cut) = negative.get(excess.min(negative.len()).saturating_sub(1)) {
+            self.nodata.retain(|_, e| e.expires > cut);
+            self.nxdomain.retain(|_, e| e.expires > cut);
+        }
+        let excess = (self.len() + 1).saturating_sub(self.limits.capacity);
+        if excess > 0 {
+            let mut positive: Vec<Instant> = self.rrsets.values().map(|e| e.expires).collect();
+            positive.sort();
+            let cut = positive[excess.min(positive.len()) - 1];
+            self.rrsets.retain(|_, e| e.expires > cut);
+        }
+    }
+}
+
+/// RFC 2308 5: a negative answer lives min(SOA TTL, SOA MINIMUM).
+pub fn negative_ttl(soa: &Record) -> Duration {
+    let minimum = match &soa.data {
+        hickory_proto::rr::RData::SOA(soa) => soa.minimum,
+        _ => 0,
+    };
+    Duration::from_secs(soa.ttl.min(minimum) as u64)
+}
+
+/// `record` with its TTL lowered by the whole seconds since `stored`.
+fn aged(record: &Record, stored: Instant, now: Instant) -> Record {
+    let mut record = record.clone();
+    let elapsed = now.saturating_duration_since(stored).as_secs();
+    record.ttl = record.ttl.saturating_sub(elapsed.min(u32::MAX as u64) as u32);
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{net::Ipv4Addr, str::FromStr};
+
+    use hickory_proto::rr::{
+        RData,
+        rdata::{A, SOA},
+    };
+
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    fn a(owner: &str, ttl: u32, last: u8) -> Record {
+        Record::from_rdata(name(owner), ttl, RData::A(A(Ipv4Addr::new(192, 0, 2, last))))
+    }
+
+    fn soa(ttl: u32, minimum: u32) -> Record {
+        let soa = SOA::new(name("ns.example."), name("admin.example."), 1, 1, 1, 1, minimum);
+        Record::from_rdata(name("example."), ttl, RData::SOA(soa))
+    }
+
+    #[test]
+    fn rrsets_age_and_expire() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits::default());
+        cache.insert_rrset(vec![a("WWW.example.", 300, 1)], Trust::Answer, t0);
+        let later = t0 + Duration::from_secs(100);
+        let Some(Lookup::Records(r)) = cache.lookup(&name("www.EXAMPLE."), RecordType::A, DNSClass::IN, later) else {
+            panic!("cached RRset not found case-insensitively");
+        };
+        assert_eq!(r[0].ttl, 200);
+        assert_eq!(
+            cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, t0 + Duration::from_secs(300)),
+            None
+        );
+    }
+
+    #[test]
+    fn glue_does_not_overwrite_answers_but_answers_overwrite_glue() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits::default());
+        cache.insert_rrset(vec![a("ns.example.", 300, 1)], Trust::Answer, t0);
+        cache.insert_rrset(vec![a("ns.example.", 300, 66)], Trust::Glue, t0);
+        let lookup = cache.lookup(&name("ns.example."), RecordType::A, DNSClass::IN, t0);
+        assert_eq!(lookup, Some(Lookup::Records(vec![a("ns.example.", 300, 1)])));
+        let mut cache = Cache::new(CacheLimits::default());
+        cache.insert_rrset(vec![a("ns.example.", 300, 66)], Trust::Glue, t0);
+        cache.insert_rrset(vec![a("ns.example.", 300, 1)], Trust::Answer, t0);
+        assert_eq!(cache.trust(&name("ns.example."), RecordType::A, DNSClass::IN, t0), Some(Trust::Answer));
+    }
+
+    #[test]
+    fn negative_answers_live_by_the_soa_and_the_cap() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits::default());
+        cache.insert_negative(&name("nx.example."), None, DNSClass::IN, soa(3600, 60), t0);
+        cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, soa(30, 600), t0);
+        let at = |s| t0 + Duration::from_secs(s);
+        assert!(matches!(
+            cache.lookup(&name("nx.example."), RecordType::AAAA, DNSClass::IN, at(59)),
+            Some(Lookup::NxDomain(_))
+        ));
+        assert_eq!(cache.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, at(60)), None);
+        assert!(matches!(
+            cache.lookup(&name("www.example."), RecordType::MX, DNSClass::IN, at(29)),
+            Some(Lookup::NoData(_))
+        ));
+        assert_eq!(cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, at(1)), None);
+        let mut capped = Cache::new(CacheLimits { max_negative_ttl: Duration::from_secs(5), ..CacheLimits::default() });
+        capped.insert_negative(&name("nx.example."), None, DNSClass::IN, soa(3600, 3600), t0);
+        assert_eq!(capped.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, at(5)), None);
+    }
+
+    #[test]
+    fn a_full_cache_drops_negative_answers_first() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits { capacity: 10, ..CacheLimits::default() });
+        for i in 0..5 {
+            cache.insert_rrset(vec![a(&format!("h{i}.example."), 300, i)], Trust::Answer, t0);
+        }
+        for i in 0..20 {
+            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, soa(600, 600), t0);
+        }
+        assert!(cache.len() <= 10, "{} entries", cache.len());
+        for i in 0..5 {
+            assert!(cache.lookup(&name(&format!("h{i}.example.")), RecordType::A, DNSClass::IN, t0).is_some());
+        }
+    }
+
+    #[test]
+    fn purge_forgets_every_type_of_a_name() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits::default());
+        cache.insert_rrset(vec![a("www.example.", 300, 1)], Trust::Answer, t0);
+        cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, soa(300, 300), t0);
+        assert!(cache.purge(&name("WWW.example.")));
+        assert!(cache.is_empty());
+        assert!(!cache.purge(&name("www.example.")));
+    }
+}

@@ -1,0 +1,211 @@
+//! The resolver: iterative from the root hints (RFC 1034 5.3.3) or
+//! forwarding to upstream resolvers, over one cache.
+//!
+//! Iteration starts at the closest zone cut the cache knows (else at the
+//! root hints), asks that zone's servers in order of smoothed RTT, and
+//! follows referrals down. What a server says is believed only inside its
+//! bailiwick: a referral must be to a child of the zone asked that contains
+//! the name, and glue, answers and SOAs outside the zone are dropped. NS
+//! names without glue are resolved on the side. CNAME chains are followed
+//! across zones. Every client question has a budget (outgoing queries,
+//! referrals per step, CNAME links, nested NS lookups, a deadline), and
+//! running out of it is SERVFAIL.
+
+pub mod cache;
+pub mod hints;
+mod iterate;
+pub mod servers;
+#[cfg(test)]
+mod testnet;
+#[cfg(test)]
+mod tests;
+pub mod upstream;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use hickory_proto::{
+    op::{Edns, Message, MessageType, OpCode, Query, ResponseCode},
+    rr::{DNSClass, Name, Record, RecordType},
+};
+use tokio::sync::OnceCell;
+
+use self::{
+    cache::{Cache, CacheLimits, Lookup},
+    hints::RootHints,
+    servers::ServerStats,
+    upstream::Upstream,
+};
+
+/// Where answers come from.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    /// Iterate from these root servers.
+    Recursive(RootHints),
+    /// Ask these resolvers (with RD set), best first by smoothed RTT.
+    Forward(Vec<SocketAddr>),
+}
+
+/// The work one client question may cause.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Queries sent to other servers, NS address lookups included.
+    pub max_queries: u32,
+    /// Referrals followed in one walk down the tree.
+    pub max_referrals: u32,
+    /// CNAME links followed.
+    pub max_cname: u32,
+    /// Nested lookups of NS addresses.
+    pub max_ns_depth: u32,
+    /// Time for the whole question.
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_queries: 64, max_referrals: 16, max_cname: 12, max_ns_depth: 4, deadline: Duration::from_secs(6) }
+    }
+}
+
+/// The resolver's answer to a client question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    pub rcode: ResponseCode,
+    /// The CNAME chain, then the answer RRset.
+    pub answers: Vec<Record>,
+    /// The SOA of a negative answer.
+    pub authorities: Vec<Record>,
+}
+
+impl Resolution {
+    fn servfail() -> Resolution {
+        Resolution { rcode: ResponseCode::ServFail, answers: Vec::new(), authorities: Vec::new() }
+    }
+}
+
+/// Why a question could not be answered (the client gets SERVFAIL).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("out of budget: {0}")]
+    Budget(&'static str),
+    #[error("no server of {0} answered usefully")]
+    NoServer(Name),
+    #[error("no address for any name server of {0}")]
+    NoAddress(Name),
+    #[error("the deadline passed")]
+    Deadline,
+}
+
+/// Counts what one client question has used.
+struct Budget {
+    queries_left: u32,
+}
+
+impl Budget {
+    fn spend_query(&mut self) -> Result<(), Failure> {
+        self.queries_left = self.queries_left.checked_sub(1).ok_or(Failure::Budget("outgoing queries"))?;
+        Ok(())
+    }
+}
+
+type QuestionKey = (Name, RecordType, DNSClass);
+
+pub struct Resolver<U> {
+    upstream: U,
+    mode: Mode,
+    limits: Limits,
+    /// The port other servers are asked on (53; tests use others).
+    port: u16,
+    cache: Mutex<Cache>,
+    servers: Mutex<ServerStats>,
+    /// Questions being resolved: later askers wait for the first.
+    inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Resolution>>>>,
+}
+
+impl<U: Upstream> Resolver<U> {
+    pub fn new(upstream: U, mode: Mode, limits: Limits, cache: CacheLimits) -> Resolver<U> {
+        Resolver {
+            upstream,
+            mode,
+            limits,
+            port: 53,
+            cache: Mutex::new(Cache::new(cache)),
+            servers: Mutex::new(ServerStats::default()),
+            inflight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Asks other servers on `port` instead of 53.
+    pub fn with_port(mut self, port: u16) -> Resolver<U> {
+        self.port = port;
+        self
+    }
+
+    /// Answers `question`, from the cache or by asking. Concurrent askers of
+    /// the same question share one resolution.
+    pub async fn resolve(&self, question: &Query) -> Resolution {
+        let key = (question.name().to_lowercase(), question.query_type(), question.query_class());
+        let cell = self.inflight.lock().expect("inflight lock").entry(key.clone()).or_default().clone();
+        let resolution = cell.get_or_init(|| self.resolve_uncoalesced(question)).await.clone();
+        let mut inflight = self.inflight.lock().expect("inflight lock");
+        if inflight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            inflight.remove(&key);
+        }
+        resolution
+    }
+
+    async fn resolve_uncoalesced(&self, question: &Query) -> Resolution {
+        let mut budget = Budget { queries_left: self.limits.max_queries };
+        let work =
+            self.resolve_name(question.name().clone(), question.query_type(), question.query_class(), &mut budget, 0);
+        match tokio::time::timeout(self.limits.deadline, work).await {
+            Ok(Ok(resolution)) => resolution,
+            Ok(Err(failure)) => {
+                tracing::debug!(%failure, question = %question, "SERVFAIL");
+                Resolution::servfail()
+            }
+            Err(_) => {
+                tracing::debug!(failure = %Failure::Deadline, question = %question, "SERVFAIL");
+                Resolution::servfail()
+            }
+        }
+    }
+
+    /// What the cache knows now about (name, type, class).
+    pub fn cached(&self, name: &Name, rtype: RecordType, class: DNSClass) -> Option<Lookup> {
+        self.cache.lock().expect("cache lock").lookup(name, rtype, class, std::time::Instant::now())
+    }
+
+    /// Forgets `name` in the cache; true if anything was cached.
+    pub fn purge(&self, name: &Name) -> bool {
+        self.cache.lock().expect("cache lock").purge(name)
+    }
+
+    /// Entries in the cache.
+    pub fn cache_len(&self) -> usize {
+        self.cache.lock().expect("cache lock").len()
+    }
+
+    /// Every live RRset in the cache, TTLs aged.
+    pub fn dump(&self) -> Vec<Vec<Record>> {
+        self.cache.lock().expect("cache lock").rrsets(std::time::Instant::now()).collect()
+    }
+}
+
+/// A query as the resolver sends it: EDNS with a 1232-byte buffer, RD set
+/// only when forwarding.
+fn outgoing_query(name: &Name, rtype: RecordType, class: DNSClass, recursion_desired: bool) -> Message {
+    let mut query = Query::query(name.clone(), rtype);
+    query.set_query_class(class);
+    let mut message = Message::new(0, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = recursion_desired;
+    message.queries.push(query);
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232);
+    message.edns = Some(edns);
+    message
+}

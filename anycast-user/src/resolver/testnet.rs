@@ -1,0 +1,183 @@
+//! A network of in-memory authoritative servers for the resolver's unit
+//! tests: each answers from its zones as RFC 1034 4.3.2 describes
+//! (referrals with glue, authoritative answers, in-zone CNAMEs chased,
+//! NODATA and NXDOMAIN with the SOA), or misbehaves on purpose.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    str::FromStr,
+    sync::Mutex,
+    time::Duration,
+};
+
+use hickory_proto::{
+    op::{Message, MessageType, OpCode, ResponseCode},
+    rr::{
+        Name, RData, Record, RecordType,
+        rdata::{A, CNAME, NS, SOA},
+    },
+};
+
+use super::upstream::{Upstream, UpstreamError};
+
+pub fn name(s: &str) -> Name {
+    Name::from_str(s).unwrap()
+}
+
+pub fn ip(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 53, 0, last))
+}
+
+pub fn a(owner: &str, ttl: u32, addr: IpAddr) -> Record {
+    let IpAddr::V4(v4) = addr else { panic!("IPv4 only in the fake net") };
+    Record::from_rdata(name(owner), ttl, RData::A(A(v4)))
+}
+
+pub fn ns(owner: &str, target: &str) -> Record {
+    Record::from_rdata(name(owner), 3600, RData::NS(NS(name(target))))
+}
+
+pub fn cname(owner: &str, target: &str) -> Record {
+    Record::from_rdata(name(owner), 300, RData::CNAME(CNAME(name(target))))
+}
+
+pub fn soa(zone: &str, minimum: u32) -> Record {
+    let under = |label: &str| name(&if zone == "." { format!("{label}.") } else { format!("{label}.{zone}") });
+    let soa = SOA::new(under("ns"), under("admin"), 1, 3600, 600, 86400, minimum);
+    Record::from_rdata(name(zone), 3600, RData::SOA(soa))
+}
+
+/// How a fake server behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behavior {
+    Authoritative,
+    /// Never answers.
+    Silent,
+    /// Answers REFUSED.
+    Refuse,
+    /// Answers authoritatively, and adds an A record for
+    /// `www.victim.test.` to every additional section.
+    Poison,
+    /// Answers everything with a referral to the root (a lame server's
+    /// classic reply).
+    UpwardReferral,
+}
+
+pub struct Zone {
+    pub origin: Name,
+    pub records: Vec<Record>,
+}
+
+impl Zone {
+    /// A zone with its SOA (negative TTL 60) and `records`.
+    pub fn new(origin: &str, records: Vec<Record>) -> Zone {
+        let mut all = vec![soa(origin, 60)];
+        all.extend(records);
+        Zone { origin: name(origin), records: all }
+    }
+
+    fn at(&self, owner: &Name, rtype: RecordType) -> Vec<Record> {
+        self.records.iter().filter(|r| r.name == *owner && r.record_type() == rtype).cloned().collect()
+    }
+
+    fn exists(&self, owner: &Name) -> bool {
+        self.records.iter().any(|r| owner.zone_of(&r.name))
+    }
+}
+
+struct Server {
+    zones: Vec<Zone>,
+    behavior: Behavior,
+}
+
+#[derive(Default)]
+pub struct FakeNet {
+    servers: HashMap<IpAddr, Server>,
+    /// Every query received: (server, name, type).
+    pub log: Mutex<Vec<(IpAddr, Name, RecordType)>>,
+}
+
+impl FakeNet {
+    pub fn serve(mut self, addr: IpAddr, behavior: Behavior, zones: Vec<Zone>) -> FakeNet {
+        self.servers.insert(addr, Server { zones, behavior });
+        self
+    }
+
+    pub fn queries(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    fn answer(&self, server: &Server, request: &Message) -> Message {
+        let question = &request.queries[0];
+        let (qname, qtype) = (question.name().clone(), question.query_type());
+        let mut response = Message::new(request.metadata.id, MessageType::Response, OpCode::Query);
+        response.queries = request.queries.clone();
+        if server.behavior == Behavior::Refuse {
+            response.metadata.response_code = ResponseCode::Refused;
+            return response;
+        }
+        if server.behavior == Behavior::UpwardReferral {
+            response.authorities.push(ns(".", "a.root.lab."));
+            response.additionals.push(a("a.root.lab.", 3600, ip(1)));
+            return response;
+        }
+        if server.behavior == Behavior::Poison {
+            response.additionals.push(a("www.victim.test.", 86400, ip(66)));
+        }
+        let Some(zone) = server.zones.iter().filter(|z| z.origin.zone_of(&qname)).max_by_key(|z| z.origin.num_labels())
+        else {
+            response.metadata.response_code = ResponseCode::Refused;
+            return response;
+        };
+        // The highest delegation between the origin and the name.
+        for labels in zone.origin.num_labels() + 1..=qname.num_labels() {
+            let cut = qname.trim_to(labels as usize);
+            let delegation = zone.at(&cut, RecordType::NS);
+            if !delegation.is_empty() {
+                for record in &delegation {
+                    let RData::NS(target) = &record.data else { continue };
+                    response.additionals.extend(zone.at(&target.0, RecordType::A));
+                }
+                response.authorities = delegation;
+                return response;
+            }
+        }
+        response.metadata.authoritative = true;
+        let mut owner = qname.clone();
+        for _ in 0..8 {
+            let records = zone.at(&owner, qtype);
+            if !records.is_empty() {
+                response.answers.extend(records);
+                return response;
+            }
+            let Some(link) = zone.at(&owner, RecordType::CNAME).into_iter().next() else { break };
+            let RData::CNAME(target) = &link.data else { break };
+            let target = target.0.clone();
+            response.answers.push(link);
+            if !zone.origin.zone_of(&target) {
+                return response;
+            }
+            owner = target;
+        }
+        if !response.answers.is_empty() {
+            return response;
+        }
+        if !zone.exists(&owner) {
+            response.metadata.response_code = ResponseCode::NXDomain;
+        }
+        response.authorities = zone.at(&zone.origin, RecordType::SOA);
+        response
+    }
+}
+
+impl Upstream for FakeNet {
+    async fn exchange(&self, server: SocketAddr, request: Message) -> Result<Message, UpstreamError> {
+        let question = &request.queries[0];
+        self.log.lock().unwrap().push((server.ip(), question.name().clone(), question.query_type()));
+        match self.servers.get(&server.ip()) {
+            Some(s) if s.behavior != Behavior::Silent => Ok(self.answer(s, &request)),
+            _ => Err(UpstreamError::Timeout(Duration::from_millis(800))),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The resolver against a fake hierarchy (see `testnet`): no sockets.
+
+use std::net::SocketAddr;
+
+use hickory_proto::{
+    op::{Query, ResponseCode},
+    rr::{DNSClass, RData, RecordType},
+};
+
+use super::{
+    Limits, Mode, Resolution, Resolver,
+    cache::{CacheLimits, Lookup},
+    hints::{RootHints, RootServer},
+    testnet::{Behavior, FakeNet, Zone, a, cname, ip, name, ns},
+};
+
+/// . (10.53.0.1) delegates lab. (.2) and other. (.4). lab. delegates
+/// example.lab. with glue (.3), noglue.lab. to a server named in other.
+/// (whose real address is .9; lab.'s server sends a false one along),
+/// lame.lab. to a refusing (.5) and a good server (.6), slow.lab. to a
+/// silent (.7) and a good server (.8), up.lab. to a server that refers
+/// every question back to the root (.10).
+fn hierarchy() -> FakeNet {
+    use Behavior::*;
+    FakeNet::default()
+        .serve(ip(1), Authoritative, vec![root_zone()])
+        .serve(
+            ip(2),
+            Authoritative,
+            vec![Zone::new(
+                "lab.",
+                vec![
+                    a("www.lab.", 300, ip(100)),
+                    ns("example.lab.", "ns.example.lab."),
+                    a("ns.example.lab.", 3600, ip(3)),
+                    ns("noglue.lab.", "ns.elsewhere.other."),
+                    // Out-of-bailiwick "glue" lab.'s server sends along.
+                    a("ns.elsewhere.other.", 3600, ip(66)),
+                    ns("lame.lab.", "ns1.lame.lab."),
+                    ns("lame.lab.", "ns2.lame.lab."),
+                    a("ns1.lame.lab.", 3600, ip(5)),
+                    a("ns2.lame.lab.", 3600, ip(6)),
+                    ns("slow.lab.", "a.slow.lab."),
+                    ns("slow.lab.", "b.slow.lab."),
+                    a("a.slow.lab.", 3600, ip(7)),
+                    a("b.slow.lab.", 3600, ip(8)),
+                    ns("up.lab.", "ns.up.lab."),
+                    a("ns.up.lab.", 3600, ip(10)),
+                    cname("loop1.lab.", "loop2.lab."),
+                    cname("loop2.lab.", "loop1.lab."),
+                ],
+            )],
+        )
+        .serve(
+            ip(3),
+            Authoritative,
+            vec![Zone::new(
+                "example.lab.",
+                vec![
+                    a("www.example.lab.", 300, ip(101)),
+                    cname("alias.example.lab.", "www.other."),
+                    cname("chain.example.lab.", "alias.example.lab."),
+                ],
+            )],
+        )
+        .serve(
+            ip(4),
+            Authoritative,
+            vec![Zone::new("other.", vec![a("www.other.", 600, ip(102)), a("ns.elsewhere.other.", 3600, ip(9))])],
+        )
+        .serve(ip(9), Authoritative, vec![Zone::new("noglue.lab.", vec![a("host.noglue.lab.", 300, ip(103))])])
+        .serve(ip(5), Refuse, vec![])
+        .serve(ip(6), Authoritative, vec![Zone::new("lame.lab.", vec![a("host.lame.lab.", 300, ip(104))])])
+        .serve(ip(7), Silent, vec![])
+        .serve(ip(10), UpwardReferral, vec![])
+        .serve(ip(8), Authoritative, vec![Zone::new("slow.lab.", vec![a("host.slow.lab.", 300, ip(105))])])
+}
+
+fn root_zone() -> Zone {
+    Zone::new(
+        ".",
+        vec![
+            ns("lab.", "ns.lab."),
+            a("ns.lab.", 3600, ip(2)),
+            ns("other.", "ns1.other."),
+            a("ns1.other.", 3600, ip(4)),
+        ],
+    )
+}
+
+fn hints() -> RootHints {
+    RootHints { servers: vec![RootServer { name: name("a.root.lab."), addresses: vec![ip(1)] }] }
+}
+
+fn recursive(net: FakeNet, limits: Limits) -> Resolver<FakeNet> {
+    Resolver::new(net, Mode::Recursive(hints()), limits, CacheLimits::default())
+}
+
+async fn ask(resolver: &Resolver<FakeNet>, qname: &str, qtype: RecordType) -> Resolution {
+    resolver.resolve(&Query::query(name(qname), qtype)).await
+}
+
+fn addresses(resolution: &Resolution) -> Vec<String> {
+    resolution
+        .answers
+        .iter()
+        .map(|r| match &r.data {
+            RData::A(a) => a.0.to_string(),
+            RData::CNAME(c) => format!("CNAME {}", c.0),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn follows_referrals_with_glue_and_answers_from_cache_after() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    let first = ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert_eq!((first.rcode, addresses(&first)), (ResponseCode::NoError, vec!["10.53.0.101".to_string()]));
+    assert_eq!(resolver.upstream.queries(), 3, "root, lab., example.lab.");
+    let again = ask(&resolver, "WWW.Example.LAB.", RecordType::A).await;
+    assert_eq!(addresses(&again), addresses(&first));
+    assert_eq!(resolver.upstream.queries(), 3, "the second answer comes from the cache");
+    let sibling = ask(&resolver, "www.lab.", RecordType::A).await;
+    assert_eq!(addresses(&sibling), vec!["10.53.0.100"]);
+    assert_eq!(resolver.upstream.queries(), 4, "the cached lab. delegation is used, not the root");
+}
+
+#[tokio::test]
+async fn looks_up_name_servers_that_come_without_glue() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    let answer = ask(&resolver, "host.noglue.lab.", RecordType::A).await;
+    assert_eq!(addresses(&answer), vec!["10.53.0.103"]);
+    let log = resolver.upstream.log.lock().unwrap().clone();
+    assert!(log.iter().any(|(_, n, t)| *n == name("ns.elsewhere.other.") && *t == RecordType::A), "{log:?}");
+}
+
+#[tokio::test]
+async fn follows_cname_chains_across_zones() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    let answer = ask(&resolver, "chain.example.lab.", RecordType::A).await;
+    assert_eq!(
+        addresses(&answer),
+        vec!["CNAME alias.example.lab.", "CNAME www.other.", "10.53.0.102"],
+        "the in-zone link comes from the same response, the other zone is asked"
+    );
+    assert_eq!(answer.rcode, ResponseCode::NoError);
+}
+
+#[tokio::test]
+async fn negative_answers_carry_and_cache_their_soa() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    let nx = ask(&resolver, "nope.example.lab.", RecordType::A).await;
+    assert_eq!(nx.rcode, ResponseCode::NXDomain);
+    assert_eq!(nx.authorities.len(), 1);
+    assert_eq!(nx.authorities[0].record_type(), RecordType::SOA);
+    let nodata = ask(&resolver, "www.example.lab.", RecordType::MX).await;
+    assert_eq!((nodata.rcode, nodata.answers.len(), nodata.authorities.len()), (ResponseCode::NoError, 0, 1));
+    let before = resolver.upstream.queries();
+    ask(&resolver, "nope.example.lab.", RecordType::AAAA).await;
+    ask(&resolver, "www.example.lab.", RecordType::MX).await;
+    assert_eq!(resolver.upstream.queries(), before, "NXDOMAIN covers every type, NODATA its own");
+}
+
+#[tokio::test]
+async fn refusing_and_silent_servers_are_skipped_and_sink() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    assert_eq!(addresses(&ask(&resolver, "host.lame.lab.", RecordType::A).await), vec!["10.53.0.104"]);
+    assert_eq!(addresses(&ask(&resolver, "host.slow.lab.", RecordType::A).await), vec!["10.53.0.105"]);
+    let stats = resolver.servers.lock().unwrap();
+    for bad in [ip(5), ip(7)] {
+        if let Some(srtt) = stats.srtt(bad) {
+            assert!(srtt > stats.srtt(ip(8)).unwrap(), "{bad} ranks below a good server");
+        }
+    }
+}
+
+#[tokio::test]
+async fn out_of_bailiwick_records_are_not_believed() {
+    let net = hierarchy().serve(ip(1), Behavior::Poison, vec![root_zone()]);
+    let resolver = recursive(net, Limits::default());
+    ask(&resolver, "www.lab.", RecordType::A).await;
+    assert_eq!(resolver.cached(&name("www.victim.test."), RecordType::A, DNSClass::IN), None);
+    // lab.'s servers send glue for a name in other.: it is not kept, and
+    // the address other.'s servers give is used.
+    assert_eq!(addresses(&ask(&resolver, "host.noglue.lab.", RecordType::A).await), vec!["10.53.0.103"]);
+    let Some(Lookup::Records(glue)) = resolver.cached(&name("ns.elsewhere.other."), RecordType::A, DNSClass::IN) else {
+        panic!("the NS address was looked up and cached");
+    };
+    assert_eq!(
+        addresses(&Resolution { rcode: ResponseCode::NoError, answers: glue, authorities: vec![] }),
+        vec!["10.53.0.9"]
+    );
+}
+
+#[tokio::test]
+async fn a_referral_that_does_not_lead_down_is_lame() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    let answer = ask(&resolver, "host.up.lab.", RecordType::A).await;
+    assert_eq!(answer.rcode, ResponseCode::ServFail);
+    assert_eq!(resolver.upstream.queries(), 3, "root, lab., up.lab.'s server; not back to the root");
+}
+
+#[tokio::test]
+async fn limits_turn_into_servfail() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    let looped = ask(&resolver, "loop1.lab.", RecordType::A).await;
+    assert_eq!(looped.rcode, ResponseCode::ServFail, "a CNAME loop ends at the link limit");
+    let resolver = recursive(hierarchy(), Limits { max_queries: 2, ..Limits::default() });
+    let starved = ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert_eq!(starved.rcode, ResponseCode::ServFail);
+    assert_eq!(resolver.upstream.queries(), 2, "no query past the budget");
+}
+
+#[tokio::test]
+async fn concurrent_identical_questions_share_one_resolution() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    let q = Query::query(name("www.example.lab."), RecordType::A);
+    let (one, two, three) = tokio::join!(resolver.resolve(&q), resolver.resolve(&q), resolver.resolve(&q));
+    assert_eq!(one, two);
+    assert_eq!(two, three);
+    assert_eq!(resolver.upstream.queries(), 3, "one walk down the tree for three askers");
+}
+
+#[tokio::test]
+async fn forwarding_fails_over_to_the_next_upstream() {
+    let forwarders: Vec<SocketAddr> = [ip(7), ip(3)].iter().map(|ip| SocketAddr::new(*ip, 53)).collect();
+    let resolver = Resolver::new(hierarchy(), Mode::Forward(forwarders), Limits::default(), CacheLimits::default());
+    let answer = ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert_eq!(addresses(&answer), vec!["10.53.0.101"]);
+    assert!(matches!(
+        resolver.cached(&name("www.example.lab."), RecordType::A, DNSClass::IN),
+        Some(Lookup::Records(_))
+    ));
+}
