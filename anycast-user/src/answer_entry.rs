@@ -6,6 +6,7 @@
 //! signature, no EDNS option that tailors the answer, small enough, and a
 //! TTL above the floor.
 
+use crate::wire::Sections;
 use anycast_common::{
     AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN,
     checksum, hash,
@@ -92,17 +93,32 @@ impl AnswerEntry {
         }
         let lifetime = lifetime(response, policy)?;
 
-        let wire = encode(response, &question, policy.max_ttl)?;
-        let name_len = name_len(&wire[DNS_HEADER_LEN..]).ok_or_else(|| Refusal::Encode("question name".into()))?;
-        let data_at = DNS_HEADER_LEN + name_len + 4;
-        let data = &wire[data_at..];
-        let len = data_at + data.len() + OPT_RECORD_LEN;
+        let capped = |records: &[Record]| -> Vec<Record> {
+            records
+                .iter()
+                .cloned()
+                .map(|mut r| {
+                    r.ttl = r.ttl.min(policy.max_ttl);
+                    r
+                })
+                .collect()
+        };
+        let sections = Sections::encode(
+            &question,
+            &capped(&response.answers),
+            &capped(&response.authorities),
+            &capped(&response.additionals),
+        )
+        .map_err(Refusal::Encode)?;
+        let name_len = sections.name.len();
+        let data = &sections.data;
+        let len = DNS_HEADER_LEN + name_len + 4 + data.len() + OPT_RECORD_LEN;
         if len > MAX_RESPONSE_LEN || data.len() > MAX_DATA_LEN {
             return Err(Refusal::TooLarge { len });
         }
         let ttl_offsets = ttl_offsets(data, records).ok_or_else(|| Refusal::Encode("record layout".into()))?;
 
-        let name_wire = &wire[DNS_HEADER_LEN..DNS_HEADER_LEN + name_len];
+        let name_wire = sections.name.as_slice();
         let mut value = Box::new(AnswerValue {
             inserted_ns: now_ns,
             expires_ns: now_ns + lifetime as u64 * NS_PER_SEC,
@@ -204,43 +220,6 @@ fn lifetime(response: &Message, policy: &WritePolicy) -> Result<u32, Refusal> {
         return Err(Refusal::TtlBelowFloor { ttl, floor: policy.min_ttl });
     }
     Ok(ttl)
-}
-
-/// The response as the fast path sends it, up to its header fields: the
-/// lower-cased question at offset 12 and the records after it, compressed
-/// against it, TTLs capped, without OPT. Pointers stay valid behind the
-/// client's question because it has the same length.
-fn encode(response: &Message, question: &Query, max_ttl: u32) -> Result<Vec<u8>, Refusal> {
-    let capped = |records: &[Record]| -> Vec<Record> {
-        records
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                r.ttl = r.ttl.min(max_ttl);
-                r
-            })
-            .collect()
-    };
-    let mut lowered = question.clone();
-    lowered.set_name(question.name().to_lowercase());
-    let mut wire = Message::response(0, OpCode::Query);
-    wire.queries.push(lowered);
-    wire.answers = capped(&response.answers);
-    wire.authorities = capped(&response.authorities);
-    wire.additionals = capped(&response.additionals);
-    wire.to_vec().map_err(|e| Refusal::Encode(e.to_string()))
-}
-
-/// Length of the uncompressed wire name at the start of `wire`.
-fn name_len(wire: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        match *wire.get(at)? {
-            0 => return Some(at + 1),
-            len if len <= 63 => at += 1 + len as usize,
-            _ => return None,
-        }
-    }
 }
 
 /// Offset of each record's TTL field in `data`, which holds exactly

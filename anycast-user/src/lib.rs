@@ -3,6 +3,8 @@
 //! - [`fastpath`]: loads the XDP program, configures it, and owns its maps.
 //! - [`answer_entry`]: the map writer, turning a DNS response into the exact
 //!   key and value the XDP program answers from.
+//! - [`server`]: the DNS service (ACL, responses, UDP and TCP).
+//! - [`wire`]: responses in wire form, the same bytes on both paths.
 //! - [`clock`]: the clock both sides measure expiry with.
 //! - [`resolver`]: recursive (from the root hints) or forwarding resolution
 //!   over a cache.
@@ -11,3 +13,5 @@ pub mod answer_entry;
 pub mod clock;
 pub mod fastpath;
 pub mod resolver;
+pub mod server;
+pub mod wire;

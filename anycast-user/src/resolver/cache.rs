@@ -116,8 +116,16 @@ impl Cache {
         {
             return;
         }
-        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
-        let ttl = Duration::from_secs(ttl as u64).min(self.limits.max_ttl);
+        // Clients are told no more than the cache keeps.
+        let max_ttl = self.limits.max_ttl.as_secs().min(u32::MAX as u64) as u32;
+        let records: Vec<Record> = records
+            .into_iter()
+            .map(|mut r| {
+                r.ttl = r.ttl.min(max_ttl);
+                r
+            })
+            .collect();
+        let ttl = Duration::from_secs(records.iter().map(|r| r.ttl).min().unwrap_or(0) as u64);
         if ttl.is_zero() {
             return;
         }
@@ -280,6 +288,17 @@ mod tests {
             cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, t0 + Duration::from_secs(300)),
             None
         );
+    }
+
+    #[test]
+    fn ttls_are_capped_in_the_records_too() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits { max_ttl: Duration::from_secs(60), ..CacheLimits::default() });
+        cache.insert_rrset(vec![a("www.example.", 604_800, 1)], Trust::Answer, t0);
+        let Some(Lookup::Records(r)) = cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, t0) else {
+            panic!("cached");
+        };
+        assert_eq!(r[0].ttl, 60);
     }
 
     #[test]

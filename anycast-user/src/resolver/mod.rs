@@ -16,7 +16,7 @@ pub mod hints;
 mod iterate;
 pub mod servers;
 #[cfg(test)]
-mod testnet;
+pub(crate) mod testnet;
 #[cfg(test)]
 mod tests;
 pub mod upstream;

@@ -15,11 +15,14 @@ use hickory_proto::{
     op::{Message, MessageType, OpCode, ResponseCode},
     rr::{
         Name, RData, Record, RecordType,
-        rdata::{A, CNAME, NS, SOA},
+        rdata::{A, CNAME, NS, SOA, TXT},
     },
 };
 
-use super::upstream::{Upstream, UpstreamError};
+use super::{
+    hints::{RootHints, RootServer},
+    upstream::{Upstream, UpstreamError},
+};
 
 pub fn name(s: &str) -> Name {
     Name::from_str(s).unwrap()
@@ -40,6 +43,10 @@ pub fn ns(owner: &str, target: &str) -> Record {
 
 pub fn cname(owner: &str, target: &str) -> Record {
     Record::from_rdata(name(owner), 300, RData::CNAME(CNAME(name(target))))
+}
+
+pub fn txt(owner: &str, text: &str) -> Record {
+    Record::from_rdata(name(owner), 300, RData::TXT(TXT::new(vec![text.to_string()])))
 }
 
 pub fn soa(zone: &str, minimum: u32) -> Record {
@@ -180,4 +187,85 @@ impl Upstream for FakeNet {
             _ => Err(UpstreamError::Timeout(Duration::from_millis(800))),
         }
     }
+}
+
+/// . (10.53.0.1) delegates lab. (.2) and other. (.4). lab. delegates
+/// example.lab. with glue (.3), noglue.lab. to a server named in other.
+/// (whose real address is .9; lab.'s server sends a false one along),
+/// lame.lab. to a refusing (.5) and a good server (.6), slow.lab. to a
+/// silent (.7) and a good server (.8), up.lab. to a server that refers
+/// every question back to the root (.10).
+pub fn hierarchy() -> FakeNet {
+    use Behavior::*;
+    FakeNet::default()
+        .serve(ip(1), Authoritative, vec![root_zone()])
+        .serve(
+            ip(2),
+            Authoritative,
+            vec![Zone::new(
+                "lab.",
+                vec![
+                    a("www.lab.", 300, ip(100)),
+                    ns("example.lab.", "ns.example.lab."),
+                    a("ns.example.lab.", 3600, ip(3)),
+                    ns("noglue.lab.", "ns.elsewhere.other."),
+                    // Out-of-bailiwick "glue" lab.'s server sends along.
+                    a("ns.elsewhere.other.", 3600, ip(66)),
+                    ns("lame.lab.", "ns1.lame.lab."),
+                    ns("lame.lab.", "ns2.lame.lab."),
+                    a("ns1.lame.lab.", 3600, ip(5)),
+                    a("ns2.lame.lab.", 3600, ip(6)),
+                    ns("slow.lab.", "a.slow.lab."),
+                    ns("slow.lab.", "b.slow.lab."),
+                    a("a.slow.lab.", 3600, ip(7)),
+                    a("b.slow.lab.", 3600, ip(8)),
+                    ns("up.lab.", "ns.up.lab."),
+                    a("ns.up.lab.", 3600, ip(10)),
+                    cname("loop1.lab.", "loop2.lab."),
+                    cname("loop2.lab.", "loop1.lab."),
+                ],
+            )],
+        )
+        .serve(
+            ip(3),
+            Authoritative,
+            vec![Zone::new(
+                "example.lab.",
+                vec![
+                    a("www.example.lab.", 300, ip(101)),
+                    cname("alias.example.lab.", "www.other."),
+                    cname("chain.example.lab.", "alias.example.lab."),
+                    txt("big.example.lab.", &"a".repeat(250)),
+                    txt("big.example.lab.", &"b".repeat(250)),
+                    txt("big.example.lab.", &"c".repeat(250)),
+                ],
+            )],
+        )
+        .serve(
+            ip(4),
+            Authoritative,
+            vec![Zone::new("other.", vec![a("www.other.", 600, ip(102)), a("ns.elsewhere.other.", 3600, ip(9))])],
+        )
+        .serve(ip(9), Authoritative, vec![Zone::new("noglue.lab.", vec![a("host.noglue.lab.", 300, ip(103))])])
+        .serve(ip(5), Refuse, vec![])
+        .serve(ip(6), Authoritative, vec![Zone::new("lame.lab.", vec![a("host.lame.lab.", 300, ip(104))])])
+        .serve(ip(7), Silent, vec![])
+        .serve(ip(10), UpwardReferral, vec![])
+        .serve(ip(8), Authoritative, vec![Zone::new("slow.lab.", vec![a("host.slow.lab.", 300, ip(105))])])
+}
+
+pub fn root_zone() -> Zone {
+    Zone::new(
+        ".",
+        vec![
+            ns("lab.", "ns.lab."),
+            a("ns.lab.", 3600, ip(2)),
+            ns("other.", "ns1.other."),
+            a("ns1.other.", 3600, ip(4)),
+        ],
+    )
+}
+
+pub fn hints() -> RootHints {
+    RootHints { servers: vec![RootServer { name: name("a.root.lab."), addresses: vec![ip(1)] }] }
 }

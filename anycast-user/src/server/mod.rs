@@ -1,0 +1,5 @@
+//! The DNS service on the VIPs: what answers every query the fast path
+//! passes up, over UDP and TCP.
+
+pub mod acl;
+pub mod respond;

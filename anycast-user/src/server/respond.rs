@@ -1,0 +1,314 @@
+//! One query in, at most one response out: what the daemon does with every
+//! query that reaches it (the fast path's misses, TCP, and everything the
+//! fast path is not sure about).
+//!
+//! Responses follow the fast path's conventions, so that both paths send
+//! the same bytes for the same question: the client's question echoed as
+//! received, QR and RA set, RD and CD echoed, AA and AD clear, sections
+//! assembled by [`crate::wire`], the node's OPT record when the query had
+//! one. Cacheable answers to UDP queries are written into the answer map.
+
+use std::{net::IpAddr, sync::Mutex};
+
+use anycast_common::{CLASSIC_UDP_LEN, dns};
+use hickory_proto::{
+    op::{Message, MessageType, OpCode, ResponseCode},
+    rr::{DNSClass, RecordType},
+};
+
+use crate::{
+    answer_entry::{AnswerEntry, WritePolicy},
+    clock,
+    fastpath::FastPath,
+    resolver::{Resolution, Resolver, upstream::Upstream},
+    server::acl::Acl,
+    wire::{self, ResponseEdns, Sections},
+};
+
+const HEADER_LEN: usize = 12;
+/// EDNS version this node speaks (RFC 6891).
+const EDNS_VERSION: u8 = 0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// The fast path's answer map, fed with what the daemon answers.
+pub struct Feed {
+    pub fast_path: Mutex<FastPath>,
+    pub policy: WritePolicy,
+}
+
+pub struct Responder<U> {
+    pub resolver: Resolver<U>,
+    pub acl: Acl,
+    /// EDNS UDP payload size this node advertises and accepts.
+    pub edns_udp_size: u16,
+    pub feed: Option<Feed>,
+}
+
+/// What a query asks for, once it is known to be one worth answering.
+struct Parsed {
+    /// Question bytes as received: name, type, class.
+    question: Vec<u8>,
+    message: Message,
+}
+
+impl<U: Upstream> Responder<U> {
+    /// The response to `query` from `client`, or None when the query must
+    /// not be answered at all (too short to carry an ID, or a response).
+    pub async fn respond(&self, query: &[u8], client: IpAddr, transport: Transport) -> Option<Vec<u8>> {
+        let header: &[u8; HEADER_LEN] = query.get(..HEADER_LEN)?.try_into().ok()?;
+        let id = u16::from_be_bytes([header[0], header[1]]);
+        let flags = u16::from_be_bytes([header[2], header[3]]);
+        if flags & dns::FLAG_QR != 0 {
+            return None;
+        }
+        let error = |rcode: ResponseCode, question: &[u8]| {
+            let rcode = u16::from(rcode) as u8;
+            wire::assemble(id, dns::response_flags(flags, rcode), question, None, None)
+        };
+        let parsed = match parse(query) {
+            Ok(parsed) => parsed,
+            Err(rcode) => return Some(without_question(error(rcode, &[]))),
+        };
+        let edns = parsed.message.edns.as_ref().map(|e| ResponseEdns {
+            udp_size: self.edns_udp_size,
+            dnssec_ok: e.flags().dnssec_ok,
+            extended_rcode: 0,
+        });
+        if parsed.message.metadata.op_code != OpCode::Query {
+            return Some(with_edns(error(ResponseCode::NotImp, &parsed.question), edns));
+        }
+        if let (Some(query_edns), Some(edns)) = (&parsed.message.edns, edns)
+            && query_edns.version() > EDNS_VERSION
+        {
+            // BADVERS (16): 1 in the OPT's extended RCODE, 0 in the header.
+            let edns = ResponseEdns { extended_rcode: 1, ..edns };
+            return Some(wire::assemble(id, dns::response_flags(flags, 0), &parsed.question, None, Some(edns)));
+        }
+        let question = &parsed.message.queries[0];
+        if !self.acl.allows(client) || question.query_class() != DNSClass::IN {
+            return Some(with_edns(error(ResponseCode::Refused, &parsed.question), edns));
+        }
+        if matches!(question.query_type(), RecordType::AXFR | RecordType::IXFR) {
+            // Zone transfers are for authoritative servers.
+            return Some(with_edns(error(ResponseCode::Refused, &parsed.question), edns));
+        }
+
+        let resolution = self.resolver.resolve(question).await;
+        let sections = match Sections::encode(question, &resolution.answers, &resolution.authorities, &[]) {
+            Ok(sections) => sections,
+            Err(e) => {
+                tracing::warn!(%question, error = %e, "cannot encode the answer");
+                return Some(with_edns(error(ResponseCode::ServFail, &parsed.question), edns));
+            }
+        };
+        let rcode = u16::from(resolution.rcode) as u8;
+        let response = wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, Some(&sections), edns);
+        let limit = match (transport, edns) {
+            (Transport::Tcp, _) => u16::MAX as usize,
+            (Transport::Udp, None) => CLASSIC_UDP_LEN as usize,
+            (Transport::Udp, Some(e)) => {
+                let client = parsed.message.edns.as_ref().map_or(CLASSIC_UDP_LEN, |q| q.max_payload());
+                client.max(CLASSIC_UDP_LEN).min(e.udp_size) as usize
+            }
+        };
+        if response.len() > limit {
+            // Truncated: the question (and OPT) only, TC set; the client
+            // asks again over TCP.
+            let tc = dns::response_flags(flags, rcode) | dns::FLAG_TC;
+            return Some(wire::assemble(id, tc, &parsed.question, None, edns));
+        }
+        if transport == Transport::Udp {
+            self.feed_fast_path(&parsed.message, &resolution);
+        }
+        Some(response)
+    }
+
+    /// Writes the answer into the fast path's map, if it may go there.
+    fn feed_fast_path(&self, query: &Message, resolution: &Resolution) {
+        let Some(feed) = &self.feed else { return };
+        let mut response = Message::new(0, MessageType::Response, OpCode::Query);
+        response.metadata.response_code = resolution.rcode;
+        response.queries = query.queries.clone();
+        response.answers = resolution.answers.clone();
+        response.authorities = resolution.authorities.clone();
+        response.edns = query.edns.clone();
+        let mut fast_path = feed.fast_path.lock().expect("fast path lock");
+        match AnswerEntry::from_response(&response, fast_path.hash_key(), clock::boottime_ns(), &feed.policy) {
+            Ok(entry) => {
+                if let Err(e) = fast_path.insert(&entry) {
+                    tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
+                }
+            }
+            Err(refusal) => tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path"),
+        }
+    }
+}
+
+/// Parses a query that is not a response: one question, uncompressed,
+/// nothing hickory rejects. The error is the RCODE to answer with.
+fn parse(query: &[u8]) -> Result<Parsed, ResponseCode> {
+    let message = Message::from_vec(query).map_err(|_| ResponseCode::FormErr)?;
+    if message.queries.len() != 1 {
+        return Err(ResponseCode::FormErr);
+    }
+    // The question as received, for echoing: an uncompressed name then
+    // type and class.
+    let name_len = wire::name_len(&query[HEADER_LEN..]).ok_or(ResponseCode::FormErr)?;
+    let question = query.get(HEADER_LEN..HEADER_LEN + name_len + 4).ok_or(ResponseCode::FormErr)?.to_vec();
+    Ok(Parsed { question, message })
+}
+
+/// A FORMERR for a query whose question could not be read: QDCOUNT 0.
+fn without_question(mut response: Vec<u8>) -> Vec<u8> {
+    response[4..6].copy_from_slice(&0u16.to_be_bytes());
+    response
+}
+
+/// An error response with the node's OPT record appended when the query
+/// had EDNS.
+fn with_edns(mut response: Vec<u8>, edns: Option<ResponseEdns>) -> Vec<u8> {
+    if let Some(edns) = edns {
+        let count = u16::from_be_bytes([response[10], response[11]]) + 1;
+        response[10..12].copy_from_slice(&count.to_be_bytes());
+        response.extend_from_slice(&edns.record());
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use hickory_proto::op::{Edns, Query};
+
+    use super::*;
+    use crate::resolver::{
+        Limits, Mode,
+        cache::CacheLimits,
+        testnet::{FakeNet, hierarchy, hints, name},
+    };
+
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+
+    fn responder() -> Responder<FakeNet> {
+        Responder {
+            resolver: Resolver::new(hierarchy(), Mode::Recursive(hints()), Limits::default(), CacheLimits::default()),
+            acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
+            edns_udp_size: 1232,
+            feed: None,
+        }
+    }
+
+    fn query(qname: &str, qtype: RecordType, edns: Option<(u16, bool, u8)>) -> Vec<u8> {
+        let mut m = Message::new(0xbeef, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.metadata.checking_disabled = true;
+        m.queries.push(Query::query(Name::from_ascii(qname).unwrap(), qtype));
+        m.edns = edns.map(|(size, dnssec_ok, version)| {
+            let mut e = Edns::new();
+            e.set_max_payload(size);
+            e.flags_mut().dnssec_ok = dnssec_ok;
+            e.set_version(version);
+            e
+        });
+        m.to_vec().unwrap()
+    }
+
+    use hickory_proto::rr::Name;
+
+    async fn ask(r: &Responder<FakeNet>, q: &[u8], transport: Transport) -> Message {
+        let bytes = r.respond(q, CLIENT, transport).await.expect("a response");
+        Message::from_vec(&bytes).expect("the response parses")
+    }
+
+    #[tokio::test]
+    async fn answers_echo_the_question_and_use_the_fast_path_flags() {
+        let r = responder();
+        let q = query("WwW.eXaMpLe.lab.", RecordType::A, Some((1232, true, 0)));
+        let bytes = r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
+        let question_len = wire::name_len(&q[12..]).unwrap() + 4;
+        assert_eq!(bytes[..2], q[..2], "ID");
+        assert_eq!(bytes[12..12 + question_len], q[12..12 + question_len], "question byte for byte");
+        let m = Message::from_vec(&bytes).unwrap();
+        let meta = &m.metadata;
+        assert!(meta.recursion_available && meta.recursion_desired && meta.checking_disabled);
+        assert!(!meta.authoritative && !meta.authentic_data && !meta.truncation);
+        assert_eq!(m.answers.len(), 1);
+        let edns = m.edns.expect("OPT echoed");
+        assert_eq!((edns.max_payload(), edns.flags().dnssec_ok), (1232, true));
+    }
+
+    #[tokio::test]
+    async fn malformed_queries_and_responses() {
+        let r = responder();
+        assert_eq!(r.respond(&[0u8; 11], CLIENT, Transport::Udp).await, None, "no ID to answer to");
+        let mut response = query("www.example.lab.", RecordType::A, None);
+        response[2] |= 0x80;
+        assert_eq!(r.respond(&response, CLIENT, Transport::Udp).await, None, "responses are never answered");
+        let garbage = [0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1];
+        let m = ask(&r, &garbage, Transport::Udp).await;
+        assert_eq!((m.metadata.response_code, m.queries.len()), (ResponseCode::FormErr, 0));
+        let mut notify = query("www.example.lab.", RecordType::SOA, None);
+        notify[2] = (notify[2] & 0x87) | (4 << 3);
+        assert_eq!(ask(&r, &notify, Transport::Udp).await.metadata.response_code, ResponseCode::NotImp);
+    }
+
+    #[tokio::test]
+    async fn refuses_outsiders_other_classes_and_transfers() {
+        let r = responder();
+        let q = query("www.example.lab.", RecordType::A, Some((1232, false, 0)));
+        let outsider = r.respond(&q, "203.0.113.9".parse().unwrap(), Transport::Udp).await.unwrap();
+        let m = Message::from_vec(&outsider).unwrap();
+        assert_eq!((m.metadata.response_code, m.answers.len()), (ResponseCode::Refused, 0));
+        assert!(m.edns.is_some(), "OPT on errors too");
+        let mut chaos = query("version.bind.", RecordType::TXT, None);
+        let at = chaos.len() - 1;
+        chaos[at] = 3;
+        assert_eq!(ask(&r, &chaos, Transport::Udp).await.metadata.response_code, ResponseCode::Refused);
+        let axfr = query("example.lab.", RecordType::AXFR, None);
+        assert_eq!(ask(&r, &axfr, Transport::Tcp).await.metadata.response_code, ResponseCode::Refused);
+        assert_eq!(r.resolver.cache_len(), 0, "nothing was resolved for them");
+    }
+
+    #[tokio::test]
+    async fn unknown_edns_version_is_badvers() {
+        let r = responder();
+        let bytes = r
+            .respond(&query("www.example.lab.", RecordType::A, Some((1232, false, 1))), CLIENT, Transport::Udp)
+            .await
+            .unwrap();
+        let m = Message::from_vec(&bytes).unwrap();
+        // 16 is BADVERS in an OPT context (RFC 6891); hickory calls it BADSIG.
+        assert_eq!(u16::from(m.metadata.response_code), 16);
+        assert_eq!(m.edns.unwrap().version(), 0);
+    }
+
+    #[tokio::test]
+    async fn udp_answers_over_the_clients_size_are_truncated() {
+        let r = responder();
+        let plain = ask(&r, &query("big.example.lab.", RecordType::TXT, None), Transport::Udp).await;
+        assert!(plain.metadata.truncation && plain.answers.is_empty(), "over 512 without EDNS: TC");
+        assert_eq!(plain.queries.len(), 1);
+        let edns = ask(&r, &query("big.example.lab.", RecordType::TXT, Some((1232, false, 0))), Transport::Udp).await;
+        assert!(!edns.metadata.truncation && edns.answers.len() == 3, "fits 1232");
+        let small = ask(&r, &query("big.example.lab.", RecordType::TXT, Some((600, false, 0))), Transport::Udp).await;
+        assert!(small.metadata.truncation, "the client's own size counts");
+        let tcp = ask(&r, &query("big.example.lab.", RecordType::TXT, None), Transport::Tcp).await;
+        assert!(!tcp.metadata.truncation && tcp.answers.len() == 3, "TCP carries it all");
+    }
+
+    #[tokio::test]
+    async fn negatives_carry_the_soa_and_failures_are_servfail() {
+        let r = responder();
+        let nx = ask(&r, &query("nope.example.lab.", RecordType::A, None), Transport::Udp).await;
+        assert_eq!((nx.metadata.response_code, nx.authorities.len()), (ResponseCode::NXDomain, 1));
+        let fail = ask(&r, &query("host.up.lab.", RecordType::A, None), Transport::Udp).await;
+        assert_eq!(fail.metadata.response_code, ResponseCode::ServFail);
+        assert!(r.resolver.purge(&name("nope.example.lab.")), "the negative answer was cached");
+    }
+}

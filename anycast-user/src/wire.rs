@@ -1,0 +1,111 @@
+//! Responses in wire form, the same bytes on both paths: the client's own
+//! question, then the sections encoded against the lower-cased question at
+//! offset 12 (so that compression pointers hold behind any 0x20 casing of
+//! it), then the node's OPT record when the query had one. The map writer
+//! stores the sections for the XDP program, which assembles exactly this;
+//! the daemon assembles it with [`assemble`].
+
+use anycast_common::dns;
+use hickory_proto::{
+    op::{Message, OpCode, Query},
+    rr::Record,
+};
+
+const DNS_HEADER_LEN: usize = 12;
+
+/// A response's sections after the question, encoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sections {
+    /// The lower-cased question name in wire form.
+    pub name: Vec<u8>,
+    /// Answer, authority and additional records, compressed against the
+    /// question at offset 12.
+    pub data: Vec<u8>,
+    pub ancount: u16,
+    pub nscount: u16,
+    pub arcount: u16,
+}
+
+impl Sections {
+    /// Encodes the records of a response to `question`.
+    pub fn encode(
+        question: &Query,
+        answers: &[Record],
+        authorities: &[Record],
+        additionals: &[Record],
+    ) -> Result<Sections, String> {
+        let mut lowered = question.clone();
+        lowered.set_name(question.name().to_lowercase());
+        let mut message = Message::response(0, OpCode::Query);
+        message.queries.push(lowered);
+        message.answers = answers.to_vec();
+        message.authorities = authorities.to_vec();
+        message.additionals = additionals.to_vec();
+        let wire = message.to_vec().map_err(|e| e.to_string())?;
+        let name_len = name_len(&wire[DNS_HEADER_LEN..]).ok_or("the question name does not encode")?;
+        let count = |n: usize| u16::try_from(n).map_err(|_| format!("{n} records in a section"));
+        Ok(Sections {
+            name: wire[DNS_HEADER_LEN..DNS_HEADER_LEN + name_len].to_vec(),
+            data: wire[DNS_HEADER_LEN + name_len + 4..].to_vec(),
+            ancount: count(answers.len())?,
+            nscount: count(authorities.len())?,
+            arcount: count(additionals.len())?,
+        })
+    }
+}
+
+/// The EDNS part of a response: the node's OPT record, DO echoed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseEdns {
+    pub udp_size: u16,
+    pub dnssec_ok: bool,
+    /// The upper eight bits of a 12-bit RCODE (RFC 6891 6.1.3): 1 for
+    /// BADVERS.
+    pub extended_rcode: u8,
+}
+
+impl ResponseEdns {
+    /// The OPT record in wire form.
+    pub fn record(&self) -> [u8; anycast_common::OPT_RECORD_LEN] {
+        let mut opt = dns::opt_record(self.udp_size, self.dnssec_ok);
+        opt[5] = self.extended_rcode;
+        opt
+    }
+}
+
+/// A whole response: header (ID, flags, counts), the client's question
+/// bytes as received (name, type, class), the sections, the OPT record.
+pub fn assemble(
+    id: u16,
+    flags: u16,
+    question: &[u8],
+    sections: Option<&Sections>,
+    edns: Option<ResponseEdns>,
+) -> Vec<u8> {
+    let (an, ns, ar) = sections.map_or((0, 0, 0), |s| (s.ancount, s.nscount, s.arcount));
+    let arcount = ar + edns.is_some() as u16;
+    let mut out = Vec::with_capacity(DNS_HEADER_LEN + question.len() + sections.map_or(0, |s| s.data.len()) + 11);
+    for field in [id, flags, 1, an, ns, arcount] {
+        out.extend_from_slice(&field.to_be_bytes());
+    }
+    out.extend_from_slice(question);
+    if let Some(sections) = sections {
+        out.extend_from_slice(&sections.data);
+    }
+    if let Some(edns) = edns {
+        out.extend_from_slice(&edns.record());
+    }
+    out
+}
+
+/// Length of the uncompressed wire name at the start of `wire`.
+pub fn name_len(wire: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        match *wire.get(at)? {
+            0 => return Some(at + 1),
+            len if len <= 63 => at += 1 + len as usize,
+            _ => return None,
+        }
+    }
+}
