@@ -3,3 +3,7 @@
 
 pub mod acl;
 pub mod respond;
+pub mod tcp;
+#[cfg(test)]
+mod tests;
+pub mod udp;

@@ -182,44 +182,11 @@ fn with_edns(mut response: Vec<u8>, edns: Option<ResponseEdns>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-
-    use hickory_proto::op::{Edns, Query};
-
     use super::*;
-    use crate::resolver::{
-        Limits, Mode,
-        cache::CacheLimits,
-        testnet::{FakeNet, hierarchy, hints, name},
+    use crate::{
+        resolver::testnet::{FakeNet, name},
+        server::tests::{CLIENT, query, responder},
     };
-
-    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
-
-    fn responder() -> Responder<FakeNet> {
-        Responder {
-            resolver: Resolver::new(hierarchy(), Mode::Recursive(hints()), Limits::default(), CacheLimits::default()),
-            acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
-            edns_udp_size: 1232,
-            feed: None,
-        }
-    }
-
-    fn query(qname: &str, qtype: RecordType, edns: Option<(u16, bool, u8)>) -> Vec<u8> {
-        let mut m = Message::new(0xbeef, MessageType::Query, OpCode::Query);
-        m.metadata.recursion_desired = true;
-        m.metadata.checking_disabled = true;
-        m.queries.push(Query::query(Name::from_ascii(qname).unwrap(), qtype));
-        m.edns = edns.map(|(size, dnssec_ok, version)| {
-            let mut e = Edns::new();
-            e.set_max_payload(size);
-            e.flags_mut().dnssec_ok = dnssec_ok;
-            e.set_version(version);
-            e
-        });
-        m.to_vec().unwrap()
-    }
-
-    use hickory_proto::rr::Name;
 
     async fn ask(r: &Responder<FakeNet>, q: &[u8], transport: Transport) -> Message {
         let bytes = r.respond(q, CLIENT, transport).await.expect("a response");
