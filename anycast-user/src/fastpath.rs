@@ -10,7 +10,7 @@ use anycast_common::{
 use aya::{
     Ebpf, EbpfLoader,
     maps::{Array, HashMap, MapData, MapError, PerCpuArray},
-    programs::{ProgramError, Xdp},
+    programs::{ProgramError, Xdp, XdpMode},
 };
 
 use crate::{answer_entry::AnswerEntry, clock};
@@ -125,6 +125,13 @@ impl FastPath {
                 Ok((o, per_cpu.iter().sum()))
             })
             .collect()
+    }
+
+    /// Attaches the program to `interface` in `mode`; it stays attached
+    /// until the fast path is dropped.
+    pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<(), FastPathError> {
+        self.program()?.attach(interface, mode)?;
+        Ok(())
     }
 
     /// The program, for attaching it or running it on test packets.

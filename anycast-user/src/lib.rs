@@ -1,5 +1,6 @@
 //! The userspace half of the anycast DNS node.
 //!
+//! - [`config`]: the configuration file and flags, checked.
 //! - [`fastpath`]: loads the XDP program, configures it, and owns its maps.
 //! - [`answer_entry`]: the map writer, turning a DNS response into the exact
 //!   key and value the XDP program answers from.
@@ -11,6 +12,7 @@
 
 pub mod answer_entry;
 pub mod clock;
+pub mod config;
 pub mod fastpath;
 pub mod resolver;
 pub mod server;

@@ -1,0 +1,404 @@
+//! anycastd's configuration: one TOML file, plus command-line flags for the
+//! common settings, which win over the file. Everything is checked before
+//! the daemon starts; a problem is reported with the key it concerns, and
+//! the daemon refuses to start rather than guess. Unknown keys are errors
+//! too: a misspelt key silently ignored is a setting silently lost.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+use crate::{
+    answer_entry::WritePolicy,
+    resolver::{Limits, cache::CacheLimits},
+    server::acl::Network,
+};
+
+/// How the XDP program is attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum XdpMode {
+    /// In the driver; fails where the driver has no XDP support.
+    Native,
+    /// In the generic (skb) path: works everywhere, slower; a warning says so.
+    Generic,
+    /// Native where the driver supports it, else generic with a warning.
+    Auto,
+    /// No fast path: every query goes to the daemon.
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ResolutionMode {
+    /// Iterate from the root hints.
+    Recursive,
+    /// Ask the configured forwarders.
+    Forward,
+}
+
+/// The file, as written. Every section and key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    #[serde(default)]
+    pub service: ServiceSection,
+    #[serde(default)]
+    pub acl: AclSection,
+    #[serde(default)]
+    pub resolver: ResolverSection,
+    #[serde(default)]
+    pub cache: CacheSection,
+    #[serde(default)]
+    pub fastpath: FastPathSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    /// The anycast service addresses.
+    pub vips: Option<Vec<IpAddr>>,
+    pub port: Option<u16>,
+    /// More addresses to serve on (unicast management addresses).
+    pub listen: Option<Vec<IpAddr>>,
+    /// The NIC the XDP program is attached to.
+    pub interface: Option<String>,
+    pub xdp_mode: Option<XdpMode>,
+    /// Seconds a TCP connection may stay without a whole query.
+    pub tcp_idle_timeout: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclSection {
+    /// Networks allowed to query, beside loopback.
+    pub allow: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolverSection {
+    pub mode: Option<ResolutionMode>,
+    /// Root hints file (named.root format); IANA's roots if absent.
+    pub root_hints: Option<PathBuf>,
+    /// Upstream resolvers for forward mode, `ADDRESS` or `ADDRESS:PORT`.
+    pub forwarders: Option<Vec<String>>,
+    /// Milliseconds to wait for one upstream answer.
+    pub query_timeout_ms: Option<u64>,
+    pub max_queries: Option<u32>,
+    pub max_referrals: Option<u32>,
+    pub max_cname: Option<u32>,
+    /// Seconds for a whole client question.
+    pub deadline: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    pub capacity: Option<usize>,
+    pub max_ttl: Option<u64>,
+    pub max_negative_ttl: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FastPathSection {
+    /// Entries of the answer map.
+    pub capacity: Option<u32>,
+    pub edns_udp_size: Option<u16>,
+    /// Answers with a shorter TTL stay out of the fast path.
+    pub min_ttl: Option<u32>,
+}
+
+/// Settings given on the command line; each wins over the file's.
+#[derive(Debug, Default, clap::Args)]
+pub struct Flags {
+    /// The configuration file (TOML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// NIC to attach the XDP program to (service.interface).
+    #[arg(long, short = 'i', value_name = "NAME")]
+    pub interface: Option<String>,
+    /// An anycast service address; repeat for more (service.vips).
+    #[arg(long = "vip", value_name = "ADDRESS")]
+    pub vips: Vec<IpAddr>,
+    /// How to attach the XDP program (service.xdp_mode).
+    #[arg(long, value_enum)]
+    pub xdp_mode: Option<XdpMode>,
+    /// Recursive from the root hints, or forwarding (resolver.mode).
+    #[arg(long, value_enum)]
+    pub mode: Option<ResolutionMode>,
+    /// An upstream for forward mode; repeat for more (resolver.forwarders).
+    #[arg(long = "forwarder", value_name = "ADDRESS[:PORT]")]
+    pub forwarders: Vec<String>,
+    /// Root hints file (resolver.root_hints).
+    #[arg(long, value_name = "FILE")]
+    pub root_hints: Option<PathBuf>,
+    /// A network allowed to query; repeat for more (acl.allow).
+    #[arg(long = "allow", value_name = "NETWORK")]
+    pub allow: Vec<String>,
+    /// Another address to serve on; repeat for more (service.listen).
+    #[arg(long = "listen", value_name = "ADDRESS")]
+    pub listen: Vec<IpAddr>,
+    /// DNS port (service.port).
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// The checked configuration the daemon runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub vips: Vec<IpAddr>,
+    pub listen: Vec<IpAddr>,
+    pub port: u16,
+    pub interface: Option<String>,
+    pub xdp_mode: XdpMode,
+    pub tcp_idle_timeout: Duration,
+    pub allow: Vec<Network>,
+    pub resolution: Resolution,
+    pub query_timeout: Duration,
+    pub limits: Limits,
+    pub cache: CacheLimits,
+    pub answer_capacity: u32,
+    pub edns_udp_size: u16,
+    pub write_policy: WritePolicy,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    Recursive { root_hints: Option<PathBuf> },
+    Forward { forwarders: Vec<SocketAddr> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{key}: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, problem: problem.into() }
+}
+
+impl File {
+    pub fn read(path: &Path) -> Result<File, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+    }
+}
+
+impl Config {
+    /// The file (if any) with the flags over it, checked.
+    pub fn load(flags: &Flags) -> Result<Config, ConfigError> {
+        let file = match &flags.config {
+            Some(path) => File::read(path)?,
+            None => File::default(),
+        };
+        Config::merge(file, flags)
+    }
+
+    pub fn merge(mut file: File, flags: &Flags) -> Result<Config, ConfigError> {
+        let pick_list = |flag: &Vec<IpAddr>, file: Option<Vec<IpAddr>>| {
+            if flag.is_empty() { file.unwrap_or_default() } else { flag.clone() }
+        };
+        let vips = pick_list(&flags.vips, file.service.vips);
+        if vips.is_empty() {
+            return Err(invalid("service.vips", "no VIP to serve (give --vip or service.vips)"));
+        }
+        let xdp_mode = flags.xdp_mode.or(file.service.xdp_mode).unwrap_or(XdpMode::Auto);
+        let interface = flags.interface.clone().or(file.service.interface);
+        if xdp_mode != XdpMode::Off && interface.is_none() {
+            return Err(invalid(
+                "service.interface",
+                "the fast path needs the NIC to attach to (or xdp_mode = \"off\")",
+            ));
+        }
+        let allow_text = if flags.allow.is_empty() { file.acl.allow.unwrap_or_default() } else { flags.allow.clone() };
+        let allow = allow_text
+            .iter()
+            .map(|n| n.parse::<Network>().map_err(|e| invalid("acl.allow", e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let mode = flags.mode.or(file.resolver.mode).unwrap_or(ResolutionMode::Recursive);
+        let forwarders_text = if flags.forwarders.is_empty() {
+            file.resolver.forwarders.take().unwrap_or_default()
+        } else {
+            flags.forwarders.clone()
+        };
+        let resolution = match mode {
+            ResolutionMode::Recursive => {
+                if !forwarders_text.is_empty() {
+                    return Err(invalid(
+                        "resolver.forwarders",
+                        "given in recursive mode; set resolver.mode = \"forward\"",
+                    ));
+                }
+                Resolution::Recursive { root_hints: flags.root_hints.clone().or(file.resolver.root_hints.take()) }
+            }
+            ResolutionMode::Forward => {
+                if forwarders_text.is_empty() {
+                    return Err(invalid("resolver.forwarders", "forward mode needs at least one forwarder"));
+                }
+                let forwarders = forwarders_text
+                    .iter()
+                    .map(|f| {
+                        parse_forwarder(f).ok_or_else(|| {
+                            invalid("resolver.forwarders", format!("`{f}` is not ADDRESS or ADDRESS:PORT"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Resolution::Forward { forwarders }
+            }
+        };
+
+        let port = flags.port.or(file.service.port).unwrap_or(53);
+        if port == 0 {
+            return Err(invalid("service.port", "must not be 0"));
+        }
+        let positive = |key: &'static str, value: Option<u64>, default: u64| match value {
+            Some(0) => Err(invalid(key, "must be above 0")),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        let defaults = Limits::default();
+        let r = &file.resolver;
+        let limits = Limits {
+            max_queries: positive("resolver.max_queries", r.max_queries.map(u64::from), defaults.max_queries as u64)?
+                as u32,
+            max_referrals: positive(
+                "resolver.max_referrals",
+                r.max_referrals.map(u64::from),
+                defaults.max_referrals as u64,
+            )? as u32,
+            max_cname: positive("resolver.max_cname", r.max_cname.map(u64::from), defaults.max_cname as u64)? as u32,
+            max_ns_depth: defaults.max_ns_depth,
+            deadline: Duration::from_secs(positive("resolver.deadline", r.deadline, defaults.deadline.as_secs())?),
+        };
+        let cache_defaults = CacheLimits::default();
+        let cache = CacheLimits {
+            capacity: positive("cache.capacity", file.cache.capacity.map(|c| c as u64), cache_defaults.capacity as u64)?
+                as usize,
+            max_ttl: Duration::from_secs(positive(
+                "cache.max_ttl",
+                file.cache.max_ttl,
+                cache_defaults.max_ttl.as_secs(),
+            )?),
+            max_negative_ttl: Duration::from_secs(positive(
+                "cache.max_negative_ttl",
+                file.cache.max_negative_ttl,
+                cache_defaults.max_negative_ttl.as_secs(),
+            )?),
+        };
+        let edns_udp_size = file.fastpath.edns_udp_size.unwrap_or(anycast_common::MAX_RESPONSE_LEN as u16);
+        if !(anycast_common::CLASSIC_UDP_LEN..=anycast_common::MAX_RESPONSE_LEN as u16).contains(&edns_udp_size) {
+            return Err(invalid("fastpath.edns_udp_size", format!("{edns_udp_size} is outside 512..=1232")));
+        }
+        let max_ttl = cache.max_ttl.as_secs().min(u32::MAX as u64) as u32;
+        let write_policy =
+            WritePolicy { min_ttl: file.fastpath.min_ttl.unwrap_or(WritePolicy::default().min_ttl), max_ttl };
+        Ok(Config {
+            vips,
+            listen: pick_list(&flags.listen, file.service.listen),
+            port,
+            interface,
+            xdp_mode,
+            tcp_idle_timeout: Duration::from_secs(positive(
+                "service.tcp_idle_timeout",
+                file.service.tcp_idle_timeout,
+                10,
+            )?),
+            allow,
+            resolution,
+            query_timeout: Duration::from_millis(positive("resolver.query_timeout_ms", r.query_timeout_ms, 800)?),
+            limits,
+            cache,
+            answer_capacity: positive("fastpath.capacity", file.fastpath.capacity.map(u64::from), 65_536)? as u32,
+            edns_udp_size,
+            write_policy,
+        })
+    }
+}
+
+fn parse_forwarder(text: &str) -> Option<SocketAddr> {
+    text.parse::<SocketAddr>().ok().or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> File {
+        toml::from_str(text).unwrap()
+    }
+
+    fn error(text: &str, flags: &Flags) -> String {
+        Config::merge(file(text), flags).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_full_file_loads_and_flags_win() {
+        let text = r#"
+            [service]
+            vips = ["6.6.6.6", "2001:db8::6"]
+            interface = "eth0"
+            xdp_mode = "native"
+            [acl]
+            allow = ["10.0.0.0/8"]
+            [resolver]
+            mode = "forward"
+            forwarders = ["192.0.2.53", "[2001:db8::53]:5353"]
+            [cache]
+            max_negative_ttl = 60
+            [fastpath]
+            min_ttl = 5
+        "#;
+        let flags = Flags { interface: Some("veth1".into()), ..Flags::default() };
+        let config = Config::merge(file(text), &flags).unwrap();
+        assert_eq!(config.interface.as_deref(), Some("veth1"));
+        assert_eq!(config.xdp_mode, XdpMode::Native);
+        assert_eq!(config.vips.len(), 2);
+        let Resolution::Forward { forwarders } = &config.resolution else { panic!("forward mode") };
+        assert_eq!(forwarders[0], "192.0.2.53:53".parse().unwrap());
+        assert_eq!(forwarders[1].port(), 5353);
+        assert_eq!(config.cache.max_negative_ttl, Duration::from_secs(60));
+        assert_eq!(config.write_policy.min_ttl, 5);
+    }
+
+    #[test]
+    fn problems_name_their_key() {
+        let none = Flags::default();
+        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n";
+        assert!(error("", &none).starts_with("service.vips:"));
+        assert!(error("[service]\nvips = [\"6.6.6.6\"]\n", &none).starts_with("service.interface:"));
+        assert!(error(&format!("{vip}[acl]\nallow = [\"10.0.0.1/8\"]\n"), &none).starts_with("acl.allow:"));
+        assert!(error(&format!("{vip}[resolver]\nmode = \"forward\"\n"), &none).starts_with("resolver.forwarders:"));
+        assert!(error(&format!("{vip}[resolver]\nforwarders = [\"192.0.2.1\"]\n"), &none).contains("recursive mode"));
+        assert!(
+            error(&format!("{vip}[resolver]\nmode = \"forward\"\nforwarders = [\"resolver\"]\n"), &none)
+                .contains("`resolver`")
+        );
+        assert!(error(&format!("{vip}[cache]\ncapacity = 0\n"), &none).starts_with("cache.capacity:"));
+        assert!(
+            error(&format!("{vip}[fastpath]\nedns_udp_size = 4096\n"), &none).starts_with("fastpath.edns_udp_size:")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_fail_parsing_with_their_place() {
+        let err = toml::from_str::<File>("[service]\nvip = [\"6.6.6.6\"]\n").unwrap_err().to_string();
+        assert!(err.contains("vip") && err.contains("unknown field"), "{err}");
+        let err = toml::from_str::<File>("[service]\nxdp_mode = \"fast\"\n").unwrap_err().to_string();
+        assert!(err.contains("fast") && err.contains("line 2"), "{err}");
+        let err = toml::from_str::<File>("[service]\nvips = [\"6.6.6\"]\n").unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,176 @@
+//! anycastd: the userspace half of an anycast DNS node. It loads and
+//! attaches the XDP fast path, serves the VIPs over UDP and TCP, resolves
+//! what the fast path cannot answer, and feeds the fast path's answer map.
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+
+use anycast_user::{
+    config::{Config, Flags, Resolution, XdpMode},
+    fastpath::{FastPath, Settings},
+    resolver::{Mode, Resolver, hints::RootHints, upstream::NetUpstream},
+    server::{
+        acl::Acl,
+        respond::{Feed, Responder},
+        tcp::{self, TcpLimits},
+        udp,
+    },
+};
+use anyhow::{Context, Result};
+use clap::Parser;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::{
+    signal::unix::{SignalKind, signal},
+    sync::watch,
+    task::JoinSet,
+};
+
+/// Serves DNS on anycast VIPs: answers hot names from an XDP fast path and
+/// resolves the rest, recursively from the root or through forwarders.
+#[derive(Parser)]
+#[command(name = "anycastd", version)]
+struct Cli {
+    #[command(flatten)]
+    flags: Flags,
+    /// Log filter (tracing's env-filter syntax, e.g. `info` or
+    /// `anycast_user=debug`).
+    #[arg(long, default_value = "info", env = "ANYCASTD_LOG")]
+    log: String,
+}
+
+/// How long a graceful stop waits for queries under way.
+const DRAIN: Duration = Duration::from_secs(5);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("anycastd: --log {}: {e}", cli.log);
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match Config::load(&cli.flags) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("anycastd: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<()> {
+    let mode = match &config.resolution {
+        Resolution::Recursive { root_hints: Some(path) } => Mode::Recursive(RootHints::from_file(path)?),
+        Resolution::Recursive { root_hints: None } => Mode::Recursive(RootHints::iana()),
+        Resolution::Forward { forwarders } => Mode::Forward(forwarders.clone()),
+    };
+    let resolver = Resolver::new(NetUpstream { timeout: config.query_timeout }, mode, config.limits, config.cache);
+    let feed = fast_path(&config)?
+        .map(|fast_path| Feed { fast_path: std::sync::Mutex::new(fast_path), policy: config.write_policy });
+    let responder = Arc::new(Responder {
+        resolver,
+        acl: Acl::new(config.allow.clone()),
+        edns_udp_size: config.edns_udp_size,
+        feed,
+    });
+
+    let (stop, stopped) = watch::channel(false);
+    let mut services = JoinSet::new();
+    let tcp_limits = TcpLimits { idle: config.tcp_idle_timeout, ..TcpLimits::default() };
+    for ip in config.vips.iter().chain(&config.listen) {
+        let addr = SocketAddr::new(*ip, config.port);
+        let udp_socket = tokio::net::UdpSocket::from_std(bind(addr, Type::DGRAM)?.into())?;
+        let tcp_socket = bind(addr, Type::STREAM)?;
+        tcp_socket.listen(1024).with_context(|| format!("listening on {addr}"))?;
+        let listener = tokio::net::TcpListener::from_std(tcp_socket.into())?;
+        services.spawn(udp::serve(udp_socket, responder.clone(), stopped.clone()));
+        services.spawn(tcp::serve(listener, responder.clone(), tcp_limits, stopped.clone()));
+    }
+    tracing::info!(vips = ?config.vips, port = config.port, mode = ?config.resolution, "serving");
+
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = terminate.recv() => {
+            tracing::info!("SIGTERM: draining");
+            let _ = stop.send(true);
+            if tokio::time::timeout(DRAIN, async { while services.join_next().await.is_some() {} }).await.is_err() {
+                tracing::warn!("queries still under way after {DRAIN:?}; stopping anyway");
+            }
+        }
+        _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+    }
+    services.abort_all();
+    tracing::info!(cache_entries = responder.resolver.cache_len(), "stopped");
+    // Dropping the responder drops the fast path, which detaches the program.
+    drop(responder);
+    Ok(())
+}
+
+/// Loads and attaches the XDP program, unless the fast path is off.
+fn fast_path(config: &Config) -> Result<Option<FastPath>> {
+    let Some(interface) = config.interface.as_deref().filter(|_| config.xdp_mode != XdpMode::Off) else {
+        tracing::warn!("the fast path is off: every query is answered in userspace");
+        return Ok(None);
+    };
+    let settings = Settings {
+        vips: config.vips.clone(),
+        answer_capacity: config.answer_capacity,
+        udp_port: config.port,
+        edns_udp_size: config.edns_udp_size,
+    };
+    let mut fast_path = FastPath::load(&settings).context("loading the XDP program")?;
+    use aya::programs::XdpMode as Attach;
+    match config.xdp_mode {
+        XdpMode::Native => fast_path
+            .attach(interface, Attach::Driver)
+            .with_context(|| format!("attaching XDP to {interface} (native)"))?,
+        XdpMode::Generic => {
+            tracing::warn!(interface, "XDP in generic mode, as configured: slower than native");
+            fast_path
+                .attach(interface, Attach::Skb)
+                .with_context(|| format!("attaching XDP to {interface} (generic)"))?
+        }
+        XdpMode::Auto => {
+            if let Err(native) = fast_path.attach(interface, Attach::Driver) {
+                tracing::warn!(interface, error = %native, "native XDP unavailable; falling back to generic mode");
+                fast_path
+                    .attach(interface, Attach::Skb)
+                    .with_context(|| format!("attaching XDP to {interface} (generic)"))?;
+            }
+        }
+        XdpMode::Off => unreachable!("handled above"),
+    }
+    tracing::info!(interface, "fast path attached");
+    Ok(Some(fast_path))
+}
+
+/// A socket bound to `addr` even before the address is on an interface
+/// (IP_FREEBIND): the VIP may come and go with health.
+fn bind(addr: SocketAddr, kind: Type) -> Result<Socket> {
+    let protocol = if kind == Type::STREAM { Protocol::TCP } else { Protocol::UDP };
+    let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+        socket.set_freebind_v6(true)?;
+    } else {
+        socket.set_freebind_v4(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into()).with_context(|| format!("binding {addr} ({kind:?})"))?;
+    Ok(socket)
+}
