@@ -12,12 +12,15 @@ use anycast_common::{
     OPT_RECORD_LEN, Outcome, checksum, dns,
 };
 use aya_ebpf::{
-    helpers::generated::{bpf_ktime_get_boot_ns, bpf_xdp_adjust_tail, bpf_xdp_get_buff_len, bpf_xdp_store_bytes},
+    helpers::generated::{
+        bpf_ktime_get_boot_ns, bpf_xdp_adjust_head, bpf_xdp_adjust_tail, bpf_xdp_get_buff_len, bpf_xdp_load_bytes,
+        bpf_xdp_store_bytes,
+    },
     programs::XdpContext,
 };
 
 use crate::{
-    maps::{ANSWERS, CONFIG, SCRATCH},
+    maps::{ANSWERS, CONFIG, FRAME_HEAD, FRAME_HEAD_MAX, SCRATCH},
     net::{self, Datagram, IPV4_HEADER_LEN, UDP_HEADER_LEN},
     packet::{holds, ptr_at, swap, write},
     query::{self, DNS_HEADER_LEN, Query},
@@ -137,7 +140,7 @@ impl Reply {
         // SAFETY: helper call on our own context; on failure the frame is
         // unchanged.
         if unsafe { bpf_xdp_adjust_tail(ctx.ctx, delta) } != 0 {
-            return Err(Outcome::TxFailed);
+            grow_at_head(ctx, delta, data_at)?;
         }
         // From here the headers are still the query's until the end, so any
         // failure leaves a packet whose IP length still ends at the query.
@@ -234,6 +237,43 @@ impl Reply {
         write(ctx, dns + 8, entry.nscount.to_be_bytes())?;
         write(ctx, dns + 10, arcount.to_be_bytes())
     }
+}
+
+/// Grows the frame by `delta` bytes at its head and moves its first `keep`
+/// bytes (headers and question) to the new start, for frames without the
+/// tailroom to grow at the end: a veth hands XDP the buffer of the
+/// sender's skb, which may end soon after the packet. XDP guarantees 256
+/// bytes of headroom. On failure the frame is as it was.
+#[inline(always)]
+fn grow_at_head(ctx: &XdpContext, delta: i32, keep: usize) -> Result<(), Outcome> {
+    let head = FRAME_HEAD.get_ptr_mut(0).ok_or(Outcome::TxFailed)?;
+    // As a helper's size, `keep` would be tracked precisely back to the
+    // name length it comes from, and what follows verified once per value:
+    // read back from memory, it is a range (see `query::widen`).
+    // SAFETY: per-CPU buffer; volatile keeps the round trip.
+    let keep = unsafe {
+        core::ptr::write_volatile(&mut (*head).len, keep as u64);
+        core::ptr::read_volatile(&(*head).len)
+    } as usize;
+    if delta <= 0 || keep == 0 || keep > FRAME_HEAD_MAX {
+        return Err(Outcome::TxFailed);
+    }
+    // SAFETY: `keep` bytes of the per-CPU buffer of FRAME_HEAD_MAX; the
+    // helpers check the frame's bounds.
+    let buf = unsafe { (*head).bytes.as_mut_ptr() };
+    unsafe {
+        if bpf_xdp_load_bytes(ctx.ctx, 0, buf as *mut _, keep as u32) != 0 {
+            return Err(Outcome::TxFailed);
+        }
+        if bpf_xdp_adjust_head(ctx.ctx, -delta) != 0 {
+            return Err(Outcome::TxFailed);
+        }
+        if bpf_xdp_store_bytes(ctx.ctx, 0, buf as *mut _, keep as u32) != 0 {
+            bpf_xdp_adjust_head(ctx.ctx, delta);
+            return Err(Outcome::TxFailed);
+        }
+    }
+    Ok(())
 }
 
 /// The TTL the entry stores for the record whose TTL field is at `at`.

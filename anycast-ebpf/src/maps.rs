@@ -31,6 +31,22 @@ pub struct NameScratch {
 #[map(name = "SCRATCH")]
 pub static SCRATCH: PerCpuArray<NameScratch> = PerCpuArray::with_max_entries(1, 0);
 
+/// Bytes of headers and question the head-growing path can move.
+pub const FRAME_HEAD_MAX: usize = 512;
+
+/// Headers and question of a frame being grown at its head (see
+/// `answer::grow_at_head`).
+#[repr(C)]
+pub struct FrameHead {
+    pub bytes: [u8; FRAME_HEAD_MAX],
+    /// How many of them, passed through memory on purpose (see
+    /// `answer::grow_at_head`).
+    pub len: u64,
+}
+
+#[map(name = "FRAME_HEAD")]
+pub static FRAME_HEAD: PerCpuArray<FrameHead> = PerCpuArray::with_max_entries(1, 0);
+
 #[inline(always)]
 pub fn count(outcome: Outcome) {
     if let Some(slot) = STATS.get_ptr_mut(outcome as u32) {
