@@ -70,6 +70,8 @@ pub struct ServiceSection {
     pub xdp_mode: Option<XdpMode>,
     /// Seconds a TCP connection may stay without a whole query.
     pub tcp_idle_timeout: Option<u64>,
+    /// The control socket (`anycastd ctl`).
+    pub control_socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +149,9 @@ pub struct Flags {
     /// DNS port (service.port).
     #[arg(long)]
     pub port: Option<u16>,
+    /// The control socket (service.control_socket).
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
 }
 
 /// The checked configuration the daemon runs with.
@@ -158,6 +163,7 @@ pub struct Config {
     pub interface: Option<String>,
     pub xdp_mode: XdpMode,
     pub tcp_idle_timeout: Duration,
+    pub control_socket: PathBuf,
     pub allow: Vec<Network>,
     pub resolution: Resolution,
     pub query_timeout: Duration,
@@ -316,6 +322,11 @@ impl Config {
                 file.service.tcp_idle_timeout,
                 10,
             )?),
+            control_socket: flags
+                .control_socket
+                .clone()
+                .or(file.service.control_socket.take())
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
             allow,
             resolution,
             query_timeout: Duration::from_millis(positive("resolver.query_timeout_ms", r.query_timeout_ms, 800)?),
@@ -327,6 +338,9 @@ impl Config {
         })
     }
 }
+
+/// Where the control socket is unless configured.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/anycastd.sock";
 
 fn parse_forwarder(text: &str) -> Option<SocketAddr> {
     text.parse::<SocketAddr>().ok().or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)))

@@ -20,6 +20,9 @@ static FAST_PATH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_D
 /// A program that only swaps MACs and sends the frame back: the floor of
 /// the XDP_TX path that benchmarks measure the fast path against.
 static REFLECTOR_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reflector"));
+/// A program that passes everything, for the client end of a lab's veth
+/// pair: a veth delivers its peer's XDP_TX frames only to an XDP program.
+pub static PASS_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/pass"));
 
 #[derive(Debug, thiserror::Error)]
 pub enum FastPathError {
@@ -112,6 +115,23 @@ impl FastPath {
             Err(MapError::KeyNotFound) => Ok(false),
             Err(e) => Err(map_err(map_names::ANSWERS)(e)),
         }
+    }
+
+    /// Removes every entry for the name `wire` (lower-cased wire form; any
+    /// type, class or DO bit); returns how many there were.
+    pub fn purge(&mut self, wire: &[u8]) -> Result<usize, FastPathError> {
+        let mut map = self.answers()?;
+        let keys: Vec<AnswerKey> = map.keys().filter_map(Result::ok).collect();
+        let mut removed = 0;
+        for key in keys {
+            if let Ok(value) = map.get(&key, 0)
+                && value.name[..value.name_len as usize] == *wire
+                && map.remove(&key).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Every outcome counter, summed over the CPUs.

@@ -5,11 +5,12 @@
 use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use anycast_user::{
-    config::{Config, Flags, Resolution, XdpMode},
+    config::{self, Config, Flags, Resolution, XdpMode},
     fastpath::{FastPath, Settings},
     resolver::{Mode, Resolver, hints::RootHints, upstream::NetUpstream},
     server::{
         acl::Acl,
+        control,
         respond::{Feed, Responder},
         tcp::{self, TcpLimits},
         udp,
@@ -27,8 +28,10 @@ use tokio::{
 /// Serves DNS on anycast VIPs: answers hot names from an XDP fast path and
 /// resolves the rest, recursively from the root or through forwarders.
 #[derive(Parser)]
-#[command(name = "anycastd", version)]
+#[command(name = "anycastd", version, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     flags: Flags,
     /// Log filter (tracing's env-filter syntax, e.g. `info` or
@@ -37,12 +40,37 @@ struct Cli {
     log: String,
 }
 
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Ask a running anycastd through its control socket: `stats`, `dump`,
+    /// or `purge NAME`.
+    Ctl {
+        /// The daemon's control socket.
+        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        socket: std::path::PathBuf,
+        #[arg(required = true, num_args = 1..)]
+        command: Vec<String>,
+    },
+}
+
 /// How long a graceful stop waits for queries under way.
 const DRAIN: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Ctl { socket, command }) = &cli.command {
+        return match control::request(socket, &command.join(" ")).await {
+            Ok(reply) => {
+                print!("{reply}");
+                if reply.starts_with("error") { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+            }
+            Err(e) => {
+                eprintln!("anycastd ctl: {}: {e}", socket.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
         Ok(filter) => filter,
         Err(e) => {
@@ -82,6 +110,7 @@ async fn run(config: Config) -> Result<()> {
         .map(|fast_path| Feed { fast_path: std::sync::Mutex::new(fast_path), policy: config.write_policy });
     let responder = Arc::new(Responder {
         resolver,
+        stats: Default::default(),
         acl: Acl::new(config.allow.clone()),
         edns_udp_size: config.edns_udp_size,
         feed,
@@ -99,7 +128,14 @@ async fn run(config: Config) -> Result<()> {
         services.spawn(udp::serve(udp_socket, responder.clone(), stopped.clone()));
         services.spawn(tcp::serve(listener, responder.clone(), tcp_limits, stopped.clone()));
     }
-    tracing::info!(vips = ?config.vips, port = config.port, mode = ?config.resolution, "serving");
+    let control_socket = config.control_socket.clone();
+    let (control_responder, control_stop) = (responder.clone(), stopped.clone());
+    services.spawn(async move {
+        if let Err(e) = control::serve(&control_socket, control_responder, control_stop).await {
+            tracing::error!(socket = %control_socket.display(), error = %e, "control socket");
+        }
+    });
+    tracing::info!(vips = ?config.vips, port = config.port, mode = ?config.resolution, control = %config.control_socket.display(), "serving");
 
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;

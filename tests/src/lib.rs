@@ -5,6 +5,7 @@
 
 pub mod frame;
 pub mod harness;
+pub mod lab;
 pub mod reply;
 pub mod verify;
 pub mod zone;

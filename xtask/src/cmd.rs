@@ -80,6 +80,32 @@ pub fn nightly_cargo_in(dir: &str, args: &[&str]) -> Result<()> {
     run(Command::new("rustup").args(["run", "nightly", "cargo"]).args(args).current_dir(root().join(dir)))
 }
 
+/// Builds anycastd in release mode and returns the output directory of
+/// anycast-user's build script, where the XDP objects are.
+pub fn build_anycastd() -> Result<PathBuf> {
+    let out = output(
+        Command::new(env!("CARGO"))
+            .args(["build", "--release", "--package", "anycast-user", "--bin", "anycastd"])
+            .args(["--message-format", "json-render-diagnostics"])
+            .current_dir(root())
+            .stderr(Stdio::inherit()),
+    )?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "build-script-executed")
+        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains("anycast-user")))
+        .find_map(|m| m["out_dir"].as_str().map(PathBuf::from))
+        .context("cargo did not say where anycast-user's build script put the XDP objects")
+}
+
+/// Replaces this process with `program ARGS`.
+pub fn exec(program: &Path, args: &[String]) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let error = Command::new(program).args(args).exec();
+    Err(error).with_context(|| format!("cannot run {}", program.display()))
+}
+
 pub fn require_root(why: &str) -> Result<()> {
     let uid = output(Command::new("id").arg("-u"))?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {

@@ -4,6 +4,8 @@
 mod cmd;
 mod setup;
 
+use std::path::Path;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -22,6 +24,14 @@ enum Command {
     Setup,
     /// Build everything in release mode (the XDP programs included).
     Build,
+    /// With no arguments: a lab of network namespaces (client, node with
+    /// XDP, offline DNS hierarchy) with anycastd serving 6.6.6.6 and
+    /// 2001:db8::6 in it, until Ctrl-C. With arguments: anycastd itself,
+    /// with those arguments (e.g. `-- --interface eth0 --vip 192.0.2.53`).
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run every test: unit tests, and as root the XDP packet tests.
     Test {
         /// Extra arguments for `cargo test` (e.g. a test name filter).
@@ -50,9 +60,17 @@ fn main() -> Result<()> {
             setup::ensure()?;
             cmd::cargo(&["build", "--release", "--workspace"])
         }
+        Command::Run { args } => {
+            setup::ensure()?;
+            let out_dir = cmd::build_anycastd()?;
+            let anycastd = cmd::root().join("target/release/anycastd");
+            if args.is_empty() { run_lab(&anycastd, &out_dir.join("pass")) } else { cmd::exec(&anycastd, &args) }
+        }
         Command::Test { args } => {
             setup::ensure()?;
             cmd::require_root("the XDP packet tests load programs into the kernel")?;
+            // The lab tests run the daemon binary.
+            cmd::cargo(&["build", "--package", "anycast-user", "--bin", "anycastd"])?;
             let mut cargo_args = vec!["--workspace"];
             cargo_args.extend(args.iter().map(String::as_str));
             cmd::cargo_test(&cargo_args)
@@ -83,4 +101,31 @@ fn main() -> Result<()> {
             )
         }
     }
+}
+
+/// The self-contained lab with anycastd in it, until Ctrl-C.
+fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
+    cmd::require_root("the lab creates network namespaces")?;
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })?;
+    let mut lab = anycast_lab::topology::Lab::start(pass_program)?;
+    lab.start_anycastd(anycastd, &[])?;
+    let client = lab.client.name().to_string();
+    println!(
+        "anycastd is serving 6.6.6.6 and 2001:db8::6 in the lab ({dir}).\n\
+         Ask it from the client namespace:\n\
+         \n  ip netns exec {client} dig @6.6.6.6 www.example.lab\n\
+         \n  ip netns exec {client} dig @2001:db8::6 chain.example.lab AAAA\n\
+         \n  ip netns exec {client} dig @6.6.6.6 big.example.lab TXT +tcp\n\
+         \nThe second query for a name is answered by the XDP program on {iface}. \
+         anycastd's log: {dir}/anycastd.log. Ctrl-C tears the lab down.",
+        dir = lab.dir.display(),
+        iface = lab.node_if,
+    );
+    let _ = stopped.recv();
+    println!("\ntearing the lab down");
+    drop(lab);
+    Ok(())
 }

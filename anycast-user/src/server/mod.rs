@@ -2,7 +2,9 @@
 //! passes up, over UDP and TCP.
 
 pub mod acl;
+pub mod control;
 pub mod respond;
+pub mod stats;
 pub mod tcp;
 #[cfg(test)]
 mod tests;

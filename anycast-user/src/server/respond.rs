@@ -21,7 +21,7 @@ use crate::{
     clock,
     fastpath::FastPath,
     resolver::{Resolution, Resolver, upstream::Upstream},
-    server::acl::Acl,
+    server::{acl::Acl, stats::Stats},
     wire::{self, ResponseEdns, Sections},
 };
 
@@ -43,6 +43,7 @@ pub struct Feed {
 
 pub struct Responder<U> {
     pub resolver: Resolver<U>,
+    pub stats: Stats,
     pub acl: Acl,
     /// EDNS UDP payload size this node advertises and accepts.
     pub edns_udp_size: u16,
@@ -60,6 +61,14 @@ impl<U: Upstream> Responder<U> {
     /// The response to `query` from `client`, or None when the query must
     /// not be answered at all (too short to carry an ID, or a response).
     pub async fn respond(&self, query: &[u8], client: IpAddr, transport: Transport) -> Option<Vec<u8>> {
+        self.stats.query(transport);
+        let response = self.response(query, client, transport).await?;
+        let rcode = u16::from(response[3] & 0x0f);
+        self.stats.response(rcode);
+        Some(response)
+    }
+
+    async fn response(&self, query: &[u8], client: IpAddr, transport: Transport) -> Option<Vec<u8>> {
         let header: &[u8; HEADER_LEN] = query.get(..HEADER_LEN)?.try_into().ok()?;
         let id = u16::from_be_bytes([header[0], header[1]]);
         let flags = u16::from_be_bytes([header[2], header[3]]);
@@ -119,6 +128,7 @@ impl<U: Upstream> Responder<U> {
         if response.len() > limit {
             // Truncated: the question (and OPT) only, TC set; the client
             // asks again over TCP.
+            self.stats.truncated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let tc = dns::response_flags(flags, rcode) | dns::FLAG_TC;
             return Some(wire::assemble(id, tc, &parsed.question, None, edns));
         }
@@ -139,11 +149,12 @@ impl<U: Upstream> Responder<U> {
         response.edns = query.edns.clone();
         let mut fast_path = feed.fast_path.lock().expect("fast path lock");
         match AnswerEntry::from_response(&response, fast_path.hash_key(), clock::boottime_ns(), &feed.policy) {
-            Ok(entry) => {
-                if let Err(e) = fast_path.insert(&entry) {
-                    tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
+            Ok(entry) => match fast_path.insert(&entry) {
+                Ok(()) => {
+                    self.stats.fed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-            }
+                Err(e) => tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path"),
+            },
             Err(refusal) => tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path"),
         }
     }

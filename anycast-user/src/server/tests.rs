@@ -37,6 +37,7 @@ pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
 pub fn responder() -> Responder<FakeNet> {
     Responder {
         resolver: Resolver::new(hierarchy(), Mode::Recursive(hints()), Limits::default(), CacheLimits::default()),
+        stats: Default::default(),
         acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
         edns_udp_size: 1232,
         feed: None,

@@ -1,0 +1,118 @@
+//! The control socket: a Unix socket (reachable from any network
+//! namespace) taking one command per connection, answered in text.
+//!
+//! - `stats`: the daemon's counters, the cache size and the fast path's
+//!   outcome counters, one `name value` per line;
+//! - `dump`: every live RRset in the cache, one record per line;
+//! - `purge NAME`: forgets NAME in the cache and in the fast path's map.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use hickory_proto::{rr::Name, serialize::binary::BinEncodable};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{UnixListener, UnixStream},
+    sync::watch,
+    time::timeout,
+};
+
+use super::respond::Responder;
+use crate::resolver::upstream::Upstream;
+
+/// Serves the control socket at `path` until `shutdown` turns true. A
+/// stale socket file from an earlier run is replaced.
+pub async fn serve<U: Upstream>(
+    path: &Path,
+    responder: Arc<Responder<U>>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket accept");
+                    continue;
+                }
+            },
+        };
+        let responder = responder.clone();
+        tokio::spawn(async move {
+            if let Err(e) = session(stream, &responder).await {
+                tracing::debug!(error = %e, "control session");
+            }
+        });
+    }
+    let _ = std::fs::remove_file(path);
+    Ok(())
+}
+
+async fn session<U: Upstream>(stream: UnixStream, responder: &Responder<U>) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, 1024));
+    if timeout(Duration::from_secs(5), reader.read_line(&mut line)).await.is_err() {
+        return Ok(());
+    }
+    let reply = command(line.trim(), responder);
+    write.write_all(reply.as_bytes()).await?;
+    write.shutdown().await
+}
+
+/// The text answer to one command.
+pub fn command<U: Upstream>(line: &str, responder: &Responder<U>) -> String {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("stats"), None, _) => {
+            let mut out = String::new();
+            for (name, value) in responder.stats.snapshot() {
+                out += &format!("{name} {value}\n");
+            }
+            out += &format!("cache_entries {}\n", responder.resolver.cache_len());
+            if let Some(feed) = &responder.feed {
+                match feed.fast_path.lock().expect("fast path lock").counters() {
+                    Ok(counters) => {
+                        for (outcome, count) in counters {
+                            out += &format!("xdp_{} {count}\n", outcome.name());
+                        }
+                    }
+                    Err(e) => out += &format!("error: reading the fast path's counters: {e}\n"),
+                }
+            }
+            out
+        }
+        (Some("dump"), None, _) => {
+            responder.resolver.dump().iter().flatten().map(|record| format!("{record}\n")).collect()
+        }
+        (Some("purge"), Some(name), None) => match Name::from_ascii(format!("{}.", name.trim_end_matches('.'))) {
+            Ok(name) => {
+                let cached = responder.resolver.purge(&name);
+                let wire = name.to_lowercase().to_bytes().unwrap_or_default();
+                let fast = match &responder.feed {
+                    Some(feed) => match feed.fast_path.lock().expect("fast path lock").purge(&wire) {
+                        Ok(n) => n.to_string(),
+                        Err(e) => format!("error ({e})"),
+                    },
+                    None => "off".to_string(),
+                };
+                format!("purged {name}: cache {cached}, fast path entries {fast}\n")
+            }
+            Err(e) => format!("error: `{name}` is not a domain name: {e}\n"),
+        },
+        _ => "error: commands are `stats`, `dump` and `purge NAME`\n".to_string(),
+    }
+}
+
+/// Sends `command` to the daemon's control socket and returns its answer
+/// (the `anycastd ctl` client).
+pub async fn request(path: &Path, command: &str) -> std::io::Result<String> {
+    let mut stream = UnixStream::connect(path).await?;
+    stream.write_all(format!("{command}\n").as_bytes()).await?;
+    let mut reply = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut reply).await?;
+    Ok(reply)
+}

@@ -1,0 +1,191 @@
+//! The offline DNS hierarchy of the lab, served by knotd: a root, the
+//! TLDs `lab.` and `test.`, and zones below them with every case the
+//! resolver must handle.
+//!
+//! | server | zones | what it shows |
+//! | --- | --- | --- |
+//! | 10.99.2.10 | `.` | referrals to lab. and test. with glue |
+//! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in test.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.) |
+//! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL |
+//! | 10.99.2.13 | `test.` | `www.hosting.test.`, and `ns.hosting.test.` (noglue.lab.'s server) |
+//! | 10.99.2.14 | - | a server that never answers (UDP and TCP) |
+//! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy) |
+
+use std::{fmt::Write, path::Path};
+
+use crate::LabError;
+
+pub const ROOT: &str = "10.99.2.10";
+pub const LAB: &str = "10.99.2.11";
+pub const EXAMPLE: &str = "10.99.2.12";
+pub const TEST: &str = "10.99.2.13";
+pub const SILENT: &str = "10.99.2.14";
+pub const SLOW: &str = "10.99.4.2";
+/// Where the slow zone's knotd listens, behind the delaying proxy.
+pub const SLOW_BACKEND: &str = "127.0.0.1@5353";
+/// How late the slow server answers.
+pub const SLOW_DELAY_MS: u32 = 250;
+
+/// Hosts h1..=HOSTS in example.lab. (A for all, AAAA for even ones).
+pub const HOSTS: u32 = 100;
+
+/// A knotd instance: where it listens and its zones as (origin, zone
+/// text).
+pub struct Server {
+    pub name: &'static str,
+    /// `ADDRESS@PORT` for knotd's `listen`.
+    pub listen: String,
+    pub zones: Vec<(&'static str, String)>,
+}
+
+fn soa(origin: &str, ns: &str, minimum: u32) -> String {
+    format!(
+        "{origin} 3600 IN SOA {ns} hostmaster.{origin_tail} 2026112201 3600 600 86400 {minimum}\n",
+        origin_tail = if origin == "." { "" } else { origin }
+    )
+}
+
+/// The root hints for the lab, in named.root format.
+pub fn hints() -> String {
+    format!(".  3600000  IN  NS  a.root.lab.\na.root.lab.  3600000  IN  A  {ROOT}\n")
+}
+
+pub fn servers() -> Vec<Server> {
+    let root = format!(
+        "{soa}. 86400 IN NS a.root.lab.\n\
+         lab. 86400 IN NS ns1.lab.\nns1.lab. 86400 IN A {LAB}\na.root.lab. 86400 IN A {ROOT}\n\
+         test. 86400 IN NS ns.test.\nns.test. 86400 IN A {TEST}\n",
+        soa = soa(".", "a.root.lab.", 86400)
+    );
+    let lab = format!(
+        "{soa}lab. 3600 IN NS ns1.lab.\nns1.lab. 3600 IN A {LAB}\n\
+         www.lab. 300 IN A 10.99.5.1\n\
+         example.lab. 3600 IN NS ns.example.lab.\nns.example.lab. 3600 IN A {EXAMPLE}\n\
+         noglue.lab. 3600 IN NS ns.hosting.test.\n\
+         lame.lab. 3600 IN NS ns1.lame.lab.\nlame.lab. 3600 IN NS ns2.lame.lab.\n\
+         ns1.lame.lab. 3600 IN A {SILENT}\nns2.lame.lab. 3600 IN A {EXAMPLE}\n\
+         slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\n",
+        soa = soa("lab.", "ns1.lab.", 300)
+    );
+    let mut example = format!(
+        "{soa}example.lab. 3600 IN NS ns.example.lab.\nns.example.lab. 3600 IN A {EXAMPLE}\n\
+         www.example.lab. 300 IN A 10.99.5.10\nwww.example.lab. 300 IN AAAA fd99:5::10\n\
+         alias.example.lab. 300 IN CNAME www.hosting.test.\n\
+         chain.example.lab. 300 IN CNAME alias.example.lab.\n\
+         short.example.lab. 5 IN A 10.99.5.11\n",
+        soa = soa("example.lab.", "ns.example.lab.", 60)
+    );
+    for i in 0..8 {
+        let _ = writeln!(example, "big.example.lab. 300 IN TXT \"{}\"", format!("{i}").repeat(200));
+    }
+    for i in 1..=HOSTS {
+        let _ = writeln!(example, "h{i}.example.lab. 300 IN A 10.99.6.{i}");
+        if i % 2 == 0 {
+            let _ = writeln!(example, "h{i}.example.lab. 300 IN AAAA fd99:6::{i:x}");
+        }
+    }
+    let noglue = format!(
+        "{soa}noglue.lab. 3600 IN NS ns.hosting.test.\nhost.noglue.lab. 300 IN A 10.99.5.20\n",
+        soa = soa("noglue.lab.", "ns.hosting.test.", 60)
+    );
+    let lame = format!(
+        "{soa}lame.lab. 3600 IN NS ns1.lame.lab.\nlame.lab. 3600 IN NS ns2.lame.lab.\n\
+         ns1.lame.lab. 3600 IN A {SILENT}\nns2.lame.lab. 3600 IN A {EXAMPLE}\nhost.lame.lab. 300 IN A 10.99.5.30\n",
+        soa = soa("lame.lab.", "ns2.lame.lab.", 60)
+    );
+    let test = format!(
+        "{soa}test. 3600 IN NS ns.test.\nns.test. 3600 IN A {TEST}\n\
+         ns.hosting.test. 3600 IN A {EXAMPLE}\nwww.hosting.test. 300 IN A 10.99.5.40\n",
+        soa = soa("test.", "ns.test.", 300)
+    );
+    let slow = format!(
+        "{soa}slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\nhost.slow.lab. 300 IN A 10.99.5.50\n",
+        soa = soa("slow.lab.", "ns.slow.lab.", 60)
+    );
+    vec![
+        Server { name: "root", listen: format!("{ROOT}@53"), zones: vec![(".", root)] },
+        Server { name: "lab", listen: format!("{LAB}@53"), zones: vec![("lab.", lab)] },
+        Server {
+            name: "example",
+            listen: format!("{EXAMPLE}@53"),
+            zones: vec![("example.lab.", example), ("noglue.lab.", noglue), ("lame.lab.", lame)],
+        },
+        Server { name: "test", listen: format!("{TEST}@53"), zones: vec![("test.", test)] },
+        Server { name: "slow", listen: SLOW_BACKEND.to_string(), zones: vec![("slow.lab.", slow)] },
+    ]
+}
+
+/// Writes `server`'s zone files and knotd configuration under `dir` and
+/// returns the configuration's path.
+pub fn write_knot(server: &Server, dir: &Path) -> Result<std::path::PathBuf, LabError> {
+    let io = |what: String| move |source| LabError::Io { what, source };
+    let base = dir.join(format!("knot-{}", server.name));
+    std::fs::create_dir_all(base.join("db")).map_err(io(format!("creating {}", base.display())))?;
+    let mut zones = String::new();
+    for (origin, text) in &server.zones {
+        let file = base.join(format!("{}zone", if *origin == "." { "root." } else { origin }));
+        std::fs::write(&file, text).map_err(io(format!("writing {}", file.display())))?;
+        let _ = write!(zones, "  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display());
+    }
+    let config = format!(
+        "server:\n    rundir: \"{base}\"\n    pidfile: \"{base}/knot.pid\"\n    listen: {listen}\n\
+         \x20   udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+         database:\n    storage: \"{base}/db\"\n\
+         log:\n  - target: \"{base}/knot.log\"\n    any: info\n\
+         template:\n  - id: default\n    journal-content: none\n    zonefile-sync: -1\n\
+         zone:\n{zones}",
+        base = base.display(),
+        listen = server.listen,
+    );
+    let path = base.join("knot.conf");
+    std::fs::write(&path, config).map_err(io(format!("writing {}", path.display())))?;
+    Ok(path)
+}
+
+/// A UDP and TCP proxy that holds every answer of the slow zone's knotd
+/// for [`SLOW_DELAY_MS`]: a slow server, where the kernel has no netem.
+pub fn slow_proxy() -> String {
+    let (host, port) = SLOW_BACKEND.split_once('@').expect("ADDRESS@PORT");
+    format!(
+        r#"import socket, struct, threading, time
+DELAY = {delay}
+BACKEND = ("{host}", {port})
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("{SLOW}", 53))
+    def relay(data, peer):
+        time.sleep(DELAY)
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.settimeout(2)
+        b.sendto(data, BACKEND)
+        try: s.sendto(b.recv(65535), peer)
+        except OSError: pass
+    while True:
+        data, peer = s.recvfrom(65535)
+        threading.Thread(target=relay, args=(data, peer), daemon=True).start()
+def tcp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.bind(("{SLOW}", 53)); s.listen(64)
+    def serve(c):
+        with c:
+            while True:
+                head = c.recv(2)
+                if len(head) < 2: return
+                body = b""
+                n = struct.unpack("!H", head)[0]
+                while len(body) < n:
+                    chunk = c.recv(n - len(body))
+                    if not chunk: return
+                    body += chunk
+                time.sleep(DELAY)
+                with socket.create_connection(BACKEND, timeout=2) as b:
+                    b.sendall(head + body)
+                    n = struct.unpack("!H", b.recv(2))[0]; out = b""
+                    while len(out) < n: out += b.recv(n - len(out))
+                    c.sendall(struct.pack("!H", n) + out)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+threading.Thread(target=udp, daemon=True).start()
+tcp()
+"#,
+        delay = SLOW_DELAY_MS as f64 / 1000.0,
+    )
+}

@@ -1,0 +1,95 @@
+//! The namespace lab with anycastd running in it, for the lab tests, and
+//! dig's answers read into fields.
+
+use std::path::PathBuf;
+
+use anycast_lab::topology::Lab;
+
+use crate::harness::require_root;
+
+/// The anycastd binary `cargo xtask test` builds before the tests.
+pub fn anycastd_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let binary = target.join("debug/anycastd");
+    assert!(binary.exists(), "{} is missing: run the tests with `cargo xtask test`, which builds it", binary.display());
+    binary
+}
+
+/// A lab with anycastd serving in it.
+pub fn lab_with_anycastd(extra: &[&str]) -> Lab {
+    require_root();
+    let pass = std::env::temp_dir().join(format!("anycast-pass-{}.o", std::process::id()));
+    std::fs::write(&pass, anycast_user::fastpath::PASS_OBJECT).expect("writing the pass program");
+    let mut lab = Lab::start(&pass).unwrap_or_else(|e| panic!("starting the lab: {e}"));
+    let _ = std::fs::remove_file(&pass);
+    lab.start_anycastd(&anycastd_binary(), extra).unwrap_or_else(|e| panic!("starting anycastd: {e}"));
+    lab
+}
+
+/// A record as dig prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigRecord {
+    pub name: String,
+    pub ttl: u32,
+    pub rtype: String,
+    pub data: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigAnswer {
+    pub status: String,
+    pub flags: String,
+    pub answers: Vec<DigRecord>,
+    pub authority: Vec<DigRecord>,
+}
+
+/// Reads dig's output (with `+noall +comments +answer +authority`).
+pub fn parse_dig(output: &str) -> Result<DigAnswer, String> {
+    let status = output
+        .lines()
+        .find_map(|l| l.split("status: ").nth(1))
+        .map(|s| s.split(',').next().unwrap_or_default().to_string())
+        .ok_or_else(|| format!("no status in dig's output:\n{output}"))?;
+    let flags = output.lines().find_map(|l| l.strip_prefix(";; flags: ")).unwrap_or_default().to_string();
+    let (mut answers, mut authority) = (Vec::new(), Vec::new());
+    let mut section = "";
+    for line in output.lines() {
+        if line.starts_with(";; ANSWER SECTION") {
+            section = "answer";
+        } else if line.starts_with(";; AUTHORITY SECTION") {
+            section = "authority";
+        } else if line.starts_with(';') || line.trim().is_empty() {
+            continue;
+        } else {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 5 {
+                return Err(format!("cannot read `{line}`"));
+            }
+            let record = DigRecord {
+                name: f[0].to_lowercase(),
+                ttl: f[1].parse().map_err(|_| format!("TTL in `{line}`"))?,
+                rtype: f[3].to_string(),
+                data: f[4..].join(" "),
+            };
+            match section {
+                "answer" => answers.push(record),
+                "authority" => authority.push(record),
+                _ => {}
+            }
+        }
+    }
+    Ok(DigAnswer { status, flags, answers, authority })
+}
+
+/// Asks `server` from the lab's client with dig, without cookies (dig's
+/// default COOKIE option is one the fast path leaves to the daemon).
+pub fn dig(lab: &Lab, server: &str, name: &str, rtype: &str, extra: &[&str]) -> DigAnswer {
+    let at = format!("@{server}");
+    let mut args =
+        vec!["+nocookie", "+tries=1", "+time=5", "+noall", "+comments", "+answer", "+authority", &at, name, rtype];
+    args.extend_from_slice(extra);
+    let out = lab.dig(&args).unwrap_or_else(|e| panic!("dig {name} {rtype}: {e}"));
+    parse_dig(&out).unwrap_or_else(|e| panic!("dig {name} {rtype}: {e}"))
+}
