@@ -112,7 +112,9 @@ pub struct FastPathConfig {
     pub edns_udp_size: u16,
     pub vip_v4_count: u8,
     pub vip_v6_count: u8,
-    pub _pad: [u8; 2],
+    /// 1 when every client may query: the ACL lookup is skipped.
+    pub acl_open: u8,
+    pub _pad: [u8; 1],
 }
 const _: () = assert!(core::mem::size_of::<FastPathConfig>() == 16 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8);
 
@@ -121,6 +123,8 @@ pub mod map_names {
     pub const ANSWERS: &str = "ANSWERS";
     pub const CONFIG: &str = "CONFIG";
     pub const STATS: &str = "STATS";
+    pub const ACL_V4: &str = "ACL_V4";
+    pub const ACL_V6: &str = "ACL_V6";
     pub const SCRATCH: &str = "SCRATCH";
 }
 

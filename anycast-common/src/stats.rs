@@ -20,6 +20,8 @@ pub enum Outcome {
     NotUdp,
     /// Destination is not one of the VIPs.
     NotVip,
+    /// The client is outside the ACL: the daemon refuses it.
+    NotAllowed,
     /// UDP to another port than the DNS service (BFD among them).
     NotDnsPort,
     /// Lengths that disagree, a frame cut short, source port 0.
@@ -64,6 +66,7 @@ impl Outcome {
         Outcome::Ipv6ExtensionHeader,
         Outcome::NotUdp,
         Outcome::NotVip,
+        Outcome::NotAllowed,
         Outcome::NotDnsPort,
         Outcome::Malformed,
         Outcome::BadChecksum,
@@ -89,6 +92,7 @@ impl Outcome {
             Outcome::Ipv6ExtensionHeader => "ipv6_extension_header",
             Outcome::NotUdp => "not_udp",
             Outcome::NotVip => "not_vip",
+            Outcome::NotAllowed => "not_allowed",
             Outcome::NotDnsPort => "not_dns_port",
             Outcome::Malformed => "malformed",
             Outcome::BadChecksum => "bad_checksum",

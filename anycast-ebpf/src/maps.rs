@@ -3,7 +3,7 @@
 use anycast_common::{AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome};
 use aya_ebpf::{
     macros::map,
-    maps::{Array, LruHashMap, PerCpuArray},
+    maps::{Array, LpmTrie, LruHashMap, PerCpuArray},
 };
 
 /// Cached answers. LRU, so that a full map makes room for new answers
@@ -13,6 +13,13 @@ pub static ANSWERS: LruHashMap<AnswerKey, AnswerValue> = LruHashMap::with_max_en
 
 #[map(name = "CONFIG")]
 pub static CONFIG: Array<FastPathConfig> = Array::with_max_entries(1, 0);
+
+/// Networks whose clients the fast path answers (the daemon's ACL).
+#[map(name = "ACL_V4")]
+pub static ACL_V4: LpmTrie<[u8; 4], u8> = LpmTrie::with_max_entries(1024, 0);
+
+#[map(name = "ACL_V6")]
+pub static ACL_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(1024, 0);
 
 /// One counter per [`Outcome`], per CPU.
 #[map(name = "STATS")]

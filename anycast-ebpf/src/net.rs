@@ -4,7 +4,12 @@
 use anycast_common::{FastPathConfig, Outcome, checksum};
 use aya_ebpf::programs::XdpContext;
 
-use crate::packet::{holds, ptr_at, read_u8, read_u16};
+use aya_ebpf::maps::lpm_trie::Key;
+
+use crate::{
+    maps::{ACL_V4, ACL_V6},
+    packet::{holds, ptr_at, read_u8, read_u16},
+};
 
 const ETH_HEADER_LEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
@@ -103,6 +108,9 @@ fn ipv4(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usiz
     if !is_vip4(cfg, dst) {
         return Err(Outcome::NotVip);
     }
+    if cfg.acl_open == 0 && ACL_V4.get(Key::new(32, src)).is_none() {
+        return Err(Outcome::NotAllowed);
+    }
     if total_len < IPV4_HEADER_LEN + UDP_HEADER_LEN || !holds(ctx, l3 + total_len) {
         return Err(Outcome::Malformed);
     }
@@ -131,6 +139,9 @@ fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usiz
     let [src, dst] = unsafe { *addrs };
     if !is_vip6(cfg, dst) {
         return Err(Outcome::NotVip);
+    }
+    if cfg.acl_open == 0 && ACL_V6.get(Key::new(128, src)).is_none() {
+        return Err(Outcome::NotAllowed);
     }
     if payload_len < UDP_HEADER_LEN || !holds(ctx, l3 + IPV6_HEADER_LEN + payload_len) {
         return Err(Outcome::Malformed);

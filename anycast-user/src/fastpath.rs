@@ -9,11 +9,14 @@ use anycast_common::{
 };
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{Array, HashMap, MapData, MapError, PerCpuArray},
+    maps::{
+        Array, HashMap, MapData, MapError, PerCpuArray,
+        lpm_trie::{Key, LpmTrie},
+    },
     programs::{ProgramError, Xdp, XdpMode},
 };
 
-use crate::{answer_entry::AnswerEntry, clock};
+use crate::{answer_entry::AnswerEntry, clock, server::acl::Acl};
 
 /// The XDP fast path's object file, built by this crate's build script.
 static FAST_PATH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/anycast"));
@@ -56,6 +59,9 @@ pub struct Settings {
     /// The service addresses it answers for (at most [`MAX_VIPS`] of each
     /// family); fixed for the life of the program.
     pub vips: Vec<IpAddr>,
+    /// The clients it answers; the others are passed to the daemon, which
+    /// refuses them.
+    pub acl: Acl,
     /// Entries of the answer map (an LRU: the least recently used go first).
     pub answer_capacity: u32,
     pub udp_port: u16,
@@ -65,7 +71,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { vips: Vec::new(), answer_capacity: 65_536, udp_port: 53, edns_udp_size: MAX_RESPONSE_LEN as u16 }
+        Settings {
+            vips: Vec::new(),
+            acl: Acl::new(Vec::new()),
+            answer_capacity: 65_536,
+            udp_port: 53,
+            edns_udp_size: MAX_RESPONSE_LEN as u16,
+        }
     }
 }
 
@@ -84,9 +96,27 @@ impl FastPath {
             EbpfLoader::new().map_max_entries(map_names::ANSWERS, settings.answer_capacity).load(FAST_PATH_OBJECT)?;
         load_program(&mut ebpf, PROGRAM_NAME)?;
         let mut fast_path = FastPath { ebpf, config };
+        fast_path.write_acl(&settings.acl)?;
         let mut map: Array<_, FastPathConfig> = fast_path.map(map_names::CONFIG)?;
         map.set(0, config, 0).map_err(map_err(map_names::CONFIG))?;
         Ok(fast_path)
+    }
+
+    fn write_acl(&mut self, acl: &Acl) -> Result<(), FastPathError> {
+        for network in acl.networks() {
+            let prefix = network.prefix() as u32;
+            match network.addr() {
+                IpAddr::V4(v4) => {
+                    let mut trie: LpmTrie<_, [u8; 4], u8> = self.map(map_names::ACL_V4)?;
+                    trie.insert(&Key::new(prefix, v4.octets()), 1, 0).map_err(map_err(map_names::ACL_V4))?;
+                }
+                IpAddr::V6(v6) => {
+                    let mut trie: LpmTrie<_, [u8; 16], u8> = self.map(map_names::ACL_V6)?;
+                    trie.insert(&Key::new(prefix, v6.octets()), 1, 0).map_err(map_err(map_names::ACL_V6))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Secret key of the name hash, for [`AnswerEntry::from_response`].
@@ -194,7 +224,8 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         edns_udp_size: settings.edns_udp_size,
         vip_v4_count: 0,
         vip_v6_count: 0,
-        _pad: [0; 2],
+        acl_open: settings.acl.is_open() as u8,
+        _pad: [0; 1],
     };
     let v4: Vec<[u8; 4]> = settings
         .vips

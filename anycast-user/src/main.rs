@@ -164,6 +164,7 @@ fn fast_path(config: &Config) -> Result<Option<FastPath>> {
     };
     let settings = Settings {
         vips: config.vips.clone(),
+        acl: Acl::new(config.allow.clone()),
         answer_capacity: config.answer_capacity,
         udp_port: config.port,
         edns_udp_size: config.edns_udp_size,

@@ -13,6 +13,7 @@ use anycast_user::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
     fastpath::{FastPath, Settings},
+    server::acl::Acl,
 };
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::Message;
@@ -55,6 +56,7 @@ impl Node {
         require_root();
         let settings = Settings {
             vips: vec![IpAddr::V4(VIP4), IpAddr::V6(VIP6)],
+            acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap(), "2001:db8:c::/48".parse().unwrap()]),
             answer_capacity: 4096,
             udp_port: 53,
             edns_udp_size: EDNS_UDP_SIZE,

@@ -114,6 +114,16 @@ fn cases() -> Vec<Case> {
         pass("other class (CH)", v4(patched(www_a(), |m| *m.last_mut().unwrap() = 3)), Outcome::Miss),
         pass("destination is not a VIP", with(v4(www_a()), |f| f.dst = IpAddr::from([6, 6, 6, 7])), Outcome::NotVip),
         pass("IPv6 destination is not a VIP", with(v6(www_a()), |f| f.dst = CLIENT6.into()), Outcome::NotVip),
+        pass(
+            "IPv4 client outside the ACL",
+            with(v4(www_a()), |f| f.src = IpAddr::from([203, 0, 113, 9])),
+            Outcome::NotAllowed,
+        ),
+        pass(
+            "IPv6 client outside the ACL",
+            with(v6(www_a()), |f| f.src = "2001:db8:d::7".parse().unwrap()),
+            Outcome::NotAllowed,
+        ),
         pass("another UDP port (5353)", with(v4(www_a()), |f| f.dport = 5353), Outcome::NotDnsPort),
         pass("BFD (UDP 3784)", with(v4(vec![0x20, 0xc0, 3, 24]), |f| f.dport = 3784), Outcome::NotDnsPort),
         pass("TCP to port 53", with(v4(www_a()), |f| f.protocol = 6), Outcome::NotUdp),

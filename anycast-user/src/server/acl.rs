@@ -12,6 +12,14 @@ pub struct Network {
 }
 
 impl Network {
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
@@ -96,6 +104,13 @@ impl Acl {
     pub fn networks(&self) -> &[Network] {
         &self.networks
     }
+
+    /// Whether every client of both families is allowed.
+    pub fn is_open(&self) -> bool {
+        ["0.0.0.0", "::"]
+            .iter()
+            .all(|any| self.networks.iter().any(|n| n.prefix == 0 && n.addr == any.parse::<IpAddr>().unwrap()))
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +143,14 @@ mod tests {
             let err = text.parse::<Network>().unwrap_err().to_string();
             assert!(err.contains(text) && err.contains(why), "{err}");
         }
+    }
+
+    #[test]
+    fn open_means_every_client_of_both_families() {
+        let net = |s: &str| s.parse::<Network>().unwrap();
+        assert!(Acl::new(vec![net("0.0.0.0/0"), net("::/0")]).is_open());
+        assert!(!Acl::new(vec![net("0.0.0.0/0")]).is_open(), "IPv6 clients are still filtered");
+        assert!(!Acl::new(vec![net("10.0.0.0/8"), net("::/0")]).is_open());
     }
 
     #[test]
