@@ -61,6 +61,9 @@ pub struct AnswerValue {
     pub inserted_ns: u64,
     /// CLOCK_BOOTTIME from which on the entry must not be served.
     pub expires_ns: u64,
+    /// CLOCK_BOOTTIME of the last answer the XDP program gave from the
+    /// entry (0 if none): the daemon refreshes entries that are in use.
+    pub last_hit_ns: u64,
     /// Length of the lower-cased wire name in `name`, root label included.
     pub name_len: u16,
     /// Bytes used in `data`.
@@ -84,7 +87,7 @@ pub struct AnswerValue {
     /// names compressed against the question at offset 12.
     pub data: [u8; MAX_DATA_LEN],
 }
-const _: () = assert!(core::mem::size_of::<AnswerValue>() == 32 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN);
+const _: () = assert!(core::mem::size_of::<AnswerValue>() == 40 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN);
 const _: () = assert!(core::mem::size_of::<AnswerValue>().is_multiple_of(8));
 
 /// VIPs of each family the fast path answers for.

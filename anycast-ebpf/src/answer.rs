@@ -48,7 +48,9 @@ pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
     };
     // SAFETY: the value is only read, and LRU entries are not freed while an
     // RCU read section (the XDP run) holds them.
-    let entry = unsafe { ANSWERS.get(key) }.ok_or(Outcome::Miss)?;
+    let slot = ANSWERS.get_ptr_mut(key).ok_or(Outcome::Miss)?;
+    // SAFETY: see above; only `last_hit_ns` is written, through `slot`.
+    let entry = unsafe { &*slot };
     same_name(entry, query.name_len)?;
     // SAFETY: a helper without arguments.
     let now = unsafe { bpf_ktime_get_boot_ns() };
@@ -56,7 +58,12 @@ pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
         return Err(Outcome::Expired);
     }
     let reply = Reply::plan(cfg, &query, entry, now)?;
-    reply.write(ctx, &dgram, &query, entry)
+    reply.write(ctx, &dgram, &query, entry)?;
+    // Marks the entry as in use, for the daemon's refresher. Concurrent
+    // hits on other CPUs write nearly the same time: any one will do.
+    // SAFETY: an aligned 8-byte field of a live map value.
+    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*slot).last_hit_ns), now) };
+    Ok(())
 }
 
 /// Compares the lower-cased name in the scratch buffer with the entry's, a

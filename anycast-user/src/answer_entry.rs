@@ -122,6 +122,7 @@ impl AnswerEntry {
         let mut value = Box::new(AnswerValue {
             inserted_ns: now_ns,
             expires_ns: now_ns + lifetime as u64 * NS_PER_SEC,
+            last_hit_ns: 0,
             name_len: name_len as u16,
             data_len: data.len() as u16,
             ancount: response.answers.len() as u16,

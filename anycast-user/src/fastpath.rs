@@ -147,6 +147,16 @@ impl FastPath {
         }
     }
 
+    /// When the XDP program last answered from the entry for `key` (None if
+    /// there is no such entry, Some(0) if it never did).
+    pub fn last_hit(&mut self, key: &AnswerKey) -> Result<Option<u64>, FastPathError> {
+        match self.answers()?.get(key, 0) {
+            Ok(value) => Ok(Some(value.last_hit_ns)),
+            Err(MapError::KeyNotFound) => Ok(None),
+            Err(e) => Err(map_err(map_names::ANSWERS)(e)),
+        }
+    }
+
     /// Removes every entry for the name `wire` (lower-cased wire form; any
     /// type, class or DO bit); returns how many there were.
     pub fn purge(&mut self, wire: &[u8]) -> Result<usize, FastPathError> {

@@ -10,7 +10,7 @@ use anycast_user::{
     resolver::{Mode, Resolver, hints::RootHints, upstream::NetUpstream},
     server::{
         acl::Acl,
-        control,
+        control, refresh,
         respond::{Feed, Responder},
         tcp::{self, TcpLimits},
         udp,
@@ -106,8 +106,11 @@ async fn run(config: Config) -> Result<()> {
         Resolution::Forward { forwarders } => Mode::Forward(forwarders.clone()),
     };
     let resolver = Resolver::new(NetUpstream { timeout: config.query_timeout }, mode, config.limits, config.cache);
-    let feed = fast_path(&config)?
-        .map(|fast_path| Feed { fast_path: std::sync::Mutex::new(fast_path), policy: config.write_policy });
+    let feed = fast_path(&config)?.map(|fast_path| Feed {
+        fast_path: std::sync::Mutex::new(fast_path),
+        policy: config.write_policy,
+        refresher: Default::default(),
+    });
     let responder = Arc::new(Responder {
         resolver,
         stats: Default::default(),
@@ -128,6 +131,7 @@ async fn run(config: Config) -> Result<()> {
         services.spawn(udp::serve(udp_socket, responder.clone(), stopped.clone()));
         services.spawn(tcp::serve(listener, responder.clone(), tcp_limits, stopped.clone()));
     }
+    services.spawn(refresh::run(responder.clone(), stopped.clone()));
     let control_socket = config.control_socket.clone();
     let (control_responder, control_stop) = (responder.clone(), stopped.clone());
     services.spawn(async move {

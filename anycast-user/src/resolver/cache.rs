@@ -193,6 +193,16 @@ impl Cache {
         self.len() != before
     }
 
+    /// Forgets what answers (name, type, class): its RRset, a NODATA, the
+    /// name's NXDOMAIN and a CNAME at the name; the next resolution asks.
+    pub fn forget(&mut self, name: &Name, rtype: RecordType, class: DNSClass) {
+        let key = Key::new(name, rtype, class);
+        self.rrsets.remove(&Key::new(name, RecordType::CNAME, class));
+        self.nxdomain.remove(&(key.name.clone(), class));
+        self.nodata.remove(&key);
+        self.rrsets.remove(&key);
+    }
+
     /// Every live RRset, TTLs aged, for dumping.
     pub fn rrsets(&self, now: Instant) -> impl Iterator<Item = Vec<Record>> + '_ {
         self.rrsets

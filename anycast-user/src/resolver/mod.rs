@@ -175,6 +175,13 @@ impl<U: Upstream> Resolver<U> {
         }
     }
 
+    /// Answers `question` from the servers rather than the cache (whose
+    /// copy is about to expire): for refreshing what the fast path serves.
+    pub async fn refresh(&self, question: &Query) -> Resolution {
+        self.cache.lock().expect("cache lock").forget(question.name(), question.query_type(), question.query_class());
+        self.resolve(question).await
+    }
+
     /// What the cache knows now about (name, type, class).
     pub fn cached(&self, name: &Name, rtype: RecordType, class: DNSClass) -> Option<Lookup> {
         self.cache.lock().expect("cache lock").lookup(name, rtype, class, std::time::Instant::now())

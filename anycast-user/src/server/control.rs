@@ -74,6 +74,7 @@ pub fn command<U: Upstream>(line: &str, responder: &Responder<U>) -> String {
             }
             out += &format!("cache_entries {}\n", responder.resolver.cache_len());
             if let Some(feed) = &responder.feed {
+                out += &format!("fastpath_tracked {}\n", feed.refresher.tracked());
                 match feed.fast_path.lock().expect("fast path lock").counters() {
                     Ok(counters) => {
                         for (outcome, count) in counters {

@@ -3,6 +3,7 @@
 
 pub mod acl;
 pub mod control;
+pub mod refresh;
 pub mod respond;
 pub mod stats;
 pub mod tcp;

@@ -21,7 +21,11 @@ use crate::{
     clock,
     fastpath::FastPath,
     resolver::{Resolution, Resolver, upstream::Upstream},
-    server::{acl::Acl, stats::Stats},
+    server::{
+        acl::Acl,
+        refresh::{Refresher, Written},
+        stats::Stats,
+    },
     wire::{self, ResponseEdns, Sections},
 };
 
@@ -39,6 +43,7 @@ pub enum Transport {
 pub struct Feed {
     pub fast_path: Mutex<FastPath>,
     pub policy: WritePolicy,
+    pub refresher: Refresher,
 }
 
 pub struct Responder<U> {
@@ -133,14 +138,15 @@ impl<U: Upstream> Responder<U> {
             return Some(wire::assemble(id, tc, &parsed.question, None, edns));
         }
         if transport == Transport::Udp {
-            self.feed_fast_path(&parsed.message, &resolution);
+            self.write_fast_path(&parsed.message, &resolution);
         }
         Some(response)
     }
 
-    /// Writes the answer into the fast path's map, if it may go there.
-    fn feed_fast_path(&self, query: &Message, resolution: &Resolution) {
-        let Some(feed) = &self.feed else { return };
+    /// Writes the answer to `query` into the fast path's map, if it may go
+    /// there, and has it refreshed while it is in use; true if written.
+    pub fn write_fast_path(&self, query: &Message, resolution: &Resolution) -> bool {
+        let Some(feed) = &self.feed else { return false };
         let mut response = Message::new(0, MessageType::Response, OpCode::Query);
         response.metadata.response_code = resolution.rcode;
         response.queries = query.queries.clone();
@@ -148,15 +154,23 @@ impl<U: Upstream> Responder<U> {
         response.authorities = resolution.authorities.clone();
         response.edns = query.edns.clone();
         let mut fast_path = feed.fast_path.lock().expect("fast path lock");
-        match AnswerEntry::from_response(&response, fast_path.hash_key(), clock::boottime_ns(), &feed.policy) {
-            Ok(entry) => match fast_path.insert(&entry) {
-                Ok(()) => {
-                    self.stats.fed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                Err(e) => tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path"),
-            },
-            Err(refusal) => tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path"),
+        let now = clock::boottime_ns();
+        let entry = match AnswerEntry::from_response(&response, fast_path.hash_key(), now, &feed.policy) {
+            Ok(entry) => entry,
+            Err(refusal) => {
+                tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path");
+                return false;
+            }
+        };
+        if let Err(e) = fast_path.insert(&entry) {
+            tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
+            return false;
         }
+        self.stats.fed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut asked = query.clone();
+        asked.answers.clear();
+        feed.refresher.track(entry.key, Written { query: asked, written_ns: now, expires_ns: entry.value.expires_ns });
+        true
     }
 }
 

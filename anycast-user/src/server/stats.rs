@@ -14,6 +14,8 @@ pub struct Stats {
     pub truncated: AtomicU64,
     /// Answers written into the fast path's map.
     pub fed: AtomicU64,
+    /// Of those, answers renewed before they expired (see `refresh`).
+    pub refreshed: AtomicU64,
 }
 
 /// RCODE names for the counters' labels.
@@ -55,6 +57,7 @@ impl Stats {
             ("queries_tcp".to_string(), self.tcp_queries.load(Relaxed)),
             ("truncated".to_string(), self.truncated.load(Relaxed)),
             ("fastpath_written".to_string(), self.fed.load(Relaxed)),
+            ("fastpath_refreshed".to_string(), self.refreshed.load(Relaxed)),
         ];
         for (name, count) in RCODE_NAMES.iter().zip(&self.responses) {
             out.push((format!("responses_{name}"), count.load(Relaxed)));
