@@ -3,11 +3,9 @@
 /// Header flag bits (RFC 1035 4.1.1, RFC 4035 3.2).
 pub const FLAG_QR: u16 = 0x8000;
 pub const OPCODE_MASK: u16 = 0x7800;
-pub const FLAG_AA: u16 = 0x0400;
 pub const FLAG_TC: u16 = 0x0200;
 pub const FLAG_RD: u16 = 0x0100;
 pub const FLAG_RA: u16 = 0x0080;
-pub const FLAG_AD: u16 = 0x0020;
 pub const FLAG_CD: u16 = 0x0010;
 pub const RCODE_MASK: u16 = 0x000f;
 

@@ -138,15 +138,6 @@ impl FastPath {
         map.insert(entry.key, *entry.value, 0).map_err(map_err(map_names::ANSWERS))
     }
 
-    /// Removes the answer for a question; true if there was one.
-    pub fn remove(&mut self, key: &AnswerKey) -> Result<bool, FastPathError> {
-        match self.answers()?.remove(key) {
-            Ok(()) => Ok(true),
-            Err(MapError::KeyNotFound) => Ok(false),
-            Err(e) => Err(map_err(map_names::ANSWERS)(e)),
-        }
-    }
-
     /// When the XDP program last answered from the entry for `key` (None if
     /// there is no such entry, Some(0) if it never did).
     pub fn last_hit(&mut self, key: &AnswerKey) -> Result<Option<u64>, FastPathError> {
@@ -237,22 +228,13 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         acl_open: settings.acl.is_open() as u8,
         _pad: [0; 1],
     };
-    let v4: Vec<[u8; 4]> = settings
-        .vips
-        .iter()
-        .filter_map(|ip| match ip {
-            IpAddr::V4(a) => Some(a.octets()),
-            _ => None,
-        })
-        .collect();
-    let v6: Vec<[u8; 16]> = settings
-        .vips
-        .iter()
-        .filter_map(|ip| match ip {
-            IpAddr::V6(a) => Some(a.octets()),
-            _ => None,
-        })
-        .collect();
+    let (mut v4, mut v6): (Vec<[u8; 4]>, Vec<[u8; 16]>) = (Vec::new(), Vec::new());
+    for vip in &settings.vips {
+        match vip {
+            IpAddr::V4(a) => v4.push(a.octets()),
+            IpAddr::V6(a) => v6.push(a.octets()),
+        }
+    }
     for (family, count) in [("IPv4", v4.len()), ("IPv6", v6.len())] {
         if count > MAX_VIPS {
             return Err(FastPathError::TooManyVips { family, count });

@@ -8,13 +8,12 @@ use std::{
 use crate::LabError;
 
 pub struct Process {
-    name: String,
     child: Child,
 }
 
 impl Process {
     /// Starts `command`, its output appended to `log`.
-    pub fn spawn(name: &str, command: &mut Command, log: &std::path::Path) -> Result<Process, LabError> {
+    pub fn spawn(command: &mut Command, log: &std::path::Path) -> Result<Process, LabError> {
         let file = std::fs::File::create(log)
             .map_err(|source| LabError::Io { what: format!("creating {}", log.display()), source })?;
         let err = file.try_clone().map_err(|source| LabError::Io { what: "log file".into(), source })?;
@@ -24,11 +23,7 @@ impl Process {
             .stderr(err)
             .spawn()
             .map_err(|source| LabError::Spawn { command: format!("{command:?}"), source })?;
-        Ok(Process { name: name.to_string(), child })
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+        Ok(Process { child })
     }
 
     /// Whether it is still running.
@@ -47,10 +42,6 @@ impl Process {
             std::thread::sleep(Duration::from_millis(20));
         }
         None
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
     }
 }
 

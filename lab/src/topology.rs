@@ -111,7 +111,7 @@ impl Lab {
             let mut knotd = ns.command("knotd");
             knotd.arg("-c").arg(&config);
             let log = self.dir.join(format!("knotd-{}.out", server.name));
-            self.processes.push(Process::spawn(&format!("knotd {}", server.name), &mut knotd, &log)?);
+            self.processes.push(Process::spawn(&mut knotd, &log)?);
         }
         // A server that takes queries and never answers.
         let mut silent = self.auth.command("python3");
@@ -121,10 +121,10 @@ impl Lab {
              t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(('{SILENT}', 53)); t.listen(64)\n\
              time.sleep(1e9)\n"
         ));
-        self.processes.push(Process::spawn("silent server", &mut silent, &self.dir.join("silent.out"))?);
+        self.processes.push(Process::spawn(&mut silent, &self.dir.join("silent.out"))?);
         let mut proxy = self.slow.command("python3");
         proxy.arg("-c").arg(hierarchy::slow_proxy());
-        self.processes.push(Process::spawn("slow proxy", &mut proxy, &self.dir.join("slow-proxy.out"))?);
+        self.processes.push(Process::spawn(&mut proxy, &self.dir.join("slow-proxy.out"))?);
         for server in hierarchy::servers() {
             let origin = server.zones[0].0;
             // The slow one is asked through its proxy, as the resolver will.
@@ -145,7 +145,7 @@ impl Lab {
     /// Starts anycastd in the node: recursive from the lab's root, XDP on
     /// the client link, the client's networks allowed; `extra` arguments
     /// are appended. Returns once it answers the client.
-    pub fn start_anycastd(&mut self, binary: &Path, extra: &[&str]) -> Result<usize, LabError> {
+    pub fn start_anycastd(&mut self, binary: &Path, extra: &[&str]) -> Result<(), LabError> {
         let mut command = self.node.command(&binary.display().to_string());
         command
             .args(["--vip", VIP4, "--vip", VIP6, "--interface", &self.node_if, "--xdp-mode", "native"])
@@ -156,16 +156,12 @@ impl Lab {
             .arg(self.control_socket())
             .args(extra);
         let log = self.dir.join("anycastd.log");
-        self.processes.push(Process::spawn("anycastd", &mut command, &log)?);
-        let index = self.processes.len() - 1;
+        self.processes.push(Process::spawn(&mut command, &log)?);
         self.wait("anycastd answering", Duration::from_secs(20), || {
             self.dig(&["+short", "+tries=1", "+time=1", &format!("@{VIP4}"), "www.lab.", "A"])
                 .is_ok_and(|out| out.trim() == "10.99.5.1")
         })
-        .map_err(|e| {
-            LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default()))
-        })?;
-        Ok(index)
+        .map_err(|e| LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default())))
     }
 
     pub fn control_socket(&self) -> PathBuf {
@@ -191,11 +187,6 @@ impl Lab {
             .lines()
             .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
             .unwrap_or(0))
-    }
-
-    /// A process the lab started (its index from `start_anycastd`).
-    pub fn process(&mut self, index: usize) -> &mut Process {
-        &mut self.processes[index]
     }
 
     /// `dig ARGS` from the client.

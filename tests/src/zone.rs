@@ -120,11 +120,7 @@ pub fn wire(query: &Message) -> Vec<u8> {
 
 /// Length of the question section of a wire message with one question.
 pub fn question_len(wire: &[u8]) -> usize {
-    let mut at = 12;
-    while wire[at] != 0 {
-        at += 1 + wire[at] as usize;
-    }
-    at + 1 + 4 - 12
+    anycast_user::wire::name_len(&wire[12..]).expect("an uncompressed question name") + 4
 }
 
 /// One answer the tests put in the map.

@@ -178,6 +178,7 @@ impl Cache {
     }
 
     /// The trust of a live RRset, if one is cached.
+    #[cfg(test)]
     pub fn trust(&self, name: &Name, rtype: RecordType, class: DNSClass, now: Instant) -> Option<Trust> {
         self.rrsets.get(&Key::new(name, rtype, class)).filter(|e| e.expires > now).map(|e| e.trust)
     }

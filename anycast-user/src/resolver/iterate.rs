@@ -15,7 +15,7 @@ use hickory_proto::{
 };
 
 use super::{
-    Budget, Failure, Mode, Resolution, Resolver,
+    Budget, DNS_PORT, Failure, Mode, Resolution, Resolver,
     cache::{Lookup, Trust},
     outgoing_query,
     upstream::Upstream,
@@ -222,7 +222,7 @@ impl<U: Upstream> Resolver<U> {
                 .servers
                 .iter()
                 .flat_map(|s| &s.addresses)
-                .map(|ip| SocketAddr::new(*ip, self.port))
+                .map(|ip| SocketAddr::new(*ip, DNS_PORT))
                 .collect());
         }
         let known = self.cached_addresses(ns_names, class);
@@ -257,8 +257,8 @@ impl<U: Upstream> Resolver<U> {
             for rtype in [RecordType::A, RecordType::AAAA] {
                 if let Some(Lookup::Records(records)) = cache.lookup(ns, rtype, class, now) {
                     addresses.extend(records.iter().filter_map(|r| match &r.data {
-                        RData::A(a) => Some(SocketAddr::new(IpAddr::V4(a.0), self.port)),
-                        RData::AAAA(aaaa) => Some(SocketAddr::new(IpAddr::V6(aaaa.0), self.port)),
+                        RData::A(a) => Some(SocketAddr::new(IpAddr::V4(a.0), DNS_PORT)),
+                        RData::AAAA(aaaa) => Some(SocketAddr::new(IpAddr::V6(aaaa.0), DNS_PORT)),
                         _ => None,
                     }));
                 }

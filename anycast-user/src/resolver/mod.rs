@@ -35,7 +35,7 @@ use hickory_proto::{
 use tokio::sync::OnceCell;
 
 use self::{
-    cache::{Cache, CacheLimits, Lookup},
+    cache::{Cache, CacheLimits},
     hints::RootHints,
     servers::ServerStats,
     upstream::Upstream,
@@ -114,12 +114,13 @@ impl Budget {
 
 type QuestionKey = (Name, RecordType, DNSClass);
 
+/// The port authoritative servers are asked on.
+const DNS_PORT: u16 = 53;
+
 pub struct Resolver<U> {
     upstream: U,
     mode: Mode,
     limits: Limits,
-    /// The port other servers are asked on (53; tests use others).
-    port: u16,
     cache: Mutex<Cache>,
     servers: Mutex<ServerStats>,
     /// Questions being resolved: later askers wait for the first.
@@ -132,17 +133,10 @@ impl<U: Upstream> Resolver<U> {
             upstream,
             mode,
             limits,
-            port: 53,
             cache: Mutex::new(Cache::new(cache)),
             servers: Mutex::new(ServerStats::default()),
             inflight: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// Asks other servers on `port` instead of 53.
-    pub fn with_port(mut self, port: u16) -> Resolver<U> {
-        self.port = port;
-        self
     }
 
     /// Answers `question`, from the cache or by asking. Concurrent askers of
@@ -183,7 +177,8 @@ impl<U: Upstream> Resolver<U> {
     }
 
     /// What the cache knows now about (name, type, class).
-    pub fn cached(&self, name: &Name, rtype: RecordType, class: DNSClass) -> Option<Lookup> {
+    #[cfg(test)]
+    pub fn cached(&self, name: &Name, rtype: RecordType, class: DNSClass) -> Option<cache::Lookup> {
         self.cache.lock().expect("cache lock").lookup(name, rtype, class, std::time::Instant::now())
     }
 
