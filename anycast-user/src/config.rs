@@ -72,6 +72,8 @@ pub struct ServiceSection {
     pub tcp_idle_timeout: Option<u64>,
     /// The control socket (`anycastd ctl`).
     pub control_socket: Option<PathBuf>,
+    /// Where Prometheus metrics are served over HTTP (`ADDRESS:PORT`).
+    pub metrics: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,6 +154,10 @@ pub struct Flags {
     /// The control socket (service.control_socket).
     #[arg(long, value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
+    /// Serve Prometheus metrics over HTTP at ADDRESS:PORT/metrics
+    /// (service.metrics; off unless given).
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// The checked configuration the daemon runs with.
@@ -164,6 +170,7 @@ pub struct Config {
     pub xdp_mode: XdpMode,
     pub tcp_idle_timeout: Duration,
     pub control_socket: PathBuf,
+    pub metrics: Option<SocketAddr>,
     pub allow: Vec<Network>,
     pub resolution: Resolution,
     pub query_timeout: Duration,
@@ -327,6 +334,7 @@ impl Config {
                 .clone()
                 .or(file.service.control_socket.take())
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
+            metrics: flags.metrics.or(file.service.metrics),
             allow,
             resolution,
             query_timeout: Duration::from_millis(positive("resolver.query_timeout_ms", r.query_timeout_ms, 800)?),
@@ -365,6 +373,7 @@ mod tests {
             vips = ["6.6.6.6", "2001:db8::6"]
             interface = "eth0"
             xdp_mode = "native"
+            metrics = "127.0.0.1:9153"
             [acl]
             allow = ["10.0.0.0/8"]
             [resolver]
@@ -385,6 +394,7 @@ mod tests {
         assert_eq!(forwarders[1].port(), 5353);
         assert_eq!(config.cache.max_negative_ttl, Duration::from_secs(60));
         assert_eq!(config.write_policy.min_ttl, 5);
+        assert_eq!(config.metrics, Some("127.0.0.1:9153".parse().unwrap()));
     }
 
     #[test]
@@ -414,5 +424,7 @@ mod tests {
         assert!(err.contains("fast") && err.contains("line 2"), "{err}");
         let err = toml::from_str::<File>("[service]\nvips = [\"6.6.6\"]\n").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
+        let err = toml::from_str::<File>("[service]\nmetrics = \"9153\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("metrics"), "{err}");
     }
 }

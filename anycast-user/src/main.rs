@@ -10,7 +10,7 @@ use anycast_user::{
     resolver::{Mode, Resolver, hints::RootHints, upstream::NetUpstream},
     server::{
         acl::Acl,
-        control, refresh,
+        control, metrics, refresh,
         respond::{Feed, Responder},
         tcp::{self, TcpLimits},
         udp,
@@ -139,7 +139,11 @@ async fn run(config: Config) -> Result<()> {
             tracing::error!(socket = %control_socket.display(), error = %e, "control socket");
         }
     });
-    tracing::info!(vips = ?config.vips, port = config.port, mode = ?config.resolution, control = %config.control_socket.display(), "serving");
+    if let Some(addr) = config.metrics {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics on {addr}"))?;
+        services.spawn(metrics::serve(listener, responder.clone(), stopped.clone()));
+    }
+    tracing::info!(vips = ?config.vips, port = config.port, mode = ?config.resolution, control = %config.control_socket.display(), metrics = ?config.metrics, "serving");
 
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;

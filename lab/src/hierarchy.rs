@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | 10.99.2.10 | `.` | referrals to lab. and test. with glue |
 //! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in test.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.) |
-//! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL |
+//! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL, MX, TXT, SRV, a wildcard, a 3-record RRset |
 //! | 10.99.2.13 | `test.` | `www.hosting.test.`, and `ns.hosting.test.` (noglue.lab.'s server) |
 //! | 10.99.2.14 | - | a server that never answers (UDP and TCP) |
 //! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy) |
@@ -72,7 +72,14 @@ pub fn servers() -> Vec<Server> {
          www.example.lab. 300 IN A 10.99.5.10\nwww.example.lab. 300 IN AAAA fd99:5::10\n\
          alias.example.lab. 300 IN CNAME www.hosting.test.\n\
          chain.example.lab. 300 IN CNAME alias.example.lab.\n\
-         short.example.lab. 5 IN A 10.99.5.11\n",
+         short.example.lab. 5 IN A 10.99.5.11\n\
+         multi.example.lab. 300 IN A 10.99.5.12\nmulti.example.lab. 300 IN A 10.99.5.13\n\
+         multi.example.lab. 300 IN A 10.99.5.14\n\
+         example.lab. 300 IN MX 10 mail.example.lab.\nexample.lab. 300 IN MX 20 mail.hosting.test.\n\
+         mail.example.lab. 300 IN A 10.99.5.15\n\
+         example.lab. 300 IN TXT \"v=spf1 -all\"\n\
+         *.wild.example.lab. 300 IN A 10.99.5.16\n\
+         _dns._udp.example.lab. 300 IN SRV 0 5 53 ns.example.lab.\n",
         soa = soa("example.lab.", "ns.example.lab.", 60)
     );
     for i in 0..8 {

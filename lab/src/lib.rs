@@ -7,6 +7,7 @@
 
 pub mod hierarchy;
 pub mod netns;
+pub mod peers;
 pub mod process;
 pub mod topology;
 
@@ -22,6 +23,8 @@ pub enum LabError {
     Io { what: String, source: std::io::Error },
     #[error("{0}")]
     NotReady(String),
+    #[error("anycastd has no metric `{series}`")]
+    NoMetric { series: String },
 }
 
 /// Runs `command` to completion; fails with its stderr unless it exits 0.

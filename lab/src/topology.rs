@@ -18,6 +18,7 @@ use crate::{
     LabError,
     hierarchy::{self, SILENT},
     netns::{self, Netns, veth},
+    peers,
     process::Process,
 };
 
@@ -25,6 +26,8 @@ pub const VIP4: &str = "6.6.6.6";
 pub const VIP6: &str = "2001:db8::6";
 pub const CLIENT4: &str = "10.99.1.2";
 pub const CLIENT6: &str = "fd99:1::2";
+/// The node's own address on the client link.
+pub const NODE4: &str = "10.99.1.1";
 
 pub struct Lab {
     // Processes go before the namespaces they run in (fields drop in order).
@@ -82,7 +85,7 @@ impl Lab {
         client.ip(&["addr", "add", "fd99:1::2/64", "dev", &self.client_if, "nodad"])?;
         client.ip(&["route", "add", "default", "via", "10.99.1.1"])?;
         client.ip(&["-6", "route", "add", "default", "via", "fd99:1::1"])?;
-        node.ip(&["addr", "add", "10.99.1.1/24", "dev", &self.node_if])?;
+        node.ip(&["addr", "add", &format!("{NODE4}/24"), "dev", &self.node_if])?;
         node.ip(&["addr", "add", "fd99:1::1/64", "dev", &self.node_if, "nodad"])?;
         node.ip(&["addr", "add", "10.99.2.1/24", "dev", &node_auth])?;
         node.ip(&["addr", "add", "10.99.4.1/24", "dev", &node_slow])?;
@@ -164,6 +167,30 @@ impl Lab {
         .map_err(|e| LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default())))
     }
 
+    /// Starts Unbound in the node namespace on the node's client-facing
+    /// address (not a VIP: the XDP program passes its traffic), iterating
+    /// from the same root hints as anycastd; returns the address to ask.
+    pub fn start_unbound(&mut self) -> Result<&'static str, LabError> {
+        let dir = self.dir.join("unbound");
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
+        let config = dir.join("unbound.conf");
+        std::fs::write(&config, peers::unbound_config(NODE4, "10.99.1.0/24", &self.hints_path(), &dir))
+            .map_err(|source| LabError::Io { what: format!("writing {}", config.display()), source })?;
+        let mut unbound = self.node.command("unbound");
+        unbound.arg("-d").arg("-c").arg(&config);
+        let log = dir.join("unbound.out");
+        self.processes.push(Process::spawn(&mut unbound, &log)?);
+        self.wait("unbound answering", Duration::from_secs(20), || {
+            self.dig(&["+short", "+tries=1", "+time=1", &format!("@{NODE4}"), "www.lab.", "A"])
+                .is_ok_and(|out| out.trim() == "10.99.5.1")
+        })
+        .map_err(|e| {
+            LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default()))
+        })?;
+        Ok(NODE4)
+    }
+
     pub fn control_socket(&self) -> PathBuf {
         self.dir.join("control.sock")
     }
@@ -180,13 +207,14 @@ impl Lab {
         Ok(reply)
     }
 
-    /// One counter from anycastd's `stats` (0 if it has no such line).
-    pub fn stat(&self, name: &str) -> Result<u64, LabError> {
+    /// One sample from anycastd's metrics (`ctl stats`), by its series:
+    /// `anycast_queries_total{transport="udp"}`.
+    pub fn stat(&self, series: &str) -> Result<u64, LabError> {
         let stats = self.control("stats")?;
-        Ok(stats
+        stats
             .lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
-            .unwrap_or(0))
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+            .ok_or_else(|| LabError::NoMetric { series: series.to_string() })
     }
 
     /// `dig ARGS` from the client.

@@ -17,6 +17,19 @@ pub fn anycastd_binary() -> PathBuf {
     binary
 }
 
+/// Series of anycastd's metrics the lab tests read (`Lab::stat`).
+pub mod series {
+    /// Queries the XDP program answered.
+    pub const XDP_ANSWERED: &str = "anycast_xdp_packets_total{outcome=\"answered\"}";
+    /// Answers the XDP program started but could not send.
+    pub const XDP_TX_FAILED: &str = "anycast_xdp_packets_total{outcome=\"tx_failed\"}";
+    /// Queries that reached the daemon over UDP.
+    pub const DAEMON_UDP: &str = "anycast_queries_total{transport=\"udp\"}";
+    pub const DAEMON_TCP: &str = "anycast_queries_total{transport=\"tcp\"}";
+    /// Fast-path answers the daemon renewed while they were in use.
+    pub const REFRESHED: &str = "anycast_fastpath_refreshed_total";
+}
+
 /// A lab with anycastd serving in it.
 pub fn lab_with_anycastd(extra: &[&str]) -> Lab {
     require_root();

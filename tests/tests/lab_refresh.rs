@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use anycast_lab::topology::VIP4;
-use anycast_tests::lab::{dig, lab_with_anycastd};
+use anycast_tests::lab::{dig, lab_with_anycastd, series};
 
 #[test]
 fn a_hot_name_with_a_5s_ttl_stays_answered_at_xdp() {
     let lab = lab_with_anycastd(&[]);
-    let (hits_before, daemon_before) = (lab.stat("xdp_answered").unwrap(), lab.stat("queries_udp").unwrap());
+    let (hits_before, daemon_before) = (lab.stat(series::XDP_ANSWERED).unwrap(), lab.stat(series::DAEMON_UDP).unwrap());
     let start = Instant::now();
     let mut asked = 0u64;
     let mut wrong = Vec::new();
@@ -22,9 +22,9 @@ fn a_hot_name_with_a_5s_ttl_stays_answered_at_xdp() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let hits = lab.stat("xdp_answered").unwrap() - hits_before;
-    let daemon = lab.stat("queries_udp").unwrap() - daemon_before;
-    let refreshed = lab.stat("fastpath_refreshed").unwrap();
+    let hits = lab.stat(series::XDP_ANSWERED).unwrap() - hits_before;
+    let daemon = lab.stat(series::DAEMON_UDP).unwrap() - daemon_before;
+    let refreshed = lab.stat(series::REFRESHED).unwrap();
     let ratio = hits as f64 / asked as f64;
     println!(
         "short.example.lab. (TTL 5 s) asked {asked} times in 30 s: {hits} answered at XDP ({:.2}%), {daemon} by the daemon, {refreshed} refreshes",

@@ -6,7 +6,15 @@
 use std::time::Duration;
 
 use anycast_lab::topology::{VIP4, VIP6};
-use anycast_tests::lab::{DigAnswer, dig, lab_with_anycastd};
+use anycast_tests::lab::{DigAnswer, dig, lab_with_anycastd, series};
+
+/// Where anycastd serves its metrics, in the node's namespace.
+const METRICS: &str = "127.0.0.1:9153";
+
+/// The value of a Prometheus sample, by its series.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
 
 struct Case {
     what: &'static str,
@@ -94,7 +102,7 @@ fn ttl(answer: &DigAnswer) -> u32 {
 
 #[test]
 fn resolves_the_hierarchy_and_answers_repeats_from_xdp() {
-    let lab = lab_with_anycastd(&[]);
+    let lab = lab_with_anycastd(&["--metrics", METRICS]);
     let mut failures = Vec::new();
     let mut first_ttls = Vec::new();
     for (i, case) in CASES.iter().enumerate() {
@@ -105,9 +113,10 @@ fn resolves_the_hierarchy_and_answers_repeats_from_xdp() {
             failures.push(format!("{}: {} {} gave {first:?}", case.what, case.name, case.rtype));
             continue;
         }
-        let (hits, queries) = (lab.stat("xdp_answered").unwrap(), lab.stat("queries_udp").unwrap());
+        let (hits, queries) = (lab.stat(series::XDP_ANSWERED).unwrap(), lab.stat(series::DAEMON_UDP).unwrap());
         let again = dig(&lab, vip, case.name, case.rtype, &[]);
-        let (hits_after, queries_after) = (lab.stat("xdp_answered").unwrap(), lab.stat("queries_udp").unwrap());
+        let (hits_after, queries_after) =
+            (lab.stat(series::XDP_ANSWERED).unwrap(), lab.stat(series::DAEMON_UDP).unwrap());
         if (again.status.as_str(), last(&again)) != (case.status, case.expect.to_string()) {
             failures.push(format!("{}: the repeat gave {again:?}", case.what));
         }
@@ -121,7 +130,7 @@ fn resolves_the_hierarchy_and_answers_repeats_from_xdp() {
     }
     // Every answer XDP started it finished: frames short of tailroom (a
     // veth's) are grown at the head instead.
-    let tx_failed = lab.stat("xdp_tx_failed").unwrap();
+    let tx_failed = lab.stat(series::XDP_TX_FAILED).unwrap();
     if tx_failed != 0 {
         failures.push(format!("{tx_failed} answers failed to be written at XDP"));
     }
@@ -132,6 +141,21 @@ fn resolves_the_hierarchy_and_answers_repeats_from_xdp() {
         if later + 2 > before {
             failures.push(format!("{}: TTL {before} then {later} two seconds later", case.what));
         }
+    }
+    // The same counters, scraped over HTTP as Prometheus would.
+    let url = format!("http://{METRICS}/metrics");
+    match lab.node.exec("curl", &["-sf", "--max-time", "5", &url]) {
+        Ok(text) => {
+            let answered = sample(&text, series::XDP_ANSWERED);
+            let from_xdp = CASES.iter().filter(|c| c.from_xdp).count() as f64;
+            if answered.is_none_or(|n| n < from_xdp) {
+                failures.push(format!("/metrics says {answered:?} answered at XDP, expected >= {from_xdp}"));
+            }
+            if sample(&text, "anycast_upstream_latency_seconds_count").is_none_or(|n| n < 1.0) {
+                failures.push("/metrics has no upstream latency samples".to_string());
+            }
+        }
+        Err(e) => failures.push(format!("scraping {url}: {e}")),
     }
     assert!(
         failures.is_empty(),

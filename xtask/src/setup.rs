@@ -9,11 +9,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd::{output, run};
 
-/// Debian packages the project's tools use.
 /// Debian packages the project's tools use: iproute2 and ethtool for the
 /// labs, knot for the DNS hierarchy, dig to ask, python3 for a silent
-/// server.
-const DEBIAN_PACKAGES: &[&str] = &["iproute2", "ethtool", "knot", "bind9-dnsutils", "python3"];
+/// server, Unbound to compare answers with, curl to scrape metrics.
+const DEBIAN_PACKAGES: &[&str] = &["iproute2", "ethtool", "knot", "bind9-dnsutils", "python3", "unbound", "curl"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
 pub fn ensure() -> Result<()> {

@@ -18,6 +18,7 @@ use super::{
     Budget, DNS_PORT, Failure, Mode, Resolution, Resolver,
     cache::{Lookup, Trust},
     outgoing_query,
+    telemetry::Exchange,
     upstream::Upstream,
 };
 
@@ -293,15 +294,18 @@ impl<U: Upstream> Resolver<U> {
                 Ok(response) => classify(&response, zone, name, rtype, class),
                 Err(e) => {
                     tracing::debug!(%server, %zone, error = %e, "no answer");
+                    self.stats.exchange(Exchange::of_error(&e), rtt);
                     self.servers.lock().expect("stats lock").failed(server.ip(), rtt);
                     continue;
                 }
             };
             if let Reply::Lame(why) = reply {
                 tracing::debug!(%server, %zone, why, "lame");
+                self.stats.exchange(Exchange::Lame, rtt);
                 self.servers.lock().expect("stats lock").failed(server.ip(), rtt);
                 continue;
             }
+            self.stats.exchange(Exchange::Answered, rtt);
             self.servers.lock().expect("stats lock").answered(server.ip(), rtt);
             return Ok(reply);
         }

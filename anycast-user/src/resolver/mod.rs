@@ -15,6 +15,7 @@ pub mod cache;
 pub mod hints;
 mod iterate;
 pub mod servers;
+pub mod telemetry;
 #[cfg(test)]
 pub(crate) mod testnet;
 #[cfg(test)]
@@ -38,6 +39,7 @@ use self::{
     cache::{Cache, CacheLimits},
     hints::RootHints,
     servers::ServerStats,
+    telemetry::{ResolverStats, Source},
     upstream::Upstream,
 };
 
@@ -125,6 +127,7 @@ pub struct Resolver<U> {
     servers: Mutex<ServerStats>,
     /// Questions being resolved: later askers wait for the first.
     inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Resolution>>>>,
+    pub stats: ResolverStats,
 }
 
 impl<U: Upstream> Resolver<U> {
@@ -136,44 +139,56 @@ impl<U: Upstream> Resolver<U> {
             cache: Mutex::new(Cache::new(cache)),
             servers: Mutex::new(ServerStats::default()),
             inflight: Mutex::new(HashMap::new()),
+            stats: ResolverStats::default(),
         }
     }
 
-    /// Answers `question`, from the cache or by asking. Concurrent askers of
-    /// the same question share one resolution.
+    /// Answers a client's `question`, from the cache or by asking.
+    /// Concurrent askers of the same question share one resolution.
     pub async fn resolve(&self, question: &Query) -> Resolution {
+        let (resolution, source) = self.resolve_shared(question).await;
+        self.stats.question(source);
+        resolution
+    }
+
+    async fn resolve_shared(&self, question: &Query) -> (Resolution, Source) {
         let key = (question.name().to_lowercase(), question.query_type(), question.query_class());
         let cell = self.inflight.lock().expect("inflight lock").entry(key.clone()).or_default().clone();
-        let resolution = cell.get_or_init(|| self.resolve_uncoalesced(question)).await.clone();
+        let mut source = Source::Shared;
+        let resolution = cell
+            .get_or_init(|| async {
+                let (resolution, own) = self.resolve_uncoalesced(question).await;
+                source = own;
+                resolution
+            })
+            .await
+            .clone();
         let mut inflight = self.inflight.lock().expect("inflight lock");
         if inflight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
             inflight.remove(&key);
         }
-        resolution
+        (resolution, source)
     }
 
-    async fn resolve_uncoalesced(&self, question: &Query) -> Resolution {
+    async fn resolve_uncoalesced(&self, question: &Query) -> (Resolution, Source) {
         let mut budget = Budget { queries_left: self.limits.max_queries };
         let work =
             self.resolve_name(question.name().clone(), question.query_type(), question.query_class(), &mut budget, 0);
-        match tokio::time::timeout(self.limits.deadline, work).await {
-            Ok(Ok(resolution)) => resolution,
-            Ok(Err(failure)) => {
-                tracing::debug!(%failure, question = %question, "SERVFAIL");
-                Resolution::servfail()
-            }
-            Err(_) => {
-                tracing::debug!(failure = %Failure::Deadline, question = %question, "SERVFAIL");
-                Resolution::servfail()
-            }
-        }
+        let outcome = tokio::time::timeout(self.limits.deadline, work).await.unwrap_or(Err(Failure::Deadline));
+        let source = if budget.queries_left == self.limits.max_queries { Source::Cache } else { Source::Network };
+        let resolution = outcome.unwrap_or_else(|failure| {
+            tracing::debug!(%failure, question = %question, "SERVFAIL");
+            self.stats.failure(&failure);
+            Resolution::servfail()
+        });
+        (resolution, source)
     }
 
     /// Answers `question` from the servers rather than the cache (whose
     /// copy is about to expire): for refreshing what the fast path serves.
     pub async fn refresh(&self, question: &Query) -> Resolution {
         self.cache.lock().expect("cache lock").forget(question.name(), question.query_type(), question.query_class());
-        self.resolve(question).await
+        self.resolve_shared(question).await.0
     }
 
     /// What the cache knows now about (name, type, class).

@@ -182,6 +182,9 @@ impl Upstream for FakeNet {
     async fn exchange(&self, server: SocketAddr, request: Message) -> Result<Message, UpstreamError> {
         let question = &request.queries[0];
         self.log.lock().unwrap().push((server.ip(), question.name().clone(), question.query_type()));
+        // A real exchange waits for the network: other tasks run meanwhile
+        // (without it, concurrent askers would never overlap).
+        tokio::task::yield_now().await;
         match self.servers.get(&server.ip()) {
             Some(s) if s.behavior != Behavior::Silent => Ok(self.answer(s, &request)),
             _ => Err(UpstreamError::Timeout(Duration::from_millis(800))),

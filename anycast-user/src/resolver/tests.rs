@@ -21,6 +21,14 @@ async fn ask(resolver: &Resolver<FakeNet>, qname: &str, qtype: RecordType) -> Re
     resolver.resolve(&Query::query(name(qname), qtype)).await
 }
 
+fn sources(resolver: &Resolver<FakeNet>) -> Vec<(&'static str, u64)> {
+    resolver.stats.questions().map(|(source, n)| (source.name(), n)).collect()
+}
+
+fn exchanges(resolver: &Resolver<FakeNet>) -> Vec<(&'static str, u64)> {
+    resolver.stats.exchanges().map(|(outcome, n)| (outcome.name(), n)).collect()
+}
+
 fn addresses(resolution: &Resolution) -> Vec<String> {
     resolution
         .answers
@@ -45,6 +53,9 @@ async fn follows_referrals_with_glue_and_answers_from_cache_after() {
     let sibling = ask(&resolver, "www.lab.", RecordType::A).await;
     assert_eq!(addresses(&sibling), vec!["10.53.0.100"]);
     assert_eq!(resolver.upstream.queries(), 4, "the cached lab. delegation is used, not the root");
+    assert_eq!(sources(&resolver), [("cache", 1), ("network", 2), ("shared", 0)]);
+    assert_eq!(exchanges(&resolver)[0], ("answered", 4));
+    assert_eq!(resolver.stats.latency.cumulative().0.last(), Some(&4), "every reply's RTT is in the histogram");
 }
 
 #[tokio::test]
@@ -119,6 +130,8 @@ async fn a_referral_that_does_not_lead_down_is_lame() {
     let resolver = recursive(hierarchy(), Limits::default());
     let answer = ask(&resolver, "host.up.lab.", RecordType::A).await;
     assert_eq!(answer.rcode, ResponseCode::ServFail);
+    assert!(exchanges(&resolver).contains(&("lame", 1)));
+    assert!(resolver.stats.failures().any(|(reason, n)| reason == "no_server" && n == 1));
     assert_eq!(resolver.upstream.queries(), 3, "root, lab., up.lab.'s server; not back to the root");
 }
 
@@ -131,6 +144,7 @@ async fn limits_turn_into_servfail() {
     let starved = ask(&resolver, "www.example.lab.", RecordType::A).await;
     assert_eq!(starved.rcode, ResponseCode::ServFail);
     assert_eq!(resolver.upstream.queries(), 2, "no query past the budget");
+    assert!(resolver.stats.failures().any(|(reason, n)| reason == "budget" && n == 1));
 }
 
 #[tokio::test]
@@ -141,16 +155,21 @@ async fn concurrent_identical_questions_share_one_resolution() {
     assert_eq!(one, two);
     assert_eq!(two, three);
     assert_eq!(resolver.upstream.queries(), 3, "one walk down the tree for three askers");
+    assert_eq!(sources(&resolver), [("cache", 0), ("network", 1), ("shared", 2)]);
 }
 
 #[tokio::test]
 async fn forwarding_fails_over_to_the_next_upstream() {
     let forwarders: Vec<SocketAddr> = [ip(7), ip(3)].iter().map(|ip| SocketAddr::new(*ip, 53)).collect();
     let resolver = Resolver::new(hierarchy(), Mode::Forward(forwarders), Limits::default(), CacheLimits::default());
+    // The silent forwarder once answered fast: it is asked first.
+    resolver.servers.lock().unwrap().answered(ip(7), std::time::Duration::from_millis(1));
     let answer = ask(&resolver, "www.example.lab.", RecordType::A).await;
     assert_eq!(addresses(&answer), vec!["10.53.0.101"]);
     assert!(matches!(
         resolver.cached(&name("www.example.lab."), RecordType::A, DNSClass::IN),
         Some(Lookup::Records(_))
     ));
+    let failed_over = exchanges(&resolver);
+    assert!(failed_over.contains(&("timeout", 1)) && failed_over.contains(&("answered", 1)), "{failed_over:?}");
 }

@@ -1,8 +1,7 @@
 //! The control socket: a Unix socket (reachable from any network
 //! namespace) taking one command per connection, answered in text.
 //!
-//! - `stats`: the daemon's counters, the cache size and the fast path's
-//!   outcome counters, one `name value` per line;
+//! - `stats`: every metric, as `/metrics` serves them (Prometheus text);
 //! - `dump`: every live RRset in the cache, one record per line;
 //! - `purge NAME`: forgets NAME in the cache and in the fast path's map.
 
@@ -16,7 +15,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::respond::Responder;
+use super::{metrics, respond::Responder};
 use crate::resolver::upstream::Upstream;
 
 /// Serves the control socket at `path` until `shutdown` turns true. A
@@ -67,25 +66,7 @@ async fn session<U: Upstream>(stream: UnixStream, responder: &Responder<U>) -> s
 pub fn command<U: Upstream>(line: &str, responder: &Responder<U>) -> String {
     let mut words = line.split_whitespace();
     match (words.next(), words.next(), words.next()) {
-        (Some("stats"), None, _) => {
-            let mut out = String::new();
-            for (name, value) in responder.stats.snapshot() {
-                out += &format!("{name} {value}\n");
-            }
-            out += &format!("cache_entries {}\n", responder.resolver.cache_len());
-            if let Some(feed) = &responder.feed {
-                out += &format!("fastpath_tracked {}\n", feed.refresher.tracked());
-                match feed.fast_path.lock().expect("fast path lock").counters() {
-                    Ok(counters) => {
-                        for (outcome, count) in counters {
-                            out += &format!("xdp_{} {count}\n", outcome.name());
-                        }
-                    }
-                    Err(e) => out += &format!("error: reading the fast path's counters: {e}\n"),
-                }
-            }
-            out
-        }
+        (Some("stats"), None, _) => metrics::render(responder),
         (Some("dump"), None, _) => {
             responder.resolver.dump().iter().flatten().map(|record| format!("{record}\n")).collect()
         }

@@ -24,7 +24,7 @@ use crate::{
     server::{
         acl::Acl,
         refresh::{Refresher, Written},
-        stats::Stats,
+        stats::{Error, Stats},
     },
     wire::{self, ResponseEdns, Sections},
 };
@@ -116,6 +116,7 @@ impl<U: Upstream> Responder<U> {
         let sections = match Sections::encode(question, &resolution.answers, &resolution.authorities, &[]) {
             Ok(sections) => sections,
             Err(e) => {
+                self.stats.error(Error::Encode);
                 tracing::warn!(%question, error = %e, "cannot encode the answer");
                 return Some(with_edns(error(ResponseCode::ServFail, &parsed.question), edns));
             }
@@ -163,6 +164,7 @@ impl<U: Upstream> Responder<U> {
             }
         };
         if let Err(e) = fast_path.insert(&entry) {
+            self.stats.error(Error::FastPathWrite);
             tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
             return false;
         }

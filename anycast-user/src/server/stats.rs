@@ -1,5 +1,5 @@
 //! What the daemon counts: queries by transport, responses by RCODE,
-//! truncations, and answers written into the fast path.
+//! truncations, answers written into the fast path, and what went wrong.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -16,6 +16,51 @@ pub struct Stats {
     pub fed: AtomicU64,
     /// Of those, answers renewed before they expired (see `refresh`).
     pub refreshed: AtomicU64,
+    errors: [AtomicU64; Error::ALL.len()],
+}
+
+/// Things that go wrong while serving, counted by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A resolution that could not be put in a response.
+    Encode,
+    /// An answer the fast path's map did not take.
+    FastPathWrite,
+    UdpReceive,
+    UdpSend,
+    TcpAccept,
+    /// A query dropped because too many were under way.
+    UdpOverload,
+    /// A connection closed at once because too many were open.
+    TcpOverload,
+    /// A connection cut for not sending a whole message in time.
+    TcpIdle,
+}
+
+impl Error {
+    pub const ALL: [Error; 8] = [
+        Error::Encode,
+        Error::FastPathWrite,
+        Error::UdpReceive,
+        Error::UdpSend,
+        Error::TcpAccept,
+        Error::UdpOverload,
+        Error::TcpOverload,
+        Error::TcpIdle,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Error::Encode => "encode",
+            Error::FastPathWrite => "fastpath_write",
+            Error::UdpReceive => "udp_receive",
+            Error::UdpSend => "udp_send",
+            Error::TcpAccept => "tcp_accept",
+            Error::UdpOverload => "udp_overload",
+            Error::TcpOverload => "tcp_overload",
+            Error::TcpIdle => "tcp_idle",
+        }
+    }
 }
 
 /// RCODE names for the counters' labels.
@@ -50,18 +95,19 @@ impl Stats {
         self.responses[(rcode as usize).min(15)].fetch_add(1, Relaxed);
     }
 
-    /// Name and value of every counter, in a stable order.
-    pub fn snapshot(&self) -> Vec<(String, u64)> {
-        let mut out = vec![
-            ("queries_udp".to_string(), self.udp_queries.load(Relaxed)),
-            ("queries_tcp".to_string(), self.tcp_queries.load(Relaxed)),
-            ("truncated".to_string(), self.truncated.load(Relaxed)),
-            ("fastpath_written".to_string(), self.fed.load(Relaxed)),
-            ("fastpath_refreshed".to_string(), self.refreshed.load(Relaxed)),
-        ];
-        for (name, count) in RCODE_NAMES.iter().zip(&self.responses) {
-            out.push((format!("responses_{name}"), count.load(Relaxed)));
-        }
-        out
+    pub fn error(&self, error: Error) {
+        self.errors[error as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn queries(&self) -> [(&'static str, u64); 2] {
+        [("udp", self.udp_queries.load(Relaxed)), ("tcp", self.tcp_queries.load(Relaxed))]
+    }
+
+    pub fn responses(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        RCODE_NAMES.into_iter().zip(&self.responses).map(|(name, n)| (name, n.load(Relaxed)))
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Error::ALL.into_iter().map(|e| (e.name(), self.errors[e as usize].load(Relaxed)))
     }
 }

@@ -12,7 +12,10 @@ use tokio::{
     time::timeout,
 };
 
-use super::respond::{Responder, Transport};
+use super::{
+    respond::{Responder, Transport},
+    stats::Error,
+};
 use crate::resolver::upstream::Upstream;
 
 #[derive(Clone, Copy, Debug)]
@@ -44,12 +47,14 @@ pub async fn serve<U: Upstream>(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
+                    responder.stats.error(Error::TcpAccept);
                     tracing::warn!(error = %e, "TCP accept");
                     continue;
                 }
             },
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
+            responder.stats.error(Error::TcpOverload);
             tracing::debug!(%peer, "too many TCP connections; closed");
             continue;
         };
@@ -79,8 +84,13 @@ async fn connection<U: Upstream>(stream: TcpStream, responder: Arc<Responder<U>>
     loop {
         let query = match timeout(limits.idle, read_message(&mut reader)).await {
             Ok(Ok(Some(query))) => query,
-            // Closed, idle, trickling or broken: the connection ends.
-            _ => break,
+            Err(_) => {
+                // Idle, or trickling bytes: cut off.
+                responder.stats.error(Error::TcpIdle);
+                break;
+            }
+            // Closed or broken: the connection ends.
+            Ok(_) => break,
         };
         let Ok(permit) = pipelined.clone().acquire_owned().await else { break };
         let (responder, responses) = (responder.clone(), responses.clone());

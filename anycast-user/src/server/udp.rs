@@ -8,7 +8,10 @@ use tokio::{
     sync::{Semaphore, watch},
 };
 
-use super::respond::{Responder, Transport};
+use super::{
+    respond::{Responder, Transport},
+    stats::Error,
+};
 use crate::resolver::upstream::Upstream;
 
 /// Queries being answered at once, at most; beyond it queries are dropped
@@ -27,12 +30,14 @@ pub async fn serve<U: Upstream>(socket: UdpSocket, responder: Arc<Responder<U>>,
             received = socket.recv_from(&mut buf) => match received {
                 Ok(received) => received,
                 Err(e) => {
+                    responder.stats.error(Error::UdpReceive);
                     tracing::warn!(error = %e, "UDP receive");
                     continue;
                 }
             },
         };
         let Ok(permit) = inflight.clone().try_acquire_owned() else {
+            responder.stats.error(Error::UdpOverload);
             tracing::debug!(%peer, "too many queries under way; dropped");
             continue;
         };
@@ -42,6 +47,7 @@ pub async fn serve<U: Upstream>(socket: UdpSocket, responder: Arc<Responder<U>>,
             if let Some(response) = responder.respond(&query, peer.ip(), Transport::Udp).await
                 && let Err(e) = socket.send_to(&response, peer).await
             {
+                responder.stats.error(Error::UdpSend);
                 tracing::debug!(%peer, error = %e, "UDP send");
             }
             drop(permit);

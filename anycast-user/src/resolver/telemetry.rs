@@ -1,0 +1,178 @@
+//! What the resolver counts: where client questions were answered from,
+//! why some failed, and how upstream servers answered (with a latency
+//! histogram). Lock-free counters; the metrics endpoint reads them.
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    time::Duration,
+};
+
+use super::{Failure, upstream::UpstreamError};
+
+/// Where a client question's answer came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The cache alone: no query went out.
+    Cache,
+    /// Queries to other servers were needed.
+    Network,
+    /// Another client's resolution of the same question, under way.
+    Shared,
+}
+
+impl Source {
+    pub const ALL: [Source; 3] = [Source::Cache, Source::Network, Source::Shared];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Cache => "cache",
+            Source::Network => "network",
+            Source::Shared => "shared",
+        }
+    }
+}
+
+/// How one exchange with an upstream server ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exchange {
+    /// A usable reply (answer, referral, negative).
+    Answered,
+    /// A reply the resolver could not use (error RCODE, out of bailiwick...).
+    Lame,
+    Timeout,
+    /// A socket error (unreachable, refused connection...).
+    Network,
+    /// A response that does not parse, or a query that could not be sent.
+    Malformed,
+}
+
+impl Exchange {
+    pub const ALL: [Exchange; 5] =
+        [Exchange::Answered, Exchange::Lame, Exchange::Timeout, Exchange::Network, Exchange::Malformed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Exchange::Answered => "answered",
+            Exchange::Lame => "lame",
+            Exchange::Timeout => "timeout",
+            Exchange::Network => "network",
+            Exchange::Malformed => "malformed",
+        }
+    }
+
+    pub fn of_error(error: &UpstreamError) -> Exchange {
+        match error {
+            UpstreamError::Timeout(_) => Exchange::Timeout,
+            UpstreamError::Io(_) => Exchange::Network,
+            UpstreamError::Encode(_) | UpstreamError::Malformed(_) => Exchange::Malformed,
+        }
+    }
+}
+
+/// Names of the failure reasons, in `Failure::index` order.
+pub const FAILURE_NAMES: [&str; 4] = ["budget", "no_server", "no_address", "deadline"];
+
+impl Failure {
+    fn index(&self) -> usize {
+        match self {
+            Failure::Budget(_) => 0,
+            Failure::NoServer(_) => 1,
+            Failure::NoAddress(_) => 2,
+            Failure::Deadline => 3,
+        }
+    }
+}
+
+/// Upper bounds of the upstream latency buckets, in seconds: from a
+/// server on the same link to one behind a slow path.
+pub const LATENCY_BOUNDS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+/// A latency histogram with fixed buckets (the last counts what is above
+/// every bound).
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; LATENCY_BOUNDS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, value: Duration) {
+        let seconds = value.as_secs_f64();
+        let bucket = LATENCY_BOUNDS.iter().position(|&bound| seconds <= bound).unwrap_or(LATENCY_BOUNDS.len());
+        self.buckets[bucket].fetch_add(1, Relaxed);
+        self.sum_ns.fetch_add(value.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
+    }
+
+    /// Cumulative counts per bound (the last is +Inf, the total count) and
+    /// the sum in seconds, as Prometheus wants them.
+    pub fn cumulative(&self) -> (Vec<u64>, f64) {
+        let mut total = 0;
+        let counts = self
+            .buckets
+            .iter()
+            .map(|b| {
+                total += b.load(Relaxed);
+                total
+            })
+            .collect();
+        (counts, self.sum_ns.load(Relaxed) as f64 / 1e9)
+    }
+}
+
+#[derive(Default)]
+pub struct ResolverStats {
+    questions: [AtomicU64; Source::ALL.len()],
+    failures: [AtomicU64; FAILURE_NAMES.len()],
+    exchanges: [AtomicU64; Exchange::ALL.len()],
+    /// Round-trip times of the exchanges that got a reply.
+    pub latency: Histogram,
+}
+
+impl ResolverStats {
+    pub fn question(&self, source: Source) {
+        self.questions[source as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn failure(&self, failure: &Failure) {
+        self.failures[failure.index()].fetch_add(1, Relaxed);
+    }
+
+    pub fn exchange(&self, outcome: Exchange, rtt: Duration) {
+        self.exchanges[outcome as usize].fetch_add(1, Relaxed);
+        if matches!(outcome, Exchange::Answered | Exchange::Lame) {
+            self.latency.observe(rtt);
+        }
+    }
+
+    pub fn questions(&self) -> impl Iterator<Item = (Source, u64)> + '_ {
+        Source::ALL.into_iter().map(|s| (s, self.questions[s as usize].load(Relaxed)))
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        FAILURE_NAMES.into_iter().zip(&self.failures).map(|(name, n)| (name, n.load(Relaxed)))
+    }
+
+    pub fn exchanges(&self) -> impl Iterator<Item = (Exchange, u64)> + '_ {
+        Exchange::ALL.into_iter().map(|e| (e, self.exchanges[e as usize].load(Relaxed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_inclusive() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(500));
+        h.observe(Duration::from_millis(3));
+        h.observe(Duration::from_secs(9));
+        let (counts, sum) = h.cumulative();
+        assert_eq!(counts.len(), LATENCY_BOUNDS.len() + 1);
+        assert_eq!(counts[0], 1, "0.5 ms is within the 0.5 ms bucket");
+        assert_eq!(counts[3], 2, "3 ms is within 5 ms");
+        assert_eq!(counts[LATENCY_BOUNDS.len() - 1], 2, "9 s is above every bound");
+        assert_eq!(*counts.last().unwrap(), 3);
+        assert!((sum - 9.0035).abs() < 1e-9, "{sum}");
+    }
+}

@@ -1,0 +1,264 @@
+//! The daemon's metrics in the Prometheus text format (version 0.0.4),
+//! served over HTTP at `/metrics` and shown by `anycastd ctl stats`.
+//!
+//! The HTTP side is deliberately small: one `GET` per connection, the
+//! request head read within a few seconds and at most 8 KiB, then the
+//! answer and close. That is all a Prometheus scraper needs, and nothing
+//! a stray client can hold open.
+
+use std::{fmt::Display, fmt::Write, sync::Arc, time::Duration};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::watch,
+    time::timeout,
+};
+
+use super::respond::Responder;
+use crate::resolver::{telemetry::LATENCY_BOUNDS, upstream::Upstream};
+
+/// Every metric the daemon has, as Prometheus text.
+pub fn render<U: Upstream>(responder: &Responder<U>) -> String {
+    let mut out = Exposition::default();
+    let stats = &responder.stats;
+    out.family("anycast_queries_total", "counter", "Queries that reached the daemon, by transport.");
+    for (transport, n) in stats.queries() {
+        out.sample("anycast_queries_total", &[("transport", transport)], n);
+    }
+    out.family("anycast_responses_total", "counter", "Responses the daemon sent, by RCODE.");
+    for (rcode, n) in stats.responses() {
+        out.sample("anycast_responses_total", &[("rcode", rcode)], n);
+    }
+    out.counter("anycast_truncated_total", "UDP responses cut to TC=1 for the client's size.", load(&stats.truncated));
+    out.family("anycast_errors_total", "counter", "Problems while serving, by kind.");
+    for (kind, n) in stats.errors() {
+        out.sample("anycast_errors_total", &[("kind", kind)], n);
+    }
+
+    let resolver = &responder.resolver.stats;
+    out.family("anycast_questions_total", "counter", "Client questions resolved, by where the answer came from.");
+    for (source, n) in resolver.questions() {
+        out.sample("anycast_questions_total", &[("source", source.name())], n);
+    }
+    out.family("anycast_resolution_failures_total", "counter", "Questions answered SERVFAIL, by reason.");
+    for (reason, n) in resolver.failures() {
+        out.sample("anycast_resolution_failures_total", &[("reason", reason)], n);
+    }
+    out.family("anycast_upstream_queries_total", "counter", "Queries to other servers, by how they ended.");
+    for (outcome, n) in resolver.exchanges() {
+        out.sample("anycast_upstream_queries_total", &[("outcome", outcome.name())], n);
+    }
+    let name = "anycast_upstream_latency_seconds";
+    out.family(name, "histogram", "Round-trip time of the upstream queries that got a reply.");
+    let (counts, sum) = resolver.latency.cumulative();
+    let bounds = LATENCY_BOUNDS.iter().map(|b| b.to_string()).chain(["+Inf".to_string()]);
+    for (bound, count) in bounds.zip(&counts) {
+        out.sample(&format!("{name}_bucket"), &[("le", &bound)], count);
+    }
+    out.sample(&format!("{name}_sum"), &[], sum);
+    out.sample(&format!("{name}_count"), &[], counts.last().copied().unwrap_or(0));
+    out.gauge("anycast_cache_entries", "RRsets and negative answers in the cache.", responder.resolver.cache_len());
+
+    if let Some(feed) = &responder.feed {
+        out.counter("anycast_fastpath_written_total", "Answers written into the XDP answer map.", load(&stats.fed));
+        out.counter(
+            "anycast_fastpath_refreshed_total",
+            "Of those, answers renewed before they expired because they were in use.",
+            load(&stats.refreshed),
+        );
+        out.gauge(
+            "anycast_fastpath_tracked",
+            "Answers in the map the daemon watches for refresh.",
+            feed.refresher.tracked(),
+        );
+        let counters = feed.fast_path.lock().expect("fast path lock").counters();
+        out.gauge("anycast_fastpath_up", "1 if the XDP program's counters could be read.", counters.is_ok() as u8);
+        match counters {
+            Ok(counters) => {
+                out.family("anycast_xdp_packets_total", "counter", "Packets the XDP program saw, by outcome.");
+                for (outcome, n) in counters {
+                    out.sample("anycast_xdp_packets_total", &[("outcome", outcome.name())], n);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the fast path's counters"),
+        }
+    }
+    out.0
+}
+
+fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {
+    counter.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prometheus text, built family by family.
+#[derive(Default)]
+struct Exposition(String);
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+        self.0 += name;
+        if !labels.is_empty() {
+            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let _ = write!(self.0, "{{{}}}", labels.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn counter(&mut self, name: &str, help: &str, value: impl Display) {
+        self.family(name, "counter", help);
+        self.sample(name, &[], value);
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, value: impl Display) {
+        self.family(name, "gauge", help);
+        self.sample(name, &[], value);
+    }
+}
+
+/// How long a scraper has to send its request head.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_REQUEST_HEAD: usize = 8192;
+
+/// Serves `/metrics` on `listener` until `shutdown` turns true.
+pub async fn serve<U: Upstream>(
+    listener: TcpListener,
+    responder: Arc<Responder<U>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics accept");
+                    continue;
+                }
+            },
+        };
+        let responder = responder.clone();
+        tokio::spawn(async move {
+            if let Err(e) = exchange(stream, &responder).await {
+                tracing::debug!(error = %e, "metrics request");
+            }
+        });
+    }
+}
+
+async fn exchange<U: Upstream>(mut stream: TcpStream, responder: &Responder<U>) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let read = async {
+        let mut chunk = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST_HEAD {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    if timeout(REQUEST_TIMEOUT, read).await.is_err() {
+        return Ok(());
+    }
+    let request_line = head.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or_default();
+    let mut words = std::str::from_utf8(request_line).unwrap_or_default().split(' ');
+    let (status, body) = match (words.next(), words.next()) {
+        (Some("GET"), Some("/metrics")) => ("200 OK", render(responder)),
+        (Some("GET"), Some(_)) => ("404 Not Found", "metrics are at /metrics\n".to_string()),
+        _ => ("405 Method Not Allowed", "only GET /metrics\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::RecordType;
+
+    use super::*;
+    use crate::server::{
+        respond::Transport,
+        tests::{CLIENT, query, responder},
+    };
+
+    /// The value of the sample whose line starts with `series `.
+    fn value(text: &str, series: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
+    }
+
+    #[tokio::test]
+    async fn counts_what_was_served_and_resolved() {
+        let r = responder();
+        for _ in 0..2 {
+            r.respond(&query("www.example.lab.", RecordType::A, None), CLIENT, Transport::Udp).await.unwrap();
+        }
+        r.respond(&query("nope.example.lab.", RecordType::A, None), CLIENT, Transport::Tcp).await.unwrap();
+        let text = render(&r);
+        assert_eq!(value(&text, "anycast_queries_total{transport=\"udp\"}"), 2.0);
+        assert_eq!(value(&text, "anycast_queries_total{transport=\"tcp\"}"), 1.0);
+        assert_eq!(value(&text, "anycast_responses_total{rcode=\"noerror\"}"), 2.0);
+        assert_eq!(value(&text, "anycast_responses_total{rcode=\"nxdomain\"}"), 1.0);
+        assert_eq!(value(&text, "anycast_questions_total{source=\"cache\"}"), 1.0);
+        assert_eq!(value(&text, "anycast_questions_total{source=\"network\"}"), 2.0);
+        let replies = value(&text, "anycast_upstream_queries_total{outcome=\"answered\"}");
+        assert!(replies >= 3.0, "root, lab., example.lab.");
+        assert_eq!(value(&text, "anycast_upstream_latency_seconds_bucket{le=\"+Inf\"}"), replies);
+        assert_eq!(value(&text, "anycast_upstream_latency_seconds_count"), replies);
+        assert!(value(&text, "anycast_cache_entries") >= 3.0);
+    }
+
+    #[test]
+    fn every_sample_belongs_to_a_declared_family() {
+        let text = render(&responder());
+        let mut declared = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+                declared.push(name.to_string());
+            } else if !line.starts_with("# HELP ") {
+                let series = line.split([' ', '{']).next().unwrap();
+                let family = series.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
+                assert!(declared.iter().any(|d| d == series || d == family), "undeclared: {line}");
+                let value = line.rsplit(' ').next().unwrap();
+                assert!(value.parse::<f64>().is_ok(), "not a number: {line}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn http_get_metrics_and_nothing_else() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (_stop, stopped) = watch::channel(false);
+        tokio::spawn(serve(listener, Arc::new(responder()), stopped));
+        let get = |request: &'static str| async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).await.unwrap();
+            reply
+        };
+        let ok = get("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+        assert!(ok.contains("text/plain; version=0.0.4") && ok.contains("\r\n\r\n# HELP anycast_queries_total"));
+        let body_len = ok.split("\r\n\r\n").nth(1).unwrap().len();
+        assert!(ok.contains(&format!("Content-Length: {body_len}\r\n")));
+        assert!(get("GET / HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 404"));
+        assert!(get("POST /metrics HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 405"));
+        assert!(get("\r\n\r\n").await.starts_with("HTTP/1.1 405"), "garbage gets an answer, not a hang");
+    }
+}
