@@ -134,7 +134,21 @@ impl<U: Upstream> Resolver<U> {
             Mode::Recursive(_) => {
                 let (mut zone, mut ns_names) = self.closest_cut(name, class);
                 for _ in 0..self.limits.max_referrals {
-                    let servers = self.addresses_of(&zone, &ns_names, class, budget, depth).await?;
+                    let servers = match self.addresses_of(&zone, &ns_names, class, budget, depth).await {
+                        Ok(servers) => servers,
+                        // The cut's servers cannot be reached from the cache
+                        // (addresses expired, or an NS RRset from an answer,
+                        // which carries no glue): start from the cut above,
+                        // whose referral brings the glue; the hints above all.
+                        Err(Failure::NoAddress(_)) if !ns_names.is_empty() => {
+                            (zone, ns_names) = match zone.is_root() {
+                                true => (Name::root(), Vec::new()),
+                                false => self.closest_cut(&zone.base_name(), class),
+                            };
+                            continue;
+                        }
+                        Err(failure) => return Err(failure),
+                    };
                     match self.ask(&zone, servers, name, rtype, class, false, budget).await? {
                         Reply::Referral { zone: child, ns, glue } => {
                             let now = Instant::now();
@@ -233,9 +247,11 @@ impl<U: Upstream> Resolver<U> {
         if depth >= self.limits.max_ns_depth {
             return Err(Failure::Budget("nested NS lookups"));
         }
-        // Look up NS names one at a time until one has an address; names
-        // inside the zone itself would need the zone to find them.
-        for ns in ns_names.iter().filter(|ns| !zone.zone_of(ns)).chain(ns_names.iter().filter(|ns| zone.zone_of(ns))) {
+        // Look up NS names one at a time until one has an address. Names
+        // inside the zone itself are not: finding them needs the zone's
+        // servers, whose addresses are what is missing (the parent's glue
+        // gives them; see `step`).
+        for ns in ns_names.iter().filter(|ns| !zone.zone_of(ns)) {
             for rtype in [RecordType::A, RecordType::AAAA] {
                 let found = self.resolve_name(ns.clone(), rtype, class, budget, depth + 1).await;
                 if let Err(Failure::Budget(what)) = found {

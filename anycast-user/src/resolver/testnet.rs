@@ -261,6 +261,8 @@ pub fn root_zone() -> Zone {
     Zone::new(
         ".",
         vec![
+            ns(".", "a.root.lab."),
+            a("a.root.lab.", 3600, ip(1)),
             ns("lab.", "ns.lab."),
             a("ns.lab.", 3600, ip(2)),
             ns("other.", "ns1.other."),

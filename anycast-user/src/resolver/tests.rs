@@ -173,3 +173,20 @@ async fn forwarding_fails_over_to_the_next_upstream() {
     let failed_over = exchanges(&resolver);
     assert!(failed_over.contains(&("timeout", 1)) && failed_over.contains(&("answered", 1)), "{failed_over:?}");
 }
+
+#[tokio::test]
+async fn servers_whose_addresses_are_gone_are_found_again_from_above() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    // The root's own NS RRset from an answer: its server's address comes
+    // only as glue, which answers do not cache.
+    let ns = ask(&resolver, ".", RecordType::NS).await;
+    assert_eq!(ns.rcode, ResponseCode::NoError, "{ns:?}");
+    let soa = ask(&resolver, ".", RecordType::SOA).await;
+    assert_eq!((soa.rcode, soa.answers.len()), (ResponseCode::NoError, 1), "the root hints step in: {soa:?}");
+    // lab.'s server is named inside lab.: with its address expired, only
+    // the root's referral (glue) can give it again.
+    ask(&resolver, "www.lab.", RecordType::A).await;
+    resolver.cache.lock().unwrap().forget(&name("ns.lab."), RecordType::A, DNSClass::IN);
+    let again = ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert_eq!(addresses(&again), vec!["10.53.0.101"]);
+}
