@@ -8,7 +8,8 @@ use std::path::Path;
 /// the foreground with its files under `dir`. Validation is off (the lab
 /// root is unsigned: with the validator everything would be SERVFAIL) and
 /// IPv6 transport too (the hierarchy is IPv4-only; trying IPv6 would only
-/// add timeouts).
+/// add timeouts). Unbound answers RFC 6761's `test.` itself by default;
+/// the lab delegates it, so that default is turned off.
 pub fn unbound_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> String {
     format!(
         "server:\n\
@@ -28,6 +29,7 @@ pub fn unbound_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> St
          \x20   verbosity: 1\n\
          \x20   root-hints: \"{hints}\"\n\
          \x20   module-config: \"iterator\"\n\
+         \x20   local-zone: \"test.\" nodefault\n\
          remote-control:\n\
          \x20   control-enable: no\n",
         dir = dir.display(),

@@ -103,7 +103,8 @@ fn main() -> Result<()> {
     }
 }
 
-/// The self-contained lab with anycastd in it, until Ctrl-C.
+/// The self-contained lab with anycastd in it, until Ctrl-C (or SIGTERM or
+/// SIGHUP: a closed terminal or a supervisor tears it down too).
 fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
     cmd::require_root("the lab creates network namespaces")?;
     let (stop, stopped) = std::sync::mpsc::channel();
