@@ -51,7 +51,10 @@ fn bad_input_is_answered_or_cut_off_and_service_goes_on() {
     check(tcp["empty_then_query_rcode"] == 0, "an empty frame is skipped and the next query answered");
     check(tcp["oversized_rcode"] == 1, "a 65535-byte frame of garbage gets FORMERR");
     let cut = tcp["promise_cut_after_s"].as_f64().unwrap_or(f64::MAX);
-    check((IDLE as f64 - 0.5..IDLE as f64 + 2.0).contains(&cut), "a frame that never completes is cut after the idle time");
+    check(
+        (IDLE as f64 - 0.5..IDLE as f64 + 2.0).contains(&cut),
+        "a frame that never completes is cut after the idle time",
+    );
     let loris = &report["slowloris"];
     check(loris["still_open"] == 0, "every slowloris connection was cut");
     check(
