@@ -15,7 +15,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::{metrics, respond::Responder};
+use super::{listener::accept_until, metrics, respond::Responder};
 use crate::resolver::upstream::Upstream;
 
 /// Serves the control socket at `path` until `shutdown` turns true. A
@@ -23,29 +23,23 @@ use crate::resolver::upstream::Upstream;
 pub async fn serve<U: Upstream>(
     path: &Path,
     responder: Arc<Responder<U>>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    loop {
-        let stream = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "control socket accept");
-                    continue;
+    accept_until(&listener, shutdown, |accepted| match accepted {
+        Ok(stream) => {
+            let responder = responder.clone();
+            tokio::spawn(async move {
+                if let Err(e) = session(stream, &responder).await {
+                    tracing::debug!(error = %e, "control session");
                 }
-            },
-        };
-        let responder = responder.clone();
-        tokio::spawn(async move {
-            if let Err(e) = session(stream, &responder).await {
-                tracing::debug!(error = %e, "control session");
-            }
-        });
-    }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "control socket accept"),
+    })
+    .await;
     let _ = std::fs::remove_file(path);
     Ok(())
 }

@@ -15,7 +15,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::respond::Responder;
+use super::{listener::accept_until, respond::Responder};
 use crate::resolver::{telemetry::LATENCY_BOUNDS, upstream::Upstream};
 
 /// Every metric the daemon has, as Prometheus text.
@@ -125,29 +125,19 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_REQUEST_HEAD: usize = 8192;
 
 /// Serves `/metrics` on `listener` until `shutdown` turns true.
-pub async fn serve<U: Upstream>(
-    listener: TcpListener,
-    responder: Arc<Responder<U>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let stream = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics accept");
-                    continue;
+pub async fn serve<U: Upstream>(listener: TcpListener, responder: Arc<Responder<U>>, shutdown: watch::Receiver<bool>) {
+    accept_until(&listener, shutdown, |accepted| match accepted {
+        Ok(stream) => {
+            let responder = responder.clone();
+            tokio::spawn(async move {
+                if let Err(e) = exchange(stream, &responder).await {
+                    tracing::debug!(error = %e, "metrics request");
                 }
-            },
-        };
-        let responder = responder.clone();
-        tokio::spawn(async move {
-            if let Err(e) = exchange(stream, &responder).await {
-                tracing::debug!(error = %e, "metrics request");
-            }
-        });
-    }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics accept"),
+    })
+    .await;
 }
 
 async fn exchange<U: Upstream>(mut stream: TcpStream, responder: &Responder<U>) -> std::io::Result<()> {

@@ -3,6 +3,7 @@
 
 pub mod acl;
 pub mod control;
+mod listener;
 pub mod metrics;
 pub mod refresh;
 pub mod respond;

@@ -13,6 +13,7 @@ use tokio::{
 };
 
 use super::{
+    listener::accept_until,
     respond::{Responder, Transport},
     stats::Error,
 };
@@ -38,32 +39,30 @@ pub async fn serve<U: Upstream>(
     listener: TcpListener,
     responder: Arc<Responder<U>>,
     limits: TcpLimits,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    responder.stats.error(Error::TcpAccept);
-                    tracing::warn!(error = %e, "TCP accept");
-                    continue;
-                }
-            },
+    accept_until(&listener, shutdown, |accepted| {
+        let stream = match accepted {
+            Ok(stream) => stream,
+            Err(e) => {
+                responder.stats.error(Error::TcpAccept);
+                tracing::warn!(error = %e, "TCP accept");
+                return;
+            }
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             responder.stats.error(Error::TcpOverload);
-            tracing::debug!(%peer, "too many TCP connections; closed");
-            continue;
+            tracing::debug!(peer = ?stream.peer_addr(), "too many TCP connections; closed");
+            return;
         };
         let responder = responder.clone();
         tokio::spawn(async move {
             connection(stream, responder, limits).await;
             drop(permit);
         });
-    }
+    })
+    .await;
 }
 
 async fn connection<U: Upstream>(stream: TcpStream, responder: Arc<Responder<U>>, limits: TcpLimits) {
