@@ -31,6 +31,7 @@ pub const NODE4: &str = "10.99.1.1";
 
 pub struct Lab {
     // Processes go before the namespaces they run in (fields drop in order).
+    anycastd: Option<Process>,
     processes: Vec<Process>,
     pub client: Netns,
     pub node: Netns,
@@ -60,6 +61,7 @@ impl Lab {
         std::fs::create_dir_all(&dir)
             .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
         let mut lab = Lab {
+            anycastd: None,
             processes: Vec::new(),
             client: Netns::create("cli")?,
             node: Netns::create("node")?,
@@ -159,7 +161,7 @@ impl Lab {
             .arg(self.control_socket())
             .args(extra);
         let log = self.dir.join("anycastd.log");
-        self.processes.push(Process::spawn(&mut command, &log)?);
+        self.anycastd = Some(Process::spawn(&mut command, &log)?);
         self.wait("anycastd answering", Duration::from_secs(20), || {
             self.dig(&["+short", "+tries=1", "+time=1", &format!("@{VIP4}"), "www.lab.", "A"])
                 .is_ok_and(|out| out.trim() == "10.99.5.1")
@@ -189,6 +191,12 @@ impl Lab {
             LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default()))
         })?;
         Ok(NODE4)
+    }
+
+    /// Sends anycastd `signal` and waits up to `grace` for its exit status
+    /// (None if it is still running, or was never started).
+    pub fn stop_anycastd(&mut self, signal: &str, grace: Duration) -> Option<std::process::ExitStatus> {
+        self.anycastd.as_mut()?.stop(signal, grace)
     }
 
     pub fn control_socket(&self) -> PathBuf {
@@ -236,6 +244,7 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        self.anycastd = None;
         self.processes.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
