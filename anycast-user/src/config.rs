@@ -7,14 +7,18 @@
 use std::{
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
+    str::FromStr,
     time::Duration,
 };
 
 use serde::Deserialize;
 
+use hickory_proto::rr::{Name, RecordType};
+
 use crate::{
     answer_entry::WritePolicy,
     resolver::{Limits, cache::CacheLimits},
+    route::announce::{AnnounceSettings, BirdControl, HealthSettings, Unhealthy},
     server::acl::Network,
 };
 
@@ -55,6 +59,10 @@ pub struct File {
     pub cache: CacheSection,
     #[serde(default)]
     pub fastpath: FastPathSection,
+    #[serde(default)]
+    pub announce: AnnounceSection,
+    #[serde(default)]
+    pub health: HealthSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +126,37 @@ pub struct FastPathSection {
     pub min_ttl: Option<u32>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceSection {
+    /// The interface the VIPs are put on while announced (a dummy one,
+    /// made if missing; `lo` where there is no dummy driver).
+    pub vip_interface: Option<String>,
+    /// BIRD include file anycastd rewrites with `define ANYCAST_STATE`.
+    pub bird_include: Option<PathBuf>,
+    /// birdc's control socket.
+    pub birdc_socket: Option<PathBuf>,
+    /// `withdraw` or `drain` when the health checks fail.
+    pub on_unhealthy: Option<Unhealthy>,
+    /// Seconds a graceful stop keeps answering after withdrawing.
+    pub drain_time: Option<u64>,
+    /// While this file exists the node is drained.
+    pub maintenance_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSection {
+    pub interval_ms: Option<u64>,
+    /// Checks passed in a row before announcing.
+    pub rise: Option<u32>,
+    /// Checks failed in a row before withdrawing.
+    pub fall: Option<u32>,
+    /// The probe question, resolved from the servers at every check.
+    pub probe_name: Option<String>,
+    pub probe_type: Option<String>,
+}
+
 /// Settings given on the command line; each wins over the file's.
 #[derive(Debug, Default, clap::Args)]
 pub struct Flags {
@@ -179,6 +218,7 @@ pub struct Config {
     pub answer_capacity: u32,
     pub edns_udp_size: u16,
     pub write_policy: WritePolicy,
+    pub announce: AnnounceSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -315,6 +355,7 @@ impl Config {
         if !(anycast_common::CLASSIC_UDP_LEN..=anycast_common::MAX_RESPONSE_LEN as u16).contains(&edns_udp_size) {
             return Err(invalid("fastpath.edns_udp_size", format!("{edns_udp_size} is outside 512..=1232")));
         }
+        let announce = announce_settings(&file.announce, &file.health)?;
         let max_ttl = cache.max_ttl.as_secs().min(u32::MAX as u64) as u32;
         let write_policy =
             WritePolicy { min_ttl: file.fastpath.min_ttl.unwrap_or(WritePolicy::default().min_ttl), max_ttl };
@@ -343,8 +384,50 @@ impl Config {
             answer_capacity: positive("fastpath.capacity", file.fastpath.capacity.map(u64::from), 65_536)? as u32,
             edns_udp_size,
             write_policy,
+            announce,
         })
     }
+}
+
+fn announce_settings(announce: &AnnounceSection, health: &HealthSection) -> Result<AnnounceSettings, ConfigError> {
+    let at_least_one = |key: &'static str, value: Option<u32>| match value {
+        Some(0) => Err(invalid(key, "must be above 0")),
+        Some(v) => Ok(v),
+        None => Ok(2),
+    };
+    let interval_ms = health.interval_ms.unwrap_or(1000);
+    if !(100..=60_000).contains(&interval_ms) {
+        return Err(invalid("health.interval_ms", format!("{interval_ms} is outside 100..=60000")));
+    }
+    let probe_name = health.probe_name.as_deref().unwrap_or(".");
+    let probe_name =
+        Name::from_ascii(probe_name).map_err(|e| invalid("health.probe_name", format!("`{probe_name}`: {e}")))?;
+    let probe_type = health.probe_type.as_deref().unwrap_or("NS");
+    let probe_type = RecordType::from_str(&probe_type.to_ascii_uppercase())
+        .map_err(|_| invalid("health.probe_type", format!("`{probe_type}` is not a record type")))?;
+    let vip_interface = announce.vip_interface.clone().unwrap_or_else(|| "anycast0".to_string());
+    if vip_interface.is_empty() || vip_interface.len() > 15 || vip_interface.contains(['/', ' ']) {
+        return Err(invalid("announce.vip_interface", format!("`{vip_interface}` is not an interface name")));
+    }
+    if announce.birdc_socket.is_some() && announce.bird_include.is_none() {
+        return Err(invalid("announce.birdc_socket", "set without announce.bird_include"));
+    }
+    Ok(AnnounceSettings {
+        vip_interface,
+        bird: announce.bird_include.clone().map(|include| BirdControl {
+            include,
+            socket: announce.birdc_socket.clone().unwrap_or_else(|| PathBuf::from("/run/bird/bird.ctl")),
+        }),
+        unhealthy: announce.on_unhealthy.unwrap_or(Unhealthy::Withdraw),
+        drain_time: Duration::from_secs(announce.drain_time.unwrap_or(5)),
+        maintenance_file: announce.maintenance_file.clone(),
+        health: HealthSettings {
+            interval: Duration::from_millis(interval_ms),
+            rise: at_least_one("health.rise", health.rise)?,
+            fall: at_least_one("health.fall", health.fall)?,
+            probe: (probe_name, probe_type),
+        },
+    })
 }
 
 /// Where the control socket is unless configured.
@@ -383,6 +466,16 @@ mod tests {
             max_negative_ttl = 60
             [fastpath]
             min_ttl = 5
+            [announce]
+            vip_interface = "lo"
+            bird_include = "/run/anycastd/bird.conf"
+            on_unhealthy = "drain"
+            drain_time = 3
+            [health]
+            interval_ms = 500
+            rise = 3
+            probe_name = "example.com"
+            probe_type = "aaaa"
         "#;
         let flags = Flags { interface: Some("veth1".into()), ..Flags::default() };
         let config = Config::merge(file(text), &flags).unwrap();
@@ -395,6 +488,13 @@ mod tests {
         assert_eq!(config.cache.max_negative_ttl, Duration::from_secs(60));
         assert_eq!(config.write_policy.min_ttl, 5);
         assert_eq!(config.metrics, Some("127.0.0.1:9153".parse().unwrap()));
+        let announce = &config.announce;
+        assert_eq!(announce.vip_interface, "lo");
+        assert_eq!(announce.bird.as_ref().unwrap().socket, PathBuf::from("/run/bird/bird.ctl"));
+        assert_eq!((announce.unhealthy, announce.drain_time), (Unhealthy::Drain, Duration::from_secs(3)));
+        let health = &announce.health;
+        assert_eq!((health.interval, health.rise, health.fall), (Duration::from_millis(500), 3, 2));
+        assert_eq!(health.probe, (Name::from_ascii("example.com").unwrap(), RecordType::AAAA));
     }
 
     #[test]
@@ -413,6 +513,15 @@ mod tests {
         assert!(error(&format!("{vip}[cache]\ncapacity = 0\n"), &none).starts_with("cache.capacity:"));
         assert!(
             error(&format!("{vip}[fastpath]\nedns_udp_size = 4096\n"), &none).starts_with("fastpath.edns_udp_size:")
+        );
+        assert!(error(&format!("{vip}[health]\nrise = 0\n"), &none).starts_with("health.rise:"));
+        assert!(error(&format!("{vip}[health]\ninterval_ms = 5\n"), &none).starts_with("health.interval_ms:"));
+        assert!(error(&format!("{vip}[health]\nprobe_type = \"QQ\"\n"), &none).starts_with("health.probe_type:"));
+        assert!(
+            error(&format!("{vip}[announce]\nvip_interface = \"a/b\"\n"), &none).starts_with("announce.vip_interface:")
+        );
+        assert!(
+            error(&format!("{vip}[announce]\nbirdc_socket = \"/x\"\n"), &none).starts_with("announce.birdc_socket:")
         );
     }
 

@@ -185,6 +185,11 @@ impl FastPath {
         Ok(())
     }
 
+    /// The kernel's ID of the loaded program (what `ip link` shows attached).
+    pub fn program_id(&mut self) -> Result<u32, FastPathError> {
+        Ok(self.program()?.info()?.id())
+    }
+
     /// The program, for attaching it or running it on test packets.
     pub fn program(&mut self) -> Result<&mut Xdp, FastPathError> {
         xdp(&mut self.ebpf, PROGRAM_NAME)

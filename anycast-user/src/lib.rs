@@ -15,5 +15,6 @@ pub mod clock;
 pub mod config;
 pub mod fastpath;
 pub mod resolver;
+pub mod route;
 pub mod server;
 pub mod wire;

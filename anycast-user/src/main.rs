@@ -8,6 +8,7 @@ use anycast_user::{
     config::{self, Config, Flags, Resolution, XdpMode},
     fastpath::{FastPath, Settings},
     resolver::{Mode, Resolver, hints::RootHints, upstream::NetUpstream},
+    route::announce::{self, Announcer},
     server::{
         acl::Acl,
         control, metrics, refresh,
@@ -106,7 +107,13 @@ async fn run(config: Config) -> Result<()> {
         Resolution::Forward { forwarders } => Mode::Forward(forwarders.clone()),
     };
     let resolver = Resolver::new(NetUpstream { timeout: config.query_timeout }, mode, config.limits, config.cache);
-    let feed = fast_path(&config)?.map(|fast_path| Feed {
+    let mut fast_path = fast_path(&config)?;
+    // The announcement checks that this very program stays attached.
+    let attached = match (&mut fast_path, &config.interface) {
+        (Some(fast_path), Some(interface)) => Some((interface.clone(), fast_path.program_id()?)),
+        _ => None,
+    };
+    let feed = fast_path.map(|fast_path| Feed {
         fast_path: std::sync::Mutex::new(fast_path),
         policy: config.write_policy,
         refresher: Default::default(),
@@ -117,6 +124,7 @@ async fn run(config: Config) -> Result<()> {
         acl: Acl::new(config.allow.clone()),
         edns_udp_size: config.edns_udp_size,
         feed,
+        announcer: Default::default(),
     });
 
     let (stop, stopped) = watch::channel(false);
@@ -143,19 +151,45 @@ async fn run(config: Config) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics on {addr}"))?;
         services.spawn(metrics::serve(listener, responder.clone(), stopped.clone()));
     }
+    // Announcing comes last: routers send traffic only once the node is
+    // serving, and only while it is healthy.
+    let announcer = Arc::new(
+        Announcer::new(config.announce.clone(), config.vips.clone(), attached)
+            .await
+            .context("setting up the route announcement")?,
+    );
+    let _ = responder.announcer.set(announcer.clone());
+    let (stop_announcing, announcing_stopped) = watch::channel(false);
+    let announcing = tokio::spawn(announce::run(announcer.clone(), responder.clone(), announcing_stopped));
     tracing::info!(vips = ?config.vips, port = config.port, mode = ?config.resolution, control = %config.control_socket.display(), metrics = ?config.metrics, "serving");
 
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     tokio::select! {
         _ = terminate.recv() => {
-            tracing::info!("SIGTERM: draining");
+            // Withdraw first and keep answering while routers converge;
+            // then stop accepting and finish what is under way.
+            tracing::info!("SIGTERM: withdrawing, then draining");
+            let _ = stop_announcing.send(true);
+            let _ = announcing.await;
+            if let Err(e) = announcer.withdraw_for_stop().await {
+                tracing::error!(error = %e, "withdrawing");
+            }
             let _ = stop.send(true);
             if tokio::time::timeout(DRAIN, async { while services.join_next().await.is_some() {} }).await.is_err() {
                 tracing::warn!("queries still under way after {DRAIN:?}; stopping anyway");
             }
+            if let Err(e) = announcer.stop_now().await {
+                tracing::error!(error = %e, "removing the VIPs");
+            }
         }
-        _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+        _ = interrupt.recv() => {
+            tracing::info!("SIGINT: stopping");
+            announcing.abort();
+            if let Err(e) = announcer.stop_now().await {
+                tracing::error!(error = %e, "removing the VIPs");
+            }
+        }
     }
     services.abort_all();
     tracing::info!(cache_entries = responder.resolver.cache_len(), "stopped");

@@ -91,8 +91,7 @@ impl Lab {
         node.ip(&["addr", "add", "fd99:1::1/64", "dev", &self.node_if, "nodad"])?;
         node.ip(&["addr", "add", "10.99.2.1/24", "dev", &node_auth])?;
         node.ip(&["addr", "add", "10.99.4.1/24", "dev", &node_slow])?;
-        node.ip(&["addr", "add", &format!("{VIP4}/32"), "dev", "lo"])?;
-        node.ip(&["addr", "add", &format!("{VIP6}/128"), "dev", "lo", "nodad"])?;
+        // The VIPs are anycastd's to put on lo (no dummy driver here).
         for last in [2, 10, 11, 12, 13, 14] {
             auth.ip(&["addr", "add", &format!("10.99.2.{last}/24"), "dev", &auth_end])?;
         }
@@ -197,6 +196,23 @@ impl Lab {
     /// (None if it is still running, or was never started).
     pub fn stop_anycastd(&mut self, signal: &str, grace: Duration) -> Option<std::process::ExitStatus> {
         self.anycastd.as_mut()?.stop(signal, grace)
+    }
+
+    /// Cuts (or restores) the node's link to the DNS hierarchy's servers.
+    pub fn set_upstream_link(&self, up: bool) -> Result<(), LabError> {
+        let link = format!("n{}a", std::process::id());
+        self.node.ip(&["link", "set", "dev", &link, if up { "up" } else { "down" }])?;
+        if up {
+            // Addresses survive a link flap, the connected route comes back.
+            self.node.ip(&["route", "replace", "10.99.2.0/24", "dev", &link])?;
+        }
+        Ok(())
+    }
+
+    /// The host addresses on the node's lo (where anycastd puts the VIPs).
+    pub fn node_loopback_addresses(&self) -> Result<Vec<String>, LabError> {
+        let out = self.node.ip(&["-o", "addr", "show", "dev", "lo"])?;
+        Ok(out.lines().filter_map(|l| l.split_whitespace().nth(3)).map(str::to_string).collect())
     }
 
     pub fn control_socket(&self) -> PathBuf {

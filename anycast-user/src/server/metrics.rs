@@ -16,7 +16,10 @@ use tokio::{
 };
 
 use super::{listener::accept_until, respond::Responder};
-use crate::resolver::{telemetry::LATENCY_BOUNDS, upstream::Upstream};
+use crate::{
+    resolver::{telemetry::LATENCY_BOUNDS, upstream::Upstream},
+    route::announce::State,
+};
 
 /// Every metric the daemon has, as Prometheus text.
 pub fn render<U: Upstream>(responder: &Responder<U>) -> String {
@@ -82,6 +85,14 @@ pub fn render<U: Upstream>(responder: &Responder<U>) -> String {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "reading the fast path's counters"),
+        }
+    }
+    if let Some(announcer) = responder.announcer.get() {
+        let (healthy, applied) = announcer.status();
+        out.gauge("anycast_healthy", "1 if the health checks pass (with hysteresis).", healthy as u8);
+        out.family("anycast_announcement", "gauge", "1 for what the routers are told about the VIPs now.");
+        for state in State::ALL {
+            out.sample("anycast_announcement", &[("state", state.name())], (applied == Some(state)) as u8);
         }
     }
     out.0

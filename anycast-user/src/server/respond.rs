@@ -8,7 +8,10 @@
 //! assembled by [`crate::wire`], the node's OPT record when the query had
 //! one. Cacheable answers to UDP queries are written into the answer map.
 
-use std::{net::IpAddr, sync::Mutex};
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+};
 
 use anycast_common::{CLASSIC_UDP_LEN, dns};
 use hickory_proto::{
@@ -21,6 +24,7 @@ use crate::{
     clock,
     fastpath::FastPath,
     resolver::{Resolution, Resolver, upstream::Upstream},
+    route::announce::Announcer,
     server::{
         acl::Acl,
         refresh::{Refresher, Written},
@@ -53,6 +57,8 @@ pub struct Responder<U> {
     /// EDNS UDP payload size this node advertises and accepts.
     pub edns_udp_size: u16,
     pub feed: Option<Feed>,
+    /// The route announcement, once it is set up (for metrics).
+    pub announcer: std::sync::OnceLock<Arc<Announcer>>,
 }
 
 /// What a query asks for, once it is known to be one worth answering.

@@ -1,0 +1,299 @@
+//! Announcing the VIPs, with the node's own routing daemon (BIRD `protocol
+//! direct` exports what is on the VIP interface): announced means the VIPs
+//! are on the interface; withdrawn means they are not; drained means they
+//! are, exported with a longer AS path, so routers prefer other nodes
+//! without losing this one.
+//!
+//! BIRD learns the state from an include file the daemon rewrites,
+//! `define ANYCAST_STATE = 0|1|2;` (announce, drain, withdraw), followed by
+//! `birdc configure`; its export filter prepends on 1 and rejects on 2 (see
+//! the README). That is also how a graceful stop withdraws while the VIPs
+//! stay and queries in flight are still answered. Without the include file,
+//! drain is a withdraw.
+
+use std::{
+    net::IpAddr,
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU8, Ordering::Relaxed},
+    },
+    time::Duration,
+};
+
+use hickory_proto::{
+    op::{Query, ResponseCode},
+    rr::{Name, RecordType},
+};
+use tokio::sync::{Mutex, watch};
+
+use super::{
+    health::Hysteresis,
+    vips::{VipError, VipHome},
+};
+use crate::{resolver::upstream::Upstream, server::respond::Responder};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnnounceSettings {
+    /// Where the VIPs go (a dummy interface, made if missing; else lo).
+    pub vip_interface: String,
+    /// BIRD's include file for the announcement state, and birdc's socket.
+    pub bird: Option<BirdControl>,
+    /// What an unhealthy node does: withdraw (default) or drain.
+    pub unhealthy: Unhealthy,
+    /// How long a graceful stop keeps answering after withdrawing.
+    pub drain_time: Duration,
+    /// While this file exists the node is drained on purpose.
+    pub maintenance_file: Option<PathBuf>,
+    pub health: HealthSettings,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BirdControl {
+    pub include: PathBuf,
+    pub socket: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unhealthy {
+    Withdraw,
+    Drain,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthSettings {
+    pub interval: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    /// The question whose resolution from the servers proves upstreams work.
+    pub probe: (Name, RecordType),
+}
+
+/// What the routers are told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Announced,
+    Drained,
+    Withdrawn,
+}
+
+impl State {
+    pub const ALL: [State; 3] = [State::Announced, State::Drained, State::Withdrawn];
+
+    fn bird_value(self) -> u8 {
+        match self {
+            State::Announced => 0,
+            State::Drained => 1,
+            State::Withdrawn => 2,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Announced => "announced",
+            State::Drained => "drained",
+            State::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnnounceError {
+    #[error(transparent)]
+    Vips(#[from] VipError),
+    #[error("writing {path}: {source}")]
+    Include { path: PathBuf, source: std::io::Error },
+    #[error("birdc configure: {0}")]
+    Birdc(String),
+}
+
+pub struct Announcer {
+    settings: AnnounceSettings,
+    vips: VipHome,
+    /// The interface the XDP program must stay attached to, and the ID of
+    /// the program anycastd loaded.
+    fast_path: Option<(String, u32)>,
+    state: Mutex<Option<State>>,
+    /// For metrics: the health verdict, and the state last applied
+    /// (`State::ALL` index + 1; 0 before the first).
+    healthy: AtomicBool,
+    applied: AtomicU8,
+}
+
+impl Announcer {
+    pub async fn new(
+        settings: AnnounceSettings,
+        vips: Vec<IpAddr>,
+        fast_path: Option<(String, u32)>,
+    ) -> Result<Announcer, AnnounceError> {
+        let home = VipHome::open(&settings.vip_interface, vips).await?;
+        tracing::info!(interface = home.interface, "the VIPs go on this interface while announced");
+        Ok(Announcer {
+            settings,
+            vips: home,
+            fast_path,
+            state: Mutex::new(None),
+            healthy: AtomicBool::new(false),
+            applied: AtomicU8::new(0),
+        })
+    }
+
+    /// The health verdict and the state last applied, for metrics.
+    pub fn status(&self) -> (bool, Option<State>) {
+        let applied = self.applied.load(Relaxed) as usize;
+        (self.healthy.load(Relaxed), applied.checked_sub(1).map(|i| State::ALL[i]))
+    }
+
+    fn set_state(&self, state: &mut Option<State>, new: State) {
+        *state = Some(new);
+        self.applied.store(State::ALL.iter().position(|&s| s == new).map_or(0, |i| i as u8 + 1), Relaxed);
+    }
+
+    /// Makes the routers' view `want`. Also puts back VIPs removed behind
+    /// the daemon's back while they should be there.
+    pub async fn apply(&self, want: State) -> Result<(), AnnounceError> {
+        let mut state = self.state.lock().await;
+        // Without BIRD's include, the only lever is the VIPs themselves.
+        let want = if self.settings.bird.is_none() && want == State::Drained { State::Withdrawn } else { want };
+        if *state != Some(want) {
+            tracing::info!(from = state.map(State::name), to = want.name(), "announcement");
+        }
+        match want {
+            State::Announced | State::Drained => {
+                let added = self.vips.add().await?;
+                if *state == Some(want) && !added.is_empty() {
+                    tracing::warn!(?added, "VIPs were removed behind anycastd's back; restored");
+                }
+                if *state != Some(want) {
+                    self.tell_bird(want).await?;
+                }
+            }
+            State::Withdrawn => {
+                if *state != Some(want) {
+                    self.tell_bird(want).await?;
+                }
+                self.vips.remove().await?;
+            }
+        }
+        self.set_state(&mut state, want);
+        Ok(())
+    }
+
+    /// The first half of a graceful stop: through BIRD, withdraw while the
+    /// VIPs stay and the node keeps answering for `drain_time`. (Without
+    /// BIRD, taking the VIPs off is the only way to withdraw, and replies
+    /// cannot be sent from an address the host no longer has: the caller
+    /// finishes the queries under way first, then calls `stop_now`.)
+    pub async fn withdraw_for_stop(&self) -> Result<(), AnnounceError> {
+        if self.settings.bird.is_some() {
+            self.tell_bird(State::Withdrawn).await?;
+            tracing::info!(drain = ?self.settings.drain_time, "withdrawn; still answering while routers converge");
+            tokio::time::sleep(self.settings.drain_time).await;
+        }
+        Ok(())
+    }
+
+    /// Takes the VIPs off at once (SIGINT, or the end of a graceful stop).
+    pub async fn stop_now(&self) -> Result<(), AnnounceError> {
+        let removed = self.vips.remove().await?;
+        self.set_state(&mut *self.state.lock().await, State::Withdrawn);
+        tracing::info!(removed, "VIPs removed");
+        Ok(())
+    }
+
+    async fn tell_bird(&self, state: State) -> Result<(), AnnounceError> {
+        let Some(bird) = &self.settings.bird else { return Ok(()) };
+        write_include(&bird.include, state)?;
+        let out = tokio::process::Command::new("birdc")
+            .arg("-s")
+            .arg(&bird.socket)
+            .arg("configure")
+            .output()
+            .await
+            .map_err(|e| AnnounceError::Birdc(e.to_string()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !text.contains("Reconfigured") && !text.contains("Reconfiguration in progress") {
+            return Err(AnnounceError::Birdc(format!("{}{}", text.trim(), String::from_utf8_lossy(&out.stderr))));
+        }
+        Ok(())
+    }
+
+    /// One round of checks: the XDP program still attached, upstream
+    /// resolution working (the probe asked of the servers, not the cache).
+    pub async fn check<U: Upstream>(&self, responder: &Responder<U>) -> Result<(), String> {
+        if let Some((interface, id)) = &self.fast_path {
+            match self.vips.xdp_program(interface).await {
+                Ok(Some(attached)) if attached == *id => {}
+                Ok(Some(other)) => return Err(format!("another XDP program ({other}) is on {interface}")),
+                Ok(None) => return Err(format!("no XDP program on {interface}")),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let (name, rtype) = &self.settings.health.probe;
+        let question = Query::query(name.clone(), *rtype);
+        match tokio::time::timeout(self.settings.health.interval, responder.resolver.refresh(&question)).await {
+            Ok(resolution) if matches!(resolution.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => Ok(()),
+            Ok(resolution) => Err(format!("probe {name} {rtype}: {}", resolution.rcode)),
+            Err(_) => Err(format!("probe {name} {rtype}: no answer within the interval")),
+        }
+    }
+
+    fn maintenance(&self) -> bool {
+        self.settings.maintenance_file.as_deref().is_some_and(Path::exists)
+    }
+}
+
+/// Runs the checks every interval and applies what they decide, until
+/// `shutdown` turns true (the caller then stops the announcement).
+pub async fn run<U: Upstream>(
+    announcer: Arc<Announcer>,
+    responder: Arc<Responder<U>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let settings = &announcer.settings;
+    let mut health = Hysteresis::new(settings.health.rise, settings.health.fall);
+    let mut ticks = tokio::time::interval(settings.health.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = ticks.tick() => {}
+        }
+        let verdict = announcer.check(&responder).await;
+        if let Some(healthy) = health.observe(verdict.is_ok()) {
+            match &verdict {
+                Ok(()) => tracing::info!("healthy"),
+                Err(why) => tracing::warn!(why, "unhealthy"),
+            }
+            announcer.healthy.store(healthy, Relaxed);
+        } else if let Err(why) = &verdict {
+            tracing::debug!(why, "a health check failed");
+        }
+        let want = match (announcer.maintenance(), health.healthy(), settings.unhealthy) {
+            (true, _, _) => State::Drained,
+            (false, true, _) => State::Announced,
+            (false, false, Unhealthy::Drain) => State::Drained,
+            (false, false, Unhealthy::Withdraw) => State::Withdrawn,
+        };
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(e) = announcer.apply(want).await {
+            tracing::error!(error = %e, want = want.name(), "announcement");
+        }
+    }
+}
+
+/// Writes BIRD's include atomically (a half-written file would fail
+/// `birdc configure`).
+fn write_include(path: &Path, state: State) -> Result<(), AnnounceError> {
+    let error = |source| AnnounceError::Include { path: path.to_path_buf(), source };
+    let temporary = path.with_extension("tmp");
+    let text = format!(
+        "# Written by anycastd: 0 announce, 1 drain (prepend), 2 withdraw.\ndefine ANYCAST_STATE = {};\n",
+        state.bird_value()
+    );
+    std::fs::write(&temporary, text).map_err(error)?;
+    std::fs::rename(&temporary, path).map_err(error)
+}
