@@ -8,6 +8,7 @@ mod maps;
 mod net;
 mod packet;
 mod query;
+mod runtime;
 
 use anycast_common::Outcome;
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
@@ -25,15 +26,3 @@ pub fn anycast(ctx: XdpContext) -> u32 {
         _ => xdp_action::XDP_PASS,
     }
 }
-
-// No code path may panic: the verifier rejects the endless loop below if one
-// is reachable, which turns a stray bounds check into a load failure.
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
-    loop {}
-}
-
-#[unsafe(link_section = "license")]
-#[unsafe(no_mangle)]
-static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -105,7 +105,7 @@ fn ipv4(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usiz
     let addrs = ptr_at::<[[u8; 4]; 2]>(ctx, l3 + 12).ok_or(Outcome::Malformed)?;
     // SAFETY: ptr_at checked the bounds.
     let [src, dst] = unsafe { *addrs };
-    if !is_vip4(cfg, dst) {
+    if !is_vip(&cfg.vips_v4, cfg.vip_v4_count, dst, u32::from_ne_bytes) {
         return Err(Outcome::NotVip);
     }
     if cfg.acl_open == 0 && ACL_V4.get(Key::new(32, src)).is_none() {
@@ -137,7 +137,7 @@ fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usiz
     let addrs = ptr_at::<[[u8; 16]; 2]>(ctx, l3 + 8).ok_or(Outcome::Malformed)?;
     // SAFETY: ptr_at checked the bounds.
     let [src, dst] = unsafe { *addrs };
-    if !is_vip6(cfg, dst) {
+    if !is_vip(&cfg.vips_v6, cfg.vip_v6_count, dst, u128::from_ne_bytes) {
         return Err(Outcome::NotVip);
     }
     if cfg.acl_open == 0 && ACL_V6.get(Key::new(128, src)).is_none() {
@@ -155,30 +155,16 @@ fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usiz
     Ok((true, l3 + IPV6_HEADER_LEN, payload_len, addr_sum))
 }
 
-/// Whether `dst` is one of the configured IPv4 VIPs.
+/// Whether `dst` is one of the first `count` of `vips`, compared as one
+/// machine word each (`word`: u32 for IPv4, u128 for IPv6).
 #[inline(always)]
-fn is_vip4(cfg: &FastPathConfig, dst: [u8; 4]) -> bool {
-    let dst = u32::from_ne_bytes(dst);
-    for (i, vip) in cfg.vips_v4.iter().enumerate() {
-        if i >= cfg.vip_v4_count as usize {
+fn is_vip<const N: usize, W: PartialEq>(vips: &[[u8; N]], count: u8, dst: [u8; N], word: fn([u8; N]) -> W) -> bool {
+    let dst = word(dst);
+    for (i, vip) in vips.iter().enumerate() {
+        if i >= count as usize {
             break;
         }
-        if u32::from_ne_bytes(*vip) == dst {
-            return true;
-        }
-    }
-    false
-}
-
-/// Whether `dst` is one of the configured IPv6 VIPs.
-#[inline(always)]
-fn is_vip6(cfg: &FastPathConfig, dst: [u8; 16]) -> bool {
-    let dst = u128::from_ne_bytes(dst);
-    for (i, vip) in cfg.vips_v6.iter().enumerate() {
-        if i >= cfg.vip_v6_count as usize {
-            break;
-        }
-        if u128::from_ne_bytes(*vip) == dst {
+        if word(*vip) == dst {
             return true;
         }
     }
