@@ -241,6 +241,15 @@ fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key, problem: problem.into() }
 }
 
+/// `value` if above 0, `default` if absent.
+fn positive(key: &'static str, value: Option<u64>, default: u64) -> Result<u64, ConfigError> {
+    match value {
+        Some(0) => Err(invalid(key, "must be above 0")),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    }
+}
+
 impl File {
     pub fn read(path: &Path) -> Result<File, ConfigError> {
         let text =
@@ -317,11 +326,6 @@ impl Config {
         if port == 0 {
             return Err(invalid("service.port", "must not be 0"));
         }
-        let positive = |key: &'static str, value: Option<u64>, default: u64| match value {
-            Some(0) => Err(invalid(key, "must be above 0")),
-            Some(v) => Ok(v),
-            None => Ok(default),
-        };
         let defaults = Limits::default();
         let r = &file.resolver;
         let limits = Limits {
@@ -390,11 +394,6 @@ impl Config {
 }
 
 fn announce_settings(announce: &AnnounceSection, health: &HealthSection) -> Result<AnnounceSettings, ConfigError> {
-    let at_least_one = |key: &'static str, value: Option<u32>| match value {
-        Some(0) => Err(invalid(key, "must be above 0")),
-        Some(v) => Ok(v),
-        None => Ok(2),
-    };
     let interval_ms = health.interval_ms.unwrap_or(1000);
     if !(100..=60_000).contains(&interval_ms) {
         return Err(invalid("health.interval_ms", format!("{interval_ms} is outside 100..=60000")));
@@ -423,8 +422,8 @@ fn announce_settings(announce: &AnnounceSection, health: &HealthSection) -> Resu
         maintenance_file: announce.maintenance_file.clone(),
         health: HealthSettings {
             interval: Duration::from_millis(interval_ms),
-            rise: at_least_one("health.rise", health.rise)?,
-            fall: at_least_one("health.fall", health.fall)?,
+            rise: positive("health.rise", health.rise.map(u64::from), 2)? as u32,
+            fall: positive("health.fall", health.fall.map(u64::from), 2)? as u32,
             probe: (probe_name, probe_type),
         },
     })

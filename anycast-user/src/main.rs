@@ -179,17 +179,15 @@ async fn run(config: Config) -> Result<()> {
             if tokio::time::timeout(DRAIN, async { while services.join_next().await.is_some() {} }).await.is_err() {
                 tracing::warn!("queries still under way after {DRAIN:?}; stopping anyway");
             }
-            if let Err(e) = announcer.stop_now().await {
-                tracing::error!(error = %e, "removing the VIPs");
-            }
         }
         _ = interrupt.recv() => {
             tracing::info!("SIGINT: stopping");
             announcing.abort();
-            if let Err(e) = announcer.stop_now().await {
-                tracing::error!(error = %e, "removing the VIPs");
-            }
         }
+    }
+    // Last, or at once on SIGINT: the VIPs go.
+    if let Err(e) = announcer.stop_now().await {
+        tracing::error!(error = %e, "removing the VIPs");
     }
     services.abort_all();
     tracing::info!(cache_entries = responder.resolver.cache_len(), "stopped");

@@ -14,10 +14,7 @@
 use std::{
     net::IpAddr,
     path::{Path, PathBuf},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU8, Ordering::Relaxed},
-    },
+    sync::Arc,
     time::Duration,
 };
 
@@ -114,11 +111,17 @@ pub struct Announcer {
     /// The interface the XDP program must stay attached to, and the ID of
     /// the program anycastd loaded.
     fast_path: Option<(String, u32)>,
-    state: Mutex<Option<State>>,
-    /// For metrics: the health verdict, and the state last applied
-    /// (`State::ALL` index + 1; 0 before the first).
-    healthy: AtomicBool,
-    applied: AtomicU8,
+    /// Held while a change is applied, so changes do not interleave.
+    applying: Mutex<()>,
+    /// Read by metrics without waiting for a change under way.
+    status: std::sync::Mutex<Status>,
+}
+
+/// The health verdict, and the state last applied (None before the first).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Status {
+    pub healthy: bool,
+    pub state: Option<State>,
 }
 
 impl Announcer {
@@ -129,54 +132,46 @@ impl Announcer {
     ) -> Result<Announcer, AnnounceError> {
         let home = VipHome::open(&settings.vip_interface, vips).await?;
         tracing::info!(interface = home.interface, "the VIPs go on this interface while announced");
-        Ok(Announcer {
-            settings,
-            vips: home,
-            fast_path,
-            state: Mutex::new(None),
-            healthy: AtomicBool::new(false),
-            applied: AtomicU8::new(0),
-        })
+        Ok(Announcer { settings, vips: home, fast_path, applying: Mutex::new(()), status: Default::default() })
     }
 
-    /// The health verdict and the state last applied, for metrics.
-    pub fn status(&self) -> (bool, Option<State>) {
-        let applied = self.applied.load(Relaxed) as usize;
-        (self.healthy.load(Relaxed), applied.checked_sub(1).map(|i| State::ALL[i]))
+    pub fn status(&self) -> Status {
+        *self.status.lock().expect("status lock")
     }
 
-    fn set_state(&self, state: &mut Option<State>, new: State) {
-        *state = Some(new);
-        self.applied.store(State::ALL.iter().position(|&s| s == new).map_or(0, |i| i as u8 + 1), Relaxed);
+    fn set_status(&self, change: impl FnOnce(&mut Status)) {
+        change(&mut self.status.lock().expect("status lock"));
     }
 
     /// Makes the routers' view `want`. Also puts back VIPs removed behind
     /// the daemon's back while they should be there.
     pub async fn apply(&self, want: State) -> Result<(), AnnounceError> {
-        let mut state = self.state.lock().await;
+        let _turn = self.applying.lock().await;
         // Without BIRD's include, the only lever is the VIPs themselves.
         let want = if self.settings.bird.is_none() && want == State::Drained { State::Withdrawn } else { want };
-        if *state != Some(want) {
-            tracing::info!(from = state.map(State::name), to = want.name(), "announcement");
+        let current = self.status().state;
+        let changed = current != Some(want);
+        if changed {
+            tracing::info!(from = current.map(State::name), to = want.name(), "announcement");
         }
         match want {
             State::Announced | State::Drained => {
                 let added = self.vips.add().await?;
-                if *state == Some(want) && !added.is_empty() {
+                if !changed && !added.is_empty() {
                     tracing::warn!(?added, "VIPs were removed behind anycastd's back; restored");
                 }
-                if *state != Some(want) {
+                if changed {
                     self.tell_bird(want).await?;
                 }
             }
             State::Withdrawn => {
-                if *state != Some(want) {
+                if changed {
                     self.tell_bird(want).await?;
                 }
                 self.vips.remove().await?;
             }
         }
-        self.set_state(&mut state, want);
+        self.set_status(|status| status.state = Some(want));
         Ok(())
     }
 
@@ -196,8 +191,9 @@ impl Announcer {
 
     /// Takes the VIPs off at once (SIGINT, or the end of a graceful stop).
     pub async fn stop_now(&self) -> Result<(), AnnounceError> {
+        let _turn = self.applying.lock().await;
         let removed = self.vips.remove().await?;
-        self.set_state(&mut *self.state.lock().await, State::Withdrawn);
+        self.set_status(|status| status.state = Some(State::Withdrawn));
         tracing::info!(removed, "VIPs removed");
         Ok(())
     }
@@ -266,7 +262,7 @@ pub async fn run<U: Upstream>(
                 Ok(()) => tracing::info!("healthy"),
                 Err(why) => tracing::warn!(why, "unhealthy"),
             }
-            announcer.healthy.store(healthy, Relaxed);
+            announcer.set_status(|status| status.healthy = healthy);
         } else if let Err(why) = &verdict {
             tracing::debug!(why, "a health check failed");
         }

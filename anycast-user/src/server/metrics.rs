@@ -88,11 +88,11 @@ pub fn render<U: Upstream>(responder: &Responder<U>) -> String {
         }
     }
     if let Some(announcer) = responder.announcer.get() {
-        let (healthy, applied) = announcer.status();
-        out.gauge("anycast_healthy", "1 if the health checks pass (with hysteresis).", healthy as u8);
+        let status = announcer.status();
+        out.gauge("anycast_healthy", "1 if the health checks pass (with hysteresis).", status.healthy as u8);
         out.family("anycast_announcement", "gauge", "1 for what the routers are told about the VIPs now.");
         for state in State::ALL {
-            out.sample("anycast_announcement", &[("state", state.name())], (applied == Some(state)) as u8);
+            out.sample("anycast_announcement", &[("state", state.name())], (status.state == Some(state)) as u8);
         }
     }
     out.0
