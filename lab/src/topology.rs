@@ -41,6 +41,8 @@ pub struct Lab {
     pub node_if: String,
     /// The client's end of it.
     pub client_if: String,
+    /// The node's link to the DNS hierarchy's servers.
+    upstream_if: String,
     /// Files of this lab: zones, configurations, logs.
     pub dir: PathBuf,
 }
@@ -69,6 +71,7 @@ impl Lab {
             slow: Netns::create("slow")?,
             node_if: format!("n{id}c"),
             client_if: format!("c{id}"),
+            upstream_if: format!("n{id}a"),
             dir,
         };
         lab.wire(id, client_xdp)?;
@@ -77,10 +80,10 @@ impl Lab {
     }
 
     fn wire(&self, id: u32, client_xdp: &Path) -> Result<(), LabError> {
-        let (node_auth, auth_end, node_slow, slow_end) =
-            (format!("n{id}a"), format!("a{id}"), format!("n{id}s"), format!("s{id}"));
+        let node_auth = &self.upstream_if;
+        let (auth_end, node_slow, slow_end) = (format!("a{id}"), format!("n{id}s"), format!("s{id}"));
         veth(&self.client, &self.client_if, &self.node, &self.node_if)?;
-        veth(&self.node, &node_auth, &self.auth, &auth_end)?;
+        veth(&self.node, node_auth, &self.auth, &auth_end)?;
         veth(&self.node, &node_slow, &self.slow, &slow_end)?;
         let (client, node, auth, slow) = (&self.client, &self.node, &self.auth, &self.slow);
         client.ip(&["addr", "add", "10.99.1.2/24", "dev", &self.client_if])?;
@@ -89,7 +92,7 @@ impl Lab {
         client.ip(&["-6", "route", "add", "default", "via", "fd99:1::1"])?;
         node.ip(&["addr", "add", &format!("{NODE4}/24"), "dev", &self.node_if])?;
         node.ip(&["addr", "add", "fd99:1::1/64", "dev", &self.node_if, "nodad"])?;
-        node.ip(&["addr", "add", "10.99.2.1/24", "dev", &node_auth])?;
+        node.ip(&["addr", "add", "10.99.2.1/24", "dev", node_auth])?;
         node.ip(&["addr", "add", "10.99.4.1/24", "dev", &node_slow])?;
         // The VIPs are anycastd's to put on lo (no dummy driver here).
         for last in [2, 10, 11, 12, 13, 14] {
@@ -161,11 +164,17 @@ impl Lab {
             .args(extra);
         let log = self.dir.join("anycastd.log");
         self.anycastd = Some(Process::spawn(&mut command, &log)?);
-        self.wait("anycastd answering", Duration::from_secs(20), || {
-            self.dig(&["+short", "+tries=1", "+time=1", &format!("@{VIP4}"), "www.lab.", "A"])
+        self.wait_answering("anycastd", VIP4, &log)
+    }
+
+    /// Waits until the resolver at `server` answers the client, or fails
+    /// with its log.
+    fn wait_answering(&self, what: &str, server: &str, log: &Path) -> Result<(), LabError> {
+        self.wait(&format!("{what} answering"), Duration::from_secs(20), || {
+            self.dig(&["+short", "+tries=1", "+time=1", &format!("@{server}"), "www.lab.", "A"])
                 .is_ok_and(|out| out.trim() == "10.99.5.1")
         })
-        .map_err(|e| LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default())))
+        .map_err(|e| LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(log).unwrap_or_default())))
     }
 
     /// Starts Unbound in the node namespace on the node's client-facing
@@ -182,13 +191,7 @@ impl Lab {
         unbound.arg("-d").arg("-c").arg(&config);
         let log = dir.join("unbound.out");
         self.processes.push(Process::spawn(&mut unbound, &log)?);
-        self.wait("unbound answering", Duration::from_secs(20), || {
-            self.dig(&["+short", "+tries=1", "+time=1", &format!("@{NODE4}"), "www.lab.", "A"])
-                .is_ok_and(|out| out.trim() == "10.99.5.1")
-        })
-        .map_err(|e| {
-            LabError::NotReady(format!("{e}; its log: {}", std::fs::read_to_string(&log).unwrap_or_default()))
-        })?;
+        self.wait_answering("unbound", NODE4, &log)?;
         Ok(NODE4)
     }
 
@@ -200,12 +203,9 @@ impl Lab {
 
     /// Cuts (or restores) the node's link to the DNS hierarchy's servers.
     pub fn set_upstream_link(&self, up: bool) -> Result<(), LabError> {
-        let link = format!("n{}a", std::process::id());
-        self.node.ip(&["link", "set", "dev", &link, if up { "up" } else { "down" }])?;
-        if up {
-            // Addresses survive a link flap, the connected route comes back.
-            self.node.ip(&["route", "replace", "10.99.2.0/24", "dev", &link])?;
-        }
+        // Addresses survive a link flap; the kernel brings the connected
+        // route back with the link.
+        self.node.ip(&["link", "set", "dev", &self.upstream_if, if up { "up" } else { "down" }])?;
         Ok(())
     }
 
@@ -235,10 +235,7 @@ impl Lab {
     /// `anycast_queries_total{transport="udp"}`.
     pub fn stat(&self, series: &str) -> Result<u64, LabError> {
         let stats = self.control("stats")?;
-        stats
-            .lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
-            .ok_or_else(|| LabError::NoMetric { series: series.to_string() })
+        metric(&stats, series).ok_or_else(|| LabError::NoMetric { series: series.to_string() })
     }
 
     /// `dig ARGS` from the client.
@@ -256,6 +253,12 @@ impl Lab {
         }
         Err(LabError::NotReady(format!("{what}: not ready after {limit:?} (files in {})", self.dir.display())))
     }
+}
+
+/// The value of one sample in Prometheus text, by its series
+/// (`name{labels}` exactly as the exposition writes it).
+pub fn metric(text: &str, series: &str) -> Option<u64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 impl Drop for Lab {

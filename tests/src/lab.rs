@@ -99,10 +99,15 @@ pub fn parse_dig(output: &str) -> Result<DigAnswer, String> {
 /// Asks `server` from the lab's client with dig, without cookies (dig's
 /// default COOKIE option is one the fast path leaves to the daemon).
 pub fn dig(lab: &Lab, server: &str, name: &str, rtype: &str, extra: &[&str]) -> DigAnswer {
+    try_dig(lab, server, name, rtype, extra).unwrap_or_else(|e| panic!("dig {name} {rtype}: {e}"))
+}
+
+/// `dig`, with a failure (no answer, unreadable output) returned. Later
+/// options in `extra` win over the defaults (`+tries=2`).
+pub fn try_dig(lab: &Lab, server: &str, name: &str, rtype: &str, extra: &[&str]) -> Result<DigAnswer, String> {
     let at = format!("@{server}");
     let mut args =
         vec!["+nocookie", "+tries=1", "+time=5", "+noall", "+comments", "+answer", "+authority", &at, name, rtype];
     args.extend_from_slice(extra);
-    let out = lab.dig(&args).unwrap_or_else(|e| panic!("dig {name} {rtype}: {e}"));
-    parse_dig(&out).unwrap_or_else(|e| panic!("dig {name} {rtype}: {e}"))
+    parse_dig(&lab.dig(&args).map_err(|e| e.to_string())?)
 }

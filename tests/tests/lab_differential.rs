@@ -4,7 +4,7 @@
 //! the same (TTLs aside; record order aside, as RRsets are sets).
 
 use anycast_lab::topology::{Lab, VIP4};
-use anycast_tests::lab::{DigAnswer, lab_with_anycastd, parse_dig};
+use anycast_tests::lab::{DigAnswer, lab_with_anycastd, try_dig};
 
 /// The questions: every host of example.lab. (A, and AAAA where half are
 /// NODATA), NXDOMAIN in each zone, and the special cases.
@@ -73,10 +73,7 @@ fn essence(answer: &DigAnswer) -> (String, Vec<String>) {
 }
 
 fn ask(lab: &Lab, server: &str, name: &str, rtype: &str) -> Result<DigAnswer, String> {
-    let at = format!("@{server}");
-    let args = ["+nocookie", "+tries=2", "+time=3", "+noall", "+comments", "+answer", &at, name, rtype];
-    let out = lab.dig(&args).map_err(|e| e.to_string())?;
-    parse_dig(&out)
+    try_dig(lab, server, name, rtype, &["+tries=2", "+time=3"])
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use anycast_lab::topology::{VIP4, VIP6};
+use anycast_lab::topology::{VIP4, VIP6, metric};
 use anycast_tests::lab::{DigAnswer, dig, lab_with_anycastd, series};
 
 /// Where anycastd serves its metrics, in the node's namespace.
@@ -17,11 +17,6 @@ fn without_ttls(answer: &DigAnswer) -> DigAnswer {
         record.ttl = 0;
     }
     answer
-}
-
-/// The value of a Prometheus sample, by its series.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 struct Case {
@@ -156,12 +151,12 @@ fn resolves_the_hierarchy_and_answers_repeats_from_xdp() {
     let url = format!("http://{METRICS}/metrics");
     match lab.node.exec("curl", &["-sf", "--max-time", "5", &url]) {
         Ok(text) => {
-            let answered = sample(&text, series::XDP_ANSWERED);
-            let from_xdp = CASES.iter().filter(|c| c.from_xdp).count() as f64;
+            let answered = metric(&text, series::XDP_ANSWERED);
+            let from_xdp = CASES.iter().filter(|c| c.from_xdp).count() as u64;
             if answered.is_none_or(|n| n < from_xdp) {
                 failures.push(format!("/metrics says {answered:?} answered at XDP, expected >= {from_xdp}"));
             }
-            if sample(&text, "anycast_upstream_latency_seconds_count").is_none_or(|n| n < 1.0) {
+            if metric(&text, "anycast_upstream_latency_seconds_count").is_none_or(|n| n < 1) {
                 failures.push("/metrics has no upstream latency samples".to_string());
             }
         }
