@@ -5,13 +5,20 @@
 //! the lab is dropped, and is found and removed by the next lab if the
 //! process died without cleaning up.
 
+pub mod anycast;
+pub mod authorities;
+pub mod bird;
+pub mod daemon;
 pub mod hierarchy;
 pub mod netns;
 pub mod peers;
 pub mod process;
 pub mod topology;
 
-use std::process::Command;
+use std::{
+    process::Command,
+    time::{Duration, Instant},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -39,4 +46,16 @@ pub fn run(command: &mut Command) -> Result<String, LabError> {
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Polls `ready` every 100 ms for up to `limit`.
+pub fn wait(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Result<(), LabError> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(LabError::NotReady(format!("{what}: not ready after {limit:?}")))
 }

@@ -72,6 +72,23 @@ pub fn veth(a: &Netns, a_end: &str, b: &Netns, b_end: &str) -> Result<(), LabErr
     Ok(())
 }
 
+/// Runs the pass-everything XDP program `object` (anycast-user builds one,
+/// `pass`) on `interface`: a veth delivers the frames its peer sends with
+/// XDP_TX only when an XDP program runs on it too.
+pub fn accept_xdp_tx(ns: &Netns, interface: &str, object: &std::path::Path) -> Result<(), LabError> {
+    let object = object.display().to_string();
+    ns.ip(&["link", "set", "dev", interface, "xdpdrv", "obj", &object, "sec", "xdp"])?;
+    Ok(())
+}
+
+/// Makes `interface` send UDP with whole checksums. A veth hands its peer
+/// datagrams with a partial checksum (the offload is never done); a frame
+/// off a wire always carries the whole one, which the fast path verifies.
+pub fn full_checksums(ns: &Netns, interface: &str) -> Result<(), LabError> {
+    ns.exec("ethtool", &["-K", interface, "tx", "off"])?;
+    Ok(())
+}
+
 /// Kills what runs in namespace `name` and deletes it.
 fn remove(name: &str) {
     if let Ok(pids) = run(Command::new("ip").args(["netns", "pids", name])) {

@@ -5,21 +5,23 @@
 //!  client (10.99.1.2, fd99:1::2)
 //!     | veth: c<PID> ... n<PID>c (XDP here)
 //!  node  (10.99.1.1, fd99:1::1; VIPs 6.6.6.6 and 2001:db8::6 on lo)
-//!     | n<PID>a ... a<PID>                 | n<PID>s ... s<PID> (250 ms delay)
-//!  auth  (10.99.2.10-14)                  slow (10.99.4.2)
+//!     | n<PID>a
+//!  the authorities (see `authorities`)
 //! ```
 
 use std::{
     path::{Path, PathBuf},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use crate::{
     LabError,
-    hierarchy::{self, SILENT},
+    authorities::{Authorities, Uplink},
+    daemon,
     netns::{self, Netns, veth},
     peers,
     process::Process,
+    wait,
 };
 
 pub const VIP4: &str = "6.6.6.6";
@@ -33,16 +35,15 @@ pub struct Lab {
     // Processes go before the namespaces they run in (fields drop in order).
     anycastd: Option<Process>,
     processes: Vec<Process>,
+    authorities: Authorities,
     pub client: Netns,
     pub node: Netns,
-    pub auth: Netns,
-    pub slow: Netns,
     /// The node's end of the client link, where the XDP program goes.
     pub node_if: String,
     /// The client's end of it.
     pub client_if: String,
     /// The node's link to the DNS hierarchy's servers.
-    upstream_if: String,
+    uplink: Uplink,
     /// Files of this lab: zones, configurations, logs.
     pub dir: PathBuf,
 }
@@ -62,87 +63,37 @@ impl Lab {
         let dir = std::env::temp_dir().join(format!("anycast-lab-{id}"));
         std::fs::create_dir_all(&dir)
             .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
-        let mut lab = Lab {
+        let hints = dir.join("root.hints");
+        let mut authorities = Authorities::start(&dir, &hints)?;
+        let node = Netns::create("node")?;
+        let uplink = authorities.attach(&node, &format!("n{id}a"))?;
+        let lab = Lab {
             anycastd: None,
             processes: Vec::new(),
+            authorities,
             client: Netns::create("cli")?,
-            node: Netns::create("node")?,
-            auth: Netns::create("auth")?,
-            slow: Netns::create("slow")?,
+            node,
             node_if: format!("n{id}c"),
             client_if: format!("c{id}"),
-            upstream_if: format!("n{id}a"),
+            uplink,
             dir,
         };
-        lab.wire(id, client_xdp)?;
-        lab.start_hierarchy()?;
+        lab.wire(client_xdp)?;
         Ok(lab)
     }
 
-    fn wire(&self, id: u32, client_xdp: &Path) -> Result<(), LabError> {
-        let node_auth = &self.upstream_if;
-        let (auth_end, node_slow, slow_end) = (format!("a{id}"), format!("n{id}s"), format!("s{id}"));
+    fn wire(&self, client_xdp: &Path) -> Result<(), LabError> {
         veth(&self.client, &self.client_if, &self.node, &self.node_if)?;
-        veth(&self.node, node_auth, &self.auth, &auth_end)?;
-        veth(&self.node, &node_slow, &self.slow, &slow_end)?;
-        let (client, node, auth, slow) = (&self.client, &self.node, &self.auth, &self.slow);
+        let (client, node) = (&self.client, &self.node);
         client.ip(&["addr", "add", "10.99.1.2/24", "dev", &self.client_if])?;
         client.ip(&["addr", "add", "fd99:1::2/64", "dev", &self.client_if, "nodad"])?;
         client.ip(&["route", "add", "default", "via", "10.99.1.1"])?;
         client.ip(&["-6", "route", "add", "default", "via", "fd99:1::1"])?;
         node.ip(&["addr", "add", &format!("{NODE4}/24"), "dev", &self.node_if])?;
         node.ip(&["addr", "add", "fd99:1::1/64", "dev", &self.node_if, "nodad"])?;
-        node.ip(&["addr", "add", "10.99.2.1/24", "dev", node_auth])?;
-        node.ip(&["addr", "add", "10.99.4.1/24", "dev", &node_slow])?;
         // The VIPs are anycastd's to put on lo (no dummy driver here).
-        for last in [2, 10, 11, 12, 13, 14] {
-            auth.ip(&["addr", "add", &format!("10.99.2.{last}/24"), "dev", &auth_end])?;
-        }
-        slow.ip(&["addr", "add", "10.99.4.2/24", "dev", &slow_end])?;
-        // The node's XDP_TX frames arrive only if the client end runs XDP.
-        let object = client_xdp.display().to_string();
-        client.ip(&["link", "set", "dev", &self.client_if, "xdpdrv", "obj", &object, "sec", "xdp"])?;
-        // A veth hands its peer datagrams with a partial UDP checksum (the
-        // offload is never done); a frame off a wire always carries the
-        // whole one, which the fast path verifies.
-        client.exec("ethtool", &["-K", &self.client_if, "tx", "off"])?;
-        Ok(())
-    }
-
-    fn start_hierarchy(&mut self) -> Result<(), LabError> {
-        std::fs::write(self.hints_path(), hierarchy::hints())
-            .map_err(|source| LabError::Io { what: "writing the root hints".into(), source })?;
-        for server in hierarchy::servers() {
-            let config = hierarchy::write_knot(&server, &self.dir)?;
-            let ns = if server.listen == hierarchy::SLOW_BACKEND { &self.slow } else { &self.auth };
-            let mut knotd = ns.command("knotd");
-            knotd.arg("-c").arg(&config);
-            let log = self.dir.join(format!("knotd-{}.out", server.name));
-            self.processes.push(Process::spawn(&mut knotd, &log)?);
-        }
-        // A server that takes queries and never answers.
-        let mut silent = self.auth.command("python3");
-        silent.arg("-c").arg(format!(
-            "import socket, time\n\
-             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('{SILENT}', 53))\n\
-             t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(('{SILENT}', 53)); t.listen(64)\n\
-             time.sleep(1e9)\n"
-        ));
-        self.processes.push(Process::spawn(&mut silent, &self.dir.join("silent.out"))?);
-        let mut proxy = self.slow.command("python3");
-        proxy.arg("-c").arg(hierarchy::slow_proxy());
-        self.processes.push(Process::spawn(&mut proxy, &self.dir.join("slow-proxy.out"))?);
-        for server in hierarchy::servers() {
-            let origin = server.zones[0].0;
-            // The slow one is asked through its proxy, as the resolver will.
-            let address = server.listen.split('@').next().unwrap_or_default().replace("127.0.0.1", hierarchy::SLOW);
-            self.wait(&format!("knotd {} serving {origin}", server.name), Duration::from_secs(15), || {
-                self.node
-                    .exec("dig", &["+short", "+tries=1", "+time=2", &format!("@{address}"), origin, "SOA"])
-                    .is_ok_and(|out| !out.trim().is_empty())
-            })?;
-        }
-        Ok(())
+        netns::accept_xdp_tx(client, &self.client_if, client_xdp)?;
+        netns::full_checksums(client, &self.client_if)
     }
 
     pub fn hints_path(&self) -> PathBuf {
@@ -170,7 +121,7 @@ impl Lab {
     /// Waits until the resolver at `server` answers the client, or fails
     /// with its log.
     fn wait_answering(&self, what: &str, server: &str, log: &Path) -> Result<(), LabError> {
-        self.wait(&format!("{what} answering"), Duration::from_secs(20), || {
+        wait(&format!("{what} answering (files in {})", self.dir.display()), Duration::from_secs(20), || {
             self.dig(&["+short", "+tries=1", "+time=1", &format!("@{server}"), "www.lab.", "A"])
                 .is_ok_and(|out| out.trim() == "10.99.5.1")
         })
@@ -203,10 +154,7 @@ impl Lab {
 
     /// Cuts (or restores) the node's link to the DNS hierarchy's servers.
     pub fn set_upstream_link(&self, up: bool) -> Result<(), LabError> {
-        // Addresses survive a link flap; the kernel brings the connected
-        // route back with the link.
-        self.node.ip(&["link", "set", "dev", &self.upstream_if, if up { "up" } else { "down" }])?;
-        Ok(())
+        self.authorities.set_link(&self.uplink, up)
     }
 
     /// The host addresses on the node's lo (where anycastd puts the VIPs).
@@ -221,44 +169,19 @@ impl Lab {
 
     /// Sends `command` to anycastd's control socket; returns its answer.
     pub fn control(&self, command: &str) -> Result<String, LabError> {
-        use std::io::{Read, Write};
-        let path = self.control_socket();
-        let io = |source| LabError::Io { what: format!("control socket {}", path.display()), source };
-        let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(io)?;
-        stream.write_all(format!("{command}\n").as_bytes()).map_err(io)?;
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).map_err(io)?;
-        Ok(reply)
+        daemon::control(&self.control_socket(), command)
     }
 
     /// One sample from anycastd's metrics (`ctl stats`), by its series:
     /// `anycast_queries_total{transport="udp"}`.
     pub fn stat(&self, series: &str) -> Result<u64, LabError> {
-        let stats = self.control("stats")?;
-        metric(&stats, series).ok_or_else(|| LabError::NoMetric { series: series.to_string() })
+        daemon::stat(&self.control_socket(), series)
     }
 
     /// `dig ARGS` from the client.
     pub fn dig(&self, args: &[&str]) -> Result<String, LabError> {
         self.client.exec("dig", args)
     }
-
-    fn wait(&self, what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Result<(), LabError> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if ready() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err(LabError::NotReady(format!("{what}: not ready after {limit:?} (files in {})", self.dir.display())))
-    }
-}
-
-/// The value of one sample in Prometheus text, by its series
-/// (`name{labels}` exactly as the exposition writes it).
-pub fn metric(text: &str, series: &str) -> Option<u64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 impl Drop for Lab {

@@ -1,7 +1,8 @@
 """Bad input for anycastd, sent from the lab's client namespace.
 
 Usage: bad_input.py VIP4 VIP6 IDLE_SECONDS OUTSIDER_ADDRESS
-Prints one JSON object with what was sent and what came back.
+Prints one JSON object with what was sent and what came back. Runs after
+dnswire.py (the test joins them).
 """
 import json
 import random
@@ -13,14 +14,6 @@ import time
 VIP4, VIP6, IDLE = sys.argv[1], sys.argv[2], float(sys.argv[3])
 rng = random.Random(0x5EED)
 report = {}
-
-
-def query(name, qtype=1, qid=0x4242):
-    """A DNS query in wire form (RD set, no EDNS)."""
-    wire = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    for label in name.rstrip(".").split("."):
-        wire += bytes([len(label)]) + label.encode()
-    return wire + b"\x00" + struct.pack("!HH", qtype, 1)
 
 
 def tcp_exchange(message, timeout=5.0):

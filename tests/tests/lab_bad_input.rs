@@ -11,7 +11,7 @@ use anycast_lab::topology::{VIP4, VIP6};
 use anycast_tests::lab::{dig, lab_with_anycastd, series};
 use serde_json::Value;
 
-const SCRIPT: &str = include_str!("../scripts/bad_input.py");
+const SCRIPT: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/bad_input.py"));
 /// The daemon's TCP idle timeout in this test, seconds.
 const IDLE: u64 = 2;
 /// A client address outside the ACL (on the client link too).

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use anycast_lab::topology::{VIP4, VIP6, metric};
+use anycast_lab::{
+    daemon::metric,
+    topology::{VIP4, VIP6},
+};
 use anycast_tests::lab::{DigAnswer, dig, lab_with_anycastd, series};
 
 /// Where anycastd serves its metrics, in the node's namespace.
