@@ -1,15 +1,17 @@
-//! Announcing the VIPs, with the node's own routing daemon (BIRD `protocol
-//! direct` exports what is on the VIP interface): announced means the VIPs
-//! are on the interface; withdrawn means they are not; drained means they
-//! are, exported with a longer AS path, so routers prefer other nodes
-//! without losing this one.
+//! Announcing the VIPs. The VIPs are on their interface while announced
+//! or drained (drained: routers are told to prefer other nodes without
+//! losing this one) and off it while withdrawn. Routers hear of it in one
+//! of two ways:
 //!
-//! BIRD learns the state from an include file the daemon rewrites,
-//! `define ANYCAST_STATE = 0|1|2;` (announce, drain, withdraw), followed by
-//! `birdc configure`; its export filter prepends on 1 and rejects on 2 (see
-//! the README). That is also how a graceful stop withdraws while the VIPs
-//! stay and queries in flight are still answered. Without the include file,
-//! drain is a withdraw.
+//! - `interface`: the node's own routing daemon exports what is on the
+//!   VIP interface (BIRD `protocol direct`). BIRD learns the state from an
+//!   include file the daemon rewrites, `define ANYCAST_STATE = 0|1|2;`
+//!   (announce, drain, withdraw), followed by `birdc configure`; its export
+//!   filter prepends on 1 and rejects on 2 (see the README). That is also
+//!   how a graceful stop withdraws while the VIPs stay and queries in
+//!   flight are still answered. Without the include file, drain is a
+//!   withdraw.
+//! - `bgp`: the built-in speaker (`bgp`) tells its peers itself.
 
 use std::{
     net::IpAddr,
@@ -25,6 +27,7 @@ use hickory_proto::{
 use tokio::sync::{Mutex, watch};
 
 use super::{
+    bgp::{BgpSettings, PeerStatus, Speaker},
     health::Hysteresis,
     vips::{VipError, VipHome},
 };
@@ -34,8 +37,8 @@ use crate::{resolver::upstream::Upstream, server::respond::Responder};
 pub struct AnnounceSettings {
     /// Where the VIPs go (a dummy interface, made if missing; else lo).
     pub vip_interface: String,
-    /// BIRD's include file for the announcement state, and birdc's socket.
-    pub bird: Option<BirdControl>,
+    /// How routers hear of the state.
+    pub routers: Routers,
     /// What an unhealthy node does: withdraw (default) or drain.
     pub unhealthy: Unhealthy,
     /// How long a graceful stop keeps answering after withdrawing.
@@ -43,6 +46,15 @@ pub struct AnnounceSettings {
     /// While this file exists the node is drained on purpose.
     pub maintenance_file: Option<PathBuf>,
     pub health: HealthSettings,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Routers {
+    /// The node's routing daemon exports the VIP interface; BIRD's
+    /// include file and birdc's socket, if it is BIRD.
+    Interface { bird: Option<BirdControl> },
+    /// The built-in speaker.
+    Bgp(BgpSettings),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +120,7 @@ pub enum AnnounceError {
 pub struct Announcer {
     settings: AnnounceSettings,
     vips: VipHome,
+    speaker: Option<Speaker>,
     /// The interface the XDP program must stay attached to, and the ID of
     /// the program anycastd loaded.
     fast_path: Option<(String, u32)>,
@@ -130,9 +143,24 @@ impl Announcer {
         vips: Vec<IpAddr>,
         fast_path: Option<(String, u32)>,
     ) -> Result<Announcer, AnnounceError> {
+        let speaker = match &settings.routers {
+            Routers::Bgp(bgp) => Some(Speaker::start(bgp, &vips)),
+            Routers::Interface { .. } => None,
+        };
         let home = VipHome::open(&settings.vip_interface, vips).await?;
         tracing::info!(interface = home.interface, "the VIPs go on this interface while announced");
-        Ok(Announcer { settings, vips: home, fast_path, applying: Mutex::new(()), status: Default::default() })
+        Ok(Announcer { settings, vips: home, speaker, fast_path, applying: Mutex::new(()), status: Default::default() })
+    }
+
+    /// The built-in speaker's sessions (none in interface mode).
+    pub fn bgp_peers(&self) -> &[Arc<PeerStatus>] {
+        self.speaker.as_ref().map_or(&[], Speaker::peers)
+    }
+
+    /// Whether routers can be told without touching the VIPs, so drain
+    /// and a graceful stop's withdraw leave them in place.
+    fn routers_listen(&self) -> bool {
+        !matches!(self.settings.routers, Routers::Interface { bird: None })
     }
 
     pub fn status(&self) -> Status {
@@ -148,7 +176,7 @@ impl Announcer {
     pub async fn apply(&self, want: State) -> Result<(), AnnounceError> {
         let _turn = self.applying.lock().await;
         // Without BIRD's include, the only lever is the VIPs themselves.
-        let want = if self.settings.bird.is_none() && want == State::Drained { State::Withdrawn } else { want };
+        let want = if !self.routers_listen() && want == State::Drained { State::Withdrawn } else { want };
         let current = self.status().state;
         let changed = current != Some(want);
         if changed {
@@ -161,12 +189,12 @@ impl Announcer {
                     tracing::warn!(?added, "VIPs were removed behind anycastd's back; restored");
                 }
                 if changed {
-                    self.tell_bird(want).await?;
+                    self.tell_routers(want).await?;
                 }
             }
             State::Withdrawn => {
                 if changed {
-                    self.tell_bird(want).await?;
+                    self.tell_routers(want).await?;
                 }
                 self.vips.remove().await?;
             }
@@ -175,31 +203,43 @@ impl Announcer {
         Ok(())
     }
 
-    /// The first half of a graceful stop: through BIRD, withdraw while the
-    /// VIPs stay and the node keeps answering for `drain_time`. (Without
-    /// BIRD, taking the VIPs off is the only way to withdraw, and replies
-    /// cannot be sent from an address the host no longer has: the caller
-    /// finishes the queries under way first, then calls `stop_now`.)
+    /// The first half of a graceful stop: through BIRD or BGP, withdraw
+    /// while the VIPs stay and the node keeps answering for `drain_time`.
+    /// (Otherwise taking the VIPs off is the only way to withdraw, and
+    /// replies cannot be sent from an address the host no longer has: the
+    /// caller finishes the queries under way first, then calls
+    /// `stop_now`.)
     pub async fn withdraw_for_stop(&self) -> Result<(), AnnounceError> {
-        if self.settings.bird.is_some() {
-            self.tell_bird(State::Withdrawn).await?;
+        if self.routers_listen() {
+            self.tell_routers(State::Withdrawn).await?;
             tracing::info!(drain = ?self.settings.drain_time, "withdrawn; still answering while routers converge");
             tokio::time::sleep(self.settings.drain_time).await;
         }
         Ok(())
     }
 
-    /// Takes the VIPs off at once (SIGINT, or the end of a graceful stop).
+    /// Ends the BGP sessions (Cease) and takes the VIPs off, at once
+    /// (SIGINT, or the end of a graceful stop).
     pub async fn stop_now(&self) -> Result<(), AnnounceError> {
         let _turn = self.applying.lock().await;
+        if let Some(speaker) = &self.speaker {
+            speaker.stop().await;
+        }
         let removed = self.vips.remove().await?;
         self.set_status(|status| status.state = Some(State::Withdrawn));
         tracing::info!(removed, "VIPs removed");
         Ok(())
     }
 
-    async fn tell_bird(&self, state: State) -> Result<(), AnnounceError> {
-        let Some(bird) = &self.settings.bird else { return Ok(()) };
+    async fn tell_routers(&self, state: State) -> Result<(), AnnounceError> {
+        let bird = match &self.settings.routers {
+            Routers::Bgp(_) => {
+                self.speaker.as_ref().expect("a speaker in bgp mode").advertise(state);
+                return Ok(());
+            }
+            Routers::Interface { bird: None } => return Ok(()),
+            Routers::Interface { bird: Some(bird) } => bird,
+        };
         write_include(&bird.include, state)?;
         let out = tokio::process::Command::new("birdc")
             .arg("-s")

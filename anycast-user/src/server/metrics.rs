@@ -18,7 +18,10 @@ use tokio::{
 use super::{listener::accept_until, respond::Responder};
 use crate::{
     resolver::{telemetry::LATENCY_BOUNDS, upstream::Upstream},
-    route::announce::State,
+    route::{
+        announce::State,
+        bgp::{PeerStatus, SessionState},
+    },
 };
 
 /// Every metric the daemon has, as Prometheus text.
@@ -94,8 +97,42 @@ pub fn render<U: Upstream>(responder: &Responder<U>) -> String {
         for state in State::ALL {
             out.sample("anycast_announcement", &[("state", state.name())], (status.state == Some(state)) as u8);
         }
+        bgp_peers(&mut out, announcer.bgp_peers());
     }
     out.0
+}
+
+/// The built-in speaker's sessions, by peer.
+fn bgp_peers(out: &mut Exposition, peers: &[Arc<PeerStatus>]) {
+    if peers.is_empty() {
+        return;
+    }
+    out.family("anycast_bgp_session_state", "gauge", "1 for the state each BGP session is in.");
+    for peer in peers {
+        let address = peer.address.to_string();
+        for state in SessionState::ALL {
+            let labels = [("peer", address.as_str()), ("state", state.name())];
+            out.sample("anycast_bgp_session_state", &labels, (peer.state() == state) as u8);
+        }
+    }
+    out.family("anycast_bgp_established_total", "counter", "Times each BGP session reached Established.");
+    for peer in peers {
+        out.sample("anycast_bgp_established_total", &[("peer", &peer.address.to_string())], load(&peer.established));
+    }
+    out.family("anycast_bgp_messages_total", "counter", "BGP messages by peer, direction and type.");
+    for peer in peers {
+        let address = peer.address.to_string();
+        for (kind, sent, received) in peer.messages() {
+            for (direction, n) in [("sent", sent), ("received", received)] {
+                let labels = [("peer", address.as_str()), ("direction", direction), ("type", kind)];
+                out.sample("anycast_bgp_messages_total", &labels, n);
+            }
+        }
+    }
+    out.family("anycast_bgp_discarded_total", "counter", "Malformed UPDATEs from each peer, discarded.");
+    for peer in peers {
+        out.sample("anycast_bgp_discarded_total", &[("peer", &peer.address.to_string())], load(&peer.discarded));
+    }
 }
 
 fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {

@@ -4,6 +4,8 @@
 //! the daemon refuses to start rather than guess. Unknown keys are errors
 //! too: a misspelt key silently ignored is a setting silently lost.
 
+mod bgp;
+
 use std::{
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
@@ -18,7 +20,7 @@ use hickory_proto::rr::{Name, RecordType};
 use crate::{
     answer_entry::WritePolicy,
     resolver::{Limits, cache::CacheLimits},
-    route::announce::{AnnounceSettings, BirdControl, HealthSettings, Unhealthy},
+    route::announce::{AnnounceSettings, BirdControl, HealthSettings, Routers, Unhealthy},
     server::acl::Network,
 };
 
@@ -63,6 +65,7 @@ pub struct File {
     pub announce: AnnounceSection,
     #[serde(default)]
     pub health: HealthSection,
+    pub bgp: Option<bgp::BgpSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +132,9 @@ pub struct FastPathSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnnounceSection {
+    /// How routers hear of the VIPs: `interface` (the node's routing
+    /// daemon exports the VIP interface) or `bgp` (the built-in speaker).
+    pub method: Option<AnnounceMethod>,
     /// The interface the VIPs are put on while announced (a dummy one,
     /// made if missing; `lo` where there is no dummy driver).
     pub vip_interface: Option<String>,
@@ -142,6 +148,13 @@ pub struct AnnounceSection {
     pub drain_time: Option<u64>,
     /// While this file exists the node is drained.
     pub maintenance_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnounceMethod {
+    Interface,
+    Bgp,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,11 +247,11 @@ pub enum ConfigError {
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{key}: {problem}")]
-    Invalid { key: &'static str, problem: String },
+    Invalid { key: String, problem: String },
 }
 
-fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key, problem: problem.into() }
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), problem: problem.into() }
 }
 
 /// `value` if above 0, `default` if absent.
@@ -359,7 +372,7 @@ impl Config {
         if !(anycast_common::CLASSIC_UDP_LEN..=anycast_common::MAX_RESPONSE_LEN as u16).contains(&edns_udp_size) {
             return Err(invalid("fastpath.edns_udp_size", format!("{edns_udp_size} is outside 512..=1232")));
         }
-        let announce = announce_settings(&file.announce, &file.health)?;
+        let announce = announce_settings(&file.announce, &file.health, file.bgp.as_ref(), &vips)?;
         let max_ttl = cache.max_ttl.as_secs().min(u32::MAX as u64) as u32;
         let write_policy =
             WritePolicy { min_ttl: file.fastpath.min_ttl.unwrap_or(WritePolicy::default().min_ttl), max_ttl };
@@ -393,7 +406,12 @@ impl Config {
     }
 }
 
-fn announce_settings(announce: &AnnounceSection, health: &HealthSection) -> Result<AnnounceSettings, ConfigError> {
+fn announce_settings(
+    announce: &AnnounceSection,
+    health: &HealthSection,
+    bgp: Option<&bgp::BgpSection>,
+    vips: &[IpAddr],
+) -> Result<AnnounceSettings, ConfigError> {
     let interval_ms = health.interval_ms.unwrap_or(1000);
     if !(100..=60_000).contains(&interval_ms) {
         return Err(invalid("health.interval_ms", format!("{interval_ms} is outside 100..=60000")));
@@ -411,12 +429,24 @@ fn announce_settings(announce: &AnnounceSection, health: &HealthSection) -> Resu
     if announce.birdc_socket.is_some() && announce.bird_include.is_none() {
         return Err(invalid("announce.birdc_socket", "set without announce.bird_include"));
     }
+    let routers = match (announce.method.unwrap_or(AnnounceMethod::Interface), bgp) {
+        (AnnounceMethod::Interface, Some(_)) => {
+            return Err(invalid("bgp", "set, but announce.method is not \"bgp\""));
+        }
+        (AnnounceMethod::Interface, None) => Routers::Interface {
+            bird: announce.bird_include.clone().map(|include| BirdControl {
+                include,
+                socket: announce.birdc_socket.clone().unwrap_or_else(|| PathBuf::from("/run/bird/bird.ctl")),
+            }),
+        },
+        (AnnounceMethod::Bgp, _) if announce.bird_include.is_some() => {
+            return Err(invalid("announce.bird_include", "is for announce.method = \"interface\", not \"bgp\""));
+        }
+        (AnnounceMethod::Bgp, section) => Routers::Bgp(bgp::settings(section.unwrap_or(&Default::default()), vips)?),
+    };
     Ok(AnnounceSettings {
         vip_interface,
-        bird: announce.bird_include.clone().map(|include| BirdControl {
-            include,
-            socket: announce.birdc_socket.clone().unwrap_or_else(|| PathBuf::from("/run/bird/bird.ctl")),
-        }),
+        routers,
         unhealthy: announce.on_unhealthy.unwrap_or(Unhealthy::Withdraw),
         drain_time: Duration::from_secs(announce.drain_time.unwrap_or(5)),
         maintenance_file: announce.maintenance_file.clone(),
@@ -489,7 +519,8 @@ mod tests {
         assert_eq!(config.metrics, Some("127.0.0.1:9153".parse().unwrap()));
         let announce = &config.announce;
         assert_eq!(announce.vip_interface, "lo");
-        assert_eq!(announce.bird.as_ref().unwrap().socket, PathBuf::from("/run/bird/bird.ctl"));
+        let Routers::Interface { bird: Some(bird) } = &announce.routers else { panic!("BIRD in interface mode") };
+        assert_eq!(bird.socket, PathBuf::from("/run/bird/bird.ctl"));
         assert_eq!((announce.unhealthy, announce.drain_time), (Unhealthy::Drain, Duration::from_secs(3)));
         let health = &announce.health;
         assert_eq!((health.interval, health.rise, health.fall), (Duration::from_millis(500), 3, 2));
