@@ -15,7 +15,7 @@ use anycast_lab::{
 };
 use serde_json::Value;
 
-use crate::{harness::require_root, lab::anycastd_binary};
+use crate::lab::{anycastd_binary, with_pass_program};
 
 const STREAM: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/query_stream.py"));
 /// Queries a second in the stream, and how long one may take.
@@ -150,12 +150,9 @@ impl Scenario {
 
 /// The whole scenario for one announcer; panics with every failure.
 pub fn run(announce: Announce) {
-    require_root();
-    let pass = std::env::temp_dir().join(format!("anycast-pass-{}.o", std::process::id()));
-    std::fs::write(&pass, anycast_user::fastpath::PASS_OBJECT).expect("writing the pass program");
-    let lab =
-        AnycastLab::start(announce, &anycastd_binary(), &pass).unwrap_or_else(|e| panic!("starting the lab: {e}"));
-    let _ = std::fs::remove_file(&pass);
+    let lab = with_pass_program(|pass| {
+        AnycastLab::start(announce, &anycastd_binary(), pass).unwrap_or_else(|e| panic!("starting the lab: {e}"))
+    });
     let mut s = Scenario { lab, rows: Vec::new(), failures: Vec::new() };
     let lab = &s.lab;
     for k in 1..=2 {

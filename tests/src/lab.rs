@@ -1,7 +1,7 @@
 //! The namespace lab with anycastd running in it, for the lab tests, and
 //! dig's answers read into fields.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anycast_lab::topology::Lab;
 
@@ -30,13 +30,25 @@ pub mod series {
     pub const REFRESHED: &str = "anycast_fastpath_refreshed_total";
 }
 
-/// A lab with anycastd serving in it.
-pub fn lab_with_anycastd(extra: &[&str]) -> Lab {
+/// Runs `start` with the pass-everything XDP object in a file (the labs
+/// load it where a veth must take XDP_TX frames).
+pub fn with_pass_program<T>(start: impl FnOnce(&Path) -> T) -> T {
     require_root();
     let pass = std::env::temp_dir().join(format!("anycast-pass-{}.o", std::process::id()));
     std::fs::write(&pass, anycast_user::fastpath::PASS_OBJECT).expect("writing the pass program");
-    let mut lab = Lab::start(&pass).unwrap_or_else(|e| panic!("starting the lab: {e}"));
+    let started = start(&pass);
     let _ = std::fs::remove_file(&pass);
+    started
+}
+
+/// The lab, anycastd not started yet.
+pub fn lab() -> Lab {
+    with_pass_program(|pass| Lab::start(pass).unwrap_or_else(|e| panic!("starting the lab: {e}")))
+}
+
+/// A lab with anycastd serving in it.
+pub fn lab_with_anycastd(extra: &[&str]) -> Lab {
+    let mut lab = lab();
     lab.start_anycastd(&anycastd_binary(), extra).unwrap_or_else(|e| panic!("starting anycastd: {e}"));
     lab
 }

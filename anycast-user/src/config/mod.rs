@@ -566,4 +566,30 @@ mod tests {
         let err = toml::from_str::<File>("[service]\nmetrics = \"9153\"\n").unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("metrics"), "{err}");
     }
+
+    #[test]
+    fn the_bgp_speaker_is_configured_and_checked() {
+        let none = Flags::default();
+        let vips = "[service]\nvips = [\"6.6.6.6\", \"2001:db8::6\"]\nxdp_mode = \"off\"\n";
+        let bgp = "[announce]\nmethod = \"bgp\"\n[bgp]\nlocal_as = 65001\nrouter_id = \"10.0.0.2\"\n";
+        let peer = "[[bgp.peers]]\naddress = \"10.0.0.1\"\npeer_as = 65000\nnext_hop6 = \"fd00::2\"\n";
+        let config = Config::merge(file(&format!("{vips}{bgp}drain = \"med\"\n{peer}")), &none).unwrap();
+        let Routers::Bgp(settings) = &config.announce.routers else { panic!("the BGP speaker") };
+        assert_eq!((settings.local_as, settings.hold_time), (65001, 90));
+        assert_eq!(settings.drain, crate::route::bgp::DrainMark::Med(1000));
+        assert_eq!(settings.peers[0].address, "10.0.0.1:179".parse().unwrap());
+
+        let problem = |text: String| error(&text, &none);
+        assert!(problem(format!("{vips}[announce]\nmethod = \"bgp\"\n")).starts_with("bgp.local_as: required"));
+        assert!(problem(format!("{vips}{bgp}")).starts_with("bgp.peers:"));
+        let no_hop6 = "[[bgp.peers]]\naddress = \"10.0.0.1\"\npeer_as = 65000\n";
+        assert!(problem(format!("{vips}{bgp}{no_hop6}")).starts_with("bgp.peers[0].next_hop6: required"));
+        let ibgp = peer.replace("65000", "65001");
+        assert!(problem(format!("{vips}{bgp}{ibgp}")).starts_with("bgp.peers[0].peer_as:"));
+        assert!(problem(format!("{vips}{bgp}hold_time = 2\n{peer}")).starts_with("bgp.hold_time:"));
+        let trans = bgp.replace("65001", "23456");
+        assert!(problem(format!("{vips}{trans}{peer}")).starts_with("bgp.local_as: 23456 is not a usable AS"));
+        let stray = format!("{vips}[bgp]\nlocal_as = 65001\n");
+        assert!(problem(stray).starts_with("bgp: set, but announce.method is not"));
+    }
 }
