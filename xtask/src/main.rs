@@ -32,6 +32,15 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The anycast lab: a client behind a router running BIRD 2, and two
+    /// nodes running anycastd (XDP on their uplinks) that announce
+    /// 6.6.6.6 and 2001:db8::6 to it, until Ctrl-C.
+    Lab {
+        /// How the nodes announce: through their own BIRD, or with
+        /// anycastd's built-in BGP speaker.
+        #[arg(long, value_enum, default_value = "bird")]
+        announce: LabAnnounce,
+    },
     /// Run every test: unit tests, and as root the XDP packet tests.
     Test {
         /// Extra arguments for `cargo test` (e.g. a test name filter).
@@ -45,6 +54,12 @@ enum Command {
     },
     /// rustfmt and clippy over the host workspace and the eBPF crate.
     Lint,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LabAnnounce {
+    Bird,
+    Bgp,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -65,6 +80,15 @@ fn main() -> Result<()> {
             let out_dir = cmd::build_anycastd()?;
             let anycastd = cmd::root().join("target/release/anycastd");
             if args.is_empty() { run_lab(&anycastd, &out_dir.join("pass")) } else { cmd::exec(&anycastd, &args) }
+        }
+        Command::Lab { announce } => {
+            setup::ensure()?;
+            let out_dir = cmd::build_anycastd()?;
+            let announce = match announce {
+                LabAnnounce::Bird => anycast_lab::anycast::Announce::Bird,
+                LabAnnounce::Bgp => anycast_lab::anycast::Announce::Bgp,
+            };
+            run_anycast_lab(announce, &cmd::root().join("target/release/anycastd"), &out_dir.join("pass"))
         }
         Command::Test { args } => {
             setup::ensure()?;
@@ -107,10 +131,7 @@ fn main() -> Result<()> {
 /// SIGHUP: a closed terminal or a supervisor tears it down too).
 fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
     cmd::require_root("the lab creates network namespaces")?;
-    let (stop, stopped) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = stop.send(());
-    })?;
+    let stopped = interrupted()?;
     let mut lab = anycast_lab::topology::Lab::start(pass_program)?;
     lab.start_anycastd(anycastd, &[])?;
     let client = lab.client.name().to_string();
@@ -129,4 +150,44 @@ fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
     println!("\ntearing the lab down");
     drop(lab);
     Ok(())
+}
+
+/// The anycast lab (router, two nodes), until Ctrl-C.
+fn run_anycast_lab(announce: anycast_lab::anycast::Announce, anycastd: &Path, pass_program: &Path) -> Result<()> {
+    cmd::require_root("the lab creates network namespaces")?;
+    let stopped = interrupted()?;
+    println!("starting the anycast lab (BIRD's first session takes a few seconds)");
+    let lab = anycast_lab::anycast::AnycastLab::start(announce, anycastd, pass_program)?;
+    let (client, router) = (lab.client.name(), lab.router.name());
+    let (node1, node2) = (lab.node(1), lab.node(2));
+    println!(
+        "Two nodes announce 6.6.6.6 and 2001:db8::6 ({announce:?}); the router sends the client to one.\n\
+         \n  ip netns exec {client} dig @6.6.6.6 www.example.lab\n\
+         \n  ip netns exec {router} ip route show 6.6.6.6          (which node carries it)\
+         \n  ip netns exec {router} birdc -s {dir}/router/bird.ctl show route all\n\
+         \nDrain node 1 for maintenance, and back:\n\
+         \n  touch {m1}; rm {m1}\n\
+         \nnode 1's stats: {bin} ctl --socket {c1} stats\n\
+         Logs: {n1}/anycastd.log, {n2}/anycastd.log. Ctrl-C tears the lab down.",
+        dir = lab.dir.display(),
+        m1 = node1.maintenance_file().display(),
+        bin = anycastd.display(),
+        c1 = node1.control_socket().display(),
+        n1 = node1.dir.display(),
+        n2 = node2.dir.display(),
+    );
+    let _ = stopped.recv();
+    println!("\ntearing the lab down");
+    drop(lab);
+    Ok(())
+}
+
+/// A channel that receives once on Ctrl-C, SIGTERM or SIGHUP (a closed
+/// terminal or a supervisor tears a lab down too).
+fn interrupted() -> Result<std::sync::mpsc::Receiver<()>> {
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })?;
+    Ok(stopped)
 }
