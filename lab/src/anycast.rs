@@ -84,14 +84,8 @@ impl AnycastLab {
     /// BIRD), and returns once the router has both VIPs from both nodes.
     /// `pass_xdp`: see `netns::accept_xdp_tx`.
     pub fn start(announce: Announce, binary: &Path, pass_xdp: &Path) -> Result<AnycastLab, LabError> {
-        let stale = netns::remove_stale();
-        if !stale.is_empty() {
-            eprintln!("lab: removed stale namespaces {}", stale.join(" "));
-        }
+        let dir = crate::fresh_lab_dir("bgplab")?;
         let id = std::process::id();
-        let dir = std::env::temp_dir().join(format!("anycast-bgplab-{id}"));
-        std::fs::create_dir_all(&dir)
-            .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
         let mut authorities = Authorities::start(&dir, &dir.join("root.hints"))?;
         let (client, router) = (Netns::create("cli")?, Netns::create("rtr")?);
         let client_if = format!("c{id}");

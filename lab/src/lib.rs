@@ -59,3 +59,31 @@ pub fn wait(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Res
     }
     Err(LabError::NotReady(format!("{what}: not ready after {limit:?}")))
 }
+
+/// Prefix of every lab's directory in the temporary directory:
+/// `anycast-<KIND>-<PID>`.
+const DIR_PREFIX: &str = "anycast-";
+
+/// Removes what labs of processes that are gone left behind (namespaces,
+/// and their files), then makes this process's `anycast-<kind>-<PID>`
+/// directory in the temporary directory.
+pub fn fresh_lab_dir(kind: &str) -> Result<std::path::PathBuf, LabError> {
+    let stale = netns::remove_stale();
+    if !stale.is_empty() {
+        eprintln!("lab: removed stale namespaces {}", stale.join(" "));
+    }
+    let temp = std::env::temp_dir();
+    for entry in std::fs::read_dir(&temp).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid =
+            name.strip_prefix(DIR_PREFIX).and_then(|rest| rest.rsplit('-').next()).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) && entry.path().is_dir() {
+            eprintln!("lab: removed stale files {}", entry.path().display());
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = temp.join(format!("{DIR_PREFIX}{kind}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
+    Ok(dir)
+}

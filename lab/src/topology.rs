@@ -55,14 +55,8 @@ impl Lab {
     /// builds one, `pass`): a veth delivers the frames its peer sends with
     /// XDP_TX only when an XDP program runs on it too.
     pub fn start(client_xdp: &Path) -> Result<Lab, LabError> {
-        let stale = netns::remove_stale();
-        if !stale.is_empty() {
-            eprintln!("lab: removed stale namespaces {}", stale.join(" "));
-        }
+        let dir = crate::fresh_lab_dir("lab")?;
         let id = std::process::id();
-        let dir = std::env::temp_dir().join(format!("anycast-lab-{id}"));
-        std::fs::create_dir_all(&dir)
-            .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
         let hints = dir.join("root.hints");
         let mut authorities = Authorities::start(&dir, &hints)?;
         let node = Netns::create("node")?;

@@ -34,11 +34,16 @@ pub mod series {
 /// load it where a veth must take XDP_TX frames).
 pub fn with_pass_program<T>(start: impl FnOnce(&Path) -> T) -> T {
     require_root();
-    let pass = std::env::temp_dir().join(format!("anycast-pass-{}.o", std::process::id()));
-    std::fs::write(&pass, anycast_user::fastpath::PASS_OBJECT).expect("writing the pass program");
-    let started = start(&pass);
-    let _ = std::fs::remove_file(&pass);
-    started
+    /// Removes the file even when `start` panics.
+    struct Removed(PathBuf);
+    impl Drop for Removed {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let pass = Removed(std::env::temp_dir().join(format!("anycast-pass-{}.o", std::process::id())));
+    std::fs::write(&pass.0, anycast_user::fastpath::PASS_OBJECT).expect("writing the pass program");
+    start(&pass.0)
 }
 
 /// The lab, anycastd not started yet.
