@@ -199,15 +199,23 @@ pub fn hold_timer_expired() -> BgpNotificationMessage {
     })
 }
 
-/// The BGP message type's name, for logs and metrics.
-pub fn kind(message: &BgpMessage) -> &'static str {
+/// The message types' names for logs and metrics, by type code - 1.
+pub const KINDS: [&str; 5] = ["open", "update", "notification", "keepalive", "route_refresh"];
+
+/// The message's type code.
+pub fn type_code(message: &BgpMessage) -> u8 {
     match message {
-        BgpMessage::Open(_) => "open",
-        BgpMessage::Update(_) => "update",
-        BgpMessage::Notification(_) => "notification",
-        BgpMessage::KeepAlive => "keepalive",
-        BgpMessage::RouteRefresh(_) => "route_refresh",
+        BgpMessage::Open(_) => OPEN,
+        BgpMessage::Update(_) => UPDATE,
+        BgpMessage::Notification(_) => NOTIFICATION,
+        BgpMessage::KeepAlive => KEEPALIVE,
+        BgpMessage::RouteRefresh(_) => ROUTE_REFRESH,
     }
+}
+
+/// The message type's name, for logs and metrics.
+pub fn kind(message: &BgpMessage) -> &'static str {
+    kind_name(type_code(message))
 }
 
 /// What went wrong reading from the peer.
@@ -289,14 +297,9 @@ impl Decoder for Framer {
     }
 }
 
-fn kind_name(kind: u8) -> &'static str {
-    match kind {
-        OPEN => "open",
-        UPDATE => "update",
-        NOTIFICATION => "notification",
-        KEEPALIVE => "keepalive",
-        _ => "route_refresh",
-    }
+/// The name of a known type code (`check_header` lets no other through).
+fn kind_name(code: u8) -> &'static str {
+    KINDS[usize::from(code - 1)]
 }
 
 /// RFC 4271 6.1: the marker all ones, a length within 19..=4096 and the

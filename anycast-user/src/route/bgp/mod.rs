@@ -86,17 +86,14 @@ impl SessionState {
     }
 }
 
-/// Message types, as counted.
-pub const KINDS: [&str; 5] = ["open", "update", "notification", "keepalive", "route_refresh"];
-
 /// One peer's session as the metrics see it.
 pub struct PeerStatus {
     pub address: SocketAddr,
     state: AtomicU8,
     /// Times the session reached Established.
     pub established: AtomicU64,
-    sent: [AtomicU64; 5],
-    received: [AtomicU64; 5],
+    sent: [AtomicU64; message::KINDS.len()],
+    received: [AtomicU64; message::KINDS.len()],
     /// Malformed UPDATEs (and ROUTE-REFRESHes) discarded.
     pub discarded: AtomicU64,
 }
@@ -121,17 +118,16 @@ impl PeerStatus {
         self.state.store(state as u8, Ordering::Relaxed);
     }
 
-    /// Messages (sent, received) of each of `KINDS`.
+    /// Messages (sent, received) of each type.
     pub fn messages(&self) -> impl Iterator<Item = (&'static str, u64, u64)> + '_ {
-        KINDS
+        message::KINDS
             .iter()
             .enumerate()
             .map(|(i, kind)| (*kind, self.sent[i].load(Ordering::Relaxed), self.received[i].load(Ordering::Relaxed)))
     }
 
-    fn count(counters: &[AtomicU64; 5], message: &BgpMessage) {
-        let i = KINDS.iter().position(|k| *k == message::kind(message)).expect("every kind is listed");
-        counters[i].fetch_add(1, Ordering::Relaxed);
+    fn count(counters: &[AtomicU64], message: &BgpMessage) {
+        counters[usize::from(message::type_code(message) - 1)].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -166,16 +162,13 @@ impl Routes {
             }
             return updates;
         }
-        let attributes = match (to, self.drain) {
-            (State::Drained, DrainMark::Prepend(n)) => {
-                Attributes { local_as: self.local_as, path_length: 1 + n, med: None }
-            }
-            (State::Drained, DrainMark::Med(med)) => {
-                Attributes { local_as: self.local_as, path_length: 1, med: Some(med) }
-            }
-            (_, DrainMark::Med(_)) => Attributes { local_as: self.local_as, path_length: 1, med: Some(0) },
-            (_, DrainMark::Prepend(_)) => Attributes { local_as: self.local_as, path_length: 1, med: None },
+        let (path_length, med) = match (to, self.drain) {
+            (State::Drained, DrainMark::Prepend(n)) => (1 + n, None),
+            (State::Drained, DrainMark::Med(med)) => (1, Some(med)),
+            (_, DrainMark::Med(_)) => (1, Some(0)),
+            (_, DrainMark::Prepend(_)) => (1, None),
         };
+        let attributes = Attributes { local_as: self.local_as, path_length, med };
         if let (true, Some(hop)) = (v4, hops.0) {
             updates.push(message::announce_v4(&self.v4, hop, &attributes, session.asn4));
         }

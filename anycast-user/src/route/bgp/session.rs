@@ -168,8 +168,9 @@ impl Session {
         let hops = self.next_hops(local);
         let hold = Duration::from_secs(session.hold_time.into());
         // Hold time 0: no keepalives, no hold timer (the far future).
-        let keepalive = if hold.is_zero() { Duration::from_secs(1 << 30) } else { hold / 3 };
-        let mut hold_deadline = Instant::now() + if hold.is_zero() { keepalive } else { hold };
+        let never = Duration::from_secs(1 << 30);
+        let (keepalive, silence) = if hold.is_zero() { (never, never) } else { (hold / 3, hold) };
+        let mut hold_deadline = Instant::now() + silence;
         let mut keepalives = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
         let mut announced = None;
         want.mark_changed();
@@ -205,26 +206,16 @@ impl Session {
                     return closed(format!("hold timer expired ({hold:?} without a message)"));
                 }
                 incoming = link.reader.next() => {
-                    hold_deadline = Instant::now() + if hold.is_zero() { keepalive } else { hold };
-                    match incoming {
-                        None => return closed("the peer closed the connection".into()),
-                        Some(Ok(Incoming::Message(message))) => {
-                            PeerStatus::count(&self.status.received, &message);
-                            match message {
-                                BgpMessage::KeepAlive | BgpMessage::Update(_) => {}
-                                BgpMessage::RouteRefresh(_) => {
-                                    // Send our routes again.
-                                    announced = None;
-                                    want.mark_changed();
-                                }
-                                other => return closed(link.unexpected(other, SessionState::Established).await),
-                            }
+                    hold_deadline = Instant::now() + silence;
+                    match link.take(incoming).await {
+                        Err(why) => return closed(why),
+                        Ok(None | Some(BgpMessage::KeepAlive | BgpMessage::Update(_))) => {}
+                        Ok(Some(BgpMessage::RouteRefresh(_))) => {
+                            // Send our routes again.
+                            announced = None;
+                            want.mark_changed();
                         }
-                        Some(Ok(Incoming::Discarded { kind, detail })) => {
-                            self.status.discarded.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(peer = %self.peer.address, kind, detail, "malformed message from the BGP peer discarded");
-                        }
-                        Some(Err(e)) => return closed(link.read_failed(e).await),
+                        Ok(Some(other)) => return closed(link.unexpected(other, SessionState::Established).await),
                     }
                 }
             }
@@ -272,30 +263,39 @@ impl Link<'_> {
     /// none comes.
     async fn next(&mut self, limit: Duration) -> Result<BgpMessage, String> {
         loop {
-            match timeout(limit, self.reader.next()).await {
-                Err(_) => {
-                    self.notify(message::hold_timer_expired()).await;
-                    return Err(format!("nothing from the peer within {limit:?}"));
-                }
-                Ok(None) => return Err("the peer closed the connection".into()),
-                Ok(Some(Ok(Incoming::Message(message)))) => {
-                    PeerStatus::count(&self.status.received, &message);
-                    return Ok(message);
-                }
-                Ok(Some(Ok(Incoming::Discarded { kind, detail }))) => {
-                    self.status.discarded.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(kind, detail, "malformed message from the BGP peer discarded");
-                }
-                Ok(Some(Err(e))) => return Err(self.read_failed(e).await),
+            let Ok(incoming) = timeout(limit, self.reader.next()).await else {
+                self.notify(message::hold_timer_expired()).await;
+                return Err(format!("nothing from the peer within {limit:?}"));
+            };
+            if let Some(message) = self.take(incoming).await? {
+                return Ok(message);
             }
         }
     }
 
-    async fn read_failed(&mut self, error: ReadError) -> String {
-        if let Some(notification) = error.notification() {
-            self.notify(notification).await;
+    /// What the reader yielded: a message (counted), None for a discarded
+    /// one (counted and logged), or the reason the session ends (after
+    /// the NOTIFICATION a read error calls for).
+    async fn take(&mut self, incoming: Option<Result<Incoming, ReadError>>) -> Result<Option<BgpMessage>, String> {
+        match incoming {
+            None => Err("the peer closed the connection".into()),
+            Some(Ok(Incoming::Message(message))) => {
+                PeerStatus::count(&self.status.received, &message);
+                Ok(Some(message))
+            }
+            Some(Ok(Incoming::Discarded { kind, detail })) => {
+                self.status.discarded.fetch_add(1, Ordering::Relaxed);
+                let peer = self.status.address;
+                tracing::warn!(%peer, kind, detail, "malformed message from the BGP peer discarded");
+                Ok(None)
+            }
+            Some(Err(error)) => {
+                if let Some(notification) = error.notification() {
+                    self.notify(notification).await;
+                }
+                Err(error.to_string())
+            }
         }
-        error.to_string()
     }
 
     /// A NOTIFICATION from the peer ends the session; any other message
