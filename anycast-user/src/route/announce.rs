@@ -232,14 +232,11 @@ impl Announcer {
     }
 
     async fn tell_routers(&self, state: State) -> Result<(), AnnounceError> {
-        let bird = match &self.settings.routers {
-            Routers::Bgp(_) => {
-                self.speaker.as_ref().expect("a speaker in bgp mode").advertise(state);
-                return Ok(());
-            }
-            Routers::Interface { bird: None } => return Ok(()),
-            Routers::Interface { bird: Some(bird) } => bird,
-        };
+        if let Some(speaker) = &self.speaker {
+            speaker.advertise(state);
+            return Ok(());
+        }
+        let Routers::Interface { bird: Some(bird) } = &self.settings.routers else { return Ok(()) };
         write_include(&bird.include, state)?;
         let out = tokio::process::Command::new("birdc")
             .arg("-s")

@@ -14,7 +14,7 @@ use rtnetlink::{
     Handle, LinkDummy,
     packet_route::{
         address::{AddressAttribute, AddressFlags, AddressMessage},
-        link::{LinkAttribute, LinkXdp},
+        link::{LinkAttribute, LinkMessage, LinkXdp},
     },
 };
 
@@ -152,12 +152,8 @@ impl VipHome {
 impl VipHome {
     /// The ID of the XDP program attached to `interface` (any mode), if any.
     pub async fn xdp_program(&self, interface: &str) -> Result<Option<u32>, VipError> {
-        let mut links = self.handle.link().get().match_name(interface.to_string()).execute();
-        let link = links
-            .try_next()
-            .await
-            .map_err(|source| VipError::Netlink { what: format!("looking up {interface}"), source })?
-            .ok_or_else(|| VipError::NoInterface(interface.to_string()))?;
+        let link =
+            find_link(&self.handle, interface).await?.ok_or_else(|| VipError::NoInterface(interface.to_string()))?;
         Ok(link.attributes.iter().find_map(|a| match a {
             LinkAttribute::Xdp(xdp) => xdp.iter().find_map(|x| match x {
                 LinkXdp::ProgId(id) if *id != 0 => Some(*id),
@@ -173,9 +169,14 @@ fn host_prefix(ip: IpAddr) -> u8 {
 }
 
 async fn link_index(handle: &Handle, name: &str) -> Result<Option<u32>, VipError> {
+    Ok(find_link(handle, name).await?.map(|link| link.header.index))
+}
+
+/// The interface called `name`, None if there is none.
+async fn find_link(handle: &Handle, name: &str) -> Result<Option<LinkMessage>, VipError> {
     let mut links = handle.link().get().match_name(name.to_string()).execute();
     match links.try_next().await {
-        Ok(link) => Ok(link.map(|l| l.header.index)),
+        Ok(link) => Ok(link),
         Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
         Err(source) => Err(VipError::Netlink { what: format!("looking up {name}"), source }),
     }
