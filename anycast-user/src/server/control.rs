@@ -15,7 +15,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::{listener::accept_until, metrics, respond::Responder};
+use super::{listener::serve_each, metrics, respond::Responder};
 use crate::resolver::upstream::Upstream;
 
 /// Serves the control socket at `path` until `shutdown` turns true. A
@@ -28,16 +28,9 @@ pub async fn serve<U: Upstream>(
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    accept_until(&listener, shutdown, |accepted| match accepted {
-        Ok(stream) => {
-            let responder = responder.clone();
-            tokio::spawn(async move {
-                if let Err(e) = session(stream, &responder).await {
-                    tracing::debug!(error = %e, "control session");
-                }
-            });
-        }
-        Err(e) => tracing::warn!(error = %e, "control socket accept"),
+    serve_each(&listener, shutdown, "control session", |stream| {
+        let responder = responder.clone();
+        async move { session(stream, &responder).await }
     })
     .await;
     let _ = std::fs::remove_file(path);

@@ -43,3 +43,25 @@ pub async fn accept_until<L: Listener>(
         }
     }
 }
+
+/// Serves each connection accepted on `listener` in a task of its own
+/// with `serve`, until `shutdown` turns true; `what` names them in logs.
+pub async fn serve_each<L, F, S>(listener: &L, shutdown: watch::Receiver<bool>, what: &'static str, serve: F)
+where
+    L: Listener,
+    F: Fn(L::Stream) -> S,
+    S: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    accept_until(listener, shutdown, |accepted| match accepted {
+        Ok(stream) => {
+            let session = serve(stream);
+            tokio::spawn(async move {
+                if let Err(e) = session.await {
+                    tracing::debug!(error = %e, "{what}");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "{what}: accept"),
+    })
+    .await;
+}

@@ -15,7 +15,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::{listener::accept_until, respond::Responder};
+use super::{listener::serve_each, respond::Responder};
 use crate::{
     resolver::{telemetry::LATENCY_BOUNDS, upstream::Upstream},
     route::{
@@ -174,16 +174,9 @@ const MAX_REQUEST_HEAD: usize = 8192;
 
 /// Serves `/metrics` on `listener` until `shutdown` turns true.
 pub async fn serve<U: Upstream>(listener: TcpListener, responder: Arc<Responder<U>>, shutdown: watch::Receiver<bool>) {
-    accept_until(&listener, shutdown, |accepted| match accepted {
-        Ok(stream) => {
-            let responder = responder.clone();
-            tokio::spawn(async move {
-                if let Err(e) = exchange(stream, &responder).await {
-                    tracing::debug!(error = %e, "metrics request");
-                }
-            });
-        }
-        Err(e) => tracing::warn!(error = %e, "metrics accept"),
+    serve_each(&listener, shutdown, "metrics request", |stream| {
+        let responder = responder.clone();
+        async move { exchange(stream, &responder).await }
     })
     .await;
 }
