@@ -28,11 +28,10 @@ use crate::{
     daemon,
     netns::{self, Netns, veth},
     process::Process,
-    topology::{VIP4, VIP6},
+    topology::{CLIENT_NETWORKS, NODE4, VIP4, VIP6, client_link},
     wait,
 };
 
-pub const CLIENT4: &str = "10.99.1.2";
 pub const NODES: usize = 2;
 /// The health settings the lab gives anycastd.
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
@@ -88,15 +87,7 @@ impl AnycastLab {
         let id = std::process::id();
         let mut authorities = Authorities::start(&dir, &dir.join("root.hints"))?;
         let (client, router) = (Netns::create("cli")?, Netns::create("rtr")?);
-        let client_if = format!("c{id}");
-        veth(&client, &client_if, &router, &format!("r{id}c"))?;
-        client.ip(&["addr", "add", &format!("{CLIENT4}/24"), "dev", &client_if])?;
-        client.ip(&["addr", "add", "fd99:1::2/64", "dev", &client_if, "nodad"])?;
-        client.ip(&["route", "add", "default", "via", "10.99.1.1"])?;
-        client.ip(&["-6", "route", "add", "default", "via", "fd99:1::1"])?;
-        netns::full_checksums(&client, &client_if)?;
-        router.ip(&["addr", "add", "10.99.1.1/24", "dev", &format!("r{id}c")])?;
-        router.ip(&["addr", "add", "fd99:1::1/64", "dev", &format!("r{id}c"), "nodad"])?;
+        client_link(&client, &format!("c{id}"), &router, &format!("r{id}c"))?;
         router.exec("sysctl", &["-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])?;
         let mut nodes = Vec::new();
         for k in 1..=NODES {
@@ -120,8 +111,7 @@ impl AnycastLab {
         }
         let neighbours: Vec<String> = nodes.iter().map(|n| n.address4.clone()).collect();
         let router_dir = dir.join("router");
-        let router_bird =
-            Bird::start(&router, &router_dir, &bird::router_config(&router_dir, "10.99.1.1", &neighbours))?;
+        let router_bird = Bird::start(&router, &router_dir, &bird::router_config(&router_dir, NODE4, &neighbours))?;
         let mut lab = AnycastLab {
             nodes,
             router_bird: Some(router_bird),
@@ -274,11 +264,12 @@ impl Node {
         format!(
             "[service]\nvips = [\"{VIP4}\", \"{VIP6}\"]\ninterface = \"{interface}\"\nxdp_mode = \"native\"\n\
              control_socket = \"{control}\"\n\n\
-             [acl]\nallow = [\"10.99.1.0/24\", \"fd99:1::/64\"]\n\n\
+             [acl]\nallow = {allow:?}\n\n\
              [resolver]\nroot_hints = \"{hints}\"\n\n\
              [health]\ninterval_ms = {interval}\nrise = {RISE}\nfall = {FALL}\n\n\
              [announce]\nvip_interface = \"lo\"\ndrain_time = {drain}\nmaintenance_file = \"{maintenance}\"\n{announce}",
             interface = self.uplink_if,
+            allow = CLIENT_NETWORKS,
             control = self.control_socket().display(),
             hints = hints.display(),
             interval = HEALTH_INTERVAL.as_millis(),

@@ -28,8 +28,12 @@ pub const VIP4: &str = "6.6.6.6";
 pub const VIP6: &str = "2001:db8::6";
 pub const CLIENT4: &str = "10.99.1.2";
 pub const CLIENT6: &str = "fd99:1::2";
-/// The node's own address on the client link.
+/// The node's own address on the client link (the router's in the
+/// anycast lab).
 pub const NODE4: &str = "10.99.1.1";
+const GATEWAY6: &str = "fd99:1::1";
+/// The client networks anycastd is told to allow.
+pub const CLIENT_NETWORKS: [&str; 2] = ["10.99.1.0/24", "fd99:1::/64"];
 
 pub struct Lab {
     // Processes go before the namespaces they run in (fields drop in order).
@@ -77,17 +81,9 @@ impl Lab {
     }
 
     fn wire(&self, client_xdp: &Path) -> Result<(), LabError> {
-        veth(&self.client, &self.client_if, &self.node, &self.node_if)?;
-        let (client, node) = (&self.client, &self.node);
-        client.ip(&["addr", "add", "10.99.1.2/24", "dev", &self.client_if])?;
-        client.ip(&["addr", "add", "fd99:1::2/64", "dev", &self.client_if, "nodad"])?;
-        client.ip(&["route", "add", "default", "via", "10.99.1.1"])?;
-        client.ip(&["-6", "route", "add", "default", "via", "fd99:1::1"])?;
-        node.ip(&["addr", "add", &format!("{NODE4}/24"), "dev", &self.node_if])?;
-        node.ip(&["addr", "add", "fd99:1::1/64", "dev", &self.node_if, "nodad"])?;
+        client_link(&self.client, &self.client_if, &self.node, &self.node_if)?;
         // The VIPs are anycastd's to put on lo (no dummy driver here).
-        netns::accept_xdp_tx(client, &self.client_if, client_xdp)?;
-        netns::full_checksums(client, &self.client_if)
+        netns::accept_xdp_tx(&self.client, &self.client_if, client_xdp)
     }
 
     pub fn hints_path(&self) -> PathBuf {
@@ -103,7 +99,7 @@ impl Lab {
             .args(["--vip", VIP4, "--vip", VIP6, "--interface", &self.node_if, "--xdp-mode", "native"])
             .arg("--root-hints")
             .arg(self.hints_path())
-            .args(["--allow", "10.99.1.0/24", "--allow", "fd99:1::/64"])
+            .args(CLIENT_NETWORKS.iter().flat_map(|network| ["--allow", network]))
             .arg("--control-socket")
             .arg(self.control_socket())
             .args(extra);
@@ -130,7 +126,7 @@ impl Lab {
         std::fs::create_dir_all(&dir)
             .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
         let config = dir.join("unbound.conf");
-        std::fs::write(&config, peers::unbound_config(NODE4, "10.99.1.0/24", &self.hints_path(), &dir))
+        std::fs::write(&config, peers::unbound_config(NODE4, CLIENT_NETWORKS[0], &self.hints_path(), &dir))
             .map_err(|source| LabError::Io { what: format!("writing {}", config.display()), source })?;
         let mut unbound = self.node.command("unbound");
         unbound.arg("-d").arg("-c").arg(&config);
@@ -176,6 +172,20 @@ impl Lab {
     pub fn dig(&self, args: &[&str]) -> Result<String, LabError> {
         self.client.exec("dig", args)
     }
+}
+
+/// The client's link to its gateway (the node here, the router in the
+/// anycast lab): the client network on both ends, the client's default
+/// routes through the gateway, and whole checksums from the client.
+pub(crate) fn client_link(client: &Netns, client_if: &str, gateway: &Netns, gateway_if: &str) -> Result<(), LabError> {
+    veth(client, client_if, gateway, gateway_if)?;
+    client.ip(&["addr", "add", &format!("{CLIENT4}/24"), "dev", client_if])?;
+    client.ip(&["addr", "add", &format!("{CLIENT6}/64"), "dev", client_if, "nodad"])?;
+    client.ip(&["route", "add", "default", "via", NODE4])?;
+    client.ip(&["-6", "route", "add", "default", "via", GATEWAY6])?;
+    gateway.ip(&["addr", "add", &format!("{NODE4}/24"), "dev", gateway_if])?;
+    gateway.ip(&["addr", "add", &format!("{GATEWAY6}/64"), "dev", gateway_if, "nodad"])?;
+    netns::full_checksums(client, client_if)
 }
 
 impl Drop for Lab {
