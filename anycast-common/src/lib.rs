@@ -7,8 +7,10 @@
 pub mod checksum;
 pub mod dns;
 pub mod hash;
+pub mod ratelimit;
 pub mod stats;
 
+pub use ratelimit::RateLimit;
 pub use stats::Outcome;
 
 /// Longest DNS name on the wire, root label included (RFC 1035 2.3.4).
@@ -104,6 +106,8 @@ pub const MAX_VIPS: usize = 8;
 pub struct FastPathConfig {
     /// Secret key of the name hash; random per run of the daemon.
     pub hash_key: [u64; 2],
+    /// Response rate limiting per client prefix (off when its interval is 0).
+    pub rate_limit: RateLimit,
     /// IPv6 VIPs as they appear in the packet; the first `vip_v6_count`.
     pub vips_v6: [[u8; 16]; MAX_VIPS],
     /// IPv4 VIPs as they appear in the packet; the first `vip_v4_count`.
@@ -119,7 +123,7 @@ pub struct FastPathConfig {
     pub acl_open: u8,
     pub _pad: [u8; 1],
 }
-const _: () = assert!(core::mem::size_of::<FastPathConfig>() == 16 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8);
+const _: () = assert!(core::mem::size_of::<FastPathConfig>() == 16 + 48 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8);
 
 /// Names of the maps in the object file, so the loader cannot misspell them.
 pub mod map_names {
@@ -129,6 +133,7 @@ pub mod map_names {
     pub const ACL_V4: &str = "ACL_V4";
     pub const ACL_V6: &str = "ACL_V6";
     pub const SCRATCH: &str = "SCRATCH";
+    pub const RATE_BUCKETS: &str = "RATE_BUCKETS";
 }
 
 /// Name of the XDP program in the object file.
@@ -141,4 +146,6 @@ mod pod {
     unsafe impl aya::Pod for super::AnswerKey {}
     unsafe impl aya::Pod for super::AnswerValue {}
     unsafe impl aya::Pod for super::FastPathConfig {}
+    unsafe impl aya::Pod for super::ratelimit::RateKey {}
+    unsafe impl aya::Pod for super::ratelimit::RateBucket {}
 }

@@ -1,8 +1,10 @@
 //! The per-CPU outcome counters: one slot per outcome of the XDP program.
 
 /// What the XDP program did with one packet, and why. Every packet gets
-/// exactly one outcome; only [`Outcome::Answered`] is sent back (XDP_TX),
-/// all others go up the kernel stack (XDP_PASS).
+/// exactly one outcome. [`Outcome::Answered`] and [`Outcome::Slipped`] are
+/// sent back (XDP_TX), [`Outcome::RateLimited`] is dropped (XDP_DROP, the
+/// one case the program drops client input, by the operator's rate
+/// limit), all others go up the kernel stack (XDP_PASS).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
@@ -51,11 +53,16 @@ pub enum Outcome {
     TooBig,
     /// The frame could not be grown or written.
     TxFailed,
+    /// Over the client prefix's rate limit, and answered with an empty
+    /// TC=1 response (the client retries over TCP).
+    Slipped,
+    /// Over the client prefix's rate limit, and dropped.
+    RateLimited,
 }
 
 impl Outcome {
     /// Number of counter slots.
-    pub const COUNT: u32 = Outcome::TxFailed as u32 + 1;
+    pub const COUNT: u32 = Outcome::RateLimited as u32 + 1;
 
     /// Every outcome, in slot order.
     pub const ALL: [Outcome; Self::COUNT as usize] = [
@@ -80,6 +87,8 @@ impl Outcome {
         Outcome::Expired,
         Outcome::TooBig,
         Outcome::TxFailed,
+        Outcome::Slipped,
+        Outcome::RateLimited,
     ];
 
     /// Stable name for metrics and logs.
@@ -106,6 +115,8 @@ impl Outcome {
             Outcome::Expired => "expired",
             Outcome::TooBig => "too_big",
             Outcome::TxFailed => "tx_failed",
+            Outcome::Slipped => "slipped",
+            Outcome::RateLimited => "rate_limited",
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use anycast_common::{
     AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, NAME_BUF_LEN,
-    OPT_RECORD_LEN, Outcome, checksum, dns,
+    OPT_RECORD_LEN, Outcome, checksum, dns, ratelimit::Verdict,
 };
 use aya_ebpf::{
     helpers::generated::{
@@ -24,6 +24,7 @@ use crate::{
     net::{self, Datagram, IPV4_HEADER_LEN, UDP_HEADER_LEN},
     packet::{holds, ptr_at, swap, write},
     query::{self, DNS_HEADER_LEN, Query},
+    ratelimit,
 };
 
 /// Hop limit / TTL of the responses.
@@ -32,13 +33,26 @@ const NS_PER_SEC: u64 = 1_000_000_000;
 /// Frames longer than this are never queries the fast path answers.
 const MAX_FRAME_LEN: usize = 4096;
 
-pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
+/// Answers the packet in place (Ok with the outcome it was sent with), or
+/// says why not (Err); a packet not answered is as it arrived.
+pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     let cfg = CONFIG.get(0).ok_or(Outcome::NotConfigured)?;
     if cfg.udp_port == 0 {
         return Err(Outcome::NotConfigured);
     }
     let dgram = net::parse(ctx, cfg)?;
     let query = query::parse(ctx, &dgram, cfg)?;
+    // SAFETY: a helper without arguments.
+    let now = unsafe { bpf_ktime_get_boot_ns() };
+    // Every query is charged, hit or miss: a miss costs the node more.
+    match ratelimit::check(&cfg.rate_limit, &dgram, now) {
+        Verdict::Answer => {}
+        Verdict::Slip => {
+            Reply::truncated(cfg, &query).write(ctx, &dgram, &query, None)?;
+            return Ok(Outcome::Slipped);
+        }
+        Verdict::Drop => return Err(Outcome::RateLimited),
+    }
     let key = AnswerKey {
         name_hash: query.name_hash,
         qtype: query.qtype,
@@ -52,18 +66,16 @@ pub fn handle(ctx: &XdpContext) -> Result<(), Outcome> {
     // SAFETY: see above; only `last_hit_ns` is written, through `slot`.
     let entry = unsafe { &*slot };
     same_name(entry, query.name_len)?;
-    // SAFETY: a helper without arguments.
-    let now = unsafe { bpf_ktime_get_boot_ns() };
     if now >= entry.expires_ns {
         return Err(Outcome::Expired);
     }
     let reply = Reply::plan(cfg, &query, entry, now)?;
-    reply.write(ctx, &dgram, &query, entry)?;
+    reply.write(ctx, &dgram, &query, Some(entry))?;
     // Marks the entry as in use, for the daemon's refresher. Concurrent
     // hits on other CPUs write nearly the same time: any one will do.
     // SAFETY: an aligned 8-byte field of a live map value.
     unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*slot).last_hit_ns), now) };
-    Ok(())
+    Ok(Outcome::Answered)
 }
 
 /// Compares the lower-cased name in the scratch buffer with the entry's, a
@@ -94,12 +106,19 @@ fn same_name(entry: &AnswerValue, name_len: usize) -> Result<(), Outcome> {
 struct Reply {
     /// Whole seconds the entry's TTLs have aged.
     elapsed: u32,
+    /// Bytes of the entry's data it carries (0 for an empty response).
     data_len: usize,
     /// Length of the DNS message.
     dns_len: usize,
     opt: Option<[u8; OPT_RECORD_LEN]>,
-    /// Sum of the rewritten TTL fields, relative to the start of the data.
-    ttl_sum: u64,
+    /// Checksum sum of the data with its rewritten TTLs, placed after the
+    /// question.
+    data_sum: u64,
+    flags: u16,
+    ancount: u16,
+    nscount: u16,
+    /// OPT included.
+    arcount: u16,
 }
 
 impl Reply {
@@ -129,11 +148,48 @@ impl Reply {
             let ttl = stored_ttl(entry, at, data_len)?.saturating_sub(elapsed);
             ttl_sum += checksum::at_parity(checksum::fold(checksum::u32_words(ttl)), at & 1 == 1);
         }
-        Ok(Reply { elapsed, data_len, dns_len, opt, ttl_sum })
+        let question_odd = query.question_len() & 1 == 1;
+        Ok(Reply {
+            elapsed,
+            data_len,
+            dns_len,
+            opt,
+            data_sum: checksum::at_parity(checksum::fold(entry.data_csum as u64 + ttl_sum), question_odd),
+            flags: dns::response_flags(query.flags, entry.rcode),
+            ancount: entry.ancount,
+            nscount: entry.nscount,
+            arcount: entry.arcount + opt.is_some() as u16,
+        })
     }
 
+    /// The rate limiter's slip: no records, TC set, the question and OPT
+    /// as for an answer. It is as long as the query.
     #[inline(always)]
-    fn write(&self, ctx: &XdpContext, dgram: &Datagram, query: &Query, entry: &AnswerValue) -> Result<(), Outcome> {
+    fn truncated(cfg: &FastPathConfig, query: &Query) -> Reply {
+        let opt = query.edns.as_ref().map(|e| dns::opt_record(cfg.edns_udp_size, e.dnssec_ok));
+        Reply {
+            elapsed: 0,
+            data_len: 0,
+            dns_len: DNS_HEADER_LEN + query.question_len() + if opt.is_some() { OPT_RECORD_LEN } else { 0 },
+            opt,
+            data_sum: 0,
+            flags: dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC,
+            ancount: 0,
+            nscount: 0,
+            arcount: opt.is_some() as u16,
+        }
+    }
+
+    /// Writes the response over the query: `entry` is where the records
+    /// come from (None for an empty response).
+    #[inline(always)]
+    fn write(
+        &self,
+        ctx: &XdpContext,
+        dgram: &Datagram,
+        query: &Query,
+        entry: Option<&AnswerValue>,
+    ) -> Result<(), Outcome> {
         let dns = dgram.udp + UDP_HEADER_LEN;
         let data_at = dns + DNS_HEADER_LEN + query.question_len();
         // SAFETY: helper call on our own context.
@@ -151,6 +207,29 @@ impl Reply {
         }
         // From here the headers are still the query's until the end, so any
         // failure leaves a packet whose IP length still ends at the query.
+        if let Some(entry) = entry {
+            self.write_records(ctx, data_at, entry)?;
+        }
+        if let Some(mut opt) = self.opt {
+            // SAFETY: an 11-byte stack buffer; the helper checks the frame.
+            let stored = unsafe {
+                bpf_xdp_store_bytes(
+                    ctx.ctx,
+                    (data_at + self.data_len) as u32,
+                    opt.as_mut_ptr() as *mut _,
+                    OPT_RECORD_LEN as u32,
+                )
+            };
+            if stored != 0 {
+                return Err(Outcome::TxFailed);
+            }
+        }
+        self.turn_headers(ctx, dgram, query).ok_or(Outcome::TxFailed)
+    }
+
+    /// Copies the entry's records behind the question, with their TTLs aged.
+    #[inline(always)]
+    fn write_records(&self, ctx: &XdpContext, data_at: usize, entry: &AnswerValue) -> Result<(), Outcome> {
         // The verifier wants the bound of the helper's length right here.
         let data_len = self.data_len as u32;
         if data_len == 0 || data_len > MAX_DATA_LEN as u32 {
@@ -176,35 +255,17 @@ impl Reply {
                 return Err(Outcome::TxFailed);
             }
         }
-        if let Some(mut opt) = self.opt {
-            // SAFETY: an 11-byte stack buffer; the helper checks the frame.
-            let stored = unsafe {
-                bpf_xdp_store_bytes(
-                    ctx.ctx,
-                    data_at as u32 + data_len,
-                    opt.as_mut_ptr() as *mut _,
-                    OPT_RECORD_LEN as u32,
-                )
-            };
-            if stored != 0 {
-                return Err(Outcome::TxFailed);
-            }
-        }
-        self.turn_headers(ctx, dgram, query, entry).ok_or(Outcome::TxFailed)
+        Ok(())
     }
 
     /// Rewrites Ethernet, IP, UDP and DNS headers into the response's.
     #[inline(always)]
-    fn turn_headers(&self, ctx: &XdpContext, dgram: &Datagram, query: &Query, entry: &AnswerValue) -> Option<()> {
+    fn turn_headers(&self, ctx: &XdpContext, dgram: &Datagram, query: &Query) -> Option<()> {
         let udp_len = UDP_HEADER_LEN + self.dns_len;
-        let arcount = entry.arcount + self.opt.is_some() as u16;
-        let flags = dns::response_flags(query.flags, entry.rcode);
 
         // The checksum from parts: the pseudo-header (addresses sum the
         // same swapped), the UDP header, the DNS header, the client's
         // question, the entry's data and the OPT record, each at its parity.
-        let question_odd = query.question_len() & 1 == 1;
-        let data_sum = checksum::at_parity(checksum::fold(entry.data_csum as u64 + self.ttl_sum), question_odd);
         let opt_sum = match &self.opt {
             Some(opt) => checksum::at_parity(
                 checksum::fold(checksum::bytes(opt)),
@@ -213,14 +274,14 @@ impl Reply {
             None => 0,
         };
         let header_sum =
-            query.id as u64 + flags as u64 + 1 + entry.ancount as u64 + entry.nscount as u64 + arcount as u64;
+            query.id as u64 + self.flags as u64 + 1 + self.ancount as u64 + self.nscount as u64 + self.arcount as u64;
         let sum = dgram.addr_sum
             + 17
             + 2 * udp_len as u64
             + dgram.ports_sum
             + header_sum
             + query.question_sum
-            + data_sum
+            + self.data_sum
             + opt_sum;
 
         swap::<6>(ctx, 0, 6)?;
@@ -239,10 +300,10 @@ impl Reply {
         write(ctx, udp + 4, (udp_len as u16).to_be_bytes())?;
         write(ctx, udp + 6, checksum::finish_udp(sum).to_be_bytes())?;
         let dns = udp + UDP_HEADER_LEN;
-        write(ctx, dns + 2, flags.to_be_bytes())?;
-        write(ctx, dns + 6, entry.ancount.to_be_bytes())?;
-        write(ctx, dns + 8, entry.nscount.to_be_bytes())?;
-        write(ctx, dns + 10, arcount.to_be_bytes())
+        write(ctx, dns + 2, self.flags.to_be_bytes())?;
+        write(ctx, dns + 6, self.ancount.to_be_bytes())?;
+        write(ctx, dns + 8, self.nscount.to_be_bytes())?;
+        write(ctx, dns + 10, self.arcount.to_be_bytes())
     }
 }
 

@@ -8,6 +8,7 @@ mod maps;
 mod net;
 mod packet;
 mod query;
+mod ratelimit;
 mod runtime;
 
 use anycast_common::Outcome;
@@ -16,13 +17,11 @@ use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 /// Dispatch and count: every packet gets exactly one outcome.
 #[xdp]
 pub fn anycast(ctx: XdpContext) -> u32 {
-    let outcome = match answer::handle(&ctx) {
-        Ok(()) => Outcome::Answered,
-        Err(outcome) => outcome,
-    };
+    let outcome = answer::handle(&ctx).unwrap_or_else(|outcome| outcome);
     maps::count(outcome);
     match outcome {
-        Outcome::Answered => xdp_action::XDP_TX,
+        Outcome::Answered | Outcome::Slipped => xdp_action::XDP_TX,
+        Outcome::RateLimited => xdp_action::XDP_DROP,
         _ => xdp_action::XDP_PASS,
     }
 }

@@ -1,6 +1,9 @@
 //! The maps shared with userspace (layouts in anycast-common).
 
-use anycast_common::{AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome};
+use anycast_common::{
+    AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome,
+    ratelimit::{RateBucket, RateKey},
+};
 use aya_ebpf::{
     macros::map,
     maps::{Array, LpmTrie, LruHashMap, PerCpuArray},
@@ -20,6 +23,13 @@ pub static ACL_V4: LpmTrie<[u8; 4], u8> = LpmTrie::with_max_entries(1024, 0);
 
 #[map(name = "ACL_V6")]
 pub static ACL_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(1024, 0);
+
+/// The rate limiter's buckets, one per client prefix. Shared by the CPUs
+/// (a prefix's budget must not multiply with them); an update racing with
+/// one on another CPU may be lost, which errs towards answering. LRU, so a
+/// flood from many prefixes evicts the idle ones; the daemon sets the size.
+#[map(name = "RATE_BUCKETS")]
+pub static RATE_BUCKETS: LruHashMap<RateKey, RateBucket> = LruHashMap::with_max_entries(65536, 0);
 
 /// One counter per [`Outcome`], per CPU.
 #[map(name = "STATS")]

@@ -25,6 +25,8 @@ const IPPROTO_UDP: u8 = 17;
 
 /// A UDP datagram for a VIP on the DNS port.
 pub struct Datagram {
+    /// The client's address; IPv4 in the first four bytes.
+    pub src: [u8; 16],
     /// Offset of the IP header.
     pub l3: usize,
     pub ipv6: bool,
@@ -42,7 +44,7 @@ pub struct Datagram {
 
 pub fn parse(ctx: &XdpContext, cfg: &FastPathConfig) -> Result<Datagram, Outcome> {
     let (l3, ethertype) = ethernet(ctx)?;
-    let (ipv6, udp, ip_payload_len, addr_sum) = match ethertype {
+    let (ipv6, udp, ip_payload_len, addr_sum, src) = match ethertype {
         ETH_P_IPV4 => ipv4(ctx, cfg, l3)?,
         ETH_P_IPV6 => ipv6(ctx, cfg, l3)?,
         _ => return Err(Outcome::NotIp),
@@ -59,8 +61,12 @@ pub fn parse(ctx: &XdpContext, cfg: &FastPathConfig) -> Result<Datagram, Outcome
     if sport == 0 || udp_len != ip_payload_len {
         return Err(Outcome::Malformed);
     }
-    Ok(Datagram { l3, ipv6, udp, udp_len, addr_sum, ports_sum: sport as u64 + dport as u64, udp_csum })
+    Ok(Datagram { src, l3, ipv6, udp, udp_len, addr_sum, ports_sum: sport as u64 + dport as u64, udp_csum })
 }
+
+/// What the IP header says: (ipv6, UDP offset, payload length, address sum,
+/// source address).
+type Ip = (bool, usize, usize, u64, [u8; 16]);
 
 /// The offset of the L3 header and its ethertype, after at most two tags.
 fn ethernet(ctx: &XdpContext) -> Result<(usize, u16), Outcome> {
@@ -77,8 +83,8 @@ fn ethernet(ctx: &XdpContext) -> Result<(usize, u16), Outcome> {
 }
 
 /// Checks an IPv4 header: no options, no fragment, UDP, to a VIP, lengths
-/// within the frame. Returns (ipv6, udp offset, payload length, address sum).
-fn ipv4(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
+/// within the frame.
+fn ipv4(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<Ip, Outcome> {
     let version_ihl = read_u8(ctx, l3).ok_or(Outcome::Malformed)?;
     if version_ihl >> 4 != 4 {
         return Err(Outcome::Malformed);
@@ -115,12 +121,14 @@ fn ipv4(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usiz
         return Err(Outcome::Malformed);
     }
     let addr_sum = checksum::u32_words(u32::from_be_bytes(src)) + checksum::u32_words(u32::from_be_bytes(dst));
-    Ok((false, l3 + IPV4_HEADER_LEN, total_len - IPV4_HEADER_LEN, addr_sum))
+    let mut client = [0u8; 16];
+    client[..4].copy_from_slice(&src);
+    Ok((false, l3 + IPV4_HEADER_LEN, total_len - IPV4_HEADER_LEN, addr_sum, client))
 }
 
 /// Checks an IPv6 header: UDP right after it, to a VIP, payload within the
-/// frame. Returns (ipv6, udp offset, payload length, address sum).
-fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usize, usize, u64), Outcome> {
+/// frame.
+fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<Ip, Outcome> {
     if read_u8(ctx, l3).ok_or(Outcome::Malformed)? >> 4 != 6 {
         return Err(Outcome::Malformed);
     }
@@ -152,7 +160,7 @@ fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<(bool, usiz
         addr_sum += checksum::u32_words(u32::from_be_bytes([src[at], src[at + 1], src[at + 2], src[at + 3]]));
         addr_sum += checksum::u32_words(u32::from_be_bytes([dst[at], dst[at + 1], dst[at + 2], dst[at + 3]]));
     }
-    Ok((true, l3 + IPV6_HEADER_LEN, payload_len, addr_sum))
+    Ok((true, l3 + IPV6_HEADER_LEN, payload_len, addr_sum, src))
 }
 
 /// Whether `dst` is one of the first `count` of `vips`, compared as one

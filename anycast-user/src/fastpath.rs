@@ -16,7 +16,11 @@ use aya::{
     programs::{ProgramError, Xdp, XdpMode},
 };
 
-use crate::{answer_entry::AnswerEntry, clock, server::acl::Acl};
+use crate::{
+    answer_entry::AnswerEntry,
+    clock,
+    server::{acl::Acl, ratelimit::RateLimitSettings},
+};
 
 /// The XDP fast path's object file, built by this crate's build script.
 static FAST_PATH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/anycast"));
@@ -67,6 +71,8 @@ pub struct Settings {
     pub udp_port: u16,
     /// EDNS UDP payload size the node advertises.
     pub edns_udp_size: u16,
+    /// Response rate limiting per client prefix.
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for Settings {
@@ -77,6 +83,7 @@ impl Default for Settings {
             answer_capacity: 65_536,
             udp_port: 53,
             edns_udp_size: MAX_RESPONSE_LEN as u16,
+            rate_limit: RateLimitSettings::OFF,
         }
     }
 }
@@ -92,8 +99,10 @@ impl FastPath {
     /// random hash key. Nothing is attached.
     pub fn load(settings: &Settings) -> Result<FastPath, FastPathError> {
         let config = config(settings)?;
-        let mut ebpf =
-            EbpfLoader::new().map_max_entries(map_names::ANSWERS, settings.answer_capacity).load(FAST_PATH_OBJECT)?;
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries(map_names::ANSWERS, settings.answer_capacity)
+            .map_max_entries(map_names::RATE_BUCKETS, settings.rate_limit.table_size.max(1))
+            .load(FAST_PATH_OBJECT)?;
         load_program(&mut ebpf, PROGRAM_NAME)?;
         let mut fast_path = FastPath { ebpf, config };
         fast_path.write_acl(&settings.acl)?;
@@ -224,6 +233,7 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
     }
     let mut config = FastPathConfig {
         hash_key: rand::random(),
+        rate_limit: settings.rate_limit.limit(),
         vips_v6: [[0; 16]; MAX_VIPS],
         vips_v4: [[0; 4]; MAX_VIPS],
         udp_port: settings.udp_port,

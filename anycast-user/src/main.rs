@@ -11,7 +11,9 @@ use anycast_user::{
     route::announce::{self, Announcer},
     server::{
         acl::Acl,
-        control, metrics, refresh,
+        control, metrics,
+        ratelimit::Limiter,
+        refresh,
         respond::{Feed, Responder},
         tcp::{self, TcpLimits},
         udp,
@@ -124,6 +126,7 @@ async fn run(config: Config) -> Result<()> {
         acl: Acl::new(config.allow.clone()),
         edns_udp_size: config.edns_udp_size,
         feed,
+        limiter: Limiter::new(&config.rate_limit),
         announcer: Default::default(),
     });
 
@@ -208,6 +211,7 @@ fn fast_path(config: &Config) -> Result<Option<FastPath>> {
         answer_capacity: config.answer_capacity,
         udp_port: config.port,
         edns_udp_size: config.edns_udp_size,
+        rate_limit: config.rate_limit,
     };
     let mut fast_path = FastPath::load(&settings).context("loading the XDP program")?;
     use aya::programs::XdpMode as Attach;

@@ -13,7 +13,7 @@ use anycast_user::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
     fastpath::{FastPath, Settings},
-    server::acl::Acl,
+    server::{acl::Acl, ratelimit::RateLimitSettings},
 };
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::Message;
@@ -29,6 +29,7 @@ pub const EDNS_UDP_SIZE: u16 = 1232;
 
 pub const XDP_PASS: u32 = 2;
 pub const XDP_TX: u32 = 3;
+pub const XDP_DROP: u32 = 1;
 
 /// Panics with an explanation unless the process can load BPF programs.
 pub fn require_root() {
@@ -53,6 +54,11 @@ pub struct Node {
 impl Node {
     /// A fast path for VIPs 6.6.6.6 and 2001:db8::6 on port 53.
     pub fn new() -> Node {
+        Node::with_rate_limit(RateLimitSettings::OFF)
+    }
+
+    /// [`Node::new`] with a rate limit.
+    pub fn with_rate_limit(rate_limit: RateLimitSettings) -> Node {
         require_root();
         let settings = Settings {
             vips: vec![IpAddr::V4(VIP4), IpAddr::V6(VIP6)],
@@ -60,6 +66,7 @@ impl Node {
             answer_capacity: 4096,
             udp_port: 53,
             edns_udp_size: EDNS_UDP_SIZE,
+            rate_limit,
         };
         let fast_path = FastPath::load(&settings).unwrap_or_else(|e| panic!("loading the XDP program failed: {e:?}"));
         Node { fast_path }
@@ -69,7 +76,11 @@ impl Node {
     /// expired entry; and when it was filled (CLOCK_BOOTTIME, for
     /// [`ages_since`]).
     pub fn populated() -> (Node, u64) {
-        let mut node = Node::new();
+        Node::populated_with(Node::new())
+    }
+
+    /// [`Node::populated`] for a node made already.
+    pub fn populated_with(mut node: Node) -> (Node, u64) {
         let populated = clock::boottime_ns();
         for entry in zone::catalog() {
             node.insert(&entry.response(), AGE);

@@ -6,17 +6,54 @@
 
 use std::ops::RangeInclusive;
 
-use hickory_proto::{op::Message, rr::Record};
+use hickory_proto::{
+    op::{Message, ResponseCode},
+    rr::Record,
+};
 
 use crate::{
     harness::EDNS_UDP_SIZE,
     reply::{self, Sender},
-    zone::{Entry, catalog, question_len, respond},
+    zone::{Entry, Sections, catalog, question_len, respond},
 };
 
 /// Checks `answer`, sent in reply to `query`, from entries whose TTLs have
 /// aged by a number of seconds in `ages`.
 pub fn answer(query: &[u8], answer: &[u8], ages: RangeInclusive<u32>) -> Result<(), String> {
+    let (asked, got) = turned_around(query, answer)?;
+    let [question] = asked.queries.as_slice() else {
+        return Err(format!("answered a query with {} questions", asked.queries.len()));
+    };
+    let dnssec_ok = asked.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+    let entry = catalog()
+        .into_iter()
+        .find(|e| e.answers(question, dnssec_ok))
+        .ok_or_else(|| format!("answered {question} (DO={dnssec_ok}), which has no live entry"))?;
+    compare(&asked, &got, &entry, &ages)
+}
+
+/// Checks `answer`, the rate limiter's slip in reply to `query`: headers
+/// turned around as for an answer, no records, TC set, the OPT as for an
+/// answer.
+pub fn truncated(query: &[u8], answer: &[u8]) -> Result<(), String> {
+    let (asked, got) = turned_around(query, answer)?;
+    let mut expected = respond(&asked, ResponseCode::NoError, Sections::answers(Vec::new()));
+    expected.metadata.truncation = true;
+    if got.metadata != expected.metadata {
+        return Err(format!("header {:?}, expected {:?}", got.metadata, expected.metadata));
+    }
+    if got.queries != expected.queries {
+        return Err(format!("question {:?}", got.queries));
+    }
+    if !(got.answers.is_empty() && got.authorities.is_empty() && got.additionals.is_empty()) {
+        return Err("records in a TC=1 slip".into());
+    }
+    check_opt(&asked, &got, &expected)
+}
+
+/// The query and response of a frame the fast path sent back, once every
+/// header is checked to be turned around and the ID and question echoed.
+fn turned_around(query: &[u8], answer: &[u8]) -> Result<(Message, Message), String> {
     let input =
         reply::parse(query, Sender::Client).map_err(|e| format!("answered a frame that is no valid query: {e}"))?;
     let out = reply::parse(answer, Sender::Node)?;
@@ -39,15 +76,7 @@ pub fn answer(query: &[u8], answer: &[u8], ages: RangeInclusive<u32>) -> Result<
         return Err("ID or question not echoed byte for byte".into());
     }
     let got = Message::from_vec(&out.dns).map_err(|e| format!("the answer does not parse: {e}"))?;
-    let [question] = asked.queries.as_slice() else {
-        return Err(format!("answered a query with {} questions", asked.queries.len()));
-    };
-    let dnssec_ok = asked.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-    let entry = catalog()
-        .into_iter()
-        .find(|e| e.answers(question, dnssec_ok))
-        .ok_or_else(|| format!("answered {question} (DO={dnssec_ok}), which has no live entry"))?;
-    compare(&asked, &got, &entry, &ages)
+    Ok((asked, got))
 }
 
 /// `got` against the node's answer to `asked` from `entry`.
@@ -73,6 +102,11 @@ fn compare(asked: &Message, got: &Message, entry: &Entry, ages: &RangeInclusive<
             aged(g, w, ages).map_err(|e| format!("{section}: {e}"))?;
         }
     }
+    check_opt(asked, got, &expected)
+}
+
+/// The node's OPT record in `got` if and only if `expected` has one.
+fn check_opt(asked: &Message, got: &Message, expected: &Message) -> Result<(), String> {
     match (&got.edns, &expected.edns) {
         (None, None) => Ok(()),
         (Some(g), Some(_)) => {

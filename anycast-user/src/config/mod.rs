@@ -21,7 +21,7 @@ use crate::{
     answer_entry::WritePolicy,
     resolver::{Limits, cache::CacheLimits},
     route::announce::{AnnounceSettings, BirdControl, HealthSettings, Routers, Unhealthy},
-    server::acl::Network,
+    server::{acl::Network, ratelimit::RateLimitSettings},
 };
 
 /// How the XDP program is attached.
@@ -65,6 +65,8 @@ pub struct File {
     pub announce: AnnounceSection,
     #[serde(default)]
     pub health: HealthSection,
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
     pub bgp: Option<bgp::BgpSection>,
 }
 
@@ -127,6 +129,23 @@ pub struct FastPathSection {
     pub edns_udp_size: Option<u16>,
     /// Answers with a shorter TTL stay out of the fast path.
     pub min_ttl: Option<u32>,
+}
+
+/// Response rate limiting per client prefix, on both paths (off unless
+/// `responses_per_second` is set).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSection {
+    pub responses_per_second: Option<u32>,
+    /// Responses at once after a quiet spell; `responses_per_second` if absent.
+    pub burst: Option<u32>,
+    /// Every `slip`-th response over the limit is TC=1, the others are
+    /// dropped; 0 drops all, 1 truncates all. 2 if absent.
+    pub slip: Option<u32>,
+    pub ipv4_prefix: Option<u8>,
+    pub ipv6_prefix: Option<u8>,
+    /// Prefixes tracked at once.
+    pub table_size: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,6 +250,7 @@ pub struct Config {
     pub answer_capacity: u32,
     pub edns_udp_size: u16,
     pub write_policy: WritePolicy,
+    pub rate_limit: RateLimitSettings,
     pub announce: AnnounceSettings,
 }
 
@@ -372,6 +392,7 @@ impl Config {
         if !(anycast_common::CLASSIC_UDP_LEN..=anycast_common::MAX_RESPONSE_LEN as u16).contains(&edns_udp_size) {
             return Err(invalid("fastpath.edns_udp_size", format!("{edns_udp_size} is outside 512..=1232")));
         }
+        let rate_limit = rate_limit_settings(&file.rate_limit)?;
         let announce = announce_settings(&file.announce, &file.health, file.bgp.as_ref(), &vips)?;
         let max_ttl = cache.max_ttl.as_secs().min(u32::MAX as u64) as u32;
         let write_policy =
@@ -401,9 +422,42 @@ impl Config {
             answer_capacity: positive("fastpath.capacity", file.fastpath.capacity.map(u64::from), 65_536)? as u32,
             edns_udp_size,
             write_policy,
+            rate_limit,
             announce,
         })
     }
+}
+
+fn rate_limit_settings(section: &RateLimitSection) -> Result<RateLimitSettings, ConfigError> {
+    let off = RateLimitSettings::OFF;
+    let Some(rate) = section.responses_per_second else {
+        let stray = [
+            ("burst", section.burst.is_some()),
+            ("slip", section.slip.is_some()),
+            ("ipv4_prefix", section.ipv4_prefix.is_some()),
+            ("ipv6_prefix", section.ipv6_prefix.is_some()),
+            ("table_size", section.table_size.is_some()),
+        ];
+        return match stray.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(invalid(format!("rate_limit.{key}"), "set without rate_limit.responses_per_second")),
+            None => Ok(off),
+        };
+    };
+    let within = |key: &str, value: u32, range: std::ops::RangeInclusive<u32>| {
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(invalid(format!("rate_limit.{key}"), format!("{value} is outside {}..={}", range.start(), range.end())))
+        }
+    };
+    Ok(RateLimitSettings {
+        responses_per_second: within("responses_per_second", rate, 1..=1_000_000)?,
+        burst: within("burst", section.burst.unwrap_or(rate), 1..=1_000_000)?,
+        slip: within("slip", section.slip.unwrap_or(off.slip), 0..=10)?,
+        ipv4_prefix: within("ipv4_prefix", section.ipv4_prefix.unwrap_or(off.ipv4_prefix).into(), 1..=32)? as u8,
+        ipv6_prefix: within("ipv6_prefix", section.ipv6_prefix.unwrap_or(off.ipv6_prefix).into(), 1..=128)? as u8,
+        table_size: within("table_size", section.table_size.unwrap_or(off.table_size), 1..=16_777_216)?,
+    })
 }
 
 fn announce_settings(
@@ -553,6 +607,23 @@ mod tests {
         assert!(
             error(&format!("{vip}[announce]\nbirdc_socket = \"/x\"\n"), &none).starts_with("announce.birdc_socket:")
         );
+        let rrl = |rest: &str| error(&format!("{vip}[rate_limit]\n{rest}"), &none);
+        assert!(rrl("responses_per_second = 0\n").starts_with("rate_limit.responses_per_second: 0 is outside"));
+        assert!(rrl("responses_per_second = 10\nslip = 11\n").starts_with("rate_limit.slip:"));
+        assert!(rrl("responses_per_second = 10\nipv4_prefix = 33\n").starts_with("rate_limit.ipv4_prefix:"));
+        assert!(rrl("responses_per_second = 10\nipv6_prefix = 0\n").starts_with("rate_limit.ipv6_prefix:"));
+        assert!(rrl("slip = 1\n").starts_with("rate_limit.slip: set without rate_limit.responses_per_second"));
+    }
+
+    #[test]
+    fn rate_limiting_is_off_unless_asked_for_and_defaults_to_bind_like_values() {
+        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n";
+        let off = Config::merge(file(vip), &Flags::default()).unwrap().rate_limit;
+        assert!(!off.limit().is_on());
+        let on = Config::merge(file(&format!("{vip}[rate_limit]\nresponses_per_second = 20\n")), &Flags::default())
+            .unwrap()
+            .rate_limit;
+        assert_eq!((on.responses_per_second, on.burst, on.slip, on.ipv4_prefix, on.ipv6_prefix), (20, 20, 2, 24, 56));
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub fn render<U: Upstream>(responder: &Responder<U>) -> String {
         out.sample("anycast_responses_total", &[("rcode", rcode)], n);
     }
     out.counter("anycast_truncated_total", "UDP responses cut to TC=1 for the client's size.", load(&stats.truncated));
+    out.family("anycast_rate_limited_total", "counter", "UDP queries over their prefix's rate limit, by action.");
+    out.sample("anycast_rate_limited_total", &[("action", "slip")], load(&stats.slipped));
+    out.sample("anycast_rate_limited_total", &[("action", "drop")], load(&stats.rate_dropped));
     out.family("anycast_errors_total", "counter", "Problems while serving, by kind.");
     for (kind, n) in stats.errors() {
         out.sample("anycast_errors_total", &[("kind", kind)], n);

@@ -5,6 +5,7 @@ pub mod acl;
 pub mod control;
 mod listener;
 pub mod metrics;
+pub mod ratelimit;
 pub mod refresh;
 pub mod respond;
 pub mod stats;

@@ -27,6 +27,7 @@ use crate::{
     route::announce::Announcer,
     server::{
         acl::Acl,
+        ratelimit::Limiter,
         refresh::{Refresher, Written},
         stats::{Error, Stats},
     },
@@ -57,6 +58,8 @@ pub struct Responder<U> {
     /// EDNS UDP payload size this node advertises and accepts.
     pub edns_udp_size: u16,
     pub feed: Option<Feed>,
+    /// Response rate limiting of what reaches the daemon over UDP.
+    pub limiter: Option<Limiter>,
     /// The route announcement, once it is set up (for metrics).
     pub announcer: std::sync::OnceLock<Arc<Announcer>>,
 }
@@ -94,11 +97,7 @@ impl<U: Upstream> Responder<U> {
             Ok(parsed) => parsed,
             Err(rcode) => return Some(without_question(error(rcode, &[]))),
         };
-        let edns = parsed.message.edns.as_ref().map(|e| ResponseEdns {
-            udp_size: self.edns_udp_size,
-            dnssec_ok: e.flags().dnssec_ok,
-            extended_rcode: 0,
-        });
+        let edns = self.edns(&parsed.message);
         if parsed.message.metadata.op_code != OpCode::Query {
             return Some(with_edns(error(ResponseCode::NotImp, &parsed.question), edns));
         }
@@ -148,6 +147,29 @@ impl<U: Upstream> Responder<U> {
             self.write_fast_path(&parsed.message, &resolution);
         }
         Some(response)
+    }
+
+    /// The rate limiter's slip: an empty TC=1 response to `query` (the
+    /// client retries over TCP), or None for a datagram not worth one.
+    pub fn slip(&self, query: &[u8]) -> Option<Vec<u8>> {
+        let header = query.get(..HEADER_LEN)?;
+        let id = u16::from_be_bytes([header[0], header[1]]);
+        let flags = u16::from_be_bytes([header[2], header[3]]);
+        if flags & dns::FLAG_QR != 0 {
+            return None;
+        }
+        let parsed = parse(query).ok()?;
+        let tc = dns::response_flags(flags, dns::RCODE_NOERROR) | dns::FLAG_TC;
+        Some(wire::assemble(id, tc, &parsed.question, None, self.edns(&parsed.message)))
+    }
+
+    /// The node's OPT record for a response to `query`, if it had one.
+    fn edns(&self, query: &Message) -> Option<ResponseEdns> {
+        query.edns.as_ref().map(|e| ResponseEdns {
+            udp_size: self.edns_udp_size,
+            dnssec_ok: e.flags().dnssec_ok,
+            extended_rcode: 0,
+        })
     }
 
     /// Writes the answer to `query` into the fast path's map, if it may go

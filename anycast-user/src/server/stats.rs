@@ -16,6 +16,10 @@ pub struct Stats {
     pub fed: AtomicU64,
     /// Of those, answers renewed before they expired (see `refresh`).
     pub refreshed: AtomicU64,
+    /// UDP queries over their prefix's rate limit, answered with TC=1.
+    pub slipped: AtomicU64,
+    /// UDP queries over their prefix's rate limit, not answered.
+    pub rate_dropped: AtomicU64,
     errors: [AtomicU64; Error::ALL.len()],
 }
 

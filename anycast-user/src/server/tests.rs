@@ -41,6 +41,7 @@ pub fn responder() -> Responder<FakeNet> {
         acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
         edns_udp_size: 1232,
         feed: None,
+        limiter: None,
         announcer: Default::default(),
     }
 }

@@ -1,0 +1,108 @@
+//! Response rate limiting in the XDP program, through BPF_PROG_TEST_RUN: a
+//! flood from one client prefix gets its burst answered, then every second
+//! query over the limit as a TC=1 slip and the others dropped, misses
+//! included; a client in another prefix is answered throughout.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    time::Instant,
+};
+
+use anycast_common::Outcome;
+use anycast_tests::{
+    frame::FrameSpec,
+    harness::{CLIENT6, Node, VIP4, VIP6, XDP_DROP, XDP_TX, ages_since},
+    verify,
+    zone::{EDNS_DO, query, wire},
+};
+use anycast_user::server::ratelimit::RateLimitSettings;
+use hickory_proto::rr::RecordType;
+
+/// One response a second per /25 (IPv4) or /56 (IPv6), a burst of 4, every
+/// second one over the limit slips. At one a second, no token comes back
+/// while the flood runs unless it takes over a second.
+const LIMIT: RateLimitSettings =
+    RateLimitSettings { responses_per_second: 1, burst: 4, slip: 2, ipv4_prefix: 25, ipv6_prefix: 56, table_size: 64 };
+
+fn v4_client(host: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(198, 51, 100, host))
+}
+
+#[test]
+fn a_flooding_prefix_gets_its_burst_then_slips_and_drops_and_others_are_answered() {
+    let (mut node, populated) = Node::populated_with(Node::with_rate_limit(LIMIT));
+    let hit = wire(&query(0x5151, "www.example.", RecordType::A, None));
+    let hit_do = wire(&query(0x5152, "www.example.", RecordType::A, EDNS_DO));
+    let miss = wire(&query(0x5153, "not-cached.example.", RecordType::A, None));
+    // The other prefixes: 198.51.100.128/25 and 2001:db8:c:100::/56.
+    let other4 = FrameSpec::dns(v4_client(200), VIP4.into(), hit.clone()).build();
+    let other6 =
+        FrameSpec::dns(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0x100, 0, 0, 0, 7)), VIP6.into(), hit_do.clone())
+            .build();
+
+    let started = Instant::now();
+    let mut tally = std::collections::HashMap::<Outcome, u32>::new();
+    let mut problems = Vec::new();
+    for i in 0..60u8 {
+        // Hosts 1..=60 of 198.51.100.0/25: one prefix. Every third query
+        // is a miss and every fifth has EDNS with DO.
+        let payload = match i % 5 {
+            0 => hit_do.clone(),
+            _ if i % 3 == 0 => miss.clone(),
+            _ => hit.clone(),
+        };
+        let frame = FrameSpec::dns(v4_client(i + 1), VIP4.into(), payload.clone()).build();
+        let (run, outcome) = node.run_counted(&frame);
+        *tally.entry(outcome).or_default() += 1;
+        let checked = match outcome {
+            Outcome::Answered => verify::answer(&frame, &run.frame, ages_since(populated)),
+            Outcome::Slipped if run.action == XDP_TX => verify::truncated(&frame, &run.frame),
+            Outcome::RateLimited if run.action == XDP_DROP => Ok(()),
+            Outcome::Miss if payload == miss => Ok(()),
+            other => Err(format!("outcome {other:?} with action {}", run.action)),
+        };
+        if let Err(e) = checked {
+            problems.push(format!("query {i}: {e}"));
+        }
+        // The other prefixes are answered whatever this one does (three
+        // queries each: within their own burst).
+        if i % 20 == 19 {
+            for (name, frame) in [("IPv4 /25 next door", &other4), ("IPv6 other /56", &other6)] {
+                let (run, outcome) = node.run_counted(frame);
+                if outcome != Outcome::Answered {
+                    problems.push(format!("{name}: {outcome:?} during the flood"));
+                } else if let Err(e) = verify::answer(frame, &run.frame, ages_since(populated)) {
+                    problems.push(format!("{name}: {e}"));
+                }
+            }
+        }
+    }
+    let took = started.elapsed();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let count = |o| tally.get(&o).copied().unwrap_or(0);
+    let within = count(Outcome::Answered) + count(Outcome::Miss);
+    println!(
+        "60 queries from one /25 in {took:?}: {within} within the limit ({} answered, {} passed as misses), {} slipped, {} dropped",
+        count(Outcome::Answered),
+        count(Outcome::Miss),
+        count(Outcome::Slipped),
+        count(Outcome::RateLimited)
+    );
+    // The burst, plus one per whole second the flood took.
+    let expected_within = 4 + took.as_secs() as u32;
+    assert_eq!(within, expected_within, "queries within the limit: {tally:?}");
+    let over = 60 - within;
+    assert_eq!(count(Outcome::Slipped), over / 2, "slip 2: every second query over the limit is TC=1");
+    assert_eq!(count(Outcome::RateLimited), over - over / 2, "and the others are dropped");
+}
+
+#[test]
+fn without_a_limit_nothing_is_limited() {
+    let (mut node, _) = Node::populated();
+    let frame =
+        FrameSpec::dns(CLIENT6.into(), VIP6.into(), wire(&query(1, "www.example.", RecordType::AAAA, None))).build();
+    for i in 0..200 {
+        let (_, outcome) = node.run_counted(&frame);
+        assert_eq!(outcome, Outcome::Answered, "query {i}");
+    }
+}
