@@ -1,7 +1,8 @@
 """A steady stream of queries to a VIP, to measure what a failover costs.
 
-Usage: query_stream.py SERVER NAME RATE SECONDS TIMEOUT
-Sends RATE queries a second for SECONDS from one socket, each with its own
+Usage: query_stream.py SERVER NAME RATE SECONDS TIMEOUT [SOURCE]
+Sends RATE queries a second for SECONDS from one socket (bound to SOURCE
+if given), each with its own
 ID, and counts as lost any that has no NOERROR answer within TIMEOUT
 seconds. Prints one JSON object: sent, answered, lost, errors (answers
 that were not NOERROR with an answer), and the longest outage: from the
@@ -17,6 +18,8 @@ SERVER, NAME = sys.argv[1], sys.argv[2]
 RATE, SECONDS, TIMEOUT = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 family = socket.AF_INET6 if ":" in SERVER else socket.AF_INET
 s = socket.socket(family, socket.SOCK_DGRAM)
+if len(sys.argv) > 6:
+    s.bind((sys.argv[6], 0))
 s.setblocking(False)
 sent_at = {}  # query number -> send time
 outcome = {}  # query number -> "ok" | "error"

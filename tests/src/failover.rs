@@ -4,10 +4,7 @@
 //! killed); each time the router must move the VIPs to node 2 in time and
 //! back when node 1 heals. Prints a table of what each event cost.
 
-use std::{
-    process::{Child, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anycast_lab::{
     anycast::{Announce, AnycastLab, FALL, HEALTH_INTERVAL, RISE},
@@ -15,46 +12,16 @@ use anycast_lab::{
 };
 use serde_json::Value;
 
-use crate::lab::{anycastd_binary, with_pass_program};
+use crate::{
+    lab::{anycastd_binary, with_pass_program},
+    traffic::Traffic,
+};
 
-const STREAM: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/query_stream.py"));
 /// Queries a second in the stream, and how long one may take.
 const RATE: u32 = 200;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The name the stream asks: hot, answered at XDP once resolved.
 const NAME: &str = "www.example.lab.";
-
-/// A query stream from the client, running in the background.
-struct QueryStream {
-    child: Option<Child>,
-}
-
-impl QueryStream {
-    fn start(lab: &AnycastLab, server: &str, seconds: f64) -> QueryStream {
-        let mut command = lab.client.command("python3");
-        command
-            .args(["-c", STREAM, server, NAME, &RATE.to_string(), &seconds.to_string()])
-            .arg(QUERY_TIMEOUT.as_secs_f64().to_string())
-            .stdout(Stdio::piped());
-        QueryStream { child: Some(command.spawn().unwrap_or_else(|e| panic!("starting the query stream: {e}"))) }
-    }
-
-    fn finish(mut self) -> Value {
-        let child = self.child.take().expect("a running stream");
-        let out = child.wait_with_output().expect("the query stream");
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("the query stream's report `{text}`: {e}"))
-    }
-}
-
-impl Drop for QueryStream {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// Where the router sends both VIPs: node 1, node 2, or neither/split.
 fn carrier(lab: &AnycastLab) -> Option<usize> {
@@ -109,7 +76,7 @@ impl Scenario {
         limit: Duration,
         lossless: bool,
     ) {
-        let stream = QueryStream::start(&self.lab, VIP4, seconds);
+        let stream = Traffic::stream(&self.lab.client, VIP4, NAME, RATE, seconds, QUERY_TIMEOUT.as_secs_f64(), None);
         std::thread::sleep(Duration::from_secs(1));
         act(&mut self.lab);
         let moved = wait_carrier(&self.lab, to, limit);

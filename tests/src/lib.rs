@@ -8,6 +8,7 @@ pub mod frame;
 pub mod harness;
 pub mod lab;
 pub mod reply;
+pub mod traffic;
 pub mod verify;
 pub mod zone;
 

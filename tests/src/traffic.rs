@@ -1,0 +1,65 @@
+//! Client traffic for the lab tests: Python scripts run in a namespace in
+//! the background, each reporting one JSON object when it is done.
+
+use std::process::{Child, Stdio};
+
+use anycast_lab::netns::Netns;
+use serde_json::Value;
+
+const STREAM: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/query_stream.py"));
+const FLOOD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/flood.py"));
+
+/// A script running in the background; killed if dropped unfinished.
+pub struct Traffic {
+    what: &'static str,
+    child: Option<Child>,
+}
+
+impl Traffic {
+    fn start(what: &'static str, ns: &Netns, script: &str, args: &[String]) -> Traffic {
+        let mut command = ns.command("python3");
+        command.arg("-c").arg(script).args(args).stdout(Stdio::piped());
+        let child = command.spawn().unwrap_or_else(|e| panic!("starting the {what}: {e}"));
+        Traffic { what, child: Some(child) }
+    }
+
+    /// A steady stream of `rate` queries a second for `name` to `server`
+    /// for `seconds` (see `query_stream.py`), from `source` if given.
+    pub fn stream(
+        ns: &Netns,
+        server: &str,
+        name: &str,
+        rate: u32,
+        seconds: f64,
+        timeout: f64,
+        source: Option<&str>,
+    ) -> Traffic {
+        let mut args = vec![server.into(), name.into(), rate.to_string(), seconds.to_string(), timeout.to_string()];
+        args.extend(source.map(str::to_string));
+        Traffic::start("query stream", ns, STREAM, &args)
+    }
+
+    /// `count` queries at `rate` a second from `source` (see `flood.py`);
+    /// with `cookie`, each carries an EDNS COOKIE option.
+    pub fn flood(ns: &Netns, server: &str, name: &str, count: u32, rate: u32, source: &str, cookie: bool) -> Traffic {
+        let args = [server, name, &count.to_string(), &rate.to_string(), source, if cookie { "1" } else { "0" }];
+        Traffic::start("flood", ns, FLOOD, &args.map(str::to_string))
+    }
+
+    /// Waits for the script and returns its report.
+    pub fn finish(mut self) -> Value {
+        let child = self.child.take().expect("a running script");
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("waiting for the {}: {e}", self.what));
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("the {}'s report `{text}`: {e}", self.what))
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
