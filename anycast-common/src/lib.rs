@@ -139,6 +139,40 @@ pub mod map_names {
 /// Name of the XDP program in the object file.
 pub const PROGRAM_NAME: &str = "anycast";
 
+/// Bump when the meaning of a pinned map's contents changes without its
+/// types' sizes changing (a field reordered, a counter slot renamed).
+const MAP_LAYOUT_VERSION: u64 = 1;
+
+/// A fingerprint of everything a pinned map's contents depend on: a new
+/// daemon reuses pinned maps only if theirs is the same, so a map written
+/// by another layout is never read as this one.
+pub const MAP_LAYOUT: u64 = {
+    let parts = [
+        MAP_LAYOUT_VERSION,
+        core::mem::size_of::<AnswerKey>() as u64,
+        core::mem::size_of::<AnswerValue>() as u64,
+        core::mem::size_of::<FastPathConfig>() as u64,
+        core::mem::size_of::<ratelimit::RateKey>() as u64,
+        core::mem::size_of::<ratelimit::RateBucket>() as u64,
+        Outcome::COUNT as u64,
+        MAX_RECORDS as u64,
+        MAX_VIPS as u64,
+    ];
+    // FNV-1a over the parts' bytes.
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut i = 0;
+    while i < parts.len() {
+        let bytes = parts[i].to_le_bytes();
+        let mut j = 0;
+        while j < 8 {
+            hash = (hash ^ bytes[j] as u64).wrapping_mul(0x0100_0000_01b3);
+            j += 1;
+        }
+        i += 1;
+    }
+    hash
+};
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: all of these are repr(C), made of integers and integer arrays,

@@ -109,6 +109,17 @@ async fn run(config: Config) -> Result<()> {
         Resolution::Forward { forwarders } => Mode::Forward(forwarders.clone()),
     };
     let resolver = Resolver::new(NetUpstream { timeout: config.query_timeout }, mode, config.limits, config.cache);
+    // The sockets come before the fast path: a fast path taken over from
+    // a previous daemon passes its misses up at once, and the kernel
+    // queues them for these sockets rather than refusing them.
+    let mut sockets = Vec::new();
+    for ip in config.vips.iter().chain(&config.listen) {
+        let addr = SocketAddr::new(*ip, config.port);
+        let udp_socket = tokio::net::UdpSocket::from_std(bind(addr, Type::DGRAM)?.into())?;
+        let tcp_socket = bind(addr, Type::STREAM)?;
+        tcp_socket.listen(1024).with_context(|| format!("listening on {addr}"))?;
+        sockets.push((udp_socket, tokio::net::TcpListener::from_std(tcp_socket.into())?));
+    }
     let mut fast_path = fast_path(&config)?;
     // The announcement checks that this very program stays attached.
     let attached = match (&mut fast_path, &config.interface) {
@@ -133,12 +144,7 @@ async fn run(config: Config) -> Result<()> {
     let (stop, stopped) = watch::channel(false);
     let mut services = JoinSet::new();
     let tcp_limits = TcpLimits { idle: config.tcp_idle_timeout, ..TcpLimits::default() };
-    for ip in config.vips.iter().chain(&config.listen) {
-        let addr = SocketAddr::new(*ip, config.port);
-        let udp_socket = tokio::net::UdpSocket::from_std(bind(addr, Type::DGRAM)?.into())?;
-        let tcp_socket = bind(addr, Type::STREAM)?;
-        tcp_socket.listen(1024).with_context(|| format!("listening on {addr}"))?;
-        let listener = tokio::net::TcpListener::from_std(tcp_socket.into())?;
+    for (udp_socket, listener) in sockets {
         services.spawn(udp::serve(udp_socket, responder.clone(), stopped.clone()));
         services.spawn(tcp::serve(listener, responder.clone(), tcp_limits, stopped.clone()));
     }
@@ -193,8 +199,14 @@ async fn run(config: Config) -> Result<()> {
         tracing::error!(error = %e, "removing the VIPs");
     }
     services.abort_all();
+    // A stop, unlike a crash, takes the fast path with it: unpinned, the
+    // program is detached when the responder (and the fast path) is dropped.
+    if let Some(feed) = &responder.feed
+        && let Err(e) = feed.fast_path.lock().expect("fast path lock").unpin()
+    {
+        tracing::error!(error = %e, "unpinning the fast path");
+    }
     tracing::info!(cache_entries = responder.resolver.cache_len(), "stopped");
-    // Dropping the responder drops the fast path, which detaches the program.
     drop(responder);
     Ok(())
 }
@@ -213,7 +225,14 @@ fn fast_path(config: &Config) -> Result<Option<FastPath>> {
         edns_udp_size: config.edns_udp_size,
         rate_limit: config.rate_limit,
     };
-    let mut fast_path = FastPath::load(&settings).context("loading the XDP program")?;
+    let mut fast_path = match &config.pin_dir {
+        Some(dir) => FastPath::load_pinned(&settings, dir, interface)
+            .with_context(|| format!("loading the XDP program pinned under {}", dir.display()))?,
+        None => FastPath::load(&settings).context("loading the XDP program")?,
+    };
+    if fast_path.taken_over() {
+        tracing::info!(interface, "the pinned maps are taken over: answers, counters and rate limits carry on");
+    }
     use aya::programs::XdpMode as Attach;
     match config.xdp_mode {
         XdpMode::Native => fast_path

@@ -8,6 +8,7 @@
 pub mod anycast;
 pub mod authorities;
 pub mod bird;
+pub mod bpffs;
 pub mod daemon;
 pub mod hierarchy;
 pub mod netns;
@@ -79,6 +80,7 @@ pub fn fresh_lab_dir(kind: &str) -> Result<std::path::PathBuf, LabError> {
             name.strip_prefix(DIR_PREFIX).and_then(|rest| rest.rsplit('-').next()).and_then(|p| p.parse::<u32>().ok());
         if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) && entry.path().is_dir() {
             eprintln!("lab: removed stale files {}", entry.path().display());
+            bpffs::unmount_under(&entry.path());
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

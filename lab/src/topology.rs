@@ -17,6 +17,7 @@ use std::{
 use crate::{
     LabError,
     authorities::{Authorities, Uplink},
+    bpffs::BpfFs,
     daemon,
     netns::{self, Netns, veth},
     peers,
@@ -48,6 +49,8 @@ pub struct Lab {
     pub client_if: String,
     /// The node's link to the DNS hierarchy's servers.
     uplink: Uplink,
+    /// Where anycastd pins the fast path (see `bpffs`).
+    pins: BpfFs,
     /// Files of this lab: zones, configurations, logs.
     pub dir: PathBuf,
 }
@@ -74,6 +77,7 @@ impl Lab {
             node_if: format!("n{id}c"),
             client_if: format!("c{id}"),
             uplink,
+            pins: BpfFs::mount(&dir.join("bpf"))?,
             dir,
         };
         lab.wire(client_xdp)?;
@@ -102,8 +106,12 @@ impl Lab {
             .args(CLIENT_NETWORKS.iter().flat_map(|network| ["--allow", network]))
             .arg("--control-socket")
             .arg(self.control_socket())
+            .arg("--pin-dir")
+            .arg(self.pins.path())
             .args(extra);
         let log = self.dir.join("anycastd.log");
+        // A previous run is gone before its log is reused.
+        self.anycastd = None;
         self.anycastd = Some(Process::spawn(&mut command, &log)?);
         self.wait_answering("anycastd", VIP4, &log)
     }
@@ -153,6 +161,16 @@ impl Lab {
         Ok(out.lines().filter_map(|l| l.split_whitespace().nth(3)).map(str::to_string).collect())
     }
 
+    /// Where anycastd pins the fast path (`<dir>/<interface>/layout-*`).
+    pub fn pin_dir(&self) -> &Path {
+        self.pins.path()
+    }
+
+    /// anycastd's log (of its latest start).
+    pub fn anycastd_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("anycastd.log")).unwrap_or_default()
+    }
+
     pub fn control_socket(&self) -> PathBuf {
         self.dir.join("control.sock")
     }
@@ -192,6 +210,8 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.anycastd = None;
         self.processes.clear();
+        // The pins' mount goes before the directory it is in.
+        crate::bpffs::unmount_under(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -129,6 +129,12 @@ pub struct FastPathSection {
     pub edns_udp_size: Option<u16>,
     /// Answers with a shorter TTL stay out of the fast path.
     pub min_ttl: Option<u32>,
+    /// Pin the program's link and maps under bpffs, so that the fast path
+    /// keeps answering while the daemon is down and the next one takes it
+    /// over (true if absent).
+    pub pin: Option<bool>,
+    /// Where (bpffs; mounted if it is not).
+    pub pin_dir: Option<PathBuf>,
 }
 
 /// Response rate limiting per client prefix, on both paths (off unless
@@ -229,6 +235,9 @@ pub struct Flags {
     /// (service.metrics; off unless given).
     #[arg(long, value_name = "ADDRESS:PORT")]
     pub metrics: Option<SocketAddr>,
+    /// Where the fast path is pinned, on bpffs (fastpath.pin_dir).
+    #[arg(long, value_name = "DIR")]
+    pub pin_dir: Option<PathBuf>,
 }
 
 /// The checked configuration the daemon runs with.
@@ -248,6 +257,8 @@ pub struct Config {
     pub limits: Limits,
     pub cache: CacheLimits,
     pub answer_capacity: u32,
+    /// Where the fast path is pinned (None: not pinned).
+    pub pin_dir: Option<PathBuf>,
     pub edns_udp_size: u16,
     pub write_policy: WritePolicy,
     pub rate_limit: RateLimitSettings,
@@ -393,6 +404,12 @@ impl Config {
             return Err(invalid("fastpath.edns_udp_size", format!("{edns_udp_size} is outside 512..=1232")));
         }
         let rate_limit = rate_limit_settings(&file.rate_limit)?;
+        let pin_dir = match (file.fastpath.pin.unwrap_or(true), flags.pin_dir.clone().or(file.fastpath.pin_dir.take()))
+        {
+            (false, Some(_)) => return Err(invalid("fastpath.pin_dir", "set, but fastpath.pin is false")),
+            (false, None) => None,
+            (true, dir) => Some(dir.unwrap_or_else(|| PathBuf::from(DEFAULT_PIN_DIR))),
+        };
         let announce = announce_settings(&file.announce, &file.health, file.bgp.as_ref(), &vips)?;
         let max_ttl = cache.max_ttl.as_secs().min(u32::MAX as u64) as u32;
         let write_policy =
@@ -419,6 +436,7 @@ impl Config {
             query_timeout: Duration::from_millis(positive("resolver.query_timeout_ms", r.query_timeout_ms, 800)?),
             limits,
             cache,
+            pin_dir,
             answer_capacity: positive("fastpath.capacity", file.fastpath.capacity.map(u64::from), 65_536)? as u32,
             edns_udp_size,
             write_policy,
@@ -512,6 +530,9 @@ fn announce_settings(
         },
     })
 }
+
+/// Where the fast path is pinned unless configured.
+pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/anycast";
 
 /// Where the control socket is unless configured.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/anycastd.sock";

@@ -1,7 +1,14 @@
 //! The XDP fast path from userspace: loads the program, writes its config
-//! and VIPs, fills the answer map and reads the per-CPU counters.
+//! and VIPs, fills the answer map and reads the per-CPU counters. Pinned
+//! (see [`pin`]), it outlives the daemon and is taken over by the next.
 
-use std::net::IpAddr;
+mod pin;
+
+use std::{
+    collections::HashSet,
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
 
 use anycast_common::{
     AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME,
@@ -13,8 +20,14 @@ use aya::{
         Array, HashMap, MapData, MapError, PerCpuArray,
         lpm_trie::{Key, LpmTrie},
     },
-    programs::{ProgramError, Xdp, XdpMode},
+    programs::{
+        ProgramError, Xdp, XdpMode,
+        links::{FdLink, LinkError, PinnedLink},
+        xdp::XdpLink,
+    },
 };
+
+use pin::{PINNED_MAPS, Pins};
 
 use crate::{
     answer_entry::AnswerEntry,
@@ -55,6 +68,10 @@ pub enum FastPathError {
     TooManyVips { family: &'static str, count: usize },
     #[error("no VIP to answer for")]
     NoVips,
+    #[error("{what} {}{}", path.display(), source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Pin { path: PathBuf, what: &'static str, source: Option<std::io::Error> },
+    #[error("the pinned XDP link {path}: {source}")]
+    Link { path: PathBuf, source: LinkError },
 }
 
 /// What the fast path is loaded with.
@@ -92,37 +109,101 @@ impl Default for Settings {
 pub struct FastPath {
     ebpf: Ebpf,
     config: FastPathConfig,
+    /// Where it is pinned, if it is.
+    pins: Option<Pins>,
+    /// The pinned link, once attached: kept open so that unpinning it on a
+    /// graceful stop detaches the program when the daemon exits.
+    link: Option<PinnedLink>,
+    /// Whether the maps were a previous daemon's.
+    taken_over: bool,
 }
 
 impl FastPath {
     /// Loads the program into the kernel and configures it with a fresh
-    /// random hash key. Nothing is attached.
+    /// random hash key. Nothing is attached, nothing pinned.
     pub fn load(settings: &Settings) -> Result<FastPath, FastPathError> {
-        let config = config(settings)?;
-        let mut ebpf = EbpfLoader::new()
+        FastPath::load_with(settings, None)
+    }
+
+    /// Loads the program over the maps pinned for `interface` under `root`
+    /// by a previous daemon (with their hash key and answers), or over
+    /// fresh pinned maps. [`FastPath::attach`] then takes over the pinned
+    /// link, if there is one.
+    pub fn load_pinned(settings: &Settings, root: &Path, interface: &str) -> Result<FastPath, FastPathError> {
+        let pins = Pins::prepare(root, interface)?;
+        pins.drop_resized(&[
+            (map_names::ANSWERS, settings.answer_capacity),
+            (map_names::RATE_BUCKETS, settings.rate_limit.table_size.max(1)),
+        ])?;
+        FastPath::load_with(settings, Some(pins))
+    }
+
+    fn load_with(settings: &Settings, pins: Option<Pins>) -> Result<FastPath, FastPathError> {
+        let mut config = config(settings)?;
+        let mut loader = EbpfLoader::new();
+        loader
             .map_max_entries(map_names::ANSWERS, settings.answer_capacity)
-            .map_max_entries(map_names::RATE_BUCKETS, settings.rate_limit.table_size.max(1))
-            .load(FAST_PATH_OBJECT)?;
+            .map_max_entries(map_names::RATE_BUCKETS, settings.rate_limit.table_size.max(1));
+        if let Some(pins) = &pins {
+            for name in PINNED_MAPS {
+                loader.map_pin_path(name, pins.map(name));
+            }
+        }
+        let mut ebpf = loader.load(FAST_PATH_OBJECT)?;
         load_program(&mut ebpf, PROGRAM_NAME)?;
-        let mut fast_path = FastPath { ebpf, config };
+        let mut fast_path = FastPath { ebpf, config, pins, link: None, taken_over: false };
+        let map: Array<_, FastPathConfig> = fast_path.map(map_names::CONFIG)?;
+        let previous = map.get(&0, 0).map_err(map_err(map_names::CONFIG))?;
+        // Pinned maps written before: their entries are keyed with the
+        // previous daemon's hash key, so it stays.
+        if previous.udp_port != 0 {
+            config.hash_key = previous.hash_key;
+            fast_path.taken_over = true;
+        }
+        fast_path.config = config;
         fast_path.write_acl(&settings.acl)?;
         let mut map: Array<_, FastPathConfig> = fast_path.map(map_names::CONFIG)?;
         map.set(0, config, 0).map_err(map_err(map_names::CONFIG))?;
         Ok(fast_path)
     }
 
+    /// Whether the maps (answers, counters, rate limits) were taken over
+    /// from a previous daemon.
+    pub fn taken_over(&self) -> bool {
+        self.taken_over
+    }
+
+    /// Writes the ACL's networks into the tries and removes any other (a
+    /// previous daemon's).
     fn write_acl(&mut self, acl: &Acl) -> Result<(), FastPathError> {
+        let (mut v4, mut v6) = (HashSet::new(), HashSet::new());
         for network in acl.networks() {
             let prefix = network.prefix() as u32;
             match network.addr() {
-                IpAddr::V4(v4) => {
-                    let mut trie: LpmTrie<_, [u8; 4], u8> = self.map(map_names::ACL_V4)?;
-                    trie.insert(&Key::new(prefix, v4.octets()), 1, 0).map_err(map_err(map_names::ACL_V4))?;
-                }
-                IpAddr::V6(v6) => {
-                    let mut trie: LpmTrie<_, [u8; 16], u8> = self.map(map_names::ACL_V6)?;
-                    trie.insert(&Key::new(prefix, v6.octets()), 1, 0).map_err(map_err(map_names::ACL_V6))?;
-                }
+                IpAddr::V4(a) => v4.insert((prefix, a.octets())),
+                IpAddr::V6(a) => v6.insert((prefix, a.octets())),
+            };
+        }
+        self.write_trie(map_names::ACL_V4, &v4)?;
+        self.write_trie(map_names::ACL_V6, &v6)
+    }
+
+    fn write_trie<const N: usize>(
+        &mut self,
+        name: &'static str,
+        networks: &HashSet<(u32, [u8; N])>,
+    ) -> Result<(), FastPathError>
+    where
+        [u8; N]: aya::Pod,
+    {
+        let mut trie: LpmTrie<_, [u8; N], u8> = self.map(name)?;
+        for (prefix, addr) in networks {
+            trie.insert(&Key::new(*prefix, *addr), 1, 0).map_err(map_err(name))?;
+        }
+        let old: Vec<Key<[u8; N]>> = trie.keys().filter_map(Result::ok).collect();
+        for key in old {
+            if !networks.contains(&(key.prefix_len(), key.data())) {
+                trie.remove(&key).map_err(map_err(name))?;
             }
         }
         Ok(())
@@ -187,11 +268,66 @@ impl FastPath {
             .collect()
     }
 
-    /// Attaches the program to `interface` in `mode`; it stays attached
-    /// until the fast path is dropped.
+    /// Attaches the program to `interface` in `mode`. Unpinned, it stays
+    /// attached until the fast path is dropped. Pinned, it replaces the
+    /// program of the link a previous daemon pinned, in one step (the
+    /// interface is never without one), or attaches anew; then the link is
+    /// pinned and stays after the daemon, until [`FastPath::unpin`].
     pub fn attach(&mut self, interface: &str, mode: XdpMode) -> Result<(), FastPathError> {
-        self.program()?.attach(interface, mode)?;
+        let Some(previous) = self.pins.as_ref().map(Pins::previous_link) else {
+            self.program()?.attach(interface, mode)?;
+            return Ok(());
+        };
+        let link_id = match previous.map(|path| take_link(&path)) {
+            Some(Ok(link)) => match self.program()?.attach_to_link(link) {
+                Ok(id) => {
+                    tracing::info!(interface, "took over the pinned fast path: the program was swapped in place");
+                    id
+                }
+                Err(e) => {
+                    tracing::warn!(interface, error = %e, "the pinned link could not be taken over; attaching anew");
+                    self.program()?.attach(interface, mode)?
+                }
+            },
+            Some(Err(e)) => {
+                tracing::warn!(interface, error = %e, "the pinned link is unusable; attaching anew");
+                self.program()?.attach(interface, mode)?
+            }
+            None => self.program()?.attach(interface, mode)?,
+        };
+        let link = self.program()?.take_link(link_id)?;
+        let pins = self.pins.as_ref().expect("pinned");
+        let path = pins.link();
+        // Links made through netlink (kernels before 5.9) cannot be pinned:
+        // the fast path then goes with the daemon.
+        let fd_link = FdLink::try_from(link).map_err(|source| FastPathError::Link { path: path.clone(), source })?;
+        let pinned = fd_link.pin(&path).map_err(|e| FastPathError::Pin {
+            path: path.clone(),
+            what: "pinning the XDP link at",
+            source: Some(std::io::Error::other(e)),
+        })?;
+        pins.remove_stale();
+        self.link = Some(pinned);
         Ok(())
+    }
+
+    /// Unpins the link and the maps, for a stop that takes the fast path
+    /// with it: the program is detached when the fast path is dropped.
+    pub fn unpin(&mut self) -> Result<(), FastPathError> {
+        if let Some(link) = self.link.take() {
+            let path = self.pins.as_ref().map(Pins::link).unwrap_or_default();
+            let fd_link = link.unpin().map_err(|e| FastPathError::Pin {
+                path,
+                what: "unpinning the XDP link at",
+                source: Some(e),
+            })?;
+            // Closing the last descriptor detaches the program.
+            drop(fd_link);
+        }
+        match self.pins.take() {
+            Some(pins) => pins.remove(),
+            None => Ok(()),
+        }
     }
 
     /// The kernel's ID of the loaded program (what `ip link` shows attached).
@@ -273,6 +409,18 @@ pub fn load_reflector() -> Result<Ebpf, FastPathError> {
 pub fn xdp<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, FastPathError> {
     let program = ebpf.program_mut(name).ok_or(FastPathError::MissingProgram(name))?;
     Ok(program.try_into()?)
+}
+
+/// The XDP link pinned at `path`, unpinned: the caller holds it from here.
+fn take_link(path: &Path) -> Result<XdpLink, FastPathError> {
+    let link_error = |source| FastPathError::Link { path: path.to_path_buf(), source };
+    let pinned = PinnedLink::from_pin(path).map_err(link_error)?;
+    let fd_link = pinned.unpin().map_err(|e| FastPathError::Pin {
+        path: path.to_path_buf(),
+        what: "unpinning the XDP link at",
+        source: Some(e),
+    })?;
+    XdpLink::try_from(fd_link).map_err(link_error)
 }
 
 fn load_program(ebpf: &mut Ebpf, name: &'static str) -> Result<(), FastPathError> {
