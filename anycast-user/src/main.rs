@@ -13,7 +13,7 @@ use anycast_user::{
         acl::Acl,
         control, metrics,
         ratelimit::Limiter,
-        refresh,
+        refresh::{self, Refresher},
         respond::{Feed, Responder},
         tcp::{self, TcpLimits},
         udp,
@@ -126,10 +126,15 @@ async fn run(config: Config) -> Result<()> {
         (Some(fast_path), Some(interface)) => Some((interface.clone(), fast_path.program_id()?)),
         _ => None,
     };
-    let feed = fast_path.map(|fast_path| Feed {
-        fast_path: std::sync::Mutex::new(fast_path),
-        policy: config.write_policy,
-        refresher: Default::default(),
+    let feed = fast_path.map(|mut fast_path| {
+        let refresher = Refresher::default();
+        if fast_path.taken_over() {
+            match refresher.adopt(&mut fast_path) {
+                Ok(n) => tracing::info!(entries = n, "the pinned answers are refreshed from here on"),
+                Err(e) => tracing::warn!(error = %e, "reading the pinned answers; they expire unrefreshed"),
+            }
+        }
+        Feed { fast_path: std::sync::Mutex::new(fast_path), policy: config.write_policy, refresher }
     });
     let responder = Arc::new(Responder {
         resolver,

@@ -71,6 +71,12 @@ fn hot_names_are_answered_through_sigkill_and_restart(lab: &mut Lab) {
 
     assert!(log.contains("took over the pinned fast path"), "the link was taken over; log:\n{log}");
     assert!(log.contains("the pinned maps are taken over"), "the maps were taken over; log:\n{log}");
+    let adopted = log
+        .lines()
+        .find(|l| l.contains("the pinned answers are refreshed from here on"))
+        .and_then(|l| l.split("entries=").nth(1))
+        .and_then(|n| n.trim().parse::<u32>().ok());
+    assert!(adopted.is_some_and(|n| n >= 1), "the live entries are adopted for refreshing: {adopted:?}; log:\n{log}");
     assert_ne!(before, after, "the new daemon's program is the one attached");
     assert!(stream["lost"] == 0 && stream["errors"] == 0, "no hot-name answer lost: {stream}");
     assert!(answered >= stream["sent"].as_u64().unwrap(), "the counters carried on: {answered} answered at XDP");

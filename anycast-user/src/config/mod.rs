@@ -637,6 +637,20 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_path_is_pinned_unless_turned_off() {
+        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n";
+        let config = |text: &str, flags: &Flags| Config::merge(file(&format!("{vip}{text}")), flags);
+        let default = config("", &Flags::default()).unwrap();
+        assert_eq!(default.pin_dir.as_deref(), Some(Path::new(DEFAULT_PIN_DIR)));
+        let flags = Flags { pin_dir: Some("/run/bpf".into()), ..Flags::default() };
+        let flagged = config("[fastpath]\npin_dir = \"/x\"\n", &flags).unwrap();
+        assert_eq!(flagged.pin_dir.as_deref(), Some(Path::new("/run/bpf")), "the flag wins");
+        assert_eq!(config("[fastpath]\npin = false\n", &Flags::default()).unwrap().pin_dir, None);
+        let both = config("[fastpath]\npin = false\npin_dir = \"/x\"\n", &Flags::default()).unwrap_err();
+        assert!(both.to_string().starts_with("fastpath.pin_dir:"), "{both}");
+    }
+
+    #[test]
     fn rate_limiting_is_off_unless_asked_for_and_defaults_to_bind_like_values() {
         let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n";
         let off = Config::merge(file(vip), &Flags::default()).unwrap().rate_limit;

@@ -105,6 +105,14 @@ impl Default for Settings {
     }
 }
 
+/// An entry of the answer map, as [`FastPath::live_entries`] lists it.
+pub struct LiveEntry {
+    pub key: AnswerKey,
+    pub name: Vec<u8>,
+    pub inserted_ns: u64,
+    pub expires_ns: u64,
+}
+
 /// The loaded (not necessarily attached) XDP program and its maps.
 pub struct FastPath {
     ebpf: Ebpf,
@@ -236,6 +244,25 @@ impl FastPath {
             Err(MapError::KeyNotFound) => Ok(None),
             Err(e) => Err(map_err(map_names::ANSWERS)(e)),
         }
+    }
+
+    /// The entries alive at `now`: key, lower-cased wire name, and when
+    /// the entry was written and expires (CLOCK_BOOTTIME).
+    pub fn live_entries(&mut self, now: u64) -> Result<Vec<LiveEntry>, FastPathError> {
+        let map = self.answers()?;
+        let keys: Vec<AnswerKey> = map.keys().filter_map(Result::ok).collect();
+        Ok(keys
+            .into_iter()
+            .filter_map(|key| {
+                let value = map.get(&key, 0).ok()?;
+                (value.expires_ns > now).then(|| LiveEntry {
+                    key,
+                    name: value.name[..(value.name_len as usize).min(value.name.len())].to_vec(),
+                    inserted_ns: value.inserted_ns,
+                    expires_ns: value.expires_ns,
+                })
+            })
+            .collect())
     }
 
     /// Removes every entry for the name `wire` (lower-cased wire form; any

@@ -7,12 +7,20 @@
 
 use std::{collections::HashMap, sync::Arc, sync::Mutex, time::Duration};
 
-use anycast_common::AnswerKey;
-use hickory_proto::op::Message;
+use anycast_common::{AnswerKey, KEY_FLAG_DO};
+use hickory_proto::{
+    op::{Edns, Message, Query},
+    rr::{DNSClass, Name, RecordType},
+    serialize::binary::BinDecodable,
+};
 use tokio::sync::watch;
 
 use super::respond::Responder;
-use crate::{clock, resolver::upstream::Upstream};
+use crate::{
+    clock,
+    fastpath::{FastPath, FastPathError},
+    resolver::upstream::Upstream,
+};
 
 /// How often the entries are looked over.
 pub const INTERVAL: Duration = Duration::from_millis(250);
@@ -44,6 +52,29 @@ pub struct Refresher {
 impl Refresher {
     pub fn track(&self, key: AnswerKey, written: Written) {
         self.written.lock().expect("refresher lock").insert(key, written);
+    }
+
+    /// Tracks the live entries of a fast path taken over from a previous
+    /// daemon, so that those in use are refreshed as if written here.
+    /// Returns how many.
+    pub fn adopt(&self, fast_path: &mut FastPath) -> Result<usize, FastPathError> {
+        let now = clock::boottime_ns();
+        let mut adopted = 0;
+        for entry in fast_path.live_entries(now)? {
+            let Ok(name) = Name::from_bytes(&entry.name) else { continue };
+            let mut query = Message::query();
+            let mut question = Query::query(name, RecordType::from(entry.key.qtype));
+            question.set_query_class(DNSClass::from(entry.key.qclass));
+            query.queries.push(question);
+            if entry.key.flags & KEY_FLAG_DO != 0 {
+                let mut edns = Edns::new();
+                edns.flags_mut().dnssec_ok = true;
+                query.edns = Some(edns);
+            }
+            self.track(entry.key, Written { query, written_ns: entry.inserted_ns, expires_ns: entry.expires_ns });
+            adopted += 1;
+        }
+        Ok(adopted)
     }
 
     pub fn tracked(&self) -> usize {
