@@ -7,6 +7,7 @@
 //! - [`server`]: the DNS service (ACL, responses, UDP and TCP).
 //! - [`wire`]: responses in wire form, the same bytes on both paths.
 //! - [`clock`]: the clock both sides measure expiry with.
+//! - [`notify`]: readiness for systemd (`Type=notify`).
 //! - [`resolver`]: recursive (from the root hints) or forwarding resolution
 //!   over a cache.
 
@@ -14,6 +15,7 @@ pub mod answer_entry;
 pub mod clock;
 pub mod config;
 pub mod fastpath;
+pub mod notify;
 pub mod resolver;
 pub mod route;
 pub mod server;

@@ -7,6 +7,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 use anycast_user::{
     config::{self, Config, Flags, Resolution, XdpMode},
     fastpath::{FastPath, Settings},
+    notify,
     resolver::{Mode, Resolver, hints::RootHints, upstream::NetUpstream},
     route::announce::{self, Announcer},
     server::{
@@ -176,6 +177,7 @@ async fn run(config: Config) -> Result<()> {
     let (stop_announcing, announcing_stopped) = watch::channel(false);
     let announcing = tokio::spawn(announce::run(announcer.clone(), responder.clone(), announcing_stopped));
     tracing::info!(vips = ?config.vips, port = config.port, mode = ?config.resolution, control = %config.control_socket.display(), metrics = ?config.metrics, "serving");
+    notify::notify("READY=1\nSTATUS=serving");
 
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -184,6 +186,7 @@ async fn run(config: Config) -> Result<()> {
             // Withdraw first and keep answering while routers converge;
             // then stop accepting and finish what is under way.
             tracing::info!("SIGTERM: withdrawing, then draining");
+            notify::notify("STOPPING=1\nSTATUS=withdrawing, then draining");
             let _ = stop_announcing.send(true);
             let _ = announcing.await;
             if let Err(e) = announcer.withdraw_for_stop().await {
@@ -196,6 +199,7 @@ async fn run(config: Config) -> Result<()> {
         }
         _ = interrupt.recv() => {
             tracing::info!("SIGINT: stopping");
+            notify::notify("STOPPING=1");
             announcing.abort();
         }
     }

@@ -637,6 +637,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_production_config_is_valid() {
+        let text = include_str!("../../../dist/anycastd.toml");
+        let config = Config::merge(file(text), &Flags::default()).unwrap_or_else(|e| panic!("dist/anycastd.toml: {e}"));
+        assert!(config.rate_limit.limit().is_on());
+        assert!(matches!(config.announce.routers, Routers::Bgp(_)));
+    }
+
+    #[test]
     fn the_fast_path_is_pinned_unless_turned_off() {
         let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n";
         let config = |text: &str, flags: &Flags| Config::merge(file(&format!("{vip}{text}")), flags);
