@@ -3,6 +3,7 @@
 //! shared VM are noise, ratios are the result.
 
 mod micro;
+mod sweep;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -19,10 +20,14 @@ enum Scenario {
     /// ns per packet of the XDP program through BPF_PROG_TEST_RUN: an IPv4
     /// hit, an IPv6 hit, a miss, and the reflector (swap MACs, XDP_TX).
     Micro(micro::Options),
+    /// A million mutated frames through the program (seeded): every answer
+    /// and slip verified, zero wrong ones allowed.
+    Sweep(sweep::Options),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().scenario {
         Scenario::Micro(options) => micro::run(&options),
+        Scenario::Sweep(options) => sweep::run(&options),
     }
 }

@@ -7,6 +7,7 @@ pub mod failover;
 pub mod frame;
 pub mod harness;
 pub mod lab;
+pub mod mutation;
 pub mod reply;
 pub mod traffic;
 pub mod verify;

@@ -66,6 +66,8 @@ enum LabAnnounce {
 enum BenchScenario {
     /// ns per packet through BPF_PROG_TEST_RUN: hits, a miss, the reflector.
     Micro,
+    /// 1,000,000 mutated frames through the program, no wrong answer allowed.
+    Sweep,
 }
 
 fn main() -> Result<()> {
@@ -99,10 +101,14 @@ fn main() -> Result<()> {
             cargo_args.extend(args.iter().map(String::as_str));
             cmd::cargo_test(&cargo_args)
         }
-        Command::Bench { scenario: BenchScenario::Micro } => {
+        Command::Bench { scenario } => {
             setup::ensure()?;
             cmd::require_root("the benchmark loads XDP programs into the kernel")?;
-            cmd::cargo(&["run", "--release", "--quiet", "--package", "anycast-bench", "--", "micro"])
+            let name = match scenario {
+                BenchScenario::Micro => "micro",
+                BenchScenario::Sweep => "sweep",
+            };
+            cmd::cargo(&["run", "--release", "--quiet", "--package", "anycast-bench", "--", name])
         }
         Command::Lint => {
             setup::ensure()?;
