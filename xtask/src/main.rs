@@ -2,6 +2,7 @@
 //! Every subcommand first makes sure the toolchain is there (see `setup`).
 
 mod cmd;
+mod fuzz;
 mod setup;
 
 use std::path::Path;
@@ -54,6 +55,13 @@ enum Command {
     },
     /// rustfmt and clippy over the host workspace and the eBPF crate.
     Lint,
+    /// The userspace parsers under cargo-fuzz, each for a set time (all
+    /// targets unless named).
+    Fuzz {
+        targets: Vec<String>,
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -110,6 +118,12 @@ fn main() -> Result<()> {
             };
             cmd::cargo(&["run", "--release", "--quiet", "--package", "anycast-bench", "--", name])
         }
+        Command::Fuzz { targets, minutes } => {
+            setup::ensure()?;
+            let targets =
+                if targets.is_empty() { fuzz::TARGETS.iter().map(|t| t.to_string()).collect() } else { targets };
+            fuzz::run(&targets, minutes)
+        }
         Command::Lint => {
             setup::ensure()?;
             cmd::cargo(&["fmt", "--all", "--check"])?;
@@ -128,7 +142,11 @@ fn main() -> Result<()> {
                     "-D",
                     "warnings",
                 ],
-            )
+            )?;
+            // The fuzz targets build only under cargo-fuzz; this keeps them
+            // compiling and formatted.
+            cmd::nightly_cargo_in("fuzz", &["fmt", "--check"])?;
+            cmd::nightly_cargo_in("fuzz", &["clippy", "--locked", "--bins", "--", "-D", "warnings"])
         }
     }
 }

@@ -1,0 +1,23 @@
+//! Client queries, over UDP and TCP, from inside and outside the ACL, and
+//! the rate limiter's slip: whatever the bytes, no panic, and any response
+//! is a DNS message with the query's ID.
+#![no_main]
+
+use anycast_fuzz::{Replies, block_on, responder};
+use anycast_user::server::respond::Transport;
+use hickory_proto::op::Message;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let responder = responder(Replies::none());
+    for (client, transport) in [("10.1.2.3", Transport::Udp), ("192.0.2.1", Transport::Tcp)] {
+        if let Some(response) = block_on(responder.respond(data, client.parse().unwrap(), transport)) {
+            assert_eq!(response[..2], data[..2], "the response carries the query's ID");
+            Message::from_vec(&response).expect("every response parses");
+        }
+    }
+    if let Some(slip) = responder.slip(data) {
+        let message = Message::from_vec(&slip).expect("a slip parses");
+        assert!(message.metadata.truncation && message.answers.is_empty());
+    }
+});

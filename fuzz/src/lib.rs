@@ -1,0 +1,79 @@
+//! What the fuzz targets share: a responder over an upstream that answers
+//! from the fuzzer's bytes, and a runtime to drive it.
+
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    sync::{Mutex, OnceLock},
+};
+
+use anycast_user::{
+    resolver::{
+        Limits, Mode, Resolver,
+        cache::CacheLimits,
+        hints::RootHints,
+        upstream::{Upstream, UpstreamError},
+    },
+    server::{acl::Acl, respond::Responder},
+};
+use hickory_proto::op::Message;
+
+/// Upstream replies taken in turn from the fuzzer's input: each is
+/// decoded, then given the request's ID and question (so that it is
+/// matched and reaches the resolver's logic); none left is a timeout.
+pub struct Replies(Mutex<VecDeque<Vec<u8>>>);
+
+impl Replies {
+    /// Splits `data` into replies, each prefixed by a 16-bit length.
+    pub fn new(mut data: &[u8]) -> Replies {
+        let mut replies = VecDeque::new();
+        while data.len() >= 2 {
+            let len = usize::from(u16::from_be_bytes([data[0], data[1]])).min(data.len() - 2);
+            replies.push_back(data[2..2 + len].to_vec());
+            data = &data[2 + len..];
+        }
+        Replies(Mutex::new(replies))
+    }
+
+    pub fn none() -> Replies {
+        Replies(Mutex::new(VecDeque::new()))
+    }
+}
+
+impl Upstream for Replies {
+    async fn exchange(&self, _server: SocketAddr, request: Message) -> Result<Message, UpstreamError> {
+        let Some(bytes) = self.0.lock().unwrap().pop_front() else {
+            return Err(UpstreamError::Timeout(std::time::Duration::from_millis(800)));
+        };
+        let mut reply = Message::from_vec(&bytes).map_err(|e| UpstreamError::Malformed(e.to_string()))?;
+        reply.metadata.id = request.metadata.id;
+        reply.queries = request.queries.clone();
+        Ok(reply)
+    }
+}
+
+/// A recursive responder over `upstream`, for clients in 10.0.0.0/8.
+pub fn responder(upstream: Replies) -> Responder<Replies> {
+    Responder {
+        resolver: Resolver::new(
+            upstream,
+            Mode::Recursive(RootHints::iana()),
+            Limits::default(),
+            CacheLimits::default(),
+        ),
+        stats: Default::default(),
+        acl: Acl::new(vec!["10.0.0.0/8".parse().unwrap()]),
+        edns_udp_size: 1232,
+        feed: None,
+        limiter: None,
+        announcer: Default::default(),
+    }
+}
+
+/// Runs `future` to completion on one shared single-threaded runtime.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap())
+        .block_on(future)
+}
