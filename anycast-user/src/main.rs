@@ -135,7 +135,9 @@ async fn run(config: Config) -> Result<()> {
                 Err(e) => tracing::warn!(error = %e, "reading the pinned answers; they expire unrefreshed"),
             }
         }
-        Feed { fast_path: std::sync::Mutex::new(fast_path), policy: config.write_policy, refresher }
+        let view =
+            fast_path.answer_map_view().inspect_err(|e| tracing::warn!(error = %e, "a view of the answer map")).ok();
+        Feed { fast_path: std::sync::Mutex::new(fast_path), view, policy: config.write_policy, refresher }
     });
     let responder = Arc::new(Responder {
         resolver,

@@ -26,6 +26,10 @@ impl Process {
         Ok(Process { child })
     }
 
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether it is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -166,6 +166,12 @@ impl Lab {
         self.pins.path()
     }
 
+    /// anycastd's process ID, while it runs.
+    pub fn anycastd_pid(&mut self) -> Option<u32> {
+        let process = self.anycastd.as_mut()?;
+        process.running().then(|| process.id())
+    }
+
     /// anycastd's log (of its latest start).
     pub fn anycastd_log(&self) -> String {
         std::fs::read_to_string(self.dir.join("anycastd.log")).unwrap_or_default()

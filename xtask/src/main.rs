@@ -4,6 +4,7 @@
 mod cmd;
 mod fuzz;
 mod setup;
+mod soak;
 
 use std::path::Path;
 
@@ -55,6 +56,12 @@ enum Command {
     },
     /// rustfmt and clippy over the host workspace and the eBPF crate.
     Lint,
+    /// The lab under a high mixed load (hits, new names, random-name
+    /// floods, garbage, stalled TCP), reported minute by minute.
+    Soak {
+        #[arg(long, default_value_t = 10)]
+        minutes: u32,
+    },
     /// The userspace parsers under cargo-fuzz, each for a set time (all
     /// targets unless named).
     Fuzz {
@@ -117,6 +124,13 @@ fn main() -> Result<()> {
                 BenchScenario::Sweep => "sweep",
             };
             cmd::cargo(&["run", "--release", "--quiet", "--package", "anycast-bench", "--", name])
+        }
+        Command::Soak { minutes } => {
+            setup::ensure()?;
+            cmd::require_root("the soak runs the lab, which creates network namespaces")?;
+            let out_dir = cmd::build_anycastd()?;
+            let stopped = interrupted()?;
+            soak::run(&cmd::root().join("target/release/anycastd"), &out_dir.join("pass"), minutes, &stopped)
         }
         Command::Fuzz { targets, minutes } => {
             setup::ensure()?;

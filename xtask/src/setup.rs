@@ -14,7 +14,7 @@ use crate::cmd::{output, run};
 /// server, Unbound to compare answers with, curl to scrape metrics, BIRD
 /// as the anycast lab's router.
 const DEBIAN_PACKAGES: &[&str] =
-    &["iproute2", "ethtool", "knot", "bind9-dnsutils", "python3", "unbound", "curl", "bird2"];
+    &["iproute2", "ethtool", "knot", "bind9-dnsutils", "python3", "unbound", "curl", "bird2", "dnsperf"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
 pub fn ensure() -> Result<()> {

@@ -105,6 +105,20 @@ impl Default for Settings {
     }
 }
 
+/// A second handle on the answer map, for counting its entries (a key walk,
+/// one syscall per entry) without holding the fast path's lock, which the
+/// responses take to write answers.
+pub struct AnswerMapView(aya::maps::Map);
+
+impl AnswerMapView {
+    /// Entries in the map, live or expired.
+    pub fn count(&self) -> Result<usize, FastPathError> {
+        let map: HashMap<&MapData, AnswerKey, AnswerValue> =
+            HashMap::try_from(&self.0).map_err(map_err(map_names::ANSWERS))?;
+        Ok(map.keys().filter(Result::is_ok).count())
+    }
+}
+
 /// An entry of the answer map, as [`FastPath::live_entries`] lists it.
 pub struct LiveEntry {
     pub key: AnswerKey,
@@ -244,6 +258,16 @@ impl FastPath {
             Err(MapError::KeyNotFound) => Ok(None),
             Err(e) => Err(map_err(map_names::ANSWERS)(e)),
         }
+    }
+
+    /// A handle on the answer map of its own (see [`AnswerMapView`]).
+    pub fn answer_map_view(&self) -> Result<AnswerMapView, FastPathError> {
+        let Some(aya::maps::Map::LruHashMap(answers)) = self.ebpf.map(map_names::ANSWERS) else {
+            return Err(FastPathError::MissingMap(map_names::ANSWERS));
+        };
+        let id = answers.info().map_err(map_err(map_names::ANSWERS))?.id();
+        let data = MapData::from_id(id).map_err(map_err(map_names::ANSWERS))?;
+        Ok(AnswerMapView(aya::maps::Map::LruHashMap(data)))
     }
 
     /// The entries alive at `now`: key, lower-cased wire name, and when

@@ -81,6 +81,9 @@ pub fn render<U: Upstream>(responder: &Responder<U>) -> String {
             "Answers in the map the daemon watches for refresh.",
             feed.refresher.tracked(),
         );
+        if let Some(count) = feed.view.as_ref().and_then(|view| view.count().ok()) {
+            out.gauge("anycast_fastpath_map_entries", "Entries in the XDP answer map, live or expired.", count);
+        }
         let counters = feed.fast_path.lock().expect("fast path lock").counters();
         out.gauge("anycast_fastpath_up", "1 if the XDP program's counters could be read.", counters.is_ok() as u8);
         match counters {

@@ -22,7 +22,7 @@ use hickory_proto::{
 use crate::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
-    fastpath::FastPath,
+    fastpath::{AnswerMapView, FastPath},
     resolver::{Resolution, Resolver, upstream::Upstream},
     route::announce::Announcer,
     server::{
@@ -47,6 +47,8 @@ pub enum Transport {
 /// The fast path's answer map, fed with what the daemon answers.
 pub struct Feed {
     pub fast_path: Mutex<FastPath>,
+    /// For counting the map's entries (metrics) without the lock.
+    pub view: Option<AnswerMapView>,
     pub policy: WritePolicy,
     pub refresher: Refresher,
 }
