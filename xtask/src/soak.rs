@@ -8,12 +8,7 @@
 //! the map are kept small and negative TTLs short, so the random names
 //! press on the bounds that must keep the hot set in place.
 
-use std::{
-    fmt::Write as _,
-    path::Path,
-    process::Stdio,
-    sync::mpsc::Receiver,
-};
+use std::{fmt::Write as _, path::Path, process::Stdio, sync::mpsc::Receiver};
 
 use anycast_lab::{daemon::metric, topology::Lab};
 use anyhow::{Context, Result, bail};
