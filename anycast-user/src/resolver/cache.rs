@@ -213,7 +213,10 @@ impl Cache {
     }
 
     /// Keeps the cache within its capacity: expired entries go first; if
-    /// that is not enough, the entries closest to expiry.
+    /// that is not enough, the entries closest to expiry. A full cache is
+    /// brought down to 7/8 of its capacity at once: the sweep walks every
+    /// entry, and doing that on every insert under a random-name flood
+    /// made each miss cost milliseconds.
     fn make_room(&mut self, now: Instant) {
         if self.len() < self.limits.capacity {
             return;
@@ -221,7 +224,8 @@ impl Cache {
         self.rrsets.retain(|_, e| e.expires > now);
         self.nodata.retain(|_, e| e.expires > now);
         self.nxdomain.retain(|_, e| e.expires > now);
-        let excess = (self.len() + 1).saturating_sub(self.limits.capacity);
+        let target = self.limits.capacity.saturating_sub((self.limits.capacity / 8).max(1));
+        let excess = self.len().saturating_sub(target);
         if excess == 0 {
             return;
         }
@@ -234,7 +238,7 @@ impl Cache {
             self.nodata.retain(|_, e| e.expires > cut);
             self.nxdomain.retain(|_, e| e.expires > cut);
         }
-        let excess = (self.len() + 1).saturating_sub(self.limits.capacity);
+        let excess = self.len().saturating_sub(target);
         if excess > 0 {
             let mut positive: Vec<Instant> = self.rrsets.values().map(|e| e.expires).collect();
             positive.sort();
@@ -362,6 +366,27 @@ mod tests {
         for i in 0..5 {
             assert!(cache.lookup(&name(&format!("h{i}.example.")), RecordType::A, DNSClass::IN, t0).is_some());
         }
+    }
+
+    #[test]
+    fn a_full_cache_is_swept_down_to_seven_eighths_not_one_entry_at_a_time() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits { capacity: 80, ..CacheLimits::default() });
+        for i in 0..80 {
+            let ttl = 600 + i;
+            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, soa(ttl, ttl), t0);
+        }
+        assert_eq!(cache.len(), 80);
+        cache.insert_negative(&name("one-more.example."), None, DNSClass::IN, soa(900, 900), t0);
+        // 10 swept (the closest to expiry), then the new one stored.
+        assert_eq!(cache.len(), 71);
+        assert_eq!(cache.lookup(&name("nx9.example."), RecordType::A, DNSClass::IN, t0), None);
+        assert!(cache.lookup(&name("nx10.example."), RecordType::A, DNSClass::IN, t0).is_some());
+        // The next inserts find room without another sweep.
+        for i in 0..9 {
+            cache.insert_negative(&name(&format!("more{i}.example.")), None, DNSClass::IN, soa(900, 900), t0);
+        }
+        assert_eq!(cache.len(), 80);
     }
 
     #[test]
