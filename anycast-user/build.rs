@@ -5,7 +5,7 @@
 use std::{env, path::PathBuf, process::Command};
 
 const TARGET: &str = "bpfel-unknown-none";
-const PROGRAMS: [&str; 3] = ["anycast", "reflector", "pass"];
+const PROGRAMS: [&str; 5] = ["anycast", "reflector", "pass", "generator", "sink"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

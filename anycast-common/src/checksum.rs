@@ -49,9 +49,25 @@ pub fn finish_udp(sum: u64) -> u16 {
     }
 }
 
+/// A checksum after one 16-bit word it covers changed from `old` to `new`
+/// (RFC 1624 eqn. 3), as a UDP checksum (never zero).
+#[inline(always)]
+pub fn replace_word(checksum: u16, old: u16, new: u16) -> u16 {
+    finish_udp(!checksum as u64 + !old as u64 + new as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replacing_a_word_matches_a_full_sum() {
+        let mut data = [0x45u8, 0x00, 0x01, 0x23, 0x80, 0x00, 0xbe, 0xef, 0x12];
+        let before = finish_udp(bytes(&data));
+        data[4] = 0x00;
+        assert_eq!(replace_word(before, 0x8000, 0x0000), finish_udp(bytes(&data)));
+        assert_eq!(replace_word(replace_word(before, 0x8000, 0), 0, 0x8000), before);
+    }
 
     #[test]
     fn odd_offset_is_the_swapped_sum() {

@@ -4,6 +4,7 @@
 //! size is asserted so that a layout change is a compile error on both sides.
 #![no_std]
 
+pub mod bench;
 pub mod checksum;
 pub mod dns;
 pub mod hash;
@@ -182,4 +183,5 @@ mod pod {
     unsafe impl aya::Pod for super::FastPathConfig {}
     unsafe impl aya::Pod for super::ratelimit::RateKey {}
     unsafe impl aya::Pod for super::ratelimit::RateBucket {}
+    unsafe impl aya::Pod for super::bench::GeneratorFrame {}
 }

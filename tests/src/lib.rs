@@ -3,6 +3,7 @@
 //! parser that checks the fast path's replies, a node harness around
 //! BPF_PROG_TEST_RUN, and the DNS data the fixtures answer with.
 
+pub mod bench_programs;
 pub mod failover;
 pub mod frame;
 pub mod harness;

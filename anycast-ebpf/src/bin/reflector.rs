@@ -1,20 +1,53 @@
-//! The floor of the XDP_TX path: swaps the MAC addresses and sends the frame
-//! back. Benchmarks time the fast path against it.
+//! The ceiling of the XDP_TX path: the least a program can do to turn a
+//! DNS query into something a client takes as the reply. It swaps the
+//! MAC addresses, the IP addresses and the ports, flips QR, patches the
+//! UDP checksum for that (RFC 1624) and sends the frame back: the query
+//! echoed, with no answer. Anything but UDP to or from port 53 is passed.
+//! Swapping twice and flipping twice is the original frame, so it can be
+//! timed with repeated BPF_PROG_TEST_RUN calls.
 #![no_std]
 #![no_main]
 
+#[path = "../packet.rs"]
+mod packet;
 #[path = "../runtime.rs"]
 mod runtime;
+#[path = "../udp.rs"]
+mod udp;
 
+use anycast_common::checksum;
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use packet::{read_u16, swap, write};
+use udp::{DNS_FLAGS, IPV4_SRC, IPV6_SRC};
+
+const QR: u16 = 0x8000;
 
 #[xdp]
 pub fn reflector(ctx: XdpContext) -> u32 {
-    let start = ctx.data();
-    if start + 12 > ctx.data_end() {
-        return xdp_action::XDP_PASS;
+    echo(&ctx).unwrap_or(xdp_action::XDP_PASS)
+}
+
+#[inline(always)]
+fn echo(ctx: &XdpContext) -> Option<u32> {
+    let udp = udp::locate(ctx)?;
+    if udp.src_port(ctx)? != 53 && udp.dst_port(ctx)? != 53 {
+        return None;
     }
-    // SAFETY: the 12 bytes of both MAC addresses were checked above.
-    unsafe { core::ptr::swap(start as *mut [u8; 6], (start + 6) as *mut [u8; 6]) };
-    xdp_action::XDP_TX
+    let flags_at = udp.dns() + DNS_FLAGS;
+    let flags = read_u16(ctx, flags_at)?;
+    let sum_at = udp.l4 + 6;
+    let sum = read_u16(ctx, sum_at)?;
+    swap::<6>(ctx, 0, 6)?;
+    if udp.ipv6 {
+        swap::<16>(ctx, IPV6_SRC, IPV6_SRC + 16)?;
+    } else {
+        swap::<4>(ctx, IPV4_SRC, IPV4_SRC + 4)?;
+    }
+    swap::<2>(ctx, udp.l4, udp.l4 + 2)?;
+    write(ctx, flags_at, (flags ^ QR).to_be_bytes())?;
+    // A zero IPv4 UDP checksum means none was computed: it stays zero.
+    if udp.ipv6 || sum != 0 {
+        write(ctx, sum_at, checksum::replace_word(sum, flags, flags ^ QR).to_be_bytes())?;
+    }
+    Some(xdp_action::XDP_TX)
 }

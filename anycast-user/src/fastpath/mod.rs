@@ -37,12 +37,16 @@ use crate::{
 
 /// The XDP fast path's object file, built by this crate's build script.
 static FAST_PATH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/anycast"));
-/// A program that only swaps MACs and sends the frame back: the floor of
-/// the XDP_TX path that benchmarks measure the fast path against.
+/// The XDP echo (addresses and ports swapped, QR set): the ceiling of the
+/// XDP_TX path that benchmarks measure the fast path against.
 static REFLECTOR_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reflector"));
 /// A program that passes everything, for the client end of a lab's veth
 /// pair: a veth delivers its peer's XDP_TX frames only to an XDP program.
 pub static PASS_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/pass"));
+/// The benchmark's frame generator (BPF_PROG_RUN live frames) and the
+/// program that counts and drops the answers it gets back.
+pub static GENERATOR_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/generator"));
+pub static SINK_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sink"));
 
 #[derive(Debug, thiserror::Error)]
 pub enum FastPathError {
