@@ -58,7 +58,7 @@ impl Authorities {
         let id = std::process::id();
         let (auth_slow, slow_end) = (format!("a{id}s"), format!("s{id}"));
         veth(&self.auth, &auth_slow, &self.slow, &slow_end)?;
-        for last in [10, 11, 12, 13, 14] {
+        for last in [10, 11, 12, 13, 14, 15] {
             self.auth.ip(&["addr", "add", &format!("10.99.2.{last}/32"), "dev", "lo"])?;
         }
         self.auth.ip(&["addr", "add", "10.99.4.1/24", "dev", &auth_slow])?;
@@ -72,12 +72,7 @@ impl Authorities {
         std::fs::write(hints, hierarchy::hints())
             .map_err(|source| LabError::Io { what: "writing the root hints".into(), source })?;
         for server in hierarchy::servers() {
-            let config = hierarchy::write_knot(&server, dir)?;
-            let ns = if server.listen == hierarchy::SLOW_BACKEND { &self.slow } else { &self.auth };
-            let mut knotd = ns.command("knotd");
-            knotd.arg("-c").arg(&config);
-            let log = dir.join(format!("knotd-{}.out", server.name));
-            self.processes.push(Process::spawn(&mut knotd, &log)?);
+            self.spawn_knot(&server, dir)?;
         }
         // A server that takes queries and never answers.
         let mut silent = self.auth.command("python3");
@@ -92,17 +87,44 @@ impl Authorities {
         proxy.arg("-c").arg(hierarchy::slow_proxy());
         self.processes.push(Process::spawn(&mut proxy, &dir.join("slow-proxy.out"))?);
         for server in hierarchy::servers() {
-            let origin = server.zones[0].0;
-            // The slow one is asked through its proxy, as resolvers will.
-            let address = server.listen.split('@').next().unwrap_or_default().replace("127.0.0.1", hierarchy::SLOW);
-            let what = format!("knotd {} serving {origin} (files in {})", server.name, dir.display());
-            wait(&what, Duration::from_secs(15), || {
-                self.auth
-                    .exec("dig", &["+short", "+tries=1", "+time=2", &format!("@{address}"), origin, "SOA"])
-                    .is_ok_and(|out| !out.trim().is_empty())
-            })?;
+            self.wait_serving(&server, dir)?;
         }
         Ok(())
+    }
+
+    /// Starts the benchmarks' server (see `hierarchy::bench_server`).
+    pub fn serve_bench(&mut self, dir: &Path) -> Result<(), LabError> {
+        let server = hierarchy::bench_server();
+        self.spawn_knot(&server, dir)?;
+        self.wait_serving(&server, dir)
+    }
+
+    /// The PIDs of the hierarchy's servers (for CPU pinning).
+    pub fn pids(&self) -> Vec<u32> {
+        self.processes.iter().map(Process::id).collect()
+    }
+
+    fn spawn_knot(&mut self, server: &hierarchy::Server, dir: &Path) -> Result<(), LabError> {
+        let config = hierarchy::write_knot(server, dir)?;
+        let ns = if server.listen == hierarchy::SLOW_BACKEND { &self.slow } else { &self.auth };
+        let mut knotd = ns.command("knotd");
+        knotd.arg("-c").arg(&config);
+        let log = dir.join(format!("knotd-{}.out", server.name));
+        self.processes.push(Process::spawn(&mut knotd, &log)?);
+        Ok(())
+    }
+
+    /// Waits until `server` answers for its first zone.
+    fn wait_serving(&self, server: &hierarchy::Server, dir: &Path) -> Result<(), LabError> {
+        let origin = &server.zones[0].0;
+        // The slow one is asked through its proxy, as resolvers will.
+        let address = server.listen.split('@').next().unwrap_or_default().replace("127.0.0.1", hierarchy::SLOW);
+        let what = format!("knotd {} serving {origin} (files in {})", server.name, dir.display());
+        wait(&what, Duration::from_secs(30), || {
+            self.auth
+                .exec("dig", &["+short", "+tries=1", "+time=2", &format!("@{address}"), origin, "SOA"])
+                .is_ok_and(|out| !out.trim().is_empty())
+        })
     }
 
     /// Links `node` to the authorities through its interface `interface`

@@ -10,6 +10,7 @@
 //! | 10.99.2.13 | `test.` | `www.hosting.test.`, and `ns.hosting.test.` (noglue.lab.'s server) |
 //! | 10.99.2.14 | - | a server that never answers (UDP and TCP) |
 //! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy) |
+//! | 10.99.2.15 | `bench.lab.` and `z0`..`z999.bench.lab.` | a large name space for the benchmarks: every name below a zone exists (wildcard); started only by them |
 
 use std::{fmt::Write, path::Path};
 
@@ -21,6 +22,9 @@ pub const EXAMPLE: &str = "10.99.2.12";
 pub const TEST: &str = "10.99.2.13";
 pub const SILENT: &str = "10.99.2.14";
 pub const SLOW: &str = "10.99.4.2";
+pub const BENCH: &str = "10.99.2.15";
+/// Zones z0..BENCH_ZONES-1 below bench.lab.
+pub const BENCH_ZONES: u32 = 1000;
 /// Where the slow zone's knotd listens, behind the delaying proxy.
 pub const SLOW_BACKEND: &str = "127.0.0.1@5353";
 /// How late the slow server answers.
@@ -35,7 +39,7 @@ pub struct Server {
     pub name: &'static str,
     /// `ADDRESS@PORT` for knotd's `listen`.
     pub listen: String,
-    pub zones: Vec<(&'static str, String)>,
+    pub zones: Vec<(String, String)>,
 }
 
 fn soa(origin: &str, ns: &str, minimum: u32) -> String {
@@ -64,7 +68,8 @@ pub fn servers() -> Vec<Server> {
          noglue.lab. 3600 IN NS ns.hosting.test.\n\
          lame.lab. 3600 IN NS ns1.lame.lab.\nlame.lab. 3600 IN NS ns2.lame.lab.\n\
          ns1.lame.lab. 3600 IN A {SILENT}\nns2.lame.lab. 3600 IN A {EXAMPLE}\n\
-         slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\n",
+         slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\n\
+         bench.lab. 3600 IN NS ns.bench.lab.\nns.bench.lab. 3600 IN A {BENCH}\n",
         soa = soa("lab.", "ns1.lab.", 300)
     );
     let mut example = format!(
@@ -110,16 +115,41 @@ pub fn servers() -> Vec<Server> {
         soa = soa("slow.lab.", "ns.slow.lab.", 60)
     );
     vec![
-        Server { name: "root", listen: format!("{ROOT}@53"), zones: vec![(".", root)] },
-        Server { name: "lab", listen: format!("{LAB}@53"), zones: vec![("lab.", lab)] },
+        Server { name: "root", listen: format!("{ROOT}@53"), zones: vec![(".".into(), root)] },
+        Server { name: "lab", listen: format!("{LAB}@53"), zones: vec![("lab.".into(), lab)] },
         Server {
             name: "example",
             listen: format!("{EXAMPLE}@53"),
-            zones: vec![("example.lab.", example), ("noglue.lab.", noglue), ("lame.lab.", lame)],
+            zones: vec![("example.lab.".into(), example), ("noglue.lab.".into(), noglue), ("lame.lab.".into(), lame)],
         },
-        Server { name: "test", listen: format!("{TEST}@53"), zones: vec![("test.", test)] },
-        Server { name: "slow", listen: SLOW_BACKEND.to_string(), zones: vec![("slow.lab.", slow)] },
+        Server { name: "test", listen: format!("{TEST}@53"), zones: vec![("test.".into(), test)] },
+        Server { name: "slow", listen: SLOW_BACKEND.to_string(), zones: vec![("slow.lab.".into(), slow)] },
     ]
+}
+
+/// The benchmarks' server: `bench.lab.` delegating z0..z999, each a
+/// wildcard, so that any number of distinct names exist (cold-cache
+/// recursion asks each once) while the zone files stay small. TTLs are an
+/// hour: nothing expires during a run.
+pub fn bench_server() -> Server {
+    let mut parent = format!(
+        "{soa}bench.lab. 3600 IN NS ns.bench.lab.\nns.bench.lab. 3600 IN A {BENCH}\n",
+        soa = soa("bench.lab.", "ns.bench.lab.", 300)
+    );
+    let mut zones = Vec::new();
+    for k in 0..BENCH_ZONES {
+        let _ = writeln!(parent, "z{k}.bench.lab. 3600 IN NS ns.bench.lab.");
+        let origin = format!("z{k}.bench.lab.");
+        let zone = format!(
+            "{soa}{origin} 3600 IN NS ns.bench.lab.\n*.{origin} 3600 IN A 10.77.{}.{}\n",
+            k / 256,
+            k % 256,
+            soa = soa(&origin, "ns.bench.lab.", 300)
+        );
+        zones.push((origin, zone));
+    }
+    zones.insert(0, ("bench.lab.".to_string(), parent));
+    Server { name: "bench", listen: format!("{BENCH}@53"), zones }
 }
 
 /// Writes `server`'s zone files and knotd configuration under `dir` and
@@ -130,7 +160,7 @@ pub fn write_knot(server: &Server, dir: &Path) -> Result<std::path::PathBuf, Lab
     std::fs::create_dir_all(base.join("db")).map_err(io(format!("creating {}", base.display())))?;
     let mut zones = String::new();
     for (origin, text) in &server.zones {
-        let file = base.join(format!("{}zone", if *origin == "." { "root." } else { origin }));
+        let file = base.join(format!("{}zone", if origin == "." { "root." } else { origin }));
         std::fs::write(&file, text).map_err(io(format!("writing {}", file.display())))?;
         let _ = write!(zones, "  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display());
     }

@@ -39,6 +39,19 @@ impl Netns {
         command
     }
 
+    /// Moves the calling thread into the namespace (for good: run it on a
+    /// thread of its own).
+    pub fn enter(&self) -> Result<(), LabError> {
+        let path = format!("/run/netns/{}", self.name);
+        let io = |source| LabError::Io { what: format!("entering {path}"), source };
+        let file = std::fs::File::open(&path).map_err(io)?;
+        // SAFETY: a valid namespace descriptor; setns changes only this thread.
+        if unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) } != 0 {
+            return Err(io(std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
     /// Runs `program ARGS` in the namespace to completion.
     pub fn exec(&self, program: &str, args: &[&str]) -> Result<String, LabError> {
         run(self.command(program).args(args))

@@ -1,5 +1,8 @@
 //! Other resolvers run in the lab beside anycastd, from Debian's packages,
-//! to compare answers (and later figures) with.
+//! to compare answers and figures with. Each gets one thread (the
+//! benchmarks give every server one core), caches sized as in production,
+//! and validation off: the lab root is unsigned, with a validator
+//! everything would be SERVFAIL.
 
 use std::path::Path;
 
@@ -28,10 +31,58 @@ pub fn unbound_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> St
          \x20   logfile: \"\"\n\
          \x20   verbosity: 1\n\
          \x20   root-hints: \"{hints}\"\n\
+         \x20   msg-cache-size: 64m\n\
+         \x20   rrset-cache-size: 128m\n\
+         \x20   so-reuseport: yes\n\
          \x20   module-config: \"iterator\"\n\
          \x20   local-zone: \"test.\" nodefault\n\
          remote-control:\n\
          \x20   control-enable: no\n",
+        dir = dir.display(),
+        hints = hints.display(),
+    )
+}
+
+/// A Knot Resolver (kresd 5) configuration: iterating from the lab's root
+/// hints on `listen` port 53, for clients in `allow` (kresd answers
+/// anyone by default), its cache (256 MB, LMDB) under `dir`.
+pub fn kresd_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> String {
+    format!(
+        "net.ipv6 = false\n\
+         net.listen('{listen}', 53, {{ kind = 'dns' }})\n\
+         modules.load('view')\n\
+         view:addr('{allow}', policy.all(policy.PASS))\n\
+         view:addr('0.0.0.0/0', policy.all(policy.REFUSE))\n\
+         trust_anchors.remove('.')\n\
+         modules.load('hints > iterate')\n\
+         hints.root_file('{hints}')\n\
+         cache.open(256 * MB, 'lmdb://{dir}/cache')\n",
+        dir = dir.display(),
+        hints = hints.display(),
+    )
+}
+
+/// A PowerDNS Recursor (4.8) configuration: iterating from the lab's root
+/// hints on `listen` port 53 for clients in `allow`. Its default
+/// `dont-query` holds 10.0.0.0/8, where the lab's servers are: emptied.
+pub fn pdns_recursor_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> String {
+    format!(
+        "local-address={listen}\n\
+         local-port=53\n\
+         allow-from={allow}\n\
+         hint-file={hints}\n\
+         dont-query=\n\
+         dnssec=off\n\
+         threads=1\n\
+         pdns-distributes-queries=no\n\
+         reuseport=yes\n\
+         daemon=no\n\
+         write-pid=no\n\
+         socket-dir={dir}\n\
+         disable-syslog=yes\n\
+         quiet=yes\n\
+         security-poll-suffix=\n\
+         webserver=no\n",
         dir = dir.display(),
         hints = hints.display(),
     )

@@ -36,6 +36,24 @@ const GATEWAY6: &str = "fd99:1::1";
 /// The client networks anycastd is told to allow.
 pub const CLIENT_NETWORKS: [&str; 2] = ["10.99.1.0/24", "fd99:1::/64"];
 
+/// The resolvers users run instead, from Debian's packages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peer {
+    Unbound,
+    Kresd,
+    PdnsRecursor,
+}
+
+impl Peer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Unbound => "unbound",
+            Peer::Kresd => "kresd",
+            Peer::PdnsRecursor => "pdns-recursor",
+        }
+    }
+}
+
 pub struct Lab {
     // Processes go before the namespaces they run in (fields drop in order).
     anycastd: Option<Process>,
@@ -98,9 +116,15 @@ impl Lab {
     /// the client link, the client's networks allowed; `extra` arguments
     /// are appended. Returns once it answers the client.
     pub fn start_anycastd(&mut self, binary: &Path, extra: &[&str]) -> Result<(), LabError> {
+        self.start_anycastd_with(binary, "native", extra)
+    }
+
+    /// [`Lab::start_anycastd`] with another `--xdp-mode` (`off`: no fast
+    /// path).
+    pub fn start_anycastd_with(&mut self, binary: &Path, xdp_mode: &str, extra: &[&str]) -> Result<(), LabError> {
         let mut command = self.node.command(&binary.display().to_string());
         command
-            .args(["--vip", VIP4, "--vip", VIP6, "--interface", &self.node_if, "--xdp-mode", "native"])
+            .args(["--vip", VIP4, "--vip", VIP6, "--interface", &self.node_if, "--xdp-mode", xdp_mode])
             .arg("--root-hints")
             .arg(self.hints_path())
             .args(CLIENT_NETWORKS.iter().flat_map(|network| ["--allow", network]))
@@ -130,18 +154,81 @@ impl Lab {
     /// address (not a VIP: the XDP program passes its traffic), iterating
     /// from the same root hints as anycastd; returns the address to ask.
     pub fn start_unbound(&mut self) -> Result<&'static str, LabError> {
-        let dir = self.dir.join("unbound");
+        self.start_peer(Peer::Unbound, NODE4)?;
+        Ok(NODE4)
+    }
+
+    /// Starts `peer` in the node namespace on `listen` (an address the
+    /// node has: NODE4, or VIP4 after [`Lab::add_vips`]), iterating from
+    /// the lab's root hints with an empty cache; returns its PID once it
+    /// answers the client.
+    pub fn start_peer(&mut self, peer: Peer, listen: &str) -> Result<u32, LabError> {
+        let dir = self.dir.join(peer.name());
+        // An empty cache: kresd keeps its own on disk.
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
-        let config = dir.join("unbound.conf");
-        std::fs::write(&config, peers::unbound_config(NODE4, CLIENT_NETWORKS[0], &self.hints_path(), &dir))
+        let (hints, allow) = (self.hints_path(), CLIENT_NETWORKS[0]);
+        let (config, text) = match peer {
+            Peer::Unbound => ("unbound.conf", peers::unbound_config(listen, allow, &hints, &dir)),
+            Peer::Kresd => ("kresd.conf", peers::kresd_config(listen, allow, &hints, &dir)),
+            Peer::PdnsRecursor => ("recursor.conf", peers::pdns_recursor_config(listen, allow, &hints, &dir)),
+        };
+        let config = dir.join(config);
+        std::fs::write(&config, text)
             .map_err(|source| LabError::Io { what: format!("writing {}", config.display()), source })?;
-        let mut unbound = self.node.command("unbound");
-        unbound.arg("-d").arg("-c").arg(&config);
-        let log = dir.join("unbound.out");
-        self.processes.push(Process::spawn(&mut unbound, &log)?);
-        self.wait_answering("unbound", NODE4, &log)?;
-        Ok(NODE4)
+        let mut command = match peer {
+            Peer::Unbound => {
+                let mut c = self.node.command("unbound");
+                c.arg("-d").arg("-c").arg(&config);
+                c
+            }
+            Peer::Kresd => {
+                let mut c = self.node.command("kresd");
+                c.arg("-n").arg("-c").arg(&config).arg(&dir);
+                c
+            }
+            Peer::PdnsRecursor => {
+                let mut c = self.node.command("pdns_recursor");
+                c.arg(format!("--config-dir={}", dir.display()));
+                c
+            }
+        };
+        let log = dir.join("out.log");
+        let process = Process::spawn(&mut command, &log)?;
+        let pid = process.id();
+        self.processes.push(process);
+        self.wait_answering(peer.name(), listen, &log)?;
+        Ok(pid)
+    }
+
+    /// Stops the peers started with [`Lab::start_peer`].
+    pub fn stop_peers(&mut self) {
+        self.processes.clear();
+    }
+
+    /// Puts the VIPs on the node's lo, for a peer to serve them (anycastd
+    /// does it itself).
+    pub fn add_vips(&self) -> Result<(), LabError> {
+        self.node.ip(&["addr", "add", &format!("{VIP4}/32"), "dev", "lo"])?;
+        self.node.ip(&["addr", "add", &format!("{VIP6}/128"), "dev", "lo"])?;
+        Ok(())
+    }
+
+    pub fn remove_vips(&self) -> Result<(), LabError> {
+        self.node.ip(&["addr", "del", &format!("{VIP4}/32"), "dev", "lo"])?;
+        self.node.ip(&["addr", "del", &format!("{VIP6}/128"), "dev", "lo"])?;
+        Ok(())
+    }
+
+    /// Starts the benchmarks' zones (see `hierarchy::bench_server`).
+    pub fn serve_bench_zones(&mut self) -> Result<(), LabError> {
+        self.authorities.serve_bench(&self.dir)
+    }
+
+    /// The PIDs of the hierarchy's servers.
+    pub fn authority_pids(&self) -> Vec<u32> {
+        self.authorities.pids()
     }
 
     /// Sends anycastd `signal` and waits up to `grace` for its exit status
