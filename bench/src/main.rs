@@ -2,6 +2,7 @@
 //! are compared against, measured in the same run: absolute numbers on a
 //! shared VM are noise, ratios are the result.
 
+mod compare;
 mod micro;
 mod sweep;
 
@@ -23,11 +24,40 @@ enum Scenario {
     /// A million mutated frames through the program (seeded): every answer
     /// and slip verified, zero wrong ones allowed.
     Sweep(sweep::Options),
+    /// anycastd with and without XDP, Unbound, Knot Resolver, PowerDNS
+    /// Recursor and the XDP echo through the same workloads, then the
+    /// micro-benchmark: a table, a JSON file and a PNG chart.
+    Compare {
+        #[command(flatten)]
+        options: compare::Options,
+        /// Leave the micro-benchmark out of the report.
+        #[arg(long)]
+        skip_micro: bool,
+    },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().scenario {
-        Scenario::Micro(options) => micro::run(&options),
+        Scenario::Micro(options) => micro::run(&options).map(drop),
         Scenario::Sweep(options) => sweep::run(&options),
+        Scenario::Compare { options, skip_micro } => {
+            let rows = compare::run(&options)?;
+            println!();
+            let micro = if skip_micro {
+                serde_json::Value::Null
+            } else {
+                println!("micro-benchmark (BPF_PROG_TEST_RUN):");
+                micro::run(&micro::Options::default())?
+            };
+            println!();
+            compare::report::print_table(&rows);
+            compare::report::print_targets(&rows);
+            std::fs::create_dir_all(options.out())?;
+            let (json, png) = (options.out().join("compare.json"), options.out().join("compare.png"));
+            compare::report::write_json(&json, &rows, &micro)?;
+            compare::report::write_png(&png, &rows)?;
+            println!("\nwritten: {} and {}", json.display(), png.display());
+            Ok(())
+        }
     }
 }

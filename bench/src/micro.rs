@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail, ensure};
 use aya::programs::{TestRun, TestRunOptions, Xdp};
 use hickory_proto::rr::RecordType;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Options {
     /// Single-run calls per measurement.
     #[arg(long, default_value_t = 200_000)]
@@ -44,7 +44,15 @@ struct Subject<'a> {
     action: u32,
 }
 
-pub fn run(options: &Options) -> Result<()> {
+impl Default for Options {
+    fn default() -> Options {
+        Options { calls: 200_000, repeat: 1_000_000, rounds: 5 }
+    }
+}
+
+/// Times the paths, prints the table and returns the figures (ns per
+/// packet, median of rounds with min and max) for the JSON report.
+pub fn run(options: &Options) -> Result<serde_json::Value> {
     ensure!(options.rounds >= 3 && options.calls >= 1000, "use at least 3 rounds of 1000 calls");
     let (mut node, _) = Node::populated();
     let mut reflector_obj = fastpath::load_reflector()?;
@@ -55,7 +63,7 @@ pub fn run(options: &Options) -> Result<()> {
     let v6_hit = FrameSpec::dns(CLIENT6.into(), VIP6.into(), wire(&query(7, "www.example.", RecordType::AAAA, EDNS)));
     let miss = FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "unknown.example.", RecordType::A, None)));
     let subjects = [
-        Subject { name: "reflector (swap MACs, XDP_TX)", program: reflector, frame: v4_hit.build(), action: XDP_TX },
+        Subject { name: "reflector (XDP echo)", program: reflector, frame: v4_hit.build(), action: XDP_TX },
         Subject { name: "IPv4 hit (A, no EDNS)", program, frame: v4_hit.build(), action: XDP_TX },
         Subject { name: "IPv6 hit (AAAA, EDNS)", program, frame: v6_hit.build(), action: XDP_TX },
         Subject { name: "miss (XDP_PASS)", program, frame: miss.build(), action: XDP_PASS },
@@ -86,10 +94,12 @@ pub fn run(options: &Options) -> Result<()> {
     println!();
     println!("{:<32} {:>10} {:>22}", "path", "ns/packet", "[min, max]");
     let mut corrected = Vec::new();
+    let mut json = Vec::new();
     for (s, samples) in subjects.iter().zip(&single) {
         let ns: Vec<f64> = samples.iter().map(|x| x - overhead).collect();
         println!("{:<32} {:>10.1} {:>22}", s.name, median(&ns), format!("[{:.1}, {:.1}]", min(&ns), max(&ns)));
         corrected.push(median(&ns));
+        json.push(serde_json::json!({ "path": s.name, "ns_per_packet": { "median": median(&ns), "min": min(&ns), "max": max(&ns) } }));
     }
     println!(
         "{:<32} {:>10.1} {:>22}",
@@ -103,7 +113,7 @@ pub fn run(options: &Options) -> Result<()> {
         println!("{:<32} {:>6.2}x the reflector", s.name, ns / reflector);
     }
     println!("target: a hit costs at most 3x the reflector");
-    Ok(())
+    Ok(serde_json::json!({ "per_call_overhead_ns": overhead, "paths": json }))
 }
 
 /// Median ns of one run, over `calls` calls with a fresh frame each.

@@ -50,9 +50,15 @@ enum Command {
         args: Vec<String>,
     },
     /// Benchmarks (not tests): `micro` times the XDP program per packet.
+    /// Benchmarks (not tests). With no arguments, `compare`: anycastd with
+    /// and without XDP, Unbound, Knot Resolver, PowerDNS Recursor and the
+    /// XDP echo through the same workloads, and the micro-benchmark, as a
+    /// table, JSON and PNG. `micro` times the XDP program per packet,
+    /// `sweep` sends it a million mutated frames. Arguments after the
+    /// scenario go to it (`cargo xtask bench compare --workload hot`).
     Bench {
-        #[arg(value_enum)]
-        scenario: BenchScenario,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// rustfmt and clippy over the host workspace and the eBPF crate.
     Lint,
@@ -75,14 +81,6 @@ enum Command {
 enum LabAnnounce {
     Bird,
     Bgp,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum BenchScenario {
-    /// ns per packet through BPF_PROG_TEST_RUN: hits, a miss, the reflector.
-    Micro,
-    /// 1,000,000 mutated frames through the program, no wrong answer allowed.
-    Sweep,
 }
 
 fn main() -> Result<()> {
@@ -116,14 +114,25 @@ fn main() -> Result<()> {
             cargo_args.extend(args.iter().map(String::as_str));
             cmd::cargo_test(&cargo_args)
         }
-        Command::Bench { scenario } => {
+        Command::Bench { args } => {
             setup::ensure()?;
             cmd::require_root("the benchmark loads XDP programs into the kernel")?;
-            let name = match scenario {
-                BenchScenario::Micro => "micro",
-                BenchScenario::Sweep => "sweep",
+            let (scenario, rest) = match args.split_first() {
+                Some((first, rest)) if !first.starts_with('-') => (first.clone(), rest.to_vec()),
+                _ => ("compare".to_string(), args.clone()),
             };
-            cmd::cargo(&["run", "--release", "--quiet", "--package", "anycast-bench", "--", name])
+            let mut bench_args = vec![scenario.clone()];
+            if scenario == "compare" {
+                let out_dir = cmd::build_anycastd()?;
+                let anycastd = cmd::root().join("target/release/anycastd");
+                bench_args.extend(["--anycastd".into(), anycastd.display().to_string()]);
+                bench_args.extend(["--objects".into(), out_dir.display().to_string()]);
+                bench_args.extend(["--out".into(), cmd::root().join("target/bench").display().to_string()]);
+            }
+            bench_args.extend(rest);
+            let mut cargo_args = vec!["run", "--release", "--quiet", "--package", "anycast-bench", "--"];
+            cargo_args.extend(bench_args.iter().map(String::as_str));
+            cmd::cargo(&cargo_args)
         }
         Command::Soak { minutes } => {
             setup::ensure()?;

@@ -12,9 +12,22 @@ use crate::cmd::{output, run};
 /// Debian packages the project's tools use: iproute2 and ethtool for the
 /// labs, knot for the DNS hierarchy, dig to ask, python3 for a silent
 /// server, Unbound to compare answers with, curl to scrape metrics, BIRD
-/// as the anycast lab's router.
-const DEBIAN_PACKAGES: &[&str] =
-    &["iproute2", "ethtool", "knot", "bind9-dnsutils", "python3", "unbound", "curl", "bird2", "dnsperf"];
+/// as the anycast lab's router, dnsperf, Knot Resolver and PowerDNS
+/// Recursor for the benchmarks, a font for their chart.
+const DEBIAN_PACKAGES: &[&str] = &[
+    "iproute2",
+    "ethtool",
+    "knot",
+    "bind9-dnsutils",
+    "python3",
+    "unbound",
+    "curl",
+    "bird2",
+    "dnsperf",
+    "knot-resolver",
+    "pdns-recursor",
+    "fonts-dejavu-core",
+];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
 pub fn ensure() -> Result<()> {

@@ -1,0 +1,338 @@
+//! The comparison's results: rows of medians with min and max, the table
+//! on stdout with ratios to Unbound, the targets, the JSON and the PNG.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use serde::Serialize;
+
+use super::{servers::Server, workload::Workload};
+
+/// One run's figures.
+#[derive(Clone, Debug, Default)]
+pub struct Figures {
+    pub dnsperf_qps: f64,
+    pub dnsperf_bottleneck: String,
+    pub generator_qps: Option<f64>,
+    pub generator_sent_qps: Option<f64>,
+    pub generator_bottleneck: Option<String>,
+    pub server_us_per_query: f64,
+    pub total_us_per_query: f64,
+    /// Share of the fixed-load queries answered.
+    pub fixed_answered: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// Share of the fixed-load answers the XDP program gave.
+    pub at_xdp: Option<f64>,
+    /// The larger core's share of stolen time.
+    pub steal: f64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Stat {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Stat {
+    fn of(values: impl IntoIterator<Item = f64>) -> Option<Stat> {
+        let mut v: Vec<f64> = values.into_iter().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(Stat { median: v[v.len() / 2], min: v[0], max: v[v.len() - 1] })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub server: Server,
+    pub workload: Workload,
+    pub runs: usize,
+    /// Runs thrown away for steal time and measured again.
+    pub repeated: usize,
+    pub dnsperf_qps: Stat,
+    /// The limiting core in the median dnsperf run.
+    pub dnsperf_bottleneck: String,
+    pub generator_qps: Option<Stat>,
+    pub generator_offered_qps: Option<Stat>,
+    pub generator_bottleneck: Option<String>,
+    pub fixed_rate: u32,
+    pub fixed_answered: Stat,
+    pub p50_ms: Option<Stat>,
+    pub p99_ms: Option<Stat>,
+    pub server_us_per_query: Stat,
+    pub total_us_per_query: Stat,
+    pub at_xdp: Option<Stat>,
+}
+
+impl Row {
+    pub fn new(server: Server, workload: Workload, runs: &[Figures], repeated: usize) -> Row {
+        let stat = |f: fn(&Figures) -> f64| Stat::of(runs.iter().map(f)).expect("at least one run");
+        let opt = |f: fn(&Figures) -> Option<f64>| Stat::of(runs.iter().filter_map(f));
+        let median_run = |f: fn(&Figures) -> f64| {
+            let mut sorted: Vec<&Figures> = runs.iter().collect();
+            sorted.sort_by(|a, b| f(a).total_cmp(&f(b)));
+            sorted[sorted.len() / 2]
+        };
+        Row {
+            server,
+            workload,
+            runs: runs.len(),
+            repeated,
+            dnsperf_qps: stat(|f| f.dnsperf_qps),
+            dnsperf_bottleneck: median_run(|f| f.dnsperf_qps).dnsperf_bottleneck.clone(),
+            generator_qps: opt(|f| f.generator_qps),
+            generator_offered_qps: opt(|f| f.generator_sent_qps),
+            generator_bottleneck: median_run(|f| f.generator_qps.unwrap_or(0.0)).generator_bottleneck.clone(),
+            fixed_rate: workload.fixed_rate(),
+            fixed_answered: stat(|f| f.fixed_answered),
+            p50_ms: opt(|f| f.p50_ms),
+            p99_ms: opt(|f| f.p99_ms),
+            server_us_per_query: stat(|f| f.server_us_per_query),
+            total_us_per_query: stat(|f| f.total_us_per_query),
+            at_xdp: opt(|f| f.at_xdp),
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "dnsperf {:.0} q/s ({}), generator {}, {:.2} us/query on the server core",
+            self.dnsperf_qps.median,
+            self.dnsperf_bottleneck,
+            self.generator_qps.map_or("-".to_string(), |g| format!("{:.0} q/s", g.median)),
+            self.server_us_per_query.median
+        )
+    }
+
+    /// The highest rate measured, by either client.
+    fn best_qps(&self) -> f64 {
+        self.generator_qps.map_or(self.dnsperf_qps.median, |g| g.median.max(self.dnsperf_qps.median))
+    }
+}
+
+fn range(s: &Stat, digits: usize) -> String {
+    format!("{:.digits$} [{:.digits$}, {:.digits$}]", s.median, s.min, s.max)
+}
+
+fn kilo(s: &Stat) -> String {
+    format!("{:.1}k [{:.1}, {:.1}]", s.median / 1e3, s.min / 1e3, s.max / 1e3)
+}
+
+fn find(rows: &[Row], server: Server, workload: Workload) -> Option<&Row> {
+    rows.iter().find(|r| r.server == server && r.workload == workload)
+}
+
+/// The table, with ratios to Unbound in the same workload.
+pub fn print_table(rows: &[Row]) {
+    println!(
+        "{:<21} {:<5} {:>26} {:>8} {:>28} {:>8} {:>9} {:>9} {:>22} {:>8} {:>8} {:>7}",
+        "server",
+        "load",
+        "dnsperf q/s [min, max]",
+        "x unbnd",
+        "generator q/s [min, max]",
+        "x unbnd",
+        "p50 ms",
+        "p99 ms",
+        "server us/q [min, max]",
+        "x unbnd",
+        "total us",
+        "at XDP"
+    );
+    for row in rows {
+        let unbound = find(rows, Server::Unbound, row.workload);
+        let ratio = |mine: f64, theirs: Option<f64>| theirs.map_or("-".into(), |t| format!("{:.2}", mine / t));
+        println!(
+            "{:<21} {:<5} {:>26} {:>8} {:>28} {:>8} {:>9} {:>9} {:>22} {:>8} {:>8.2} {:>7}",
+            row.server.name(),
+            row.workload.name(),
+            kilo(&row.dnsperf_qps),
+            ratio(row.dnsperf_qps.median, unbound.map(|u| u.dnsperf_qps.median)),
+            row.generator_qps.as_ref().map_or("- (see note)".into(), kilo),
+            row.generator_qps
+                .map_or("-".into(), |g| ratio(g.median, unbound.and_then(|u| u.generator_qps.map(|x| x.median)))),
+            row.p50_ms.map_or("-".into(), |s| format!("{:.3}", s.median)),
+            row.p99_ms.map_or("-".into(), |s| format!("{:.3}", s.median)),
+            range(&row.server_us_per_query, 2),
+            ratio(row.server_us_per_query.median, unbound.map(|u| u.server_us_per_query.median)),
+            row.total_us_per_query.median,
+            row.at_xdp.map_or("-".into(), |s| format!("{:.1}%", s.median * 100.0)),
+        );
+    }
+    println!();
+    println!("bottlenecks (the core at 90% or more in the median run):");
+    for row in rows {
+        println!(
+            "  {:<21} {:<5} dnsperf: {}; generator: {}",
+            row.server.name(),
+            row.workload.name(),
+            row.dnsperf_bottleneck,
+            row.generator_bottleneck.as_deref().unwrap_or("not run (cold: prebuilt frames would repeat names)")
+        );
+    }
+    let fixed: Vec<String> = Workload::ALL
+        .iter()
+        .filter(|w| rows.iter().any(|r| r.workload == **w))
+        .map(|w| format!("{} {} q/s", w.name(), w.fixed_rate()))
+        .collect();
+    println!(
+        "CPU per query and latency at a fixed offered load ({}); server us/q: the server's threads and its link's NAPI thread (schedstat), total: both cores (/proc/stat, dnsperf included)",
+        fixed.join(", ")
+    );
+}
+
+/// The targets, each with its figures, met or not.
+pub fn print_targets(rows: &[Row]) {
+    println!("\ntargets:");
+    let get = |s, w| find(rows, s, w);
+    let check = |what: &str, ok: Option<bool>, detail: String| {
+        let verdict = match ok {
+            Some(true) => "met",
+            Some(false) => "NOT met",
+            None => "not measured",
+        };
+        println!("  {what:<58} {verdict:<12} {detail}");
+    };
+    let (xdp, unbound, reflector) = (Server::AnycastdXdp, Server::Unbound, Server::Reflector);
+    let hot = |s| get(s, Workload::Hot);
+    match (hot(xdp), hot(unbound)) {
+        (Some(x), Some(u)) => {
+            let r = x.server_us_per_query.median / u.server_us_per_query.median;
+            check("hot: CPU per query <= 1/10 of Unbound's", Some(r <= 0.1), format!("{r:.3}x"));
+            let g = x.generator_qps.zip(u.generator_qps).map(|(x, u)| x.median / u.median);
+            check(
+                "hot: generator rate >= 10x Unbound's",
+                g.map(|g| g >= 10.0),
+                g.map_or("-".into(), |g| format!("{g:.1}x")),
+            );
+        }
+        _ => check("hot: against Unbound", None, String::new()),
+    }
+    if let (Some(x), Some(r)) = (hot(xdp), hot(reflector)) {
+        let g = x.generator_qps.zip(r.generator_qps).map(|(x, r)| x.median / r.median);
+        check(
+            "hot: generator rate >= 50% of the reflector's",
+            g.map(|g| g >= 0.5),
+            g.map_or("-".into(), |g| format!("{:.0}%", g * 100.0)),
+        );
+    }
+    if let (Some(x), Some(u)) = (get(xdp, Workload::Zipf), get(unbound, Workload::Zipf)) {
+        let r = x.best_qps() / u.best_qps();
+        let at_xdp = x.at_xdp.map_or("-".into(), |a| format!("{:.1}%", a.median * 100.0));
+        check(
+            "zipf: >= 3x Unbound (best of dnsperf and generator)",
+            Some(r >= 3.0),
+            format!("{r:.2}x; answered at XDP: {at_xdp}"),
+        );
+    }
+    if let (Some(x), Some(u)) = (get(xdp, Workload::Cold), get(unbound, Workload::Cold)) {
+        let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
+        check("cold: >= 0.8x Unbound", Some(r >= 0.8), format!("{r:.2}x"));
+    }
+}
+
+pub fn write_json(path: &Path, rows: &[Row], micro: &serde_json::Value) -> Result<()> {
+    let json = serde_json::json!({ "comparison": rows, "micro": micro });
+    std::fs::write(path, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Where Debian's fonts-dejavu-core puts the font the chart is labelled in.
+const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(174, 199, 232),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(127, 127, 127),
+];
+
+/// Two panels, log scale: the highest rate per server and workload, and the
+/// server core's microseconds per query.
+pub fn write_png(path: &Path, rows: &[Row]) -> Result<()> {
+    let font: &'static [u8] =
+        Box::leak(std::fs::read(FONT).with_context(|| format!("reading {FONT}"))?.into_boxed_slice());
+    plotters::style::register_font("sans-serif", FontStyle::Normal, font)
+        .map_err(|_| anyhow::anyhow!("{FONT} is not a usable font"))?;
+    let root = BitMapBackend::new(path, (1400, 900)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (top, bottom) = root.split_vertically(450);
+    panel(&top, rows, "highest rate, queries/s (best of dnsperf and the frame generator)", Row::best_qps)?;
+    panel(&bottom, rows, "server core CPU per answered query, us (fixed offered load)", |r| {
+        r.server_us_per_query.median
+    })?;
+    root.present().with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    rows: &[Row],
+    title: &str,
+    value: fn(&Row) -> f64,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let workloads: Vec<Workload> =
+        Workload::ALL.into_iter().filter(|w| rows.iter().any(|r| r.workload == *w)).collect();
+    let servers: Vec<Server> = Server::ALL.into_iter().filter(|s| rows.iter().any(|r| r.server == *s)).collect();
+    let values: Vec<f64> = rows.iter().map(value).filter(|v| *v > 0.0).collect();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min).max(1e-3) / 2.0;
+    let high = values.iter().copied().fold(0.0, f64::max).max(low * 10.0) * 2.0;
+    let slots = workloads.len() * (servers.len() + 1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..slots as f64, (low..high).log_scale())
+        .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(workloads.len())
+        .x_label_formatter(&|_| String::new())
+        .y_label_formatter(&|v| format!("{v:.3e}"))
+        .draw()
+        .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+    for (w, workload) in workloads.iter().enumerate() {
+        let base = (w * (servers.len() + 1)) as f64;
+        for (s, server) in servers.iter().enumerate() {
+            let Some(row) = find(rows, *server, *workload) else { continue };
+            let v = value(row);
+            if v <= 0.0 {
+                continue;
+            }
+            let x = base + s as f64;
+            let color = COLORS[Server::ALL.iter().position(|a| a == server).unwrap_or(0) % COLORS.len()];
+            let bar = chart
+                .draw_series(std::iter::once(Rectangle::new([(x + 0.1, low), (x + 0.9, v)], color.filled())))
+                .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+            // One legend entry per server.
+            if w == 0 {
+                bar.label(server.name())
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+            }
+        }
+    }
+    // Workload names over their groups, after the bars so none covers them.
+    for (w, workload) in workloads.iter().enumerate() {
+        let x = (w * (servers.len() + 1)) as f64 + servers.len() as f64 / 2.0 - 0.3;
+        chart
+            .draw_series(std::iter::once(Text::new(workload.name().to_string(), (x, high / 1.6), ("sans-serif", 18))))
+            .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+    Ok(())
+}

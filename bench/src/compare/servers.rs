@@ -1,0 +1,145 @@
+//! The servers compared, started one at a time in the lab's node
+//! namespace on the server core, all serving the VIP.
+
+use std::path::{Path, PathBuf};
+
+use anycast_lab::topology::{Lab, Peer, VIP4};
+use anyhow::{Context, Result};
+
+use super::cpu::{self, SERVER_CPU};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Server {
+    /// anycastd with its XDP fast path.
+    AnycastdXdp,
+    /// anycastd with the fast path off: every query through the kernel.
+    AnycastdUserspace,
+    Unbound,
+    Kresd,
+    PdnsRecursor,
+    /// The minimal XDP echo: the ceiling of the path.
+    Reflector,
+}
+
+impl Server {
+    pub const ALL: [Server; 6] = [
+        Server::AnycastdXdp,
+        Server::AnycastdUserspace,
+        Server::Unbound,
+        Server::Kresd,
+        Server::PdnsRecursor,
+        Server::Reflector,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::AnycastdXdp => "anycastd (XDP)",
+            Server::AnycastdUserspace => "anycastd (no XDP)",
+            Server::Unbound => "unbound",
+            Server::Kresd => "kresd",
+            Server::PdnsRecursor => "pdns-recursor",
+            Server::Reflector => "reflector (XDP echo)",
+        }
+    }
+
+    fn peer(self) -> Option<Peer> {
+        match self {
+            Server::Unbound => Some(Peer::Unbound),
+            Server::Kresd => Some(Peer::Kresd),
+            Server::PdnsRecursor => Some(Peer::PdnsRecursor),
+            _ => None,
+        }
+    }
+}
+
+/// anycastd's configuration in the bench: a cache as large as the peers'
+/// (a million entries), the rest production defaults.
+const ANYCASTD_CONFIG: &str = "[cache]\ncapacity = 1000000\n";
+
+/// Where the servers' programs are and what they need.
+pub struct Binaries {
+    pub anycastd: PathBuf,
+    /// anycast-user's build output: the XDP objects.
+    pub objects: PathBuf,
+}
+
+/// A started server: the PIDs whose CPU time is its own.
+pub struct Running {
+    pub server: Server,
+    pub pids: Vec<u32>,
+}
+
+pub fn start(lab: &mut Lab, server: Server, binaries: &Binaries) -> Result<Running> {
+    let node_if = lab.node_if.clone();
+    let pids = match server {
+        Server::AnycastdXdp | Server::AnycastdUserspace => {
+            let config = lab.dir.join("bench-anycastd.toml");
+            std::fs::write(&config, ANYCASTD_CONFIG)?;
+            let config = config.display().to_string();
+            if server == Server::AnycastdUserspace {
+                attach(lab, &binaries.objects.join("pass"))?;
+            }
+            let mode = if server == Server::AnycastdXdp { "native" } else { "off" };
+            lab.start_anycastd_with(&binaries.anycastd, mode, &["--config", &config])?;
+            vec![lab.anycastd_pid().context("anycastd is not running")?]
+        }
+        Server::Reflector => {
+            attach(lab, &binaries.objects.join("reflector"))?;
+            Vec::new()
+        }
+        peer => {
+            attach(lab, &binaries.objects.join("pass"))?;
+            lab.add_vips()?;
+            vec![lab.start_peer(peer.peer().expect("a peer"), VIP4)?]
+        }
+    };
+    for pid in &pids {
+        cpu::pin(*pid, SERVER_CPU)?;
+    }
+    // The node link's NAPI thread runs XDP and the kernel's receive path:
+    // the server's work, on the server's core.
+    let napi = threaded_napi(lab, &node_if)?;
+    cpu::pin(napi, SERVER_CPU)?;
+    let mut pids = pids;
+    pids.push(napi);
+    Ok(Running { server, pids })
+}
+
+pub fn stop(lab: &mut Lab, running: Running) -> Result<()> {
+    match running.server {
+        Server::AnycastdXdp | Server::AnycastdUserspace => {
+            lab.stop_anycastd("TERM", std::time::Duration::from_secs(10));
+        }
+        Server::Reflector => {}
+        _ => {
+            lab.stop_peers();
+            lab.remove_vips()?;
+        }
+    }
+    if running.server != Server::AnycastdXdp {
+        lab.node.ip(&["link", "set", "dev", &lab.node_if, "xdpdrv", "off"])?;
+    }
+    Ok(())
+}
+
+/// An XDP object on the node link: the reflector, or the pass program
+/// that gives a veth the NAPI thread the benchmark pins (and that the
+/// frame generator's redirected frames need).
+fn attach(lab: &Lab, object: &Path) -> Result<()> {
+    lab.node.ip(&["link", "set", "dev", &lab.node_if, "xdpdrv", "obj", &object.display().to_string(), "sec", "xdp"])?;
+    Ok(())
+}
+
+/// Turns on threaded NAPI for `interface` in the node (it has an XDP
+/// program, hence NAPI) and returns the thread's PID.
+fn threaded_napi(lab: &Lab, interface: &str) -> Result<u32> {
+    set_threaded(&lab.node, interface)?;
+    cpu::napi_thread(interface).with_context(|| format!("no NAPI thread for {interface}"))
+}
+
+pub fn set_threaded(ns: &anycast_lab::netns::Netns, interface: &str) -> Result<()> {
+    ns.exec("sh", &["-c", &format!("echo 1 > /sys/class/net/{interface}/threaded")])
+        .with_context(|| format!("threaded NAPI on {interface}"))?;
+    Ok(())
+}

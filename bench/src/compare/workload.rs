@@ -1,0 +1,140 @@
+//! The three workloads, as names to ask: a hot set (all cache hits once
+//! warm), a Zipf-distributed mix over a million names (popular names hit,
+//! the tail misses), and cold-cache recursion (every name new). All names
+//! are in the lab's bench zones, where every name exists.
+
+use std::fmt::Write as _;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    Hot,
+    Zipf,
+    Cold,
+}
+
+/// Names in the hot set.
+pub const HOT_NAMES: u64 = 1000;
+/// Names the Zipf mix draws from, and its exponent.
+pub const ZIPF_NAMES: usize = 1_000_000;
+const ZIPF_EXPONENT: f64 = 1.0;
+/// Queries a second every server is offered when its CPU is measured.
+const FIXED_RATE: u32 = 20_000;
+/// Cold recursion is slower: every query is a walk from the root's zones.
+const COLD_FIXED_RATE: u32 = 2_000;
+
+impl Workload {
+    pub const ALL: [Workload; 3] = [Workload::Hot, Workload::Zipf, Workload::Cold];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Hot => "hot",
+            Workload::Zipf => "zipf",
+            Workload::Cold => "cold",
+        }
+    }
+
+    /// The offered load at which CPU per query and latency are measured.
+    pub fn fixed_rate(self) -> u32 {
+        match self {
+            Workload::Cold => COLD_FIXED_RATE,
+            _ => FIXED_RATE,
+        }
+    }
+
+    /// Whether every run needs a freshly started server (an empty cache).
+    pub fn restarts(self) -> bool {
+        self == Workload::Cold
+    }
+}
+
+/// Draws names for the workloads, reproducibly from a seed.
+pub struct Names {
+    /// Cumulative Zipf weights over the ranks, normalised to 1.
+    zipf_cdf: Vec<f64>,
+}
+
+impl Names {
+    pub fn new() -> Names {
+        let mut cdf = Vec::with_capacity(ZIPF_NAMES);
+        let mut sum = 0.0;
+        for rank in 1..=ZIPF_NAMES {
+            sum += 1.0 / (rank as f64).powf(ZIPF_EXPONENT);
+            cdf.push(sum);
+        }
+        cdf.iter_mut().for_each(|c| *c /= sum);
+        Names { zipf_cdf: cdf }
+    }
+
+    /// `count` names of `workload`. `seed` picks the Zipf draw and, for the
+    /// cold workload, a name space no earlier run has asked for.
+    pub fn draw(&self, workload: Workload, count: usize, seed: u64) -> Vec<String> {
+        let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        (0..count as u64)
+            .map(|i| match workload {
+                Workload::Hot => hot_name(i % HOT_NAMES),
+                Workload::Zipf => {
+                    let u = rng.unit();
+                    let rank = self.zipf_cdf.partition_point(|&c| c < u);
+                    format!("n{rank}.z{}.bench.lab.", rank % 1000)
+                }
+                Workload::Cold => format!("c{seed}-{i}.z{}.bench.lab.", i % 1000),
+            })
+            .collect()
+    }
+}
+
+pub fn hot_name(i: u64) -> String {
+    format!("h{i}.z0.bench.lab.")
+}
+
+/// dnsperf's input: one `NAME A` line per query.
+pub fn dnsperf_input(names: &[String]) -> String {
+    let mut text = String::with_capacity(names.len() * 28);
+    for name in names {
+        let _ = writeln!(text, "{name} A");
+    }
+    text
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zipf_favours_the_first_ranks_and_reaches_the_tail() {
+        let names = Names::new();
+        let drawn = names.draw(Workload::Zipf, 100_000, 7);
+        let top = drawn.iter().filter(|n| n.starts_with("n0.")).count();
+        // Rank 1 of a million under s = 1 has weight 1/H(1e6) ~ 6.9%.
+        assert!((6000..8000).contains(&top), "rank 1 drawn {top} times in 100000");
+        let distinct: std::collections::HashSet<_> = drawn.iter().collect();
+        assert!(distinct.len() > 30_000, "only {} distinct names", distinct.len());
+        assert_eq!(drawn, names.draw(Workload::Zipf, 100_000, 7), "the same seed draws the same names");
+    }
+
+    #[test]
+    fn cold_names_are_new_for_every_seed() {
+        let names = Names::new();
+        let a = names.draw(Workload::Cold, 10, 1);
+        let b = names.draw(Workload::Cold, 10, 2);
+        assert!(a.iter().all(|n| !b.contains(n)));
+        assert_eq!(a.iter().collect::<std::collections::HashSet<_>>().len(), 10);
+    }
+}
