@@ -245,13 +245,16 @@ impl<'a> Bench<'a> {
                         .build()
                 })
                 .collect();
-            let sample = Sample::take();
-            let burst = self.generate(&frames, Duration::from_secs(u64::from(seconds)))?;
-            let load = sample.since();
-            figures.generator_qps = Some(burst.answered as f64 / burst.seconds);
-            figures.generator_sent_qps = Some(burst.sent as f64 / burst.seconds);
-            figures.generator_bottleneck = Some(load.bottleneck());
-            figures.steal = figures.steal.max(load.steal);
+            let duration = Duration::from_secs(u64::from(seconds));
+            let generated = self.generate(&frames, duration, rate, &running.pids)?;
+            let (max, paced) = (generated.max, generated.paced);
+            figures.generator_qps = Some(max.answered as f64 / max.seconds);
+            figures.generator_sent_qps = Some(max.sent as f64 / max.seconds);
+            figures.generator_bottleneck = Some(generated.load.bottleneck());
+            figures.steal = figures.steal.max(generated.load.steal);
+            figures.batched_us_per_query =
+                Some(generated.paced_server_ns as f64 / 1000.0 / paced.answered.max(1) as f64);
+            figures.batched_answered = Some(paced.answered as f64 / paced.sent.max(1) as f64);
         }
         if let Some(r) = fresh {
             servers::stop(&mut self.lab, r)?;
@@ -266,16 +269,18 @@ impl<'a> Bench<'a> {
             .flatten()
     }
 
-    /// A generator burst from a thread in the client namespace on the
-    /// client core; the sink replaces the pass program for its duration.
-    fn generate(&self, frames: &[Vec<u8>], duration: Duration) -> Result<generator::Burst> {
+    /// The frame generator from a thread in the client namespace on the
+    /// client core (the sink replaces the pass program meanwhile): as fast
+    /// as it goes, then at `rate` in bursts, with the run time of `pids`
+    /// during the latter.
+    fn generate(&self, frames: &[Vec<u8>], duration: Duration, rate: u32, pids: &[u32]) -> Result<Generated> {
         let client = &self.lab.client;
         let interface = self.lab.client_if.clone();
         let objects = self.binaries.objects.clone();
         client.ip(&["link", "set", "dev", &interface, "xdpdrv", "off"])?;
-        let burst = std::thread::scope(|scope| {
+        let generated = std::thread::scope(|scope| {
             scope
-                .spawn(|| -> Result<generator::Burst> {
+                .spawn(|| -> Result<Generated> {
                     client.enter()?;
                     pin_this_thread(CLIENT_CPU)?;
                     let mut generator = generator::Generator::new(&interface, frames)?;
@@ -284,17 +289,30 @@ impl<'a> Bench<'a> {
                     if let Some(napi) = cpu::napi_thread(&interface) {
                         cpu::pin(napi, CLIENT_CPU)?;
                     }
-                    let burst = generator.burst(duration);
+                    let sample = Sample::take();
+                    let max = generator.send(duration, None);
+                    let load = sample.since();
+                    let before = cpu::run_ns(pids);
+                    let paced = max.is_ok().then(|| generator.send(duration, Some(rate))).transpose();
+                    let paced_server_ns = cpu::run_ns(pids).saturating_sub(before);
                     generator.detach_sink()?;
-                    burst
+                    Ok(Generated { max: max?, load, paced: paced?.expect("run after the maximum"), paced_server_ns })
                 })
                 .join()
                 .map_err(|_| anyhow::anyhow!("the generator thread panicked"))?
         });
         anycast_lab::netns::accept_xdp_tx(client, &interface, &objects.join("pass"))?;
         pin_client_napi(&self.lab)?;
-        burst
+        generated
     }
+}
+
+/// What the frame generator measured.
+struct Generated {
+    max: generator::Burst,
+    load: Load,
+    paced: generator::Burst,
+    paced_server_ns: u64,
 }
 
 /// The client link's NAPI thread (it runs the client's pass program or
