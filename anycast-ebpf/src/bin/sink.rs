@@ -5,10 +5,15 @@
 #![no_std]
 #![no_main]
 
+// The one packet-access helper, shared with the fast path; each bench
+// program uses a part of it.
+#[allow(dead_code)]
 #[path = "../packet.rs"]
 mod packet;
 #[path = "../runtime.rs"]
 mod runtime;
+// Shared with the reflector, which uses all of it; the sink a part.
+#[allow(dead_code)]
 #[path = "../udp.rs"]
 mod udp;
 
