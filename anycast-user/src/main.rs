@@ -60,17 +60,18 @@ enum Command {
 /// How long a graceful stop waits for queries under way.
 const DRAIN: Duration = Duration::from_secs(5);
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Ctl { socket, command }) = &cli.command {
-        return match control::request(socket, &command.join(" ")).await {
+        return match runtime(Some(1)).map_err(|e| e.to_string()).and_then(|rt| {
+            rt.block_on(control::request(socket, &command.join(" "))).map_err(|e| format!("{}: {e}", socket.display()))
+        }) {
             Ok(reply) => {
                 print!("{reply}");
                 if reply.starts_with("error") { ExitCode::FAILURE } else { ExitCode::SUCCESS }
             }
             Err(e) => {
-                eprintln!("anycastd ctl: {}: {e}", socket.display());
+                eprintln!("anycastd ctl: {e}");
                 ExitCode::FAILURE
             }
         };
@@ -94,13 +95,24 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(config).await {
+    let result = runtime(config.threads).context("starting the runtime").and_then(|rt| rt.block_on(run(config)));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The async runtime: `threads` workers, or one per CPU the daemon may run
+/// on.
+fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads);
+    }
+    builder.enable_all().build()
 }
 
 async fn run(config: Config) -> Result<()> {

@@ -87,6 +87,8 @@ pub struct ServiceSection {
     pub control_socket: Option<PathBuf>,
     /// Where Prometheus metrics are served over HTTP (`ADDRESS:PORT`).
     pub metrics: Option<SocketAddr>,
+    /// Worker threads (default: one per CPU the daemon may run on).
+    pub threads: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -238,6 +240,10 @@ pub struct Flags {
     /// Where the fast path is pinned, on bpffs (fastpath.pin_dir).
     #[arg(long, value_name = "DIR")]
     pub pin_dir: Option<PathBuf>,
+    /// Worker threads; one per CPU the daemon may run on unless given
+    /// (service.threads).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u64>,
 }
 
 /// The checked configuration the daemon runs with.
@@ -251,6 +257,8 @@ pub struct Config {
     pub tcp_idle_timeout: Duration,
     pub control_socket: PathBuf,
     pub metrics: Option<SocketAddr>,
+    /// Worker threads (None: one per CPU the daemon may run on).
+    pub threads: Option<usize>,
     pub allow: Vec<Network>,
     pub resolution: Resolution,
     pub query_timeout: Duration,
@@ -291,6 +299,17 @@ fn positive(key: &'static str, value: Option<u64>, default: u64) -> Result<u64, 
         Some(0) => Err(invalid(key, "must be above 0")),
         Some(v) => Ok(v),
         None => Ok(default),
+    }
+}
+
+/// Most worker threads: more than any machine's CPUs is a typo.
+const MAX_THREADS: u64 = 1024;
+
+fn threads(value: Option<u64>) -> Result<Option<usize>, ConfigError> {
+    match value {
+        Some(0) => Err(invalid("service.threads", "must be above 0")),
+        Some(n) if n > MAX_THREADS => Err(invalid("service.threads", format!("at most {MAX_THREADS}"))),
+        n => Ok(n.map(|n| n as usize)),
     }
 }
 
@@ -431,6 +450,7 @@ impl Config {
                 .or(file.service.control_socket.take())
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
             metrics: flags.metrics.or(file.service.metrics),
+            threads: threads(flags.threads.or(file.service.threads))?,
             allow,
             resolution,
             query_timeout: Duration::from_millis(positive("resolver.query_timeout_ms", r.query_timeout_ms, 800)?),
@@ -656,6 +676,20 @@ mod tests {
         assert_eq!(config("[fastpath]\npin = false\n", &Flags::default()).unwrap().pin_dir, None);
         let both = config("[fastpath]\npin = false\npin_dir = \"/x\"\n", &Flags::default()).unwrap_err();
         assert!(both.to_string().starts_with("fastpath.pin_dir:"), "{both}");
+    }
+
+    #[test]
+    fn worker_threads_default_to_the_cpus_and_are_checked() {
+        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n";
+        let config = |text: &str, flags: &Flags| Config::merge(file(&format!("{vip}{text}")), flags);
+        assert_eq!(config("", &Flags::default()).unwrap().threads, None);
+        assert_eq!(config("threads = 2\n", &Flags::default()).unwrap().threads, Some(2));
+        let flags = Flags { threads: Some(1), ..Flags::default() };
+        assert_eq!(config("threads = 2\n", &flags).unwrap().threads, Some(1), "the flag wins");
+        for bad in ["threads = 0\n", "threads = 5000\n"] {
+            let err = config(bad, &Flags::default()).unwrap_err().to_string();
+            assert!(err.starts_with("service.threads:"), "{bad}: {err}");
+        }
     }
 
     #[test]
