@@ -66,9 +66,12 @@ async fn udp(server: SocketAddr, request: &Message, wire: &[u8]) -> Result<Messa
     // A connected socket only receives from the server.
     socket.connect(server).await?;
     socket.send(wire).await?;
-    let mut buf = vec![0u8; MAX_UDP_RESPONSE];
+    // Room for the largest datagram, left uninitialised: zeroing it would
+    // fault in 16 pages per exchange where a response touches one.
+    let mut buf = Vec::with_capacity(MAX_UDP_RESPONSE);
     loop {
-        let len = socket.recv(&mut buf).await?;
+        buf.clear();
+        let len = socket.recv_buf(&mut buf).await?;
         // Spoofed or stale datagrams are dropped, not errors: the wait goes
         // on until the real answer or the deadline.
         if let Ok(response) = Message::from_vec(&buf[..len])
