@@ -53,9 +53,11 @@ impl Server {
     }
 }
 
-/// anycastd's configuration in the bench: a cache as large as the peers'
-/// (a million entries), the rest production defaults.
-const ANYCASTD_CONFIG: &str = "[cache]\ncapacity = 1000000\n";
+/// anycastd's configuration in the bench: one worker thread, as the peers
+/// run one thread each (pinned to the one server core, more workers only
+/// take turns), a cache as large as the peers' (a million entries), the
+/// rest production defaults.
+const ANYCASTD_CONFIG: &str = "[service]\nthreads = 1\n\n[cache]\ncapacity = 1000000\n";
 
 /// Where the servers' programs are and what they need.
 pub struct Binaries {
