@@ -63,15 +63,13 @@ const DRAIN: Duration = Duration::from_secs(5);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Ctl { socket, command }) = &cli.command {
-        return match runtime(Some(1)).map_err(|e| e.to_string()).and_then(|rt| {
-            rt.block_on(control::request(socket, &command.join(" "))).map_err(|e| format!("{}: {e}", socket.display()))
-        }) {
+        return match runtime(Some(1)).and_then(|rt| rt.block_on(control::request(socket, &command.join(" ")))) {
             Ok(reply) => {
                 print!("{reply}");
                 if reply.starts_with("error") { ExitCode::FAILURE } else { ExitCode::SUCCESS }
             }
             Err(e) => {
-                eprintln!("anycastd ctl: {e}");
+                eprintln!("anycastd ctl: {}: {e}", socket.display());
                 ExitCode::FAILURE
             }
         };
