@@ -28,13 +28,14 @@ const CALL_TIME: Duration = Duration::from_millis(250);
 /// server its packets in batches too, so a wakeup is not paid per packet.
 pub const PACED_BURST: u32 = 64;
 
-pub struct Generator {
+pub struct Generator<'a> {
     generator: Ebpf,
     sink: Ebpf,
     sink_link: Option<XdpLinkId>,
     interface: String,
-    /// The frames again, for the packet socket.
-    frames: Vec<Vec<u8>>,
+    /// The frames the packet socket sends (the generator program holds
+    /// its own copy in a map).
+    frames: &'a [Vec<u8>],
 }
 
 /// What one generator run got.
@@ -45,16 +46,16 @@ pub struct Burst {
     pub seconds: f64,
 }
 
-impl Generator {
+impl<'a> Generator<'a> {
     /// Loads the programs and the frames. Must run in the client's network
     /// namespace.
-    pub fn new(interface: &str, frames: &[Vec<u8>]) -> Result<Generator> {
-        let generator = bench_programs::load_generator(frames).map_err(anyhow::Error::msg)?;
-        let sink = bench_programs::load_sink().map_err(anyhow::Error::msg)?;
+    pub fn new(interface: &str, frames: &'a [Vec<u8>]) -> Result<Generator<'a>> {
         if frames.is_empty() {
             bail!("no frames to generate");
         }
-        Ok(Generator { generator, sink, sink_link: None, interface: interface.to_string(), frames: frames.to_vec() })
+        let generator = bench_programs::load_generator(frames).map_err(anyhow::Error::msg)?;
+        let sink = bench_programs::load_sink().map_err(anyhow::Error::msg)?;
+        Ok(Generator { generator, sink, sink_link: None, interface: interface.to_string(), frames })
     }
 
     /// Puts the sink on the interface (replacing the pass program there).

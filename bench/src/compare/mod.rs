@@ -119,7 +119,7 @@ impl<'a> Bench<'a> {
 
     fn measure(&mut self, server: Server, workload: Workload) -> Result<Row> {
         let mut figures = Vec::new();
-        let mut disturbed = 0;
+        let mut repeated = 0;
         let mut running = None;
         if !workload.restarts() {
             let started = servers::start(&mut self.lab, server, self.binaries)?;
@@ -137,9 +137,9 @@ impl<'a> Bench<'a> {
                     return Err(e);
                 }
             };
-            if figure.steal > MAX_STEAL && disturbed < RETRIES {
+            if figure.steal > MAX_STEAL && repeated < RETRIES {
                 eprintln!("  run disturbed ({:.0}% steal): repeated", figure.steal * 100.0);
-                disturbed += 1;
+                repeated += 1;
                 continue;
             }
             figures.push(figure);
@@ -147,7 +147,7 @@ impl<'a> Bench<'a> {
         if let Some(r) = running {
             servers::stop(&mut self.lab, r)?;
         }
-        Ok(Row::new(server, workload, &figures, disturbed))
+        Ok(Row::new(server, workload, &figures, repeated))
     }
 
     fn next_seed(&mut self) -> u64 {

@@ -218,11 +218,8 @@ pub fn print_table(rows: &[Row]) {
         .filter(|w| rows.iter().any(|r| r.workload == **w))
         .map(|w| format!("{} {} q/s", w.name(), w.fixed_rate()))
         .collect();
-    let reached: Vec<f64> = rows.iter().filter_map(|r| r.batched_qps.map(|b| b.median)).collect();
-    let reached = match (reached.iter().copied().reduce(f64::min), reached.iter().copied().reduce(f64::max)) {
-        (Some(low), Some(high)) => format!(", reached {:.1}k to {:.1}k q/s", low / 1e3, high / 1e3),
-        _ => String::new(),
-    };
+    let reached = Stat::of(rows.iter().filter_map(|r| r.batched_qps.map(|b| b.median)))
+        .map_or(String::new(), |r| format!(", reached {:.1}k to {:.1}k q/s", r.min / 1e3, r.max / 1e3));
     println!(
         "CPU per query and latency at a fixed offered load ({}): server us/q from dnsperf's queries, one at a time (on a veth each one wakes the NAPI thread), batched us/q from the generator's frames sent from a packet socket in bursts of {} (as a NIC's interrupt coalescing delivers them{}), both the server's threads and its link's NAPI thread (schedstat); total: both cores (/proc/stat, dnsperf included)",
         fixed.join(", "),
@@ -338,7 +335,10 @@ pub fn write_png(path: &Path, rows: &[Row]) -> Result<()> {
     panel(
         &panels[2],
         rows,
-        "server core CPU per answered query, us (fixed offered load, generator bursts of 64)",
+        &format!(
+            "server core CPU per answered query, us (fixed offered load, generator bursts of {})",
+            super::generator::PACED_BURST
+        ),
         |r| r.batched_us_per_query.map_or(0.0, |b| b.median),
         false,
     )?;
