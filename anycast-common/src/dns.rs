@@ -1,5 +1,8 @@
 //! DNS wire constants the fast path and the map writer agree on.
 
+/// The fixed header before the question (RFC 1035 4.1.1).
+pub const HEADER_LEN: usize = 12;
+
 /// Header flag bits (RFC 1035 4.1.1, RFC 4035 3.2).
 pub const FLAG_QR: u16 = 0x8000;
 pub const OPCODE_MASK: u16 = 0x7800;

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod checksum;
 pub mod dns;
 pub mod hash;
+mod named;
 pub mod ratelimit;
 pub mod stats;
 

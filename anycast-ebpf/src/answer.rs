@@ -19,11 +19,12 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 
+use anycast_ebpf::packet::{holds, ptr_at, swap, write};
+
 use crate::{
     maps::{ANSWERS, CONFIG, FRAME_HEAD, FRAME_HEAD_MAX, SCRATCH},
     net::{self, Datagram, IPV4_HEADER_LEN, UDP_HEADER_LEN},
-    packet::{holds, ptr_at, swap, write},
-    query::{self, DNS_HEADER_LEN, Query},
+    query::{self, Query},
     ratelimit,
 };
 
@@ -129,7 +130,8 @@ impl Reply {
             return Err(Outcome::TxFailed);
         }
         let opt = query.edns.as_ref().map(|e| dns::opt_record(cfg.edns_udp_size, e.dnssec_ok));
-        let dns_len = DNS_HEADER_LEN + query.question_len() + data_len + if opt.is_some() { OPT_RECORD_LEN } else { 0 };
+        let dns_len =
+            dns::HEADER_LEN + query.question_len() + data_len + if opt.is_some() { OPT_RECORD_LEN } else { 0 };
         let limit = match &query.edns {
             // RFC 6891 6.2.5: values below 512 are treated as 512.
             Some(edns) => edns.udp_size.max(CLASSIC_UDP_LEN).min(cfg.edns_udp_size),
@@ -170,7 +172,7 @@ impl Reply {
         Reply {
             elapsed: 0,
             data_len: 0,
-            dns_len: DNS_HEADER_LEN + query.question_len() + if opt.is_some() { OPT_RECORD_LEN } else { 0 },
+            dns_len: dns::HEADER_LEN + query.question_len() + if opt.is_some() { OPT_RECORD_LEN } else { 0 },
             opt,
             data_sum: 0,
             flags: dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC,
@@ -191,7 +193,7 @@ impl Reply {
         entry: Option<&AnswerValue>,
     ) -> Result<(), Outcome> {
         let dns = dgram.udp + UDP_HEADER_LEN;
-        let data_at = dns + DNS_HEADER_LEN + query.question_len();
+        let data_at = dns + dns::HEADER_LEN + query.question_len();
         // SAFETY: helper call on our own context.
         let frame_len = unsafe { bpf_xdp_get_buff_len(ctx.ctx) } as usize;
         // A frame with fragments beyond its linear part is not ours to grow

@@ -6,10 +6,10 @@
 mod answer;
 mod maps;
 mod net;
-mod packet;
 mod query;
 mod ratelimit;
-mod runtime;
+
+anycast_ebpf::program_runtime!();
 
 use anycast_common::Outcome;
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};

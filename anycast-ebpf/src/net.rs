@@ -6,10 +6,9 @@ use aya_ebpf::programs::XdpContext;
 
 use aya_ebpf::maps::lpm_trie::Key;
 
-use crate::{
-    maps::{ACL_V4, ACL_V6},
-    packet::{holds, ptr_at, read_u8, read_u16},
-};
+use anycast_ebpf::packet::{holds, ptr_at, read_u8, read_u16};
+
+use crate::maps::{ACL_V4, ACL_V6};
 
 const ETH_HEADER_LEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;

@@ -4,18 +4,17 @@
 
 use anycast_common::{
     FastPathConfig, MAX_LABEL_LEN, MAX_NAME_LEN, NAME_BUF_LEN, OPT_RECORD_LEN, Outcome, checksum,
-    dns::{EDNS_FLAG_DO, FLAG_QR, FLAG_TC, OPCODE_MASK, RCODE_MASK, TYPE_OPT},
+    dns::{self, EDNS_FLAG_DO, FLAG_QR, FLAG_TC, OPCODE_MASK, RCODE_MASK, TYPE_OPT},
     hash,
 };
 use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 
+use anycast_ebpf::packet::{read_u8, read_u16};
+
 use crate::{
     maps::{NameScratch, SCRATCH},
     net::{Datagram, UDP_HEADER_LEN},
-    packet::{read_u8, read_u16},
 };
-
-pub const DNS_HEADER_LEN: usize = 12;
 
 /// EDNS(0) as the client sent it.
 pub struct Edns {
@@ -58,7 +57,7 @@ pub fn parse(ctx: &XdpContext, dgram: &Datagram, cfg: &FastPathConfig) -> Result
         return Err(Outcome::SectionCounts);
     }
 
-    let question = dns + DNS_HEADER_LEN;
+    let question = dns + dns::HEADER_LEN;
     let msg_end = dgram.udp + dgram.udp_len;
     let (name_len, name_state, name_sum) = name(ctx, question, msg_end, &cfg.hash_key)?;
     let qtype = read_u16(ctx, question + name_len).ok_or(Outcome::Malformed)?;

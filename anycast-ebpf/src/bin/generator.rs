@@ -8,15 +8,10 @@
 #![no_std]
 #![no_main]
 
-// The one packet-access helper, shared with the fast path; each bench
-// program uses a part of it.
-#[allow(dead_code)]
-#[path = "../packet.rs"]
-mod packet;
-#[path = "../runtime.rs"]
-mod runtime;
+anycast_ebpf::program_runtime!();
 
 use anycast_common::bench::{FRAME_SLOT, GENERATOR_COUNT, GENERATOR_SLOTS, GeneratorFrame};
+use anycast_ebpf::packet::ptr_at;
 use aya_ebpf::{
     bindings::xdp_action,
     helpers::bpf_xdp_adjust_tail,
@@ -24,7 +19,6 @@ use aya_ebpf::{
     maps::{Array, PerCpuArray},
     programs::XdpContext,
 };
-use packet::ptr_at;
 
 #[map(name = "FRAMES")]
 static FRAMES: Array<GeneratorFrame> = Array::with_max_entries(GENERATOR_SLOTS, 0);

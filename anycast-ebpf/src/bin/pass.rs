@@ -4,8 +4,7 @@
 #![no_std]
 #![no_main]
 
-#[path = "../runtime.rs"]
-mod runtime;
+anycast_ebpf::program_runtime!();
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 

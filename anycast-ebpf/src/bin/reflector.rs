@@ -8,20 +8,12 @@
 #![no_std]
 #![no_main]
 
-// The one packet-access helper, shared with the fast path; each bench
-// program uses a part of it.
-#[allow(dead_code)]
-#[path = "../packet.rs"]
-mod packet;
-#[path = "../runtime.rs"]
-mod runtime;
-#[path = "../udp.rs"]
-mod udp;
+anycast_ebpf::program_runtime!();
 
 use anycast_common::checksum;
+use anycast_ebpf::packet::{read_u16, swap, write};
+use anycast_ebpf::udp::{self, DNS_FLAGS, IPV4_SRC, IPV6_SRC};
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
-use packet::{read_u16, swap, write};
-use udp::{DNS_FLAGS, IPV4_SRC, IPV6_SRC};
 
 const QR: u16 = 0x8000;
 

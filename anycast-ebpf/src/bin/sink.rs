@@ -5,27 +5,17 @@
 #![no_std]
 #![no_main]
 
-// The one packet-access helper, shared with the fast path; each bench
-// program uses a part of it.
-#[allow(dead_code)]
-#[path = "../packet.rs"]
-mod packet;
-#[path = "../runtime.rs"]
-mod runtime;
-// Shared with the reflector, which uses all of it; the sink a part.
-#[allow(dead_code)]
-#[path = "../udp.rs"]
-mod udp;
+anycast_ebpf::program_runtime!();
 
 use anycast_common::bench::SinkCounter;
+use anycast_ebpf::packet::read_u16;
+use anycast_ebpf::udp::{self, DNS_FLAGS};
 use aya_ebpf::{
     bindings::xdp_action,
     macros::{map, xdp},
     maps::PerCpuArray,
     programs::XdpContext,
 };
-use packet::read_u16;
-use udp::DNS_FLAGS;
 
 #[map(name = "SINK")]
 static SINK: PerCpuArray<u64> = PerCpuArray::with_max_entries(SinkCounter::COUNT, 0);

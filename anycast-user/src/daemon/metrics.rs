@@ -1,0 +1,329 @@
+//! The daemon's metrics in the Prometheus text format (version 0.0.4),
+//! served over HTTP at `/metrics` and shown by `anycastd ctl stats`.
+//!
+//! The HTTP side is deliberately small: one `GET` per connection, the
+//! request head read within a few seconds and at most 8 KiB, then the
+//! answer and close. That is all a Prometheus scraper needs, and nothing
+//! a stray client can hold open.
+
+use std::{fmt::Display, fmt::Write, sync::Arc, time::Duration};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::watch,
+    time::timeout,
+};
+
+use super::node::Node;
+use crate::{
+    feed::Feed,
+    resolver::{Resolver, telemetry::LATENCY_BOUNDS, upstream::Upstream},
+    route::{announce::Announcer, bgp::status::PeerStatus, bgp::status::SessionState, state::State},
+    server::{listener::serve_each, stats::Stats},
+};
+
+/// Every metric the node has, as Prometheus text.
+pub fn render<U: Upstream>(node: &Node<U>) -> String {
+    let mut out = Exposition::default();
+    serving(&mut out, &node.responder.stats, node.feed.as_deref());
+    resolving(&mut out, &node.resolver);
+    if let Some(feed) = &node.feed {
+        feeding(&mut out, feed);
+    }
+    announcing(&mut out, &node.announcer);
+    out.0
+}
+
+/// The server's counters; a fast path's write errors count among its
+/// errors.
+fn serving(out: &mut Exposition, stats: &Stats, feed: Option<&Feed>) {
+    out.family("anycast_queries_total", "counter", "Queries that reached the daemon, by transport.");
+    for (transport, n) in stats.queries() {
+        out.sample("anycast_queries_total", &[("transport", transport)], n);
+    }
+    out.family("anycast_responses_total", "counter", "Responses the daemon sent, by RCODE.");
+    for (rcode, n) in stats.responses() {
+        out.sample("anycast_responses_total", &[("rcode", rcode)], n);
+    }
+    out.counter("anycast_truncated_total", "UDP responses cut to TC=1 for the client's size.", load(&stats.truncated));
+    out.family("anycast_rate_limited_total", "counter", "UDP queries over their prefix's rate limit, by action.");
+    out.sample("anycast_rate_limited_total", &[("action", "slip")], load(&stats.slipped));
+    out.sample("anycast_rate_limited_total", &[("action", "drop")], load(&stats.rate_dropped));
+    out.family("anycast_errors_total", "counter", "Problems while serving, by kind.");
+    let fast_path_writes = feed.map_or(0, |feed| load(&feed.stats.write_errors));
+    for (kind, n) in stats.errors().chain([("fastpath_write", fast_path_writes)]) {
+        out.sample("anycast_errors_total", &[("kind", kind)], n);
+    }
+}
+
+fn resolving<U: Upstream>(out: &mut Exposition, resolver: &Resolver<U>) {
+    let stats = &resolver.stats;
+    out.family("anycast_questions_total", "counter", "Client questions resolved, by where the answer came from.");
+    for (source, n) in stats.questions() {
+        out.sample("anycast_questions_total", &[("source", source.name())], n);
+    }
+    out.family("anycast_resolution_failures_total", "counter", "Questions answered SERVFAIL, by reason.");
+    for (reason, n) in stats.failures() {
+        out.sample("anycast_resolution_failures_total", &[("reason", reason)], n);
+    }
+    out.family("anycast_upstream_queries_total", "counter", "Queries to other servers, by how they ended.");
+    for (outcome, n) in stats.exchanges() {
+        out.sample("anycast_upstream_queries_total", &[("outcome", outcome.name())], n);
+    }
+    let name = "anycast_upstream_latency_seconds";
+    out.family(name, "histogram", "Round-trip time of the upstream queries that got a reply.");
+    let (counts, sum) = stats.latency.cumulative();
+    let bounds = LATENCY_BOUNDS.iter().map(|b| b.to_string()).chain(["+Inf".to_string()]);
+    for (bound, count) in bounds.zip(&counts) {
+        out.sample(&format!("{name}_bucket"), &[("le", &bound)], count);
+    }
+    out.sample(&format!("{name}_sum"), &[], sum);
+    out.sample(&format!("{name}_count"), &[], counts.last().copied().unwrap_or(0));
+    out.gauge("anycast_cache_entries", "RRsets and negative answers in the cache.", resolver.cache_len());
+}
+
+fn feeding(out: &mut Exposition, feed: &Feed) {
+    out.counter(
+        "anycast_fastpath_written_total",
+        "Answers written into the XDP answer map.",
+        load(&feed.stats.written),
+    );
+    out.counter(
+        "anycast_fastpath_refreshed_total",
+        "Of those, answers renewed before they expired because they were in use.",
+        load(&feed.stats.refreshed),
+    );
+    out.gauge("anycast_fastpath_tracked", "Answers in the map the daemon watches for refresh.", feed.tracked());
+    if let Some(count) = feed.map_entries() {
+        out.gauge("anycast_fastpath_map_entries", "Entries in the XDP answer map, live or expired.", count);
+    }
+    let counters = feed.counters();
+    out.gauge("anycast_fastpath_up", "1 if the XDP program's counters could be read.", counters.is_ok() as u8);
+    match counters {
+        Ok(counters) => {
+            out.family("anycast_xdp_packets_total", "counter", "Packets the XDP program saw, by outcome.");
+            for (outcome, n) in counters {
+                out.sample("anycast_xdp_packets_total", &[("outcome", outcome.name())], n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the fast path's counters"),
+    }
+}
+
+fn announcing(out: &mut Exposition, announcer: &Announcer) {
+    let status = announcer.status();
+    out.gauge("anycast_healthy", "1 if the health checks pass (with hysteresis).", status.healthy as u8);
+    out.family("anycast_announcement", "gauge", "1 for what the routers are told about the VIPs now.");
+    for state in State::ALL {
+        out.sample("anycast_announcement", &[("state", state.name())], (status.state == Some(state)) as u8);
+    }
+    bgp_peers(out, announcer.bgp_peers());
+}
+
+/// The built-in speaker's sessions, by peer.
+fn bgp_peers(out: &mut Exposition, peers: &[Arc<PeerStatus>]) {
+    if peers.is_empty() {
+        return;
+    }
+    out.family("anycast_bgp_session_state", "gauge", "1 for the state each BGP session is in.");
+    for peer in peers {
+        let address = peer.address.to_string();
+        for state in SessionState::ALL {
+            let labels = [("peer", address.as_str()), ("state", state.name())];
+            out.sample("anycast_bgp_session_state", &labels, (peer.state() == state) as u8);
+        }
+    }
+    out.family("anycast_bgp_established_total", "counter", "Times each BGP session reached Established.");
+    for peer in peers {
+        out.sample("anycast_bgp_established_total", &[("peer", &peer.address.to_string())], load(&peer.established));
+    }
+    out.family("anycast_bgp_messages_total", "counter", "BGP messages by peer, direction and type.");
+    for peer in peers {
+        let address = peer.address.to_string();
+        for (kind, sent, received) in peer.messages() {
+            for (direction, n) in [("sent", sent), ("received", received)] {
+                let labels = [("peer", address.as_str()), ("direction", direction), ("type", kind)];
+                out.sample("anycast_bgp_messages_total", &labels, n);
+            }
+        }
+    }
+    out.family("anycast_bgp_discarded_total", "counter", "Malformed UPDATEs from each peer, discarded.");
+    for peer in peers {
+        out.sample("anycast_bgp_discarded_total", &[("peer", &peer.address.to_string())], load(&peer.discarded));
+    }
+}
+
+fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {
+    counter.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prometheus text, built family by family.
+#[derive(Default)]
+struct Exposition(String);
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+        self.0 += name;
+        if !labels.is_empty() {
+            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let _ = write!(self.0, "{{{}}}", labels.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn counter(&mut self, name: &str, help: &str, value: impl Display) {
+        self.family(name, "counter", help);
+        self.sample(name, &[], value);
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, value: impl Display) {
+        self.family(name, "gauge", help);
+        self.sample(name, &[], value);
+    }
+}
+
+/// How long a scraper has to send its request head.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_REQUEST_HEAD: usize = 8192;
+
+/// Serves `/metrics` on `listener`, each answer made by `render`, until
+/// `shutdown` turns true.
+pub async fn serve<R>(listener: TcpListener, render: Arc<R>, shutdown: watch::Receiver<bool>)
+where
+    R: Fn() -> String + Send + Sync + 'static,
+{
+    serve_each(&listener, shutdown, "metrics request", |stream| {
+        let render = render.clone();
+        async move { exchange(stream, render.as_ref()).await }
+    })
+    .await;
+}
+
+async fn exchange(mut stream: TcpStream, render: &(impl Fn() -> String + ?Sized)) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let read = async {
+        let mut chunk = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST_HEAD {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    if timeout(REQUEST_TIMEOUT, read).await.is_err() {
+        return Ok(());
+    }
+    let request_line = head.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or_default();
+    let mut words = std::str::from_utf8(request_line).unwrap_or_default().split(' ');
+    let (status, body) = match (words.next(), words.next()) {
+        (Some("GET"), Some("/metrics")) => ("200 OK", render()),
+        (Some("GET"), Some(_)) => ("404 Not Found", "metrics are at /metrics\n".to_string()),
+        _ => ("405 Method Not Allowed", "only GET /metrics\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::RecordType;
+
+    use super::*;
+    use crate::server::{
+        respond::Responder,
+        tests::{CLIENT, query, responder},
+        transport::Transport,
+    };
+
+    /// What a node without a fast path shows of its server and resolver
+    /// (the announcement needs netlink).
+    fn render(r: &Responder<crate::resolver::testnet::FakeNet>) -> String {
+        let mut out = Exposition::default();
+        serving(&mut out, &r.stats, None);
+        resolving(&mut out, &r.resolver);
+        out.0
+    }
+
+    /// The value of the sample whose line starts with `series `.
+    fn value(text: &str, series: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
+    }
+
+    #[tokio::test]
+    async fn counts_what_was_served_and_resolved() {
+        let r = responder();
+        for _ in 0..2 {
+            r.respond(&query("www.example.lab.", RecordType::A, None), CLIENT, Transport::Udp).await.unwrap();
+        }
+        r.respond(&query("nope.example.lab.", RecordType::A, None), CLIENT, Transport::Tcp).await.unwrap();
+        let text = render(&r);
+        assert_eq!(value(&text, "anycast_queries_total{transport=\"udp\"}"), 2.0);
+        assert_eq!(value(&text, "anycast_queries_total{transport=\"tcp\"}"), 1.0);
+        assert_eq!(value(&text, "anycast_responses_total{rcode=\"noerror\"}"), 2.0);
+        assert_eq!(value(&text, "anycast_responses_total{rcode=\"nxdomain\"}"), 1.0);
+        assert_eq!(value(&text, "anycast_questions_total{source=\"cache\"}"), 1.0);
+        assert_eq!(value(&text, "anycast_questions_total{source=\"network\"}"), 2.0);
+        let replies = value(&text, "anycast_upstream_queries_total{outcome=\"answered\"}");
+        assert!(replies >= 3.0, "root, lab., example.lab.");
+        assert_eq!(value(&text, "anycast_upstream_latency_seconds_bucket{le=\"+Inf\"}"), replies);
+        assert_eq!(value(&text, "anycast_upstream_latency_seconds_count"), replies);
+        assert!(value(&text, "anycast_cache_entries") >= 3.0);
+    }
+
+    #[test]
+    fn every_sample_belongs_to_a_declared_family() {
+        let text = render(&responder());
+        let mut declared = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+                declared.push(name.to_string());
+            } else if !line.starts_with("# HELP ") {
+                let series = line.split([' ', '{']).next().unwrap();
+                let family = series.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
+                assert!(declared.iter().any(|d| d == series || d == family), "undeclared: {line}");
+                let value = line.rsplit(' ').next().unwrap();
+                assert!(value.parse::<f64>().is_ok(), "not a number: {line}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn http_get_metrics_and_nothing_else() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (_stop, stopped) = watch::channel(false);
+        let r = responder();
+        tokio::spawn(serve(listener, Arc::new(move || render(&r)), stopped));
+        let get = |request: &'static str| async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).await.unwrap();
+            reply
+        };
+        let ok = get("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+        assert!(ok.contains("text/plain; version=0.0.4") && ok.contains("\r\n\r\n# HELP anycast_queries_total"));
+        let body_len = ok.split("\r\n\r\n").nth(1).unwrap().len();
+        assert!(ok.contains(&format!("Content-Length: {body_len}\r\n")));
+        assert!(get("GET / HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 404"));
+        assert!(get("POST /metrics HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 405"));
+        assert!(get("\r\n\r\n").await.starts_with("HTTP/1.1 405"), "garbage gets an answer, not a hang");
+    }
+}

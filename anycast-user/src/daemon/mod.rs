@@ -1,0 +1,183 @@
+//! The running node: every component built once, here, and handed what
+//! it needs ([`start`]); the services spawned; the stop in the order the
+//! routers need ([`Running`]). It owns what reads across components: the
+//! metrics ([`metrics`]) and the control socket ([`control`]).
+
+pub mod control;
+mod error;
+mod fast_path;
+pub mod metrics;
+pub mod node;
+mod probe;
+mod sockets;
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{sync::watch, task::JoinSet};
+
+use crate::{
+    config::Config,
+    fastpath::{FastPath, attachment::Attachment},
+    feed::{self, Feed},
+    notify,
+    policy::{acl::Acl, ratelimit::Limiter},
+    resolver::{Resolver, hints::RootHints, upstream::NetUpstream},
+    route::announce::{self, Announcer},
+    server::{
+        respond::{AnswerSink, Responder},
+        tcp::{self, TcpLimits},
+        udp,
+    },
+};
+pub use error::DaemonError;
+use node::Node;
+use probe::NodeProbe;
+
+/// How long a graceful stop waits for queries under way.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// A node serving and announcing, until [`Running::stop`].
+pub struct Running {
+    node: Arc<Node<NetUpstream>>,
+    services: JoinSet<()>,
+    stop_serving: watch::Sender<bool>,
+    stop_announcing: watch::Sender<bool>,
+    announcing: tokio::task::JoinHandle<()>,
+}
+
+/// How a stop goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM: withdraw first and keep answering while routers converge,
+    /// then stop accepting and finish what is under way.
+    Graceful,
+    /// SIGINT: at once.
+    Now,
+}
+
+/// Builds the node from `config` and starts serving; announcing comes
+/// last, so routers send traffic only once the node serves, and only
+/// while it is healthy.
+pub async fn start(config: Config) -> Result<Running, DaemonError> {
+    let mode = config.resolver.mode.clone().load_hints(|path| match path {
+        Some(path) => RootHints::from_file(&path),
+        None => Ok(RootHints::iana()),
+    })?;
+    let upstream = NetUpstream { timeout: config.resolver.query_timeout };
+    let resolver = Arc::new(Resolver::new(upstream, mode, config.resolver.limits, config.cache));
+    let service = &config.service;
+    let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
+    let sockets = sockets::bind_all(&addresses, service.port)?;
+    let (feed, attachment) = match fast_path::load(&config)? {
+        Some(mut fast_path) => {
+            let attachment = watch_attachment(&config, &mut fast_path)?;
+            (Some(Arc::new(Feed::new(fast_path, config.fast_path.write_policy))), attachment)
+        }
+        None => (None, None),
+    };
+    let responder = Arc::new(Responder {
+        resolver: resolver.clone(),
+        stats: Default::default(),
+        acl: Acl::new(config.allow.clone()),
+        edns_udp_size: config.fast_path.edns_udp_size,
+        limiter: Limiter::new(&config.rate_limit),
+        sink: feed.clone().map(|feed| feed as Arc<dyn AnswerSink>),
+    });
+    let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
+    let node = Arc::new(Node { resolver, responder, feed, announcer });
+
+    let (stop_serving, serving) = watch::channel(false);
+    let services = serve(&node, sockets, &config, serving).await?;
+    let probe = NodeProbe {
+        attachment,
+        resolver: node.resolver.clone(),
+        question: config.announce.health.probe.clone(),
+        timeout: config.announce.health.interval,
+    };
+    let (stop_announcing, announcing) = watch::channel(false);
+    let announcing = tokio::spawn(announce::run(node.announcer.clone(), probe, announcing));
+    tracing::info!(vips = ?service.vips, port = service.port, mode = ?config.resolver.mode, control = %service.control_socket.display(), metrics = ?service.metrics, "serving");
+    notify::notify("READY=1\nSTATUS=serving");
+    Ok(Running { node, services, stop_serving, stop_announcing, announcing })
+}
+
+/// The health checks watch that this very program stays attached.
+fn watch_attachment(config: &Config, fast_path: &mut FastPath) -> Result<Option<Attachment>, DaemonError> {
+    let Some(interface) = &config.service.interface else { return Ok(None) };
+    let program = fast_path
+        .program_id()
+        .map_err(|source| DaemonError::FastPath { context: "the XDP program's ID".into(), source: Box::new(source) })?;
+    Attachment::new(interface, program).map(Some).map_err(DaemonError::Attachment)
+}
+
+/// Spawns the DNS services on `sockets`, the refresher, the control
+/// socket and the metrics, all until `stop` turns true.
+async fn serve(
+    node: &Arc<Node<NetUpstream>>,
+    sockets: Vec<(tokio::net::UdpSocket, tokio::net::TcpListener)>,
+    config: &Config,
+    stop: watch::Receiver<bool>,
+) -> Result<JoinSet<()>, DaemonError> {
+    let mut services = JoinSet::new();
+    let tcp_limits = TcpLimits { idle: config.service.tcp_idle_timeout, ..TcpLimits::default() };
+    for (udp_socket, listener) in sockets {
+        services.spawn(udp::serve(udp_socket, node.responder.clone(), stop.clone()));
+        services.spawn(tcp::serve(listener, node.responder.clone(), tcp_limits, stop.clone()));
+    }
+    if let Some(feed) = &node.feed {
+        services.spawn(feed::refresh::run(feed.clone(), node.resolver.clone(), stop.clone()));
+    }
+    let (control_socket, control_node, control_stop) =
+        (config.service.control_socket.clone(), node.clone(), stop.clone());
+    services.spawn(async move {
+        if let Err(e) = control::serve(&control_socket, control_node, control_stop).await {
+            tracing::error!(socket = %control_socket.display(), error = %e, "control socket");
+        }
+    });
+    if let Some(addr) = config.service.metrics {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.map_err(|source| DaemonError::Metrics { addr, source })?;
+        let metrics_node = node.clone();
+        services.spawn(metrics::serve(listener, Arc::new(move || metrics::render(&metrics_node)), stop));
+    }
+    Ok(services)
+}
+
+impl Running {
+    /// Stops as `how` says; the VIPs go last (at once on [`Stop::Now`]),
+    /// and the fast path with them: unpinned, the program is detached
+    /// when the node is dropped. (A crash, unlike a stop, leaves it
+    /// pinned and answering.)
+    pub async fn stop(mut self, how: Stop) {
+        notify::notify(match how {
+            Stop::Graceful => "STOPPING=1\nSTATUS=withdrawing, then draining",
+            Stop::Now => "STOPPING=1",
+        });
+        let announcer = &self.node.announcer;
+        match how {
+            Stop::Graceful => {
+                let _ = self.stop_announcing.send(true);
+                let _ = (&mut self.announcing).await;
+                if let Err(e) = announcer.withdraw_for_stop().await {
+                    tracing::error!(error = %e, "withdrawing");
+                }
+                let _ = self.stop_serving.send(true);
+                let drained = async { while self.services.join_next().await.is_some() {} };
+                if tokio::time::timeout(DRAIN, drained).await.is_err() {
+                    tracing::warn!("queries still under way after {DRAIN:?}; stopping anyway");
+                }
+            }
+            Stop::Now => self.announcing.abort(),
+        }
+        if let Err(e) = announcer.stop_now().await {
+            tracing::error!(error = %e, "removing the VIPs");
+        }
+        self.services.abort_all();
+        if let Some(feed) = &self.node.feed
+            && let Err(e) = feed.unpin()
+        {
+            tracing::error!(error = %e, "unpinning the fast path");
+        }
+        tracing::info!(cache_entries = self.node.resolver.cache_len(), "stopped");
+    }
+}
