@@ -6,10 +6,10 @@
 //! signature, no EDNS option that tailors the answer, small enough, and a
 //! TTL above the floor.
 
-use crate::wire::Sections;
+use crate::wire::{EncodeError, Sections};
 use anycast_common::{
     AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN,
-    checksum, hash,
+    checksum, dns, hash,
 };
 use hickory_proto::{
     op::{Message, MessageType, OpCode, Query, ResponseCode},
@@ -17,7 +17,6 @@ use hickory_proto::{
 };
 
 const NS_PER_SEC: u64 = 1_000_000_000;
-const DNS_HEADER_LEN: usize = 12;
 
 /// Bounds on what the fast path serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +64,9 @@ pub enum Refusal {
     #[error("{len} bytes with an OPT record; the fast path sends at most {MAX_RESPONSE_LEN}")]
     TooLarge { len: usize },
     #[error("cannot encode the response: {0}")]
-    Encode(String),
+    Encode(#[from] EncodeError),
+    #[error("the encoded records do not have the layout of {0} records")]
+    Layout(usize),
 }
 
 /// A key and value ready for the answer map.
@@ -108,15 +109,14 @@ impl AnswerEntry {
             &capped(&response.answers),
             &capped(&response.authorities),
             &capped(&response.additionals),
-        )
-        .map_err(Refusal::Encode)?;
+        )?;
         let name_len = sections.name.len();
         let data = &sections.data;
-        let len = DNS_HEADER_LEN + name_len + 4 + data.len() + OPT_RECORD_LEN;
+        let len = dns::HEADER_LEN + name_len + 4 + data.len() + OPT_RECORD_LEN;
         if len > MAX_RESPONSE_LEN || data.len() > MAX_DATA_LEN {
             return Err(Refusal::TooLarge { len });
         }
-        let ttl_offsets = ttl_offsets(data, records).ok_or_else(|| Refusal::Encode("record layout".into()))?;
+        let ttl_offsets = ttl_offsets(data, records).ok_or(Refusal::Layout(records))?;
 
         let name_wire = sections.name.as_slice();
         let mut value = Box::new(AnswerValue {

@@ -1,21 +1,35 @@
-//! The userspace half of the anycast DNS node.
+//! The userspace half of the anycast DNS node. Modules import only those
+//! below them (`cargo xtask lint` fails on a cycle); the README's Layout
+//! section draws the layers.
 //!
-//! - [`config`]: the configuration file and flags, checked.
-//! - [`fastpath`]: loads the XDP program, configures it, and owns its maps.
-//! - [`answer_entry`]: the map writer, turning a DNS response into the exact
-//!   key and value the XDP program answers from.
-//! - [`server`]: the DNS service (ACL, responses, UDP and TCP).
+//! - [`daemon`]: builds every component once, runs them, owns the
+//!   metrics and the control socket.
+//! - [`config`]: the configuration file and flags, checked section by
+//!   section.
+//! - [`server`]: the DNS service (responder, UDP, TCP).
+//! - [`route`]: the VIPs on their interface, health, the announcement to
+//!   routers (the interface or the built-in BGP speaker).
+//! - [`feed`]: what the daemon answers, offered to the fast path's map,
+//!   and the refresh of what XDP serves.
+//! - [`resolver`]: recursive (from the root hints) or forwarding
+//!   resolution over a cache.
+//! - [`fastpath`]: loads and attaches the XDP program, its maps.
+//! - [`policy`]: the client ACL and rate limiting, as both paths apply them.
+//! - [`answer_entry`]: the map writer, turning a DNS response into the
+//!   exact key and value the XDP program answers from.
 //! - [`wire`]: responses in wire form, the same bytes on both paths.
-//! - [`clock`]: the clock both sides measure expiry with.
-//! - [`notify`]: readiness for systemd (`Type=notify`).
-//! - [`resolver`]: recursive (from the root hints) or forwarding resolution
-//!   over a cache.
+//! - [`netlink`], [`clock`], [`notify`]: the kernel's rtnetlink, the clock
+//!   both sides measure expiry with, readiness for systemd.
 
 pub mod answer_entry;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod fastpath;
+pub mod feed;
+pub mod netlink;
 pub mod notify;
+pub mod policy;
 pub mod resolver;
 pub mod route;
 pub mod server;

@@ -5,13 +5,25 @@
 //! stores the sections for the XDP program, which assembles exactly this;
 //! the daemon assembles it with [`assemble`].
 
-use anycast_common::dns;
+use anycast_common::dns::{self, HEADER_LEN};
 use hickory_proto::{
+    ProtoError,
     op::{Message, OpCode, Query},
     rr::Record,
 };
 
-const DNS_HEADER_LEN: usize = 12;
+/// Why records could not be put into a response.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// hickory's reason (its error is not `Clone`, the map writer's
+    /// refusals are).
+    #[error("{0}")]
+    Message(String),
+    #[error("the question name does not encode")]
+    Name,
+    #[error("{0} records in a section")]
+    TooManyRecords(usize),
+}
 
 /// A response's sections after the question, encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +45,7 @@ impl Sections {
         answers: &[Record],
         authorities: &[Record],
         additionals: &[Record],
-    ) -> Result<Sections, String> {
+    ) -> Result<Sections, EncodeError> {
         let mut lowered = question.clone();
         lowered.set_name(question.name().to_lowercase());
         let mut message = Message::response(0, OpCode::Query);
@@ -41,12 +53,12 @@ impl Sections {
         message.answers = answers.to_vec();
         message.authorities = authorities.to_vec();
         message.additionals = additionals.to_vec();
-        let wire = message.to_vec().map_err(|e| e.to_string())?;
-        let name_len = name_len(&wire[DNS_HEADER_LEN..]).ok_or("the question name does not encode")?;
-        let count = |n: usize| u16::try_from(n).map_err(|_| format!("{n} records in a section"));
+        let wire = message.to_vec().map_err(|e: ProtoError| EncodeError::Message(e.to_string()))?;
+        let name_len = name_len(&wire[HEADER_LEN..]).ok_or(EncodeError::Name)?;
+        let count = |n: usize| u16::try_from(n).map_err(|_| EncodeError::TooManyRecords(n));
         Ok(Sections {
-            name: wire[DNS_HEADER_LEN..DNS_HEADER_LEN + name_len].to_vec(),
-            data: wire[DNS_HEADER_LEN + name_len + 4..].to_vec(),
+            name: wire[HEADER_LEN..HEADER_LEN + name_len].to_vec(),
+            data: wire[HEADER_LEN + name_len + 4..].to_vec(),
             ancount: count(answers.len())?,
             nscount: count(authorities.len())?,
             arcount: count(additionals.len())?,
@@ -84,7 +96,7 @@ pub fn assemble(
 ) -> Vec<u8> {
     let (an, ns, ar) = sections.map_or((0, 0, 0), |s| (s.ancount, s.nscount, s.arcount));
     let arcount = ar + edns.is_some() as u16;
-    let mut out = Vec::with_capacity(DNS_HEADER_LEN + question.len() + sections.map_or(0, |s| s.data.len()) + 11);
+    let mut out = Vec::with_capacity(HEADER_LEN + question.len() + sections.map_or(0, |s| s.data.len()) + 11);
     for field in [id, flags, 1, an, ns, arcount] {
         out.extend_from_slice(&field.to_be_bytes());
     }

@@ -17,7 +17,7 @@ use anycast_tests::{
     harness::{CLIENT4, CLIENT6, Node, VIP4, VIP6, XDP_PASS, XDP_TX},
     zone::{EDNS, query, wire},
 };
-use anycast_user::fastpath::{self, FastPathError};
+use anycast_user::fastpath::FastPathError;
 use anyhow::{Context, Result, bail, ensure};
 use aya::programs::{TestRun, TestRunOptions, Xdp};
 use hickory_proto::rr::RecordType;
@@ -55,8 +55,8 @@ impl Default for Options {
 pub fn run(options: &Options) -> Result<serde_json::Value> {
     ensure!(options.rounds >= 3 && options.calls >= 1000, "use at least 3 rounds of 1000 calls");
     let (mut node, _) = Node::populated();
-    let mut reflector_obj = fastpath::load_reflector()?;
-    let reflector = fastpath::xdp(&mut reflector_obj, "reflector")?;
+    let mut reflector_obj = anycast_lab_xdp::load(anycast_lab_xdp::REFLECTOR, "reflector")?;
+    let reflector = anycast_lab_xdp::xdp(&mut reflector_obj, "reflector")?;
     let program: &Xdp = node.fast_path.program().map_err(|e: FastPathError| anyhow::anyhow!(e))?;
 
     let v4_hit = FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "www.example.", RecordType::A, None)));

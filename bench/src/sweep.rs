@@ -9,7 +9,7 @@ use anycast_tests::{
     harness::Node,
     mutation::{Report, SEED, sweep},
 };
-use anycast_user::server::ratelimit::RateLimitSettings;
+use anycast_user::policy::ratelimit::RateLimitSettings;
 use anyhow::{Result, ensure};
 
 #[derive(clap::Args)]

@@ -4,7 +4,7 @@
 #![no_main]
 
 use anycast_fuzz::{Replies, block_on, responder};
-use anycast_user::server::respond::Transport;
+use anycast_user::server::transport::Transport;
 use hickory_proto::op::Message;
 use libfuzzer_sys::fuzz_target;
 

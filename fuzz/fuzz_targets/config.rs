@@ -3,7 +3,7 @@
 #![no_main]
 
 use anycast_user::{
-    config::{Config, File, Flags},
+    config::{Config, file::File, flags::Flags},
     resolver::hints::RootHints,
 };
 use libfuzzer_sys::fuzz_target;

@@ -4,17 +4,18 @@
 use std::{
     collections::VecDeque,
     net::SocketAddr,
-    sync::{Mutex, OnceLock},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use anycast_user::{
+    policy::acl::Acl,
     resolver::{
         Limits, Mode, Resolver,
         cache::CacheLimits,
         hints::RootHints,
         upstream::{Upstream, UpstreamError},
     },
-    server::{acl::Acl, respond::Responder},
+    server::respond::Responder,
 };
 use hickory_proto::op::Message;
 
@@ -55,18 +56,17 @@ impl Upstream for Replies {
 /// A recursive responder over `upstream`, for clients in 10.0.0.0/8.
 pub fn responder(upstream: Replies) -> Responder<Replies> {
     Responder {
-        resolver: Resolver::new(
+        resolver: Arc::new(Resolver::new(
             upstream,
             Mode::Recursive(RootHints::iana()),
             Limits::default(),
             CacheLimits::default(),
-        ),
+        )),
         stats: Default::default(),
         acl: Acl::new(vec!["10.0.0.0/8".parse().unwrap()]),
         edns_udp_size: 1232,
-        feed: None,
         limiter: None,
-        announcer: Default::default(),
+        sink: None,
     }
 }
 

@@ -3,11 +3,10 @@
 //! bench and the tests that check them through BPF_PROG_TEST_RUN.
 
 use anycast_common::bench::{FRAME_SLOT, GENERATOR_COUNT, GENERATOR_SLOTS, GeneratorFrame, SinkCounter};
-use anycast_user::fastpath::{GENERATOR_OBJECT, SINK_OBJECT};
+use anycast_lab_xdp::{GENERATOR, SINK};
 use aya::{
     Ebpf,
     maps::{Array, PerCpuArray},
-    programs::Xdp,
 };
 
 /// The generator, loaded, with `frames` in its slots (each one at most
@@ -16,7 +15,7 @@ pub fn load_generator(frames: &[Vec<u8>]) -> Result<Ebpf, String> {
     if frames.is_empty() || frames.len() > GENERATOR_SLOTS as usize {
         return Err(format!("{} frames: the generator takes 1..={GENERATOR_SLOTS}", frames.len()));
     }
-    let mut ebpf = load(GENERATOR_OBJECT, "generator")?;
+    let mut ebpf = load(GENERATOR, "generator")?;
     let map = ebpf.map_mut("FRAMES").ok_or("no FRAMES map")?;
     let mut slots: Array<_, GeneratorFrame> = Array::try_from(map).map_err(|e| e.to_string())?;
     for (i, frame) in frames.iter().enumerate() {
@@ -34,7 +33,7 @@ pub fn load_generator(frames: &[Vec<u8>]) -> Result<Ebpf, String> {
 }
 
 pub fn load_sink() -> Result<Ebpf, String> {
-    load(SINK_OBJECT, "sink")
+    load(SINK, "sink")
 }
 
 /// The sink's counter `counter`, summed over the CPUs.
@@ -44,13 +43,6 @@ pub fn sink_count(sink: &Ebpf, counter: SinkCounter) -> Result<u64, String> {
     Ok(counters.get(&(counter as u32), 0).map_err(|e| e.to_string())?.iter().sum())
 }
 
-fn load(object: &[u8], program: &str) -> Result<Ebpf, String> {
-    let mut ebpf = Ebpf::load(object).map_err(|e| format!("loading {program}: {e}"))?;
-    let xdp: &mut Xdp = ebpf
-        .program_mut(program)
-        .ok_or_else(|| format!("no {program} program"))?
-        .try_into()
-        .map_err(|e| format!("{program}: {e}"))?;
-    xdp.load().map_err(|e| format!("loading {program} into the kernel: {e}"))?;
-    Ok(ebpf)
+fn load(object: &[u8], program: &'static str) -> Result<Ebpf, String> {
+    anycast_lab_xdp::load(object, program).map_err(|e| format!("{program}: {e}"))
 }

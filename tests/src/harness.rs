@@ -13,7 +13,7 @@ use anycast_user::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
     fastpath::{FastPath, Settings},
-    server::{acl::Acl, ratelimit::RateLimitSettings},
+    policy::{acl::Acl, ratelimit::RateLimitSettings},
 };
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::Message;

@@ -42,7 +42,7 @@ pub fn with_pass_program<T>(start: impl FnOnce(&Path) -> T) -> T {
         }
     }
     let pass = Removed(std::env::temp_dir().join(format!("anycast-pass-{}.o", std::process::id())));
-    std::fs::write(&pass.0, anycast_user::fastpath::PASS_OBJECT).expect("writing the pass program");
+    std::fs::write(&pass.0, anycast_lab_xdp::PASS).expect("writing the pass program");
     start(&pass.0)
 }
 

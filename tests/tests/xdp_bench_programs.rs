@@ -14,7 +14,6 @@ use anycast_tests::{
     reply::{Sender, parse},
     zone::{EDNS, Sections, query, respond, wire},
 };
-use anycast_user::fastpath;
 use aya::programs::{TestRun, TestRunOptions, Xdp};
 use hickory_proto::{op::ResponseCode, rr::RecordType};
 
@@ -32,8 +31,9 @@ fn run(program: &Xdp, frame: &[u8]) -> (u32, Vec<u8>) {
 #[test]
 fn the_reflector_echoes_a_query_as_a_reply_and_passes_the_rest() {
     require_root();
-    let mut ebpf = fastpath::load_reflector().unwrap_or_else(|e| panic!("loading the reflector: {e}"));
-    let program: &Xdp = fastpath::xdp(&mut ebpf, "reflector").unwrap_or_else(|e| panic!("{e}"));
+    let mut ebpf = anycast_lab_xdp::load(anycast_lab_xdp::REFLECTOR, "reflector")
+        .unwrap_or_else(|e| panic!("loading the reflector: {e}"));
+    let program: &Xdp = anycast_lab_xdp::xdp(&mut ebpf, "reflector").unwrap_or_else(|e| panic!("{e}"));
     let cases: [(IpAddr, IpAddr, _); 2] = [
         (CLIENT4.into(), VIP4.into(), query(0x1234, "www.example.", RecordType::A, None)),
         (CLIENT6.into(), VIP6.into(), query(0x4321, "www.example.", RecordType::AAAA, EDNS)),

@@ -15,7 +15,7 @@ use anycast_tests::{
     verify,
     zone::{EDNS_DO, query, wire},
 };
-use anycast_user::server::ratelimit::RateLimitSettings;
+use anycast_user::policy::ratelimit::RateLimitSettings;
 use hickory_proto::rr::RecordType;
 
 /// One response a second per /25 (IPv4) or /56 (IPv6), a burst of 4, every

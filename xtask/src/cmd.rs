@@ -80,13 +80,14 @@ pub fn nightly_cargo_in(dir: &str, args: &[&str]) -> Result<()> {
     run(Command::new("rustup").args(["run", "nightly", "cargo"]).args(args).current_dir(root().join(dir)))
 }
 
-/// Builds anycastd in release mode and returns the output directory of
-/// anycast-user's build script, where the XDP objects are.
-pub fn build_anycastd() -> Result<PathBuf> {
+/// Builds anycastd and the lab's XDP programs in release mode and returns
+/// the output directory of `anycast-lab-xdp`'s build script, where the
+/// objects the labs and the bench attach (pass, reflector, ...) are.
+pub fn build_lab_binaries() -> Result<PathBuf> {
     let out = output(
         Command::new(env!("CARGO"))
             .args(["build", "--release", "--package", "anycast-user", "--bin", "anycastd"])
-            .args(["--message-format", "json-render-diagnostics"])
+            .args(["--package", "anycast-lab-xdp", "--lib", "--message-format", "json-render-diagnostics"])
             .current_dir(root())
             .stderr(Stdio::inherit()),
     )?;
@@ -94,9 +95,9 @@ pub fn build_anycastd() -> Result<PathBuf> {
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|m| m["reason"] == "build-script-executed")
-        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains("anycast-user")))
+        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains("anycast-lab-xdp")))
         .find_map(|m| m["out_dir"].as_str().map(PathBuf::from))
-        .context("cargo did not say where anycast-user's build script put the XDP objects")
+        .context("cargo did not say where anycast-lab-xdp's build script put the XDP objects")
 }
 
 /// Replaces this process with `program ARGS`.

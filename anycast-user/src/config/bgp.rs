@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use serde::Deserialize;
 
-use super::{ConfigError, invalid};
-use crate::route::bgp::{BgpSettings, DrainMark, PeerSettings};
+use super::error::{ConfigError, invalid};
+use crate::route::bgp::settings::{BgpSettings, DrainMark, PeerSettings};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,35 +53,47 @@ fn check_as(key: String, asn: u32) -> Result<u32, ConfigError> {
     }
 }
 
-/// The speaker's settings, checked against the VIPs it will announce.
-pub fn settings(section: &BgpSection, vips: &[IpAddr]) -> Result<BgpSettings, ConfigError> {
-    let required = |key: &str| invalid(key, "required with announce.method = \"bgp\"");
-    let local_as = check_as("bgp.local_as".into(), section.local_as.ok_or_else(|| required("bgp.local_as"))?)?;
-    let router_id = section.router_id.ok_or_else(|| required("bgp.router_id"))?;
-    if router_id.is_unspecified() || router_id.is_multicast() || router_id.is_broadcast() {
-        return Err(invalid("bgp.router_id", format!("{router_id} is not a usable BGP identifier")));
-    }
-    let hold_time = section.hold_time.unwrap_or(90);
-    if matches!(hold_time, 1 | 2) {
-        return Err(invalid("bgp.hold_time", "must be 0 or at least 3 seconds (RFC 4271)"));
-    }
-    let drain = match section.drain.unwrap_or(DrainKind::Prepend) {
-        DrainKind::Prepend => {
-            let n = section.drain_prepend.unwrap_or(3);
-            if !(1..=10).contains(&n) {
-                return Err(invalid("bgp.drain_prepend", format!("{n} is outside 1..=10")));
-            }
-            DrainMark::Prepend(n)
+impl BgpSection {
+    /// The speaker's settings, checked against the VIPs it will announce.
+    pub fn check(&self, vips: &[IpAddr]) -> Result<BgpSettings, ConfigError> {
+        let required = |key: &str| invalid(key, "required with announce.method = \"bgp\"");
+        let local_as = check_as("bgp.local_as".into(), self.local_as.ok_or_else(|| required("bgp.local_as"))?)?;
+        let router_id = self.router_id.ok_or_else(|| required("bgp.router_id"))?;
+        if router_id.is_unspecified() || router_id.is_multicast() || router_id.is_broadcast() {
+            return Err(invalid("bgp.router_id", format!("{router_id} is not a usable BGP identifier")));
         }
-        DrainKind::Med => DrainMark::Med(section.drain_med.unwrap_or(1000).max(1)),
-    };
-    if section.peers.is_empty() {
-        return Err(invalid("bgp.peers", "at least one peer is needed with announce.method = \"bgp\""));
+        let hold_time = self.hold_time.unwrap_or(90);
+        if matches!(hold_time, 1 | 2) {
+            return Err(invalid("bgp.hold_time", "must be 0 or at least 3 seconds (RFC 4271)"));
+        }
+        let drain = self.drain_mark()?;
+        if self.peers.is_empty() {
+            return Err(invalid("bgp.peers", "at least one peer is needed with announce.method = \"bgp\""));
+        }
+        let peers =
+            self.peers.iter().enumerate().map(|(i, peer)| peer.check(i, local_as, vips)).collect::<Result<_, _>>()?;
+        Ok(BgpSettings { local_as, router_id, hold_time, drain, peers })
     }
-    let mut peers = Vec::new();
-    for (i, peer) in section.peers.iter().enumerate() {
+
+    fn drain_mark(&self) -> Result<DrainMark, ConfigError> {
+        Ok(match self.drain.unwrap_or(DrainKind::Prepend) {
+            DrainKind::Prepend => {
+                let n = self.drain_prepend.unwrap_or(3);
+                if !(1..=10).contains(&n) {
+                    return Err(invalid("bgp.drain_prepend", format!("{n} is outside 1..=10")));
+                }
+                DrainMark::Prepend(n)
+            }
+            DrainKind::Med => DrainMark::Med(self.drain_med.unwrap_or(1000).max(1)),
+        })
+    }
+}
+
+impl PeerSection {
+    /// `bgp.peers[i]`, checked against the speaker's AS and the VIPs.
+    fn check(&self, i: usize, local_as: u32, vips: &[IpAddr]) -> Result<PeerSettings, ConfigError> {
         let key = |field: &str| format!("bgp.peers[{i}].{field}");
-        let peer_as = check_as(key("peer_as"), peer.peer_as)?;
+        let peer_as = check_as(key("peer_as"), self.peer_as)?;
         if peer_as == local_as {
             return Err(invalid(
                 key("peer_as"),
@@ -90,24 +102,23 @@ pub fn settings(section: &BgpSection, vips: &[IpAddr]) -> Result<BgpSettings, Co
         }
         // A family's next hop defaults to the session's own address, so
         // the other family's must be given if there is a VIP of it.
-        let needs4 = vips.iter().any(IpAddr::is_ipv4) && !peer.address.is_ipv4() && peer.next_hop4.is_none();
+        let needs4 = vips.iter().any(IpAddr::is_ipv4) && !self.address.is_ipv4() && self.next_hop4.is_none();
         if needs4 {
             return Err(invalid(key("next_hop4"), "required to announce IPv4 VIPs over an IPv6 session"));
         }
-        let needs6 = vips.iter().any(IpAddr::is_ipv6) && !peer.address.is_ipv6() && peer.next_hop6.is_none();
+        let needs6 = vips.iter().any(IpAddr::is_ipv6) && !self.address.is_ipv6() && self.next_hop6.is_none();
         if needs6 {
             return Err(invalid(key("next_hop6"), "required to announce IPv6 VIPs over an IPv4 session"));
         }
-        if peer.local_address.is_some_and(|local| local.is_ipv4() != peer.address.is_ipv4()) {
+        if self.local_address.is_some_and(|local| local.is_ipv4() != self.address.is_ipv4()) {
             return Err(invalid(key("local_address"), "not of the peer address's family"));
         }
-        peers.push(PeerSettings {
-            address: SocketAddr::new(peer.address, peer.port.unwrap_or(179)),
+        Ok(PeerSettings {
+            address: SocketAddr::new(self.address, self.port.unwrap_or(179)),
             peer_as,
-            local_address: peer.local_address,
-            next_hop4: peer.next_hop4,
-            next_hop6: peer.next_hop6,
-        });
+            local_address: self.local_address,
+            next_hop4: self.next_hop4,
+            next_hop6: self.next_hop6,
+        })
     }
-    Ok(BgpSettings { local_as, router_id, hold_time, drain, peers })
 }

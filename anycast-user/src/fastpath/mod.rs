@@ -2,13 +2,13 @@
 //! and VIPs, fills the answer map and reads the per-CPU counters. Pinned
 //! (see [`pin`]), it outlives the daemon and is taken over by the next.
 
+pub mod attachment;
+mod error;
 mod pin;
 
-use std::{
-    collections::HashSet,
-    net::IpAddr,
-    path::{Path, PathBuf},
-};
+pub use error::FastPathError;
+
+use std::{collections::HashSet, net::IpAddr, path::Path};
 
 use anycast_common::{
     AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME,
@@ -21,62 +21,23 @@ use aya::{
         lpm_trie::{Key, LpmTrie},
     },
     programs::{
-        ProgramError, Xdp, XdpMode,
-        links::{FdLink, LinkError, PinnedLink},
+        Xdp, XdpMode,
+        links::{FdLink, PinnedLink},
         xdp::XdpLink,
     },
 };
 
+use error::map_err;
 use pin::{PINNED_MAPS, Pins};
 
 use crate::{
     answer_entry::AnswerEntry,
     clock,
-    server::{acl::Acl, ratelimit::RateLimitSettings},
+    policy::{acl::Acl, ratelimit::RateLimitSettings},
 };
 
 /// The XDP fast path's object file, built by this crate's build script.
 static FAST_PATH_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/anycast"));
-/// The XDP echo (addresses and ports swapped, QR set): the ceiling of the
-/// XDP_TX path that benchmarks measure the fast path against.
-static REFLECTOR_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reflector"));
-/// A program that passes everything, for the client end of a lab's veth
-/// pair: a veth delivers its peer's XDP_TX frames only to an XDP program.
-pub static PASS_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/pass"));
-/// The benchmark's frame generator (BPF_PROG_RUN live frames) and the
-/// program that counts and drops the answers it gets back.
-pub static GENERATOR_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/generator"));
-pub static SINK_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sink"));
-
-#[derive(Debug, thiserror::Error)]
-pub enum FastPathError {
-    #[error("loading the XDP object into the kernel: {0}")]
-    Load(#[from] aya::EbpfError),
-    #[error("the object has no program `{0}`")]
-    MissingProgram(&'static str),
-    #[error("the object has no map `{0}`")]
-    MissingMap(&'static str),
-    #[error("map `{name}`: {source}")]
-    Map { name: &'static str, source: MapError },
-    #[error("XDP program: {0}")]
-    Program(#[from] ProgramError),
-    #[error("EDNS UDP size {0} is outside {CLASSIC_UDP_LEN}..={MAX_RESPONSE_LEN}")]
-    EdnsUdpSize(u16),
-    #[error("the DNS port must not be 0")]
-    ZeroPort,
-    #[error("the answer map must hold at least one entry")]
-    ZeroCapacity,
-    #[error("an entry for another name has the same hash; the fast path keeps it and leaves this one to the daemon")]
-    HashCollision,
-    #[error("{count} {family} VIPs; the fast path answers for at most {MAX_VIPS} of each family")]
-    TooManyVips { family: &'static str, count: usize },
-    #[error("no VIP to answer for")]
-    NoVips,
-    #[error("{what} {}{}", path.display(), source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
-    Pin { path: PathBuf, what: &'static str, source: Option<std::io::Error> },
-    #[error("the pinned XDP link {path}: {source}")]
-    Link { path: PathBuf, source: LinkError },
-}
 
 /// What the fast path is loaded with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -453,15 +414,8 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
     Ok(config)
 }
 
-/// The reflector program, loaded and ready to attach or run.
-pub fn load_reflector() -> Result<Ebpf, FastPathError> {
-    let mut ebpf = Ebpf::load(REFLECTOR_OBJECT)?;
-    load_program(&mut ebpf, "reflector")?;
-    Ok(ebpf)
-}
-
 /// The XDP program `name` of `ebpf`.
-pub fn xdp<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, FastPathError> {
+fn xdp<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, FastPathError> {
     let program = ebpf.program_mut(name).ok_or(FastPathError::MissingProgram(name))?;
     Ok(program.try_into()?)
 }
@@ -480,10 +434,6 @@ fn take_link(path: &Path) -> Result<XdpLink, FastPathError> {
 
 fn load_program(ebpf: &mut Ebpf, name: &'static str) -> Result<(), FastPathError> {
     Ok(xdp(ebpf, name)?.load()?)
-}
-
-fn map_err(name: &'static str) -> impl Fn(MapError) -> FastPathError {
-    move |source| FastPathError::Map { name, source }
 }
 
 #[cfg(test)]

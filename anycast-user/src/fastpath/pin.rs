@@ -19,7 +19,7 @@ use std::{
 use anycast_common::{MAP_LAYOUT, map_names};
 use aya::maps::MapData;
 
-use super::FastPathError;
+use super::error::FastPathError;
 
 /// The maps whose contents must survive a restart. The per-CPU scratch
 /// buffers need not.

@@ -15,8 +15,9 @@ use hickory_proto::{
 };
 
 use super::{
-    Budget, DNS_PORT, Failure, Mode, Resolution, Resolver,
+    Answer, Budget, DNS_PORT, Mode, Resolver,
     cache::{Lookup, Trust},
+    failure::Failure,
     outgoing_query,
     telemetry::Exchange,
     upstream::Upstream,
@@ -66,7 +67,7 @@ impl<U: Upstream> Resolver<U> {
         class: DNSClass,
         budget: &'a mut Budget,
         depth: u32,
-    ) -> Boxed<'a, Resolution> {
+    ) -> Boxed<'a, Answer> {
         Box::pin(async move {
             let mut chain: Vec<Record> = Vec::new();
             let mut current = name;
@@ -87,7 +88,7 @@ impl<U: Upstream> Resolver<U> {
                     Step::NxDomain(soa) => (ResponseCode::NXDomain, Vec::new(), soa.into_iter().collect()),
                 };
                 chain.extend(answers);
-                return Ok(Resolution { rcode, answers: chain, authorities });
+                return Ok(Answer { rcode, answers: chain, authorities });
             }
             Err(Failure::Budget("CNAME links"))
         })

@@ -12,6 +12,7 @@
 //! running out of it is SERVFAIL.
 
 pub mod cache;
+pub mod failure;
 pub mod hints;
 mod iterate;
 pub mod servers;
@@ -37,19 +38,32 @@ use tokio::sync::OnceCell;
 
 use self::{
     cache::{Cache, CacheLimits},
+    failure::Failure,
     hints::RootHints,
     servers::ServerStats,
     telemetry::{ResolverStats, Source},
     upstream::Upstream,
 };
 
-/// Where answers come from.
-#[derive(Clone, Debug)]
-pub enum Mode {
+/// Where answers come from. `H` is how the root servers are known: loaded
+/// hints (what the resolver runs with), or, in the configuration, the
+/// hints file to load (None: IANA's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode<H = RootHints> {
     /// Iterate from these root servers.
-    Recursive(RootHints),
+    Recursive(H),
     /// Ask these resolvers (with RD set), best first by smoothed RTT.
     Forward(Vec<SocketAddr>),
+}
+
+impl<H> Mode<H> {
+    /// The same mode with its root hints turned into `G` by `load`.
+    pub fn load_hints<G, E>(self, load: impl FnOnce(H) -> Result<G, E>) -> Result<Mode<G>, E> {
+        Ok(match self {
+            Mode::Recursive(hints) => Mode::Recursive(load(hints)?),
+            Mode::Forward(forwarders) => Mode::Forward(forwarders),
+        })
+    }
 }
 
 /// The work one client question may cause.
@@ -75,7 +89,7 @@ impl Default for Limits {
 
 /// The resolver's answer to a client question.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resolution {
+pub struct Answer {
     pub rcode: ResponseCode,
     /// The CNAME chain, then the answer RRset.
     pub answers: Vec<Record>,
@@ -83,23 +97,10 @@ pub struct Resolution {
     pub authorities: Vec<Record>,
 }
 
-impl Resolution {
-    fn servfail() -> Resolution {
-        Resolution { rcode: ResponseCode::ServFail, answers: Vec::new(), authorities: Vec::new() }
+impl Answer {
+    fn servfail() -> Answer {
+        Answer { rcode: ResponseCode::ServFail, answers: Vec::new(), authorities: Vec::new() }
     }
-}
-
-/// Why a question could not be answered (the client gets SERVFAIL).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Failure {
-    #[error("out of budget: {0}")]
-    Budget(&'static str),
-    #[error("no server of {0} answered usefully")]
-    NoServer(Name),
-    #[error("no address for any name server of {0}")]
-    NoAddress(Name),
-    #[error("the deadline passed")]
-    Deadline,
 }
 
 /// Counts what one client question has used.
@@ -126,7 +127,7 @@ pub struct Resolver<U> {
     cache: Mutex<Cache>,
     servers: Mutex<ServerStats>,
     /// Questions being resolved: later askers wait for the first.
-    inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Resolution>>>>,
+    inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Answer>>>>,
     pub stats: ResolverStats,
 }
 
@@ -145,13 +146,13 @@ impl<U: Upstream> Resolver<U> {
 
     /// Answers a client's `question`, from the cache or by asking.
     /// Concurrent askers of the same question share one resolution.
-    pub async fn resolve(&self, question: &Query) -> Resolution {
+    pub async fn resolve(&self, question: &Query) -> Answer {
         let (resolution, source) = self.resolve_shared(question).await;
         self.stats.question(source);
         resolution
     }
 
-    async fn resolve_shared(&self, question: &Query) -> (Resolution, Source) {
+    async fn resolve_shared(&self, question: &Query) -> (Answer, Source) {
         let key = (question.name().to_lowercase(), question.query_type(), question.query_class());
         let cell = self.inflight.lock().expect("inflight lock").entry(key.clone()).or_default().clone();
         let mut source = Source::Shared;
@@ -170,7 +171,7 @@ impl<U: Upstream> Resolver<U> {
         (resolution, source)
     }
 
-    async fn resolve_uncoalesced(&self, question: &Query) -> (Resolution, Source) {
+    async fn resolve_uncoalesced(&self, question: &Query) -> (Answer, Source) {
         let mut budget = Budget { queries_left: self.limits.max_queries };
         let work =
             self.resolve_name(question.name().clone(), question.query_type(), question.query_class(), &mut budget, 0);
@@ -179,14 +180,14 @@ impl<U: Upstream> Resolver<U> {
         let resolution = outcome.unwrap_or_else(|failure| {
             tracing::debug!(%failure, question = %question, "SERVFAIL");
             self.stats.failure(&failure);
-            Resolution::servfail()
+            Answer::servfail()
         });
         (resolution, source)
     }
 
     /// Answers `question` from the servers rather than the cache (whose
     /// copy is about to expire): for refreshing what the fast path serves.
-    pub async fn refresh(&self, question: &Query) -> Resolution {
+    pub async fn refresh(&self, question: &Query) -> Answer {
         self.cache.lock().expect("cache lock").forget(question.name(), question.query_type(), question.query_class());
         self.resolve_shared(question).await.0
     }

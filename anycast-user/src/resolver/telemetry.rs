@@ -7,78 +7,46 @@ use std::{
     time::Duration,
 };
 
-use super::{Failure, upstream::UpstreamError};
+use super::{
+    failure::{FAILURE_NAMES, Failure},
+    upstream::UpstreamError,
+};
 
-/// Where a client question's answer came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// The cache alone: no query went out.
-    Cache,
-    /// Queries to other servers were needed.
-    Network,
-    /// Another client's resolution of the same question, under way.
-    Shared,
-}
-
-impl Source {
-    pub const ALL: [Source; 3] = [Source::Cache, Source::Network, Source::Shared];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Source::Cache => "cache",
-            Source::Network => "network",
-            Source::Shared => "shared",
-        }
+anycast_common::named! {
+    /// Where a client question's answer came from.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Source {
+        /// The cache alone: no query went out.
+        Cache = "cache",
+        /// Queries to other servers were needed.
+        Network = "network",
+        /// Another client's resolution of the same question, under way.
+        Shared = "shared",
     }
 }
 
-/// How one exchange with an upstream server ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exchange {
-    /// A usable reply (answer, referral, negative).
-    Answered,
-    /// A reply the resolver could not use (error RCODE, out of bailiwick...).
-    Lame,
-    Timeout,
-    /// A socket error (unreachable, refused connection...).
-    Network,
-    /// A response that does not parse, or a query that could not be sent.
-    Malformed,
+anycast_common::named! {
+    /// How one exchange with an upstream server ended.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Exchange {
+        /// A usable reply (answer, referral, negative).
+        Answered = "answered",
+        /// A reply the resolver could not use (error RCODE, out of bailiwick...).
+        Lame = "lame",
+        Timeout = "timeout",
+        /// A socket error (unreachable, refused connection...).
+        Network = "network",
+        /// A response that does not parse, or a query that could not be sent.
+        Malformed = "malformed",
+    }
 }
 
 impl Exchange {
-    pub const ALL: [Exchange; 5] =
-        [Exchange::Answered, Exchange::Lame, Exchange::Timeout, Exchange::Network, Exchange::Malformed];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Exchange::Answered => "answered",
-            Exchange::Lame => "lame",
-            Exchange::Timeout => "timeout",
-            Exchange::Network => "network",
-            Exchange::Malformed => "malformed",
-        }
-    }
-
     pub fn of_error(error: &UpstreamError) -> Exchange {
         match error {
             UpstreamError::Timeout(_) => Exchange::Timeout,
             UpstreamError::Io(_) => Exchange::Network,
             UpstreamError::Encode(_) | UpstreamError::Malformed(_) => Exchange::Malformed,
-        }
-    }
-}
-
-/// Names of the failure reasons, in `Failure::index` order.
-pub const FAILURE_NAMES: [&str; 4] = ["budget", "no_server", "no_address", "deadline"];
-
-impl Failure {
-    fn index(&self) -> usize {
-        match self {
-            Failure::Budget(_) => 0,
-            Failure::NoServer(_) => 1,
-            Failure::NoAddress(_) => 2,
-            Failure::Deadline => 3,
         }
     }
 }

@@ -8,7 +8,7 @@ use hickory_proto::{
 };
 
 use super::{
-    Limits, Mode, Resolution, Resolver,
+    Answer, Limits, Mode, Resolver,
     cache::{CacheLimits, Lookup},
     testnet::{Behavior, FakeNet, hierarchy, hints, ip, name, root_zone},
 };
@@ -17,7 +17,7 @@ fn recursive(net: FakeNet, limits: Limits) -> Resolver<FakeNet> {
     Resolver::new(net, Mode::Recursive(hints()), limits, CacheLimits::default())
 }
 
-async fn ask(resolver: &Resolver<FakeNet>, qname: &str, qtype: RecordType) -> Resolution {
+async fn ask(resolver: &Resolver<FakeNet>, qname: &str, qtype: RecordType) -> Answer {
     resolver.resolve(&Query::query(name(qname), qtype)).await
 }
 
@@ -29,7 +29,7 @@ fn exchanges(resolver: &Resolver<FakeNet>) -> Vec<(&'static str, u64)> {
     resolver.stats.exchanges().map(|(outcome, n)| (outcome.name(), n)).collect()
 }
 
-fn addresses(resolution: &Resolution) -> Vec<String> {
+fn addresses(resolution: &Answer) -> Vec<String> {
     resolution
         .answers
         .iter()
@@ -120,7 +120,7 @@ async fn out_of_bailiwick_records_are_not_believed() {
         panic!("the NS address was looked up and cached");
     };
     assert_eq!(
-        addresses(&Resolution { rcode: ResponseCode::NoError, answers: glue, authorities: vec![] }),
+        addresses(&Answer { rcode: ResponseCode::NoError, answers: glue, authorities: vec![] }),
         vec!["10.53.0.9"]
     );
 }

@@ -20,18 +20,16 @@ use std::{
     time::Duration,
 };
 
-use hickory_proto::{
-    op::{Query, ResponseCode},
-    rr::{Name, RecordType},
-};
+use hickory_proto::rr::{Name, RecordType};
 use tokio::sync::{Mutex, watch};
 
 use super::{
-    bgp::{BgpSettings, PeerStatus, Speaker},
-    health::Hysteresis,
-    vips::{VipError, VipHome},
+    bgp::{Speaker, settings::BgpSettings, status::PeerStatus},
+    health::{Hysteresis, Probe},
+    state::State,
+    vips::VipHome,
 };
-use crate::{resolver::upstream::Upstream, server::respond::Responder};
+use crate::netlink::NetlinkError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnnounceSettings {
@@ -79,38 +77,10 @@ pub struct HealthSettings {
     pub probe: (Name, RecordType),
 }
 
-/// What the routers are told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    Announced,
-    Drained,
-    Withdrawn,
-}
-
-impl State {
-    pub const ALL: [State; 3] = [State::Announced, State::Drained, State::Withdrawn];
-
-    fn bird_value(self) -> u8 {
-        match self {
-            State::Announced => 0,
-            State::Drained => 1,
-            State::Withdrawn => 2,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            State::Announced => "announced",
-            State::Drained => "drained",
-            State::Withdrawn => "withdrawn",
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AnnounceError {
     #[error(transparent)]
-    Vips(#[from] VipError),
+    Vips(#[from] NetlinkError),
     #[error("writing {path}: {source}")]
     Include { path: PathBuf, source: std::io::Error },
     #[error("birdc configure: {0}")]
@@ -121,9 +91,6 @@ pub struct Announcer {
     settings: AnnounceSettings,
     vips: VipHome,
     speaker: Option<Speaker>,
-    /// The interface the XDP program must stay attached to, and the ID of
-    /// the program anycastd loaded.
-    fast_path: Option<(String, u32)>,
     /// Held while a change is applied, so changes do not interleave.
     applying: Mutex<()>,
     /// Read by metrics without waiting for a change under way.
@@ -138,18 +105,14 @@ pub struct Status {
 }
 
 impl Announcer {
-    pub async fn new(
-        settings: AnnounceSettings,
-        vips: Vec<IpAddr>,
-        fast_path: Option<(String, u32)>,
-    ) -> Result<Announcer, AnnounceError> {
+    pub async fn new(settings: AnnounceSettings, vips: Vec<IpAddr>) -> Result<Announcer, AnnounceError> {
         let speaker = match &settings.routers {
             Routers::Bgp(bgp) => Some(Speaker::start(bgp, &vips)),
             Routers::Interface { .. } => None,
         };
         let home = VipHome::open(&settings.vip_interface, vips).await?;
         tracing::info!(interface = home.interface, "the VIPs go on this interface while announced");
-        Ok(Announcer { settings, vips: home, speaker, fast_path, applying: Mutex::new(()), status: Default::default() })
+        Ok(Announcer { settings, vips: home, speaker, applying: Mutex::new(()), status: Default::default() })
     }
 
     /// The built-in speaker's sessions (none in interface mode).
@@ -252,38 +215,14 @@ impl Announcer {
         Ok(())
     }
 
-    /// One round of checks: the XDP program still attached, upstream
-    /// resolution working (the probe asked of the servers, not the cache).
-    pub async fn check<U: Upstream>(&self, responder: &Responder<U>) -> Result<(), String> {
-        if let Some((interface, id)) = &self.fast_path {
-            match self.vips.xdp_program(interface).await {
-                Ok(Some(attached)) if attached == *id => {}
-                Ok(Some(other)) => return Err(format!("another XDP program ({other}) is on {interface}")),
-                Ok(None) => return Err(format!("no XDP program on {interface}")),
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        let (name, rtype) = &self.settings.health.probe;
-        let question = Query::query(name.clone(), *rtype);
-        match tokio::time::timeout(self.settings.health.interval, responder.resolver.refresh(&question)).await {
-            Ok(resolution) if matches!(resolution.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => Ok(()),
-            Ok(resolution) => Err(format!("probe {name} {rtype}: {}", resolution.rcode)),
-            Err(_) => Err(format!("probe {name} {rtype}: no answer within the interval")),
-        }
-    }
-
     fn maintenance(&self) -> bool {
         self.settings.maintenance_file.as_deref().is_some_and(Path::exists)
     }
 }
 
-/// Runs the checks every interval and applies what they decide, until
+/// Runs `probe` every interval and applies what it decides, until
 /// `shutdown` turns true (the caller then stops the announcement).
-pub async fn run<U: Upstream>(
-    announcer: Arc<Announcer>,
-    responder: Arc<Responder<U>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn run(announcer: Arc<Announcer>, probe: impl Probe, mut shutdown: watch::Receiver<bool>) {
     let settings = &announcer.settings;
     let mut health = Hysteresis::new(settings.health.rise, settings.health.fall);
     let mut ticks = tokio::time::interval(settings.health.interval);
@@ -293,15 +232,15 @@ pub async fn run<U: Upstream>(
             _ = shutdown.wait_for(|stop| *stop) => break,
             _ = ticks.tick() => {}
         }
-        let verdict = announcer.check(&responder).await;
+        let verdict = probe.check().await;
         if let Some(healthy) = health.observe(verdict.is_ok()) {
             match &verdict {
                 Ok(()) => tracing::info!("healthy"),
-                Err(why) => tracing::warn!(why, "unhealthy"),
+                Err(why) => tracing::warn!(why = %why, "unhealthy"),
             }
             announcer.set_status(|status| status.healthy = healthy);
         } else if let Err(why) = &verdict {
-            tracing::debug!(why, "a health check failed");
+            tracing::debug!(why = %why, "a health check failed");
         }
         let want = match (announcer.maintenance(), health.healthy(), settings.unhealthy) {
             (true, _, _) => State::Drained,

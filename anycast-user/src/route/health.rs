@@ -1,7 +1,20 @@
 //! Whether the node should announce its VIPs: checks run every interval,
 //! and the verdict changes only after `rise` passes in a row (down to up)
 //! or `fall` failures in a row (up to down), so one lost probe does not
-//! flap the route (BIRD holds a flapping peer off for a minute).
+//! flap the route (BIRD holds a flapping peer off for a minute). What a
+//! check looks at is the [`Probe`]'s business: the daemon's probes the
+//! fast path's attachment and upstream resolution.
+
+use std::{fmt::Display, future::Future};
+
+/// One round of health checks.
+pub trait Probe: Send + Sync {
+    /// Why the node must not be announced, when it must not.
+    type Failure: Display + Send;
+
+    /// Ok while the node can serve.
+    fn check(&self) -> impl Future<Output = Result<(), Self::Failure>> + Send;
+}
 
 /// Health with hysteresis. A node starts down: it announces only once it
 /// has passed `rise` checks.

@@ -11,37 +11,18 @@ use std::net::IpAddr;
 
 use futures::TryStreamExt;
 use rtnetlink::{
-    Handle, LinkDummy,
-    packet_route::{
-        address::{AddressAttribute, AddressFlags, AddressMessage},
-        link::{LinkAttribute, LinkMessage, LinkXdp},
-    },
+    LinkDummy,
+    packet_route::address::{AddressAttribute, AddressFlags, AddressMessage},
 };
 
-#[derive(Debug, thiserror::Error)]
-pub enum VipError {
-    #[error("rtnetlink: {0}")]
-    Connect(#[source] std::io::Error),
-    #[error("{what}: {source}")]
-    Netlink { what: String, source: rtnetlink::Error },
-    #[error("no interface {0}")]
-    NoInterface(String),
-}
+use crate::netlink::{Netlink, NetlinkError, errno};
 
 const EEXIST: i32 = -libc::EEXIST;
 const EADDRNOTAVAIL: i32 = -libc::EADDRNOTAVAIL;
 const ENODEV: i32 = -libc::ENODEV;
 
-/// The kernel's errno in a netlink error, if that is what it is.
-fn errno(error: &rtnetlink::Error) -> Option<i32> {
-    match error {
-        rtnetlink::Error::NetlinkError(message) => Some(message.raw_code()),
-        _ => None,
-    }
-}
-
 pub struct VipHome {
-    handle: Handle,
+    netlink: Netlink,
     /// The interface holding the VIPs.
     pub interface: String,
     index: u32,
@@ -52,16 +33,15 @@ impl VipHome {
     /// Opens rtnetlink and finds the interface for `vips`: `interface` if
     /// it exists, else a dummy interface of that name made now (up), else
     /// `lo` (no dummy driver).
-    pub async fn open(interface: &str, vips: Vec<IpAddr>) -> Result<VipHome, VipError> {
-        let (connection, handle, _) = rtnetlink::new_connection().map_err(VipError::Connect)?;
-        tokio::spawn(connection);
-        let netlink = |what: String| move |source| VipError::Netlink { what, source };
-        let index = match link_index(&handle, interface).await? {
+    pub async fn open(interface: &str, vips: Vec<IpAddr>) -> Result<VipHome, NetlinkError> {
+        let netlink = Netlink::open()?;
+        let handle = &netlink.handle;
+        let index = match netlink.link_index(interface).await? {
             Some(index) => Some(index),
             None => {
                 let made = handle.link().add(LinkDummy::new(interface).up().build()).execute().await;
                 match made {
-                    Ok(()) => link_index(&handle, interface).await?,
+                    Ok(()) => netlink.link_index(interface).await?,
                     Err(e) => {
                         tracing::info!(interface, error = %e, "cannot make a dummy interface; the VIPs go on lo");
                         None
@@ -72,27 +52,32 @@ impl VipHome {
         let (interface, index) = match index {
             Some(index) => (interface.to_string(), index),
             None => {
-                let index = link_index(&handle, "lo").await?.ok_or_else(|| VipError::NoInterface("lo".into()))?;
+                let index = netlink.link_index("lo").await?.ok_or_else(|| NetlinkError::NoInterface("lo".into()))?;
                 ("lo".to_string(), index)
             }
         };
         // lo and a fresh dummy may be down (a new namespace's lo is).
         let up = rtnetlink::LinkUnspec::new_with_index(index).up().build();
-        handle.link().set(up).execute().await.map_err(netlink(format!("setting {interface} up")))?;
-        Ok(VipHome { handle, interface, index, vips })
+        handle
+            .link()
+            .set(up)
+            .execute()
+            .await
+            .map_err(|source| NetlinkError::Request { what: format!("setting {interface} up"), source })?;
+        Ok(VipHome { netlink, interface, index, vips })
     }
 
     /// The VIPs that are not on the interface now.
-    pub async fn missing(&self) -> Result<Vec<IpAddr>, VipError> {
+    pub async fn missing(&self) -> Result<Vec<IpAddr>, NetlinkError> {
         let present = self.present().await?;
         Ok(self.vips.iter().copied().filter(|vip| !present.iter().any(|(ip, _)| ip == vip)).collect())
     }
 
     /// Puts every missing VIP on the interface; returns those it added.
-    pub async fn add(&self) -> Result<Vec<IpAddr>, VipError> {
+    pub async fn add(&self) -> Result<Vec<IpAddr>, NetlinkError> {
         let missing = self.missing().await?;
         for &vip in &missing {
-            let mut request = self.handle.address().add(self.index, vip, host_prefix(vip));
+            let mut request = self.netlink.handle.address().add(self.index, vip, host_prefix(vip));
             if vip.is_ipv6() {
                 request.message_mut().attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
             }
@@ -100,7 +85,7 @@ impl VipHome {
                 Ok(()) => {}
                 Err(e) if errno(&e) == Some(EEXIST) => {}
                 Err(source) => {
-                    return Err(VipError::Netlink { what: format!("adding {vip} to {}", self.interface), source });
+                    return Err(NetlinkError::Request { what: format!("adding {vip} to {}", self.interface), source });
                 }
             }
         }
@@ -108,17 +93,20 @@ impl VipHome {
     }
 
     /// Takes every VIP off the interface; returns how many were there.
-    pub async fn remove(&self) -> Result<usize, VipError> {
+    pub async fn remove(&self) -> Result<usize, NetlinkError> {
         let mut removed = 0;
         for (vip, message) in self.present().await? {
             if !self.vips.contains(&vip) {
                 continue;
             }
-            match self.handle.address().del(message).execute().await {
+            match self.netlink.handle.address().del(message).execute().await {
                 Ok(()) => removed += 1,
                 Err(e) if matches!(errno(&e), Some(EADDRNOTAVAIL | ENODEV)) => {}
                 Err(source) => {
-                    return Err(VipError::Netlink { what: format!("removing {vip} from {}", self.interface), source });
+                    return Err(NetlinkError::Request {
+                        what: format!("removing {vip} from {}", self.interface),
+                        source,
+                    });
                 }
             }
         }
@@ -127,13 +115,13 @@ impl VipHome {
 
     /// The host addresses (/32, /128) on the interface, with their messages
     /// (what deleting one needs).
-    async fn present(&self) -> Result<Vec<(IpAddr, AddressMessage)>, VipError> {
-        let mut addresses = self.handle.address().get().set_link_index_filter(self.index).execute();
+    async fn present(&self) -> Result<Vec<(IpAddr, AddressMessage)>, NetlinkError> {
+        let mut addresses = self.netlink.handle.address().get().set_link_index_filter(self.index).execute();
         let mut present = Vec::new();
         while let Some(message) = addresses
             .try_next()
             .await
-            .map_err(|source| VipError::Netlink { what: "listing addresses".into(), source })?
+            .map_err(|source| NetlinkError::Request { what: "listing addresses".into(), source })?
         {
             let address = message.attributes.iter().find_map(|a| match a {
                 AddressAttribute::Address(ip) => Some(*ip),
@@ -149,35 +137,6 @@ impl VipHome {
     }
 }
 
-impl VipHome {
-    /// The ID of the XDP program attached to `interface` (any mode), if any.
-    pub async fn xdp_program(&self, interface: &str) -> Result<Option<u32>, VipError> {
-        let link =
-            find_link(&self.handle, interface).await?.ok_or_else(|| VipError::NoInterface(interface.to_string()))?;
-        Ok(link.attributes.iter().find_map(|a| match a {
-            LinkAttribute::Xdp(xdp) => xdp.iter().find_map(|x| match x {
-                LinkXdp::ProgId(id) if *id != 0 => Some(*id),
-                _ => None,
-            }),
-            _ => None,
-        }))
-    }
-}
-
 fn host_prefix(ip: IpAddr) -> u8 {
     if ip.is_ipv4() { 32 } else { 128 }
-}
-
-async fn link_index(handle: &Handle, name: &str) -> Result<Option<u32>, VipError> {
-    Ok(find_link(handle, name).await?.map(|link| link.header.index))
-}
-
-/// The interface called `name`, None if there is none.
-async fn find_link(handle: &Handle, name: &str) -> Result<Option<LinkMessage>, VipError> {
-    let mut links = handle.link().get().match_name(name.to_string()).execute();
-    match links.try_next().await {
-        Ok(link) => Ok(link),
-        Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
-        Err(source) => Err(VipError::Netlink { what: format!("looking up {name}"), source }),
-    }
 }

@@ -1,15 +1,13 @@
 //! The DNS service on the VIPs: what answers every query the fast path
-//! passes up, over UDP and TCP.
+//! passes up, over UDP and TCP. It resolves through the resolver it is
+//! given and offers what it answers to an [`respond::AnswerSink`]; it
+//! knows nothing of the fast path or the announcement.
 
-pub mod acl;
-pub mod control;
-mod listener;
-pub mod metrics;
-pub mod ratelimit;
-pub mod refresh;
+pub mod listener;
 pub mod respond;
 pub mod stats;
 pub mod tcp;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
+pub mod transport;
 pub mod udp;

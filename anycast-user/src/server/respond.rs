@@ -8,62 +8,42 @@
 //! assembled by [`crate::wire`], the node's OPT record when the query had
 //! one. Cacheable answers to UDP queries are written into the answer map.
 
-use std::{
-    net::IpAddr,
-    sync::{Arc, Mutex},
-};
+use std::{net::IpAddr, sync::Arc};
 
-use anycast_common::{CLASSIC_UDP_LEN, dns};
+use anycast_common::dns::{self, HEADER_LEN};
 use hickory_proto::{
-    op::{Message, MessageType, OpCode, ResponseCode},
+    op::{Message, OpCode, ResponseCode},
     rr::{DNSClass, RecordType},
 };
 
+use super::{
+    stats::{Error, Stats},
+    transport::Transport,
+};
 use crate::{
-    answer_entry::{AnswerEntry, WritePolicy},
-    clock,
-    fastpath::{AnswerMapView, FastPath},
-    resolver::{Resolution, Resolver, upstream::Upstream},
-    route::announce::Announcer,
-    server::{
-        acl::Acl,
-        ratelimit::Limiter,
-        refresh::{Refresher, Written},
-        stats::{Error, Stats},
-    },
+    policy::{acl::Acl, ratelimit::Limiter},
+    resolver::{Answer, Resolver, upstream::Upstream},
     wire::{self, ResponseEdns, Sections},
 };
 
-const HEADER_LEN: usize = 12;
 /// EDNS version this node speaks (RFC 6891).
 const EDNS_VERSION: u8 = 0;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-/// The fast path's answer map, fed with what the daemon answers.
-pub struct Feed {
-    pub fast_path: Mutex<FastPath>,
-    /// For counting the map's entries (metrics) without the lock.
-    pub view: Option<AnswerMapView>,
-    pub policy: WritePolicy,
-    pub refresher: Refresher,
+/// Where the responder offers the answers it sends over UDP: the fast
+/// path's feed, which writes those the XDP program may serve.
+pub trait AnswerSink: Send + Sync {
+    fn offer(&self, query: &Message, answer: &Answer);
 }
 
 pub struct Responder<U> {
-    pub resolver: Resolver<U>,
+    pub resolver: Arc<Resolver<U>>,
     pub stats: Stats,
     pub acl: Acl,
     /// EDNS UDP payload size this node advertises and accepts.
     pub edns_udp_size: u16,
-    pub feed: Option<Feed>,
     /// Response rate limiting of what reaches the daemon over UDP.
     pub limiter: Option<Limiter>,
-    /// The route announcement, once it is set up (for metrics).
-    pub announcer: std::sync::OnceLock<Arc<Announcer>>,
+    pub sink: Option<Arc<dyn AnswerSink>>,
 }
 
 /// What a query asks for, once it is known to be one worth answering.
@@ -119,8 +99,8 @@ impl<U: Upstream> Responder<U> {
             return Some(with_edns(error(ResponseCode::Refused, &parsed.question), edns));
         }
 
-        let resolution = self.resolver.resolve(question).await;
-        let sections = match Sections::encode(question, &resolution.answers, &resolution.authorities, &[]) {
+        let answer = self.resolver.resolve(question).await;
+        let sections = match Sections::encode(question, &answer.answers, &answer.authorities, &[]) {
             Ok(sections) => sections,
             Err(e) => {
                 self.stats.error(Error::Encode);
@@ -128,25 +108,20 @@ impl<U: Upstream> Responder<U> {
                 return Some(with_edns(error(ResponseCode::ServFail, &parsed.question), edns));
             }
         };
-        let rcode = u16::from(resolution.rcode) as u8;
+        let rcode = u16::from(answer.rcode) as u8;
         let response = wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, Some(&sections), edns);
-        let limit = match (transport, edns) {
-            (Transport::Tcp, _) => u16::MAX as usize,
-            (Transport::Udp, None) => CLASSIC_UDP_LEN as usize,
-            (Transport::Udp, Some(e)) => {
-                let client = parsed.message.edns.as_ref().map_or(CLASSIC_UDP_LEN, |q| q.max_payload());
-                client.max(CLASSIC_UDP_LEN).min(e.udp_size) as usize
-            }
-        };
-        if response.len() > limit {
+        let sizes = parsed.message.edns.as_ref().zip(edns).map(|(query, node)| (query.max_payload(), node.udp_size));
+        if response.len() > transport.max_response(sizes) {
             // Truncated: the question (and OPT) only, TC set; the client
             // asks again over TCP.
             self.stats.truncated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let tc = dns::response_flags(flags, rcode) | dns::FLAG_TC;
             return Some(wire::assemble(id, tc, &parsed.question, None, edns));
         }
-        if transport == Transport::Udp {
-            self.write_fast_path(&parsed.message, &resolution);
+        if transport == Transport::Udp
+            && let Some(sink) = &self.sink
+        {
+            sink.offer(&parsed.message, &answer);
         }
         Some(response)
     }
@@ -172,37 +147,6 @@ impl<U: Upstream> Responder<U> {
             dnssec_ok: e.flags().dnssec_ok,
             extended_rcode: 0,
         })
-    }
-
-    /// Writes the answer to `query` into the fast path's map, if it may go
-    /// there, and has it refreshed while it is in use; true if written.
-    pub fn write_fast_path(&self, query: &Message, resolution: &Resolution) -> bool {
-        let Some(feed) = &self.feed else { return false };
-        let mut response = Message::new(0, MessageType::Response, OpCode::Query);
-        response.metadata.response_code = resolution.rcode;
-        response.queries = query.queries.clone();
-        response.answers = resolution.answers.clone();
-        response.authorities = resolution.authorities.clone();
-        response.edns = query.edns.clone();
-        let mut fast_path = feed.fast_path.lock().expect("fast path lock");
-        let now = clock::boottime_ns();
-        let entry = match AnswerEntry::from_response(&response, fast_path.hash_key(), now, &feed.policy) {
-            Ok(entry) => entry,
-            Err(refusal) => {
-                tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path");
-                return false;
-            }
-        };
-        if let Err(e) = fast_path.insert(&entry) {
-            self.stats.error(Error::FastPathWrite);
-            tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
-            return false;
-        }
-        self.stats.fed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut asked = query.clone();
-        asked.answers.clear();
-        feed.refresher.track(entry.key, Written { query: asked, written_ns: now, expires_ns: entry.value.expires_ns });
-        true
     }
 }
 

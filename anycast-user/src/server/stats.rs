@@ -1,9 +1,9 @@
-//! What the daemon counts: queries by transport, responses by RCODE,
-//! truncations, answers written into the fast path, and what went wrong.
+//! What the server counts: queries by transport, responses by RCODE,
+//! truncations, rate limiting, and what went wrong.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::respond::Transport;
+use super::transport::Transport;
 
 #[derive(Default)]
 pub struct Stats {
@@ -12,10 +12,6 @@ pub struct Stats {
     /// Responses by RCODE (0..=15; extended RCODEs count under 15+).
     pub responses: [AtomicU64; 16],
     pub truncated: AtomicU64,
-    /// Answers written into the fast path's map.
-    pub fed: AtomicU64,
-    /// Of those, answers renewed before they expired (see `refresh`).
-    pub refreshed: AtomicU64,
     /// UDP queries over their prefix's rate limit, answered with TC=1.
     pub slipped: AtomicU64,
     /// UDP queries over their prefix's rate limit, not answered.
@@ -23,47 +19,21 @@ pub struct Stats {
     errors: [AtomicU64; Error::ALL.len()],
 }
 
-/// Things that go wrong while serving, counted by kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// A resolution that could not be put in a response.
-    Encode,
-    /// An answer the fast path's map did not take.
-    FastPathWrite,
-    UdpReceive,
-    UdpSend,
-    TcpAccept,
-    /// A query dropped because too many were under way.
-    UdpOverload,
-    /// A connection closed at once because too many were open.
-    TcpOverload,
-    /// A connection cut for not sending a whole message in time.
-    TcpIdle,
-}
-
-impl Error {
-    pub const ALL: [Error; 8] = [
-        Error::Encode,
-        Error::FastPathWrite,
-        Error::UdpReceive,
-        Error::UdpSend,
-        Error::TcpAccept,
-        Error::UdpOverload,
-        Error::TcpOverload,
-        Error::TcpIdle,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Error::Encode => "encode",
-            Error::FastPathWrite => "fastpath_write",
-            Error::UdpReceive => "udp_receive",
-            Error::UdpSend => "udp_send",
-            Error::TcpAccept => "tcp_accept",
-            Error::UdpOverload => "udp_overload",
-            Error::TcpOverload => "tcp_overload",
-            Error::TcpIdle => "tcp_idle",
-        }
+anycast_common::named! {
+    /// Things that go wrong while serving, counted by kind.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Error {
+        /// A resolution that could not be put in a response.
+        Encode = "encode",
+        UdpReceive = "udp_receive",
+        UdpSend = "udp_send",
+        TcpAccept = "tcp_accept",
+        /// A query dropped because too many were under way.
+        UdpOverload = "udp_overload",
+        /// A connection closed at once because too many were open.
+        TcpOverload = "tcp_overload",
+        /// A connection cut for not sending a whole message in time.
+        TcpIdle = "tcp_idle",
     }
 }
 

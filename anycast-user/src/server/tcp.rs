@@ -12,11 +12,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::{
-    listener::accept_until,
-    respond::{Responder, Transport},
-    stats::Error,
-};
+use super::{listener::accept_until, respond::Responder, stats::Error, transport::Transport};
 use crate::resolver::upstream::Upstream;
 
 #[derive(Clone, Copy, Debug)]

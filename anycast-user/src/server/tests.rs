@@ -19,15 +19,17 @@ use tokio::{
 };
 
 use super::{
-    acl::Acl,
     respond::Responder,
     tcp::{self, TcpLimits},
     udp,
 };
-use crate::resolver::{
-    Limits, Mode, Resolver,
-    cache::CacheLimits,
-    testnet::{FakeNet, hierarchy, hints},
+use crate::{
+    policy::acl::Acl,
+    resolver::{
+        Limits, Mode, Resolver,
+        cache::CacheLimits,
+        testnet::{FakeNet, hierarchy, hints},
+    },
 };
 
 pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
@@ -36,13 +38,17 @@ pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
 /// loopback).
 pub fn responder() -> Responder<FakeNet> {
     Responder {
-        resolver: Resolver::new(hierarchy(), Mode::Recursive(hints()), Limits::default(), CacheLimits::default()),
+        resolver: Arc::new(Resolver::new(
+            hierarchy(),
+            Mode::Recursive(hints()),
+            Limits::default(),
+            CacheLimits::default(),
+        )),
         stats: Default::default(),
         acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
         edns_udp_size: 1232,
-        feed: None,
         limiter: None,
-        announcer: Default::default(),
+        sink: None,
     }
 }
 

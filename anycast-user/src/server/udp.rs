@@ -13,10 +13,7 @@ use tokio::{
 
 use anycast_common::ratelimit::Verdict;
 
-use super::{
-    respond::{Responder, Transport},
-    stats::Error,
-};
+use super::{respond::Responder, stats::Error, transport::Transport};
 use crate::{clock, resolver::upstream::Upstream};
 
 /// Queries being answered at once, at most; beyond it queries are dropped

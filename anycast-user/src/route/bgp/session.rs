@@ -28,10 +28,12 @@ use tokio::{
 use tokio_util::codec::FramedRead;
 
 use super::{
-    PeerSettings, PeerStatus, Routes, SessionState,
     message::{self, Framer, Incoming, Negotiated, ReadError},
+    routes::Routes,
+    settings::PeerSettings,
+    status::{PeerStatus, SessionState},
 };
-use crate::route::announce::State;
+use crate::route::state::State;
 
 /// Reconnect backoff: doubles from MIN to MAX, reset by a session that
 /// got established.

@@ -1,0 +1,118 @@
+//! `[announce]`: how routers hear of the VIPs and what an unhealthy node
+//! does; `[health]`: the checks that decide it.
+
+use std::{net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use hickory_proto::rr::{Name, RecordType};
+use serde::Deserialize;
+
+use super::{
+    bgp::BgpSection,
+    error::{ConfigError, invalid, positive},
+};
+use crate::route::announce::{AnnounceSettings, BirdControl, HealthSettings, Routers, Unhealthy};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceSection {
+    /// How routers hear of the VIPs: `interface` (the node's routing
+    /// daemon exports the VIP interface) or `bgp` (the built-in speaker).
+    pub method: Option<AnnounceMethod>,
+    /// The interface the VIPs are put on while announced (a dummy one,
+    /// made if missing; `lo` where there is no dummy driver).
+    pub vip_interface: Option<String>,
+    /// BIRD include file anycastd rewrites with `define ANYCAST_STATE`.
+    pub bird_include: Option<PathBuf>,
+    /// birdc's control socket.
+    pub birdc_socket: Option<PathBuf>,
+    /// `withdraw` or `drain` when the health checks fail.
+    pub on_unhealthy: Option<Unhealthy>,
+    /// Seconds a graceful stop keeps answering after withdrawing.
+    pub drain_time: Option<u64>,
+    /// While this file exists the node is drained.
+    pub maintenance_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnounceMethod {
+    Interface,
+    Bgp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSection {
+    pub interval_ms: Option<u64>,
+    /// Checks passed in a row before announcing.
+    pub rise: Option<u32>,
+    /// Checks failed in a row before withdrawing.
+    pub fall: Option<u32>,
+    /// The probe question, resolved from the servers at every check.
+    pub probe_name: Option<String>,
+    pub probe_type: Option<String>,
+}
+
+impl AnnounceSection {
+    /// Checked with `[health]` and `[bgp]`, for announcing `vips`.
+    pub fn check(
+        self,
+        health: HealthSection,
+        bgp: Option<&BgpSection>,
+        vips: &[IpAddr],
+    ) -> Result<AnnounceSettings, ConfigError> {
+        let vip_interface = self.vip_interface.clone().unwrap_or_else(|| "anycast0".to_string());
+        if vip_interface.is_empty() || vip_interface.len() > 15 || vip_interface.contains(['/', ' ']) {
+            return Err(invalid("announce.vip_interface", format!("`{vip_interface}` is not an interface name")));
+        }
+        let health = health.check()?;
+        Ok(AnnounceSettings {
+            vip_interface,
+            routers: self.routers(bgp, vips)?,
+            unhealthy: self.on_unhealthy.unwrap_or(Unhealthy::Withdraw),
+            drain_time: Duration::from_secs(self.drain_time.unwrap_or(5)),
+            maintenance_file: self.maintenance_file,
+            health,
+        })
+    }
+
+    fn routers(&self, bgp: Option<&BgpSection>, vips: &[IpAddr]) -> Result<Routers, ConfigError> {
+        if self.birdc_socket.is_some() && self.bird_include.is_none() {
+            return Err(invalid("announce.birdc_socket", "set without announce.bird_include"));
+        }
+        match (self.method.unwrap_or(AnnounceMethod::Interface), bgp) {
+            (AnnounceMethod::Interface, Some(_)) => Err(invalid("bgp", "set, but announce.method is not \"bgp\"")),
+            (AnnounceMethod::Interface, None) => Ok(Routers::Interface {
+                bird: self.bird_include.clone().map(|include| BirdControl {
+                    include,
+                    socket: self.birdc_socket.clone().unwrap_or_else(|| PathBuf::from("/run/bird/bird.ctl")),
+                }),
+            }),
+            (AnnounceMethod::Bgp, _) if self.bird_include.is_some() => {
+                Err(invalid("announce.bird_include", "is for announce.method = \"interface\", not \"bgp\""))
+            }
+            (AnnounceMethod::Bgp, section) => Ok(Routers::Bgp(section.unwrap_or(&Default::default()).check(vips)?)),
+        }
+    }
+}
+
+impl HealthSection {
+    pub fn check(self) -> Result<HealthSettings, ConfigError> {
+        let interval_ms = self.interval_ms.unwrap_or(1000);
+        if !(100..=60_000).contains(&interval_ms) {
+            return Err(invalid("health.interval_ms", format!("{interval_ms} is outside 100..=60000")));
+        }
+        let probe_name = self.probe_name.as_deref().unwrap_or(".");
+        let probe_name =
+            Name::from_ascii(probe_name).map_err(|e| invalid("health.probe_name", format!("`{probe_name}`: {e}")))?;
+        let probe_type = self.probe_type.as_deref().unwrap_or("NS");
+        let probe_type = RecordType::from_str(&probe_type.to_ascii_uppercase())
+            .map_err(|_| invalid("health.probe_type", format!("`{probe_type}` is not a record type")))?;
+        Ok(HealthSettings {
+            interval: Duration::from_millis(interval_ms),
+            rise: positive("health.rise", self.rise.map(u64::from), 2)? as u32,
+            fall: positive("health.fall", self.fall.map(u64::from), 2)? as u32,
+            probe: (probe_name, probe_type),
+        })
+    }
+}

@@ -1,0 +1,39 @@
+//! A configuration problem, named by its key, and the checks that
+//! several sections share.
+
+use std::{ops::RangeInclusive, path::PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+pub fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), problem: problem.into() }
+}
+
+/// `value` if above 0, `default` if absent.
+pub fn positive(key: &str, value: Option<u64>, default: u64) -> Result<u64, ConfigError> {
+    match value {
+        Some(0) => Err(invalid(key, "must be above 0")),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    }
+}
+
+/// `value` if inside `range`.
+pub fn within<T>(key: &str, value: T, range: RangeInclusive<T>) -> Result<T, ConfigError>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(key, format!("{value} is outside {}..={}", range.start(), range.end())))
+    }
+}

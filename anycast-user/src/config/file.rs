@@ -1,0 +1,47 @@
+//! The configuration file as written: every section and key optional,
+//! unknown keys refused.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{
+    acl::AclSection,
+    announce::{AnnounceSection, HealthSection},
+    bgp::BgpSection,
+    error::ConfigError,
+    fastpath::FastPathSection,
+    rate_limit::RateLimitSection,
+    resolver::{CacheSection, ResolverSection},
+    service::ServiceSection,
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    #[serde(default)]
+    pub service: ServiceSection,
+    #[serde(default)]
+    pub acl: AclSection,
+    #[serde(default)]
+    pub resolver: ResolverSection,
+    #[serde(default)]
+    pub cache: CacheSection,
+    #[serde(default)]
+    pub fastpath: FastPathSection,
+    #[serde(default)]
+    pub announce: AnnounceSection,
+    #[serde(default)]
+    pub health: HealthSection,
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
+    pub bgp: Option<BgpSection>,
+}
+
+impl File {
+    pub fn read(path: &Path) -> Result<File, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+    }
+}

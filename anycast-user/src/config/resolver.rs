@@ -1,0 +1,113 @@
+//! `[resolver]`: recursive or forwarding, and the work one client
+//! question may cause; `[cache]`: the cache's size and TTL caps.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+use super::error::{ConfigError, invalid, positive};
+use crate::resolver::{Limits, Mode, cache::CacheLimits};
+
+/// The resolution mode as `resolver.mode` and `--mode` name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeName {
+    /// Iterate from the root hints.
+    Recursive,
+    /// Ask the configured forwarders.
+    Forward,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolverSection {
+    pub mode: Option<ModeName>,
+    /// Root hints file (named.root format); IANA's roots if absent.
+    pub root_hints: Option<PathBuf>,
+    /// Upstream resolvers for forward mode, `ADDRESS` or `ADDRESS:PORT`.
+    pub forwarders: Option<Vec<String>>,
+    /// Milliseconds to wait for one upstream answer.
+    pub query_timeout_ms: Option<u64>,
+    pub max_queries: Option<u32>,
+    pub max_referrals: Option<u32>,
+    pub max_cname: Option<u32>,
+    /// Seconds for a whole client question.
+    pub deadline: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    pub capacity: Option<usize>,
+    pub max_ttl: Option<u64>,
+    pub max_negative_ttl: Option<u64>,
+}
+
+/// `[resolver]`, checked.
+#[derive(Clone, Debug)]
+pub struct ResolverSettings {
+    /// The mode, with the root hints file it names (None: IANA's).
+    pub mode: Mode<Option<PathBuf>>,
+    pub query_timeout: Duration,
+    pub limits: Limits,
+}
+
+impl ResolverSection {
+    pub fn check(self) -> Result<ResolverSettings, ConfigError> {
+        let forwarders = self.forwarders.unwrap_or_default();
+        let mode = match self.mode.unwrap_or(ModeName::Recursive) {
+            ModeName::Recursive if !forwarders.is_empty() => {
+                return Err(invalid("resolver.forwarders", "given in recursive mode; set resolver.mode = \"forward\""));
+            }
+            ModeName::Recursive => Mode::Recursive(self.root_hints),
+            ModeName::Forward if forwarders.is_empty() => {
+                return Err(invalid("resolver.forwarders", "forward mode needs at least one forwarder"));
+            }
+            ModeName::Forward => Mode::Forward(
+                forwarders
+                    .iter()
+                    .map(|f| {
+                        parse_forwarder(f).ok_or_else(|| {
+                            invalid("resolver.forwarders", format!("`{f}` is not ADDRESS or ADDRESS:PORT"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        let defaults = Limits::default();
+        let limit = |key: &str, value: Option<u32>, default: u32| {
+            positive(key, value.map(u64::from), u64::from(default)).map(|v| v as u32)
+        };
+        let limits = Limits {
+            max_queries: limit("resolver.max_queries", self.max_queries, defaults.max_queries)?,
+            max_referrals: limit("resolver.max_referrals", self.max_referrals, defaults.max_referrals)?,
+            max_cname: limit("resolver.max_cname", self.max_cname, defaults.max_cname)?,
+            max_ns_depth: defaults.max_ns_depth,
+            deadline: Duration::from_secs(positive("resolver.deadline", self.deadline, defaults.deadline.as_secs())?),
+        };
+        let query_timeout = Duration::from_millis(positive("resolver.query_timeout_ms", self.query_timeout_ms, 800)?);
+        Ok(ResolverSettings { mode, query_timeout, limits })
+    }
+}
+
+impl CacheSection {
+    pub fn check(self) -> Result<CacheLimits, ConfigError> {
+        let defaults = CacheLimits::default();
+        let seconds = |key: &str, value: Option<u64>, default: Duration| {
+            positive(key, value, default.as_secs()).map(Duration::from_secs)
+        };
+        Ok(CacheLimits {
+            capacity: positive("cache.capacity", self.capacity.map(|c| c as u64), defaults.capacity as u64)? as usize,
+            max_ttl: seconds("cache.max_ttl", self.max_ttl, defaults.max_ttl)?,
+            max_negative_ttl: seconds("cache.max_negative_ttl", self.max_negative_ttl, defaults.max_negative_ttl)?,
+        })
+    }
+}
+
+fn parse_forwarder(text: &str) -> Option<SocketAddr> {
+    text.parse::<SocketAddr>().ok().or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)))
+}

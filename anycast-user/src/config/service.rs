@@ -1,0 +1,107 @@
+//! `[service]`: the addresses and port served, the NIC the fast path is
+//! attached to, the control socket, metrics and worker threads.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+use super::error::{ConfigError, invalid, positive};
+
+/// Where the control socket is unless configured.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/anycastd.sock";
+/// Most worker threads: more than any machine's CPUs is a typo.
+const MAX_THREADS: u64 = 1024;
+
+/// How the XDP program is attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum XdpMode {
+    /// In the driver; fails where the driver has no XDP support.
+    Native,
+    /// In the generic (skb) path: works everywhere, slower; a warning says so.
+    Generic,
+    /// Native where the driver supports it, else generic with a warning.
+    Auto,
+    /// No fast path: every query goes to the daemon.
+    Off,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    /// The anycast service addresses.
+    pub vips: Option<Vec<IpAddr>>,
+    pub port: Option<u16>,
+    /// More addresses to serve on (unicast management addresses).
+    pub listen: Option<Vec<IpAddr>>,
+    /// The NIC the XDP program is attached to.
+    pub interface: Option<String>,
+    pub xdp_mode: Option<XdpMode>,
+    /// Seconds a TCP connection may stay without a whole query.
+    pub tcp_idle_timeout: Option<u64>,
+    /// The control socket (`anycastd ctl`).
+    pub control_socket: Option<PathBuf>,
+    /// Where Prometheus metrics are served over HTTP (`ADDRESS:PORT`).
+    pub metrics: Option<SocketAddr>,
+    /// Worker threads (default: one per CPU the daemon may run on).
+    pub threads: Option<u64>,
+}
+
+/// `[service]`, checked.
+#[derive(Clone, Debug)]
+pub struct ServiceSettings {
+    pub vips: Vec<IpAddr>,
+    pub listen: Vec<IpAddr>,
+    pub port: u16,
+    /// None only with the fast path off.
+    pub interface: Option<String>,
+    pub xdp_mode: XdpMode,
+    pub tcp_idle_timeout: Duration,
+    pub control_socket: PathBuf,
+    pub metrics: Option<SocketAddr>,
+    /// Worker threads (None: one per CPU the daemon may run on).
+    pub threads: Option<usize>,
+}
+
+impl ServiceSection {
+    pub fn check(self) -> Result<ServiceSettings, ConfigError> {
+        let vips = self.vips.unwrap_or_default();
+        if vips.is_empty() {
+            return Err(invalid("service.vips", "no VIP to serve (give --vip or service.vips)"));
+        }
+        let xdp_mode = self.xdp_mode.unwrap_or(XdpMode::Auto);
+        if xdp_mode != XdpMode::Off && self.interface.is_none() {
+            return Err(invalid(
+                "service.interface",
+                "the fast path needs the NIC to attach to (or xdp_mode = \"off\")",
+            ));
+        }
+        let port = self.port.unwrap_or(53);
+        if port == 0 {
+            return Err(invalid("service.port", "must not be 0"));
+        }
+        Ok(ServiceSettings {
+            vips,
+            listen: self.listen.unwrap_or_default(),
+            port,
+            interface: self.interface,
+            xdp_mode,
+            tcp_idle_timeout: Duration::from_secs(positive("service.tcp_idle_timeout", self.tcp_idle_timeout, 10)?),
+            control_socket: self.control_socket.unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
+            metrics: self.metrics,
+            threads: threads(self.threads)?,
+        })
+    }
+}
+
+fn threads(value: Option<u64>) -> Result<Option<usize>, ConfigError> {
+    match value {
+        Some(0) => Err(invalid("service.threads", "must be above 0")),
+        Some(n) if n > MAX_THREADS => Err(invalid("service.threads", format!("at most {MAX_THREADS}"))),
+        n => Ok(n.map(|n| n as usize)),
+    }
+}

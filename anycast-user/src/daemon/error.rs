@@ -1,0 +1,23 @@
+//! Why the node could not start.
+
+use std::net::SocketAddr;
+
+use crate::{
+    fastpath::FastPathError, netlink::NetlinkError, resolver::hints::HintsError, route::announce::AnnounceError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Hints(#[from] HintsError),
+    #[error("{what} {addr}: {source}")]
+    Socket { what: &'static str, addr: SocketAddr, source: std::io::Error },
+    #[error("{context}: {source}")]
+    FastPath { context: String, source: Box<FastPathError> },
+    #[error("watching the XDP program's attachment: {0}")]
+    Attachment(#[source] NetlinkError),
+    #[error("setting up the route announcement: {0}")]
+    Announce(#[from] AnnounceError),
+    #[error("metrics on {addr}: {source}")]
+    Metrics { addr: SocketAddr, source: std::io::Error },
+}

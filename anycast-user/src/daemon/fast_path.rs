@@ -1,0 +1,65 @@
+//! The fast path as configured: loaded (over the pinned maps of a
+//! previous daemon, if pinned) and attached in the configured mode, or
+//! off.
+
+use aya::programs::XdpMode as Attach;
+
+use super::error::DaemonError;
+use crate::{
+    config::{Config, service::XdpMode},
+    fastpath::{FastPath, FastPathError, Settings},
+    policy::acl::Acl,
+};
+
+/// Loads and attaches the XDP program, unless the fast path is off.
+pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
+    let service = &config.service;
+    let Some(interface) = service.interface.as_deref().filter(|_| service.xdp_mode != XdpMode::Off) else {
+        tracing::warn!("the fast path is off: every query is answered in userspace");
+        return Ok(None);
+    };
+    let settings = Settings {
+        vips: service.vips.clone(),
+        acl: Acl::new(config.allow.clone()),
+        answer_capacity: config.fast_path.capacity,
+        udp_port: service.port,
+        edns_udp_size: config.fast_path.edns_udp_size,
+        rate_limit: config.rate_limit,
+    };
+    let mut fast_path = match &config.fast_path.pin_dir {
+        Some(dir) => FastPath::load_pinned(&settings, dir, interface)
+            .map_err(context(format!("loading the XDP program pinned under {}", dir.display())))?,
+        None => FastPath::load(&settings).map_err(context("loading the XDP program".into()))?,
+    };
+    if fast_path.taken_over() {
+        tracing::info!(interface, "the pinned maps are taken over: answers, counters and rate limits carry on");
+    }
+    attach(&mut fast_path, interface, service.xdp_mode)?;
+    tracing::info!(interface, "fast path attached");
+    Ok(Some(fast_path))
+}
+
+fn attach(fast_path: &mut FastPath, interface: &str, mode: XdpMode) -> Result<(), DaemonError> {
+    let attach = |fast_path: &mut FastPath, mode: Attach, name: &str| {
+        fast_path.attach(interface, mode).map_err(context(format!("attaching XDP to {interface} ({name})")))
+    };
+    match mode {
+        XdpMode::Native => attach(fast_path, Attach::Driver, "native"),
+        XdpMode::Generic => {
+            tracing::warn!(interface, "XDP in generic mode, as configured: slower than native");
+            attach(fast_path, Attach::Skb, "generic")
+        }
+        XdpMode::Auto => match fast_path.attach(interface, Attach::Driver) {
+            Ok(()) => Ok(()),
+            Err(native) => {
+                tracing::warn!(interface, error = %native, "native XDP unavailable; falling back to generic mode");
+                attach(fast_path, Attach::Skb, "generic")
+            }
+        },
+        XdpMode::Off => unreachable!("load returns before attaching when the fast path is off"),
+    }
+}
+
+fn context(context: String) -> impl FnOnce(FastPathError) -> DaemonError {
+    move |source| DaemonError::FastPath { context, source: Box::new(source) }
+}

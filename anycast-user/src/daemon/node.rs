@@ -1,0 +1,29 @@
+//! Every component of a running node, each built once by
+//! [`super::start`] and handed what it needs; the metrics and the control
+//! socket read them here.
+
+use std::sync::Arc;
+
+use hickory_proto::op::Message;
+
+use crate::{
+    feed::Feed,
+    resolver::{Answer, Resolver},
+    route::announce::Announcer,
+    server::respond::{AnswerSink, Responder},
+};
+
+pub struct Node<U> {
+    pub resolver: Arc<Resolver<U>>,
+    pub responder: Arc<Responder<U>>,
+    /// None with the fast path off.
+    pub feed: Option<Arc<Feed>>,
+    pub announcer: Arc<Announcer>,
+}
+
+/// The server offers its answers to the feed.
+impl AnswerSink for Feed {
+    fn offer(&self, query: &Message, answer: &Answer) {
+        Feed::offer(self, query, answer);
+    }
+}

@@ -1,0 +1,45 @@
+//! The DNS sockets on every VIP and listen address, bound before the fast
+//! path is loaded: a fast path taken over from a previous daemon passes
+//! its misses up at once, and the kernel queues them for these sockets
+//! rather than refusing them.
+
+use std::net::{IpAddr, SocketAddr};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpListener, UdpSocket};
+
+use super::error::DaemonError;
+
+/// UDP and TCP on each of `addresses`, port `port`.
+pub fn bind_all(addresses: &[IpAddr], port: u16) -> Result<Vec<(UdpSocket, TcpListener)>, DaemonError> {
+    addresses
+        .iter()
+        .map(|ip| {
+            let addr = SocketAddr::new(*ip, port);
+            let error = |what: &'static str| move |source| DaemonError::Socket { what, addr, source };
+            let udp = UdpSocket::from_std(bind(addr, Type::DGRAM).map_err(error("binding UDP"))?.into())
+                .map_err(error("serving UDP"))?;
+            let tcp = bind(addr, Type::STREAM).map_err(error("binding TCP"))?;
+            tcp.listen(1024).map_err(error("listening on"))?;
+            let tcp = TcpListener::from_std(tcp.into()).map_err(error("serving TCP"))?;
+            Ok((udp, tcp))
+        })
+        .collect()
+}
+
+/// A socket bound to `addr` even before the address is on an interface
+/// (IP_FREEBIND): the VIP may come and go with health.
+fn bind(addr: SocketAddr, kind: Type) -> std::io::Result<Socket> {
+    let protocol = if kind == Type::STREAM { Protocol::TCP } else { Protocol::UDP };
+    let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+        socket.set_freebind_v6(true)?;
+    } else {
+        socket.set_freebind_v4(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket)
+}

@@ -1,0 +1,127 @@
+//! Feeding the fast path: the answers the daemon gives are offered to the
+//! XDP program's map (the map writer decides which may go there), each
+//! one written is tracked, and those the XDP program answers from are
+//! refreshed before they expire ([`refresh`]). A fast path taken over from
+//! a previous daemon has its live entries adopted for refreshing.
+//!
+//! The server offers answers through its own small trait; the daemon
+//! connects the two.
+
+pub mod refresh;
+mod tracking;
+
+use std::sync::{
+    Mutex,
+    atomic::{AtomicU64, Ordering::Relaxed},
+};
+
+use anycast_common::{AnswerKey, Outcome};
+use hickory_proto::op::{Message, MessageType, OpCode};
+
+use crate::{
+    answer_entry::{AnswerEntry, WritePolicy},
+    clock,
+    fastpath::{AnswerMapView, FastPath, FastPathError},
+    resolver::Answer,
+};
+use tracking::{Tracking, Written};
+
+/// What the feed counts.
+#[derive(Default)]
+pub struct FeedStats {
+    /// Answers written into the map.
+    pub written: AtomicU64,
+    /// Of those, answers renewed before they expired (see [`refresh`]).
+    pub refreshed: AtomicU64,
+    /// Answers the map did not take.
+    pub write_errors: AtomicU64,
+}
+
+/// The fast path's map, fed with what the daemon answers.
+pub struct Feed {
+    fast_path: Mutex<FastPath>,
+    /// For counting the map's entries (metrics) without the lock.
+    view: Option<AnswerMapView>,
+    policy: WritePolicy,
+    tracking: Tracking,
+    pub stats: FeedStats,
+}
+
+impl Feed {
+    /// Feeds `fast_path` under `policy`; the live entries of a taken-over
+    /// one are adopted for refreshing.
+    pub fn new(mut fast_path: FastPath, policy: WritePolicy) -> Feed {
+        let tracking = Tracking::default();
+        if fast_path.taken_over() {
+            match tracking.adopt(&mut fast_path, clock::boottime_ns()) {
+                Ok(n) => tracing::info!(entries = n, "the pinned answers are refreshed from here on"),
+                Err(e) => tracing::warn!(error = %e, "reading the pinned answers; they expire unrefreshed"),
+            }
+        }
+        let view =
+            fast_path.answer_map_view().inspect_err(|e| tracing::warn!(error = %e, "a view of the answer map")).ok();
+        Feed { fast_path: Mutex::new(fast_path), view, policy, tracking, stats: FeedStats::default() }
+    }
+
+    /// Writes the answer to `query` into the map, if it may go there, and
+    /// tracks it for refreshing; true if written.
+    pub fn offer(&self, query: &Message, answer: &Answer) -> bool {
+        let mut response = Message::new(0, MessageType::Response, OpCode::Query);
+        response.metadata.response_code = answer.rcode;
+        response.queries = query.queries.clone();
+        response.answers = answer.answers.clone();
+        response.authorities = answer.authorities.clone();
+        response.edns = query.edns.clone();
+        let mut fast_path = self.fast_path.lock().expect("fast path lock");
+        let now = clock::boottime_ns();
+        let entry = match AnswerEntry::from_response(&response, fast_path.hash_key(), now, &self.policy) {
+            Ok(entry) => entry,
+            Err(refusal) => {
+                tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path");
+                return false;
+            }
+        };
+        if let Err(e) = fast_path.insert(&entry) {
+            self.stats.write_errors.fetch_add(1, Relaxed);
+            tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
+            return false;
+        }
+        self.stats.written.fetch_add(1, Relaxed);
+        let mut asked = query.clone();
+        asked.answers.clear();
+        self.tracking.track(entry.key, Written { query: asked, written_ns: now, expires_ns: entry.value.expires_ns });
+        true
+    }
+
+    /// When the XDP program last answered from the entry for `key`.
+    fn last_hit(&self, key: &AnswerKey) -> Result<Option<u64>, FastPathError> {
+        self.fast_path.lock().expect("fast path lock").last_hit(key)
+    }
+
+    /// Removes every entry for the name `wire` (lower-cased wire form);
+    /// returns how many there were.
+    pub fn purge(&self, wire: &[u8]) -> Result<usize, FastPathError> {
+        self.fast_path.lock().expect("fast path lock").purge(wire)
+    }
+
+    /// Answers tracked for refreshing.
+    pub fn tracked(&self) -> usize {
+        self.tracking.len()
+    }
+
+    /// Entries in the map, live or expired, if they can be counted.
+    pub fn map_entries(&self) -> Option<usize> {
+        self.view.as_ref().and_then(|view| view.count().ok())
+    }
+
+    /// The XDP program's outcome counters, summed over the CPUs.
+    pub fn counters(&self) -> Result<Vec<(Outcome, u64)>, FastPathError> {
+        self.fast_path.lock().expect("fast path lock").counters()
+    }
+
+    /// Unpins the fast path, for a stop that takes it with it: the program
+    /// is detached when the feed is dropped.
+    pub fn unpin(&self) -> Result<(), FastPathError> {
+        self.fast_path.lock().expect("fast path lock").unpin()
+    }
+}

@@ -1,0 +1,102 @@
+//! What the feed remembers of each answer it wrote into the map: the
+//! query it answered and its lifetime, so that the refresher can tell
+//! which entries are due and ask the same question again.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use anycast_common::{AnswerKey, KEY_FLAG_DO};
+use hickory_proto::{
+    op::{Edns, Message, Query},
+    rr::{DNSClass, Name, RecordType},
+    serialize::binary::BinDecodable,
+};
+
+use crate::fastpath::{FastPath, FastPathError};
+
+/// An answer written into the map.
+#[derive(Clone)]
+pub struct Written {
+    /// The query it answered (question and EDNS; no records).
+    pub query: Message,
+    pub written_ns: u64,
+    pub expires_ns: u64,
+}
+
+impl Written {
+    /// Whether it is due: within the last 40% of its life (at least the
+    /// last second), still alive.
+    fn due(&self, now: u64) -> bool {
+        let lifetime = self.expires_ns.saturating_sub(self.written_ns);
+        let window = (lifetime * 2 / 5).max(1_000_000_000);
+        now < self.expires_ns && self.expires_ns - now <= window
+    }
+}
+
+/// The written answers by map key.
+#[derive(Default)]
+pub struct Tracking {
+    written: Mutex<HashMap<AnswerKey, Written>>,
+}
+
+impl Tracking {
+    pub fn track(&self, key: AnswerKey, written: Written) {
+        self.written.lock().expect("tracking lock").insert(key, written);
+    }
+
+    pub fn forget(&self, key: &AnswerKey) {
+        self.written.lock().expect("tracking lock").remove(key);
+    }
+
+    /// Forgets what has expired at `now` and returns what is due.
+    pub fn due(&self, now: u64) -> Vec<(AnswerKey, Written)> {
+        let mut written = self.written.lock().expect("tracking lock");
+        written.retain(|_, w| w.expires_ns > now);
+        written.iter().filter(|(_, w)| w.due(now)).map(|(k, w)| (*k, w.clone())).collect()
+    }
+
+    /// Tracks the live entries of a fast path taken over from a previous
+    /// daemon, so that those in use are refreshed as if written here.
+    /// Returns how many.
+    pub fn adopt(&self, fast_path: &mut FastPath, now: u64) -> Result<usize, FastPathError> {
+        let mut adopted = 0;
+        for entry in fast_path.live_entries(now)? {
+            let Ok(name) = Name::from_bytes(&entry.name) else { continue };
+            let mut query = Message::query();
+            let mut question = Query::query(name, RecordType::from(entry.key.qtype));
+            question.set_query_class(DNSClass::from(entry.key.qclass));
+            query.queries.push(question);
+            if entry.key.flags & KEY_FLAG_DO != 0 {
+                let mut edns = Edns::new();
+                edns.flags_mut().dnssec_ok = true;
+                query.edns = Some(edns);
+            }
+            self.track(entry.key, Written { query, written_ns: entry.inserted_ns, expires_ns: entry.expires_ns });
+            adopted += 1;
+        }
+        Ok(adopted)
+    }
+
+    pub fn len(&self) -> usize {
+        self.written.lock().expect("tracking lock").len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_in_the_last_forty_percent_or_second_of_life() {
+        let s = 1_000_000_000;
+        let written =
+            |lifetime: u64| Written { query: Message::query(), written_ns: 100 * s, expires_ns: (100 + lifetime) * s };
+        let five = written(5);
+        assert!(!five.due(100 * s));
+        assert!(!five.due(102 * s + s / 2), "2.5 s left of 5");
+        assert!(five.due(103 * s), "2 s left of 5");
+        assert!(!five.due(105 * s), "expired: too late");
+        let two = written(2);
+        assert!(!two.due(100 * s + s / 2));
+        assert!(two.due(101 * s), "at least the last second");
+    }
+}
