@@ -3,6 +3,7 @@
 
 mod cmd;
 mod fuzz;
+mod layers;
 mod setup;
 mod soak;
 
@@ -60,8 +61,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// rustfmt and clippy over the host workspace and the eBPF crate.
+    /// rustfmt and clippy over the host workspace and the eBPF crate, and
+    /// no cycle between anycast-user's modules.
     Lint,
+    /// anycast-user's module graph: each module and those it imports,
+    /// leaves first.
+    Layers,
     /// The lab under a high mixed load (hits, new names, random-name
     /// floods, garbage, stalled TCP), reported minute by minute.
     Soak {
@@ -92,18 +97,18 @@ fn main() -> Result<()> {
         }
         Command::Run { args } => {
             setup::ensure()?;
-            let out_dir = cmd::build_anycastd()?;
+            let objects = cmd::build_lab_binaries()?;
             let anycastd = cmd::root().join("target/release/anycastd");
-            if args.is_empty() { run_lab(&anycastd, &out_dir.join("pass")) } else { cmd::exec(&anycastd, &args) }
+            if args.is_empty() { run_lab(&anycastd, &objects.join("pass")) } else { cmd::exec(&anycastd, &args) }
         }
         Command::Lab { announce } => {
             setup::ensure()?;
-            let out_dir = cmd::build_anycastd()?;
+            let objects = cmd::build_lab_binaries()?;
             let announce = match announce {
                 LabAnnounce::Bird => anycast_lab::anycast::Announce::Bird,
                 LabAnnounce::Bgp => anycast_lab::anycast::Announce::Bgp,
             };
-            run_anycast_lab(announce, &cmd::root().join("target/release/anycastd"), &out_dir.join("pass"))
+            run_anycast_lab(announce, &cmd::root().join("target/release/anycastd"), &objects.join("pass"))
         }
         Command::Test { args } => {
             setup::ensure()?;
@@ -123,10 +128,10 @@ fn main() -> Result<()> {
             };
             let mut bench_args = vec![scenario.clone()];
             if scenario == "compare" {
-                let out_dir = cmd::build_anycastd()?;
+                let objects = cmd::build_lab_binaries()?;
                 let anycastd = cmd::root().join("target/release/anycastd");
                 bench_args.extend(["--anycastd".into(), anycastd.display().to_string()]);
-                bench_args.extend(["--objects".into(), out_dir.display().to_string()]);
+                bench_args.extend(["--objects".into(), objects.display().to_string()]);
                 bench_args.extend(["--out".into(), cmd::root().join("target/bench").display().to_string()]);
             }
             bench_args.extend(rest);
@@ -137,9 +142,9 @@ fn main() -> Result<()> {
         Command::Soak { minutes } => {
             setup::ensure()?;
             cmd::require_root("the soak runs the lab, which creates network namespaces")?;
-            let out_dir = cmd::build_anycastd()?;
+            let objects = cmd::build_lab_binaries()?;
             let stopped = interrupted()?;
-            soak::run(&cmd::root().join("target/release/anycastd"), &out_dir.join("pass"), minutes, &stopped)
+            soak::run(&cmd::root().join("target/release/anycastd"), &objects.join("pass"), minutes, &stopped)
         }
         Command::Fuzz { targets, minutes } => {
             setup::ensure()?;
@@ -147,8 +152,13 @@ fn main() -> Result<()> {
                 if targets.is_empty() { fuzz::TARGETS.iter().map(|t| t.to_string()).collect() } else { targets };
             fuzz::run(&targets, minutes)
         }
+        Command::Layers => {
+            println!("{}", layers::render(&layers::graph(&daemon_src())?));
+            layers::check(&daemon_src())
+        }
         Command::Lint => {
             setup::ensure()?;
+            layers::check(&daemon_src())?;
             cmd::cargo(&["fmt", "--all", "--check"])?;
             cmd::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
             cmd::nightly_cargo_in("anycast-ebpf", &["fmt", "--check"])?;
@@ -172,6 +182,11 @@ fn main() -> Result<()> {
             cmd::nightly_cargo_in("fuzz", &["clippy", "--locked", "--bins", "--", "-D", "warnings"])
         }
     }
+}
+
+/// anycast-user's sources, whose modules must not import in a circle.
+fn daemon_src() -> std::path::PathBuf {
+    cmd::root().join("anycast-user/src")
 }
 
 /// The self-contained lab with anycastd in it, until Ctrl-C (or SIGTERM or
