@@ -56,11 +56,10 @@ impl Config {
         flags.overlay(&mut file);
         let service = file.service.check()?;
         let cache = file.cache.check()?;
-        let max_ttl = cache.max_ttl.as_secs().min(u32::MAX as u64) as u32;
         Ok(Config {
             allow: file.acl.check()?,
             resolver: file.resolver.check()?,
-            fast_path: file.fastpath.check(max_ttl)?,
+            fast_path: file.fastpath.check(cache.ttl.max_ttl)?,
             rate_limit: file.rate_limit.check()?,
             announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,
             cache,
@@ -128,7 +127,7 @@ mod tests {
         let Mode::Forward(forwarders) = &config.resolver.mode else { panic!("forward mode") };
         assert_eq!(forwarders[0], "192.0.2.53:53".parse().unwrap());
         assert_eq!(forwarders[1].port(), 5353);
-        assert_eq!(config.cache.max_negative_ttl, Duration::from_secs(60));
+        assert_eq!(config.cache.ttl.max_negative_ttl, 60);
         assert_eq!(config.fast_path.write_policy.min_ttl, 5);
         assert_eq!(config.service.metrics, Some("127.0.0.1:9153".parse().unwrap()));
         let announce = &config.announce;

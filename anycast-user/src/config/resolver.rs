@@ -9,8 +9,8 @@ use std::{
 
 use serde::Deserialize;
 
-use super::error::{ConfigError, invalid, positive};
-use crate::resolver::{Limits, Mode, cache::CacheLimits};
+use super::error::{ConfigError, invalid, positive, within};
+use crate::resolver::{Limits, Mode, cache::CacheLimits, ttl::TtlPolicy};
 
 /// The resolution mode as `resolver.mode` and `--mode` name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -97,13 +97,20 @@ impl ResolverSection {
 impl CacheSection {
     pub fn check(self) -> Result<CacheLimits, ConfigError> {
         let defaults = CacheLimits::default();
-        let seconds = |key: &str, value: Option<u64>, default: Duration| {
-            positive(key, value, default.as_secs()).map(Duration::from_secs)
+        // Seconds, below the top bit (RFC 2181 8).
+        let seconds = |key: &str, value: Option<u64>, default: u32| {
+            within(key, positive(key, value, default.into())?, 1..=(i32::MAX as u64)).map(|s| s as u32)
         };
         Ok(CacheLimits {
             capacity: positive("cache.capacity", self.capacity.map(|c| c as u64), defaults.capacity as u64)? as usize,
-            max_ttl: seconds("cache.max_ttl", self.max_ttl, defaults.max_ttl)?,
-            max_negative_ttl: seconds("cache.max_negative_ttl", self.max_negative_ttl, defaults.max_negative_ttl)?,
+            ttl: TtlPolicy {
+                max_ttl: seconds("cache.max_ttl", self.max_ttl, defaults.ttl.max_ttl)?,
+                max_negative_ttl: seconds(
+                    "cache.max_negative_ttl",
+                    self.max_negative_ttl,
+                    defaults.ttl.max_negative_ttl,
+                )?,
+            },
         })
     }
 }

@@ -12,6 +12,8 @@ use std::{
 
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
+use super::ttl::TtlPolicy;
+
 /// How much a cached RRset is believed, lowest first (RFC 2181 5.4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Trust {
@@ -67,20 +69,13 @@ pub enum Lookup {
 pub struct CacheLimits {
     /// Entries (RRsets and negative answers) at most.
     pub capacity: usize,
-    /// TTLs above this are lowered to it.
-    pub max_ttl: Duration,
-    /// Negative answers are kept at most this long, however long the SOA
-    /// allows (a flood of random names must not fill the cache for a day).
-    pub max_negative_ttl: Duration,
+    /// How long anything is kept (and served for).
+    pub ttl: TtlPolicy,
 }
 
 impl Default for CacheLimits {
     fn default() -> Self {
-        CacheLimits {
-            capacity: 100_000,
-            max_ttl: Duration::from_secs(86_400),
-            max_negative_ttl: Duration::from_secs(900),
-        }
+        CacheLimits { capacity: 100_000, ttl: TtlPolicy::default() }
     }
 }
 
@@ -117,14 +112,7 @@ impl Cache {
             return;
         }
         // Clients are told no more than the cache keeps.
-        let max_ttl = self.limits.max_ttl.as_secs().min(u32::MAX as u64) as u32;
-        let records: Vec<Record> = records
-            .into_iter()
-            .map(|mut r| {
-                r.ttl = r.ttl.min(max_ttl);
-                r
-            })
-            .collect();
+        let records = self.limits.ttl.apply(records);
         let ttl = Duration::from_secs(records.iter().map(|r| r.ttl).min().unwrap_or(0) as u64);
         if ttl.is_zero() {
             return;
@@ -136,8 +124,8 @@ impl Cache {
         self.rrsets.insert(key, RrsetEntry { records, stored: now, expires: now + ttl, trust });
     }
 
-    /// Stores a negative answer for `name` (and `rtype` when NODATA), bounded
-    /// by the SOA's TTL and MINIMUM (RFC 2308 5).
+    /// Stores a negative answer for `name` (and `rtype` when NODATA), for
+    /// as long as the TTL policy gives its SOA.
     pub fn insert_negative(
         &mut self,
         name: &Name,
@@ -146,7 +134,8 @@ impl Cache {
         soa: Record,
         now: Instant,
     ) {
-        let ttl = negative_ttl(&soa).min(self.limits.max_negative_ttl);
+        let soa = self.limits.ttl.negative(soa);
+        let ttl = Duration::from_secs(soa.ttl.into());
         if ttl.is_zero() {
             return;
         }
@@ -248,15 +237,6 @@ impl Cache {
     }
 }
 
-/// RFC 2308 5: a negative answer lives min(SOA TTL, SOA MINIMUM).
-pub fn negative_ttl(soa: &Record) -> Duration {
-    let minimum = match &soa.data {
-        hickory_proto::rr::RData::SOA(soa) => soa.minimum,
-        _ => 0,
-    };
-    Duration::from_secs(soa.ttl.min(minimum) as u64)
-}
-
 /// `record` with its TTL lowered by the whole seconds since `stored`.
 fn aged(record: &Record, stored: Instant, now: Instant) -> Record {
     let mut record = record.clone();
@@ -308,7 +288,10 @@ mod tests {
     #[test]
     fn ttls_are_capped_in_the_records_too() {
         let t0 = Instant::now();
-        let mut cache = Cache::new(CacheLimits { max_ttl: Duration::from_secs(60), ..CacheLimits::default() });
+        let mut cache = Cache::new(CacheLimits {
+            ttl: TtlPolicy { max_ttl: 60, ..TtlPolicy::default() },
+            ..CacheLimits::default()
+        });
         cache.insert_rrset(vec![a("www.example.", 604_800, 1)], Trust::Answer, t0);
         let Some(Lookup::Records(r)) = cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, t0) else {
             panic!("cached");
@@ -347,7 +330,10 @@ mod tests {
             Some(Lookup::NoData(_))
         ));
         assert_eq!(cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, at(1)), None);
-        let mut capped = Cache::new(CacheLimits { max_negative_ttl: Duration::from_secs(5), ..CacheLimits::default() });
+        let mut capped = Cache::new(CacheLimits {
+            ttl: TtlPolicy { max_negative_ttl: 5, ..TtlPolicy::default() },
+            ..CacheLimits::default()
+        });
         capped.insert_negative(&name("nx.example."), None, DNSClass::IN, soa(3600, 3600), t0);
         assert_eq!(capped.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, at(5)), None);
     }

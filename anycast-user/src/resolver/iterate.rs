@@ -169,7 +169,8 @@ impl<U: Upstream> Resolver<U> {
         }
     }
 
-    /// Caches what a final reply says and turns it into a step.
+    /// Caches what a final reply says and turns it into a step, its TTLs
+    /// under the policy as if it had come from the cache.
     fn take(&self, reply: Reply, name: &Name, rtype: RecordType, class: DNSClass, zone: &Name) -> Option<Step> {
         let now = Instant::now();
         let mut cache = self.cache.lock().expect("cache lock");
@@ -178,21 +179,23 @@ impl<U: Upstream> Resolver<U> {
                 for rrset in cacheable {
                     cache.insert_rrset(rrset, Trust::Answer, now);
                 }
-                Some(Step::Records(records))
+                Some(Step::Records(self.ttl.apply(records)))
             }
             Reply::Cname { cname, cacheable } => {
                 for rrset in cacheable {
                     cache.insert_rrset(rrset, Trust::Answer, now);
                 }
-                Some(Step::Cname(cname))
+                self.ttl.apply(vec![cname]).pop().map(Step::Cname)
             }
             Reply::NxDomain(soa) => {
+                let soa = soa.map(|soa| self.ttl.negative(soa));
                 if let Some(soa) = &soa {
                     cache.insert_negative(name, None, class, soa.clone(), now);
                 }
                 Some(Step::NxDomain(soa))
             }
             Reply::NoData(soa) => {
+                let soa = soa.map(|soa| self.ttl.negative(soa));
                 if let Some(soa) = &soa {
                     cache.insert_negative(name, Some(rtype), class, soa.clone(), now);
                 }

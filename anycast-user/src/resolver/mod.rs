@@ -21,6 +21,7 @@ pub mod telemetry;
 pub(crate) mod testnet;
 #[cfg(test)]
 mod tests;
+pub mod ttl;
 pub mod upstream;
 
 use std::{
@@ -42,6 +43,7 @@ use self::{
     hints::RootHints,
     servers::ServerStats,
     telemetry::{ResolverStats, Source},
+    ttl::TtlPolicy,
     upstream::Upstream,
 };
 
@@ -125,6 +127,8 @@ pub struct Resolver<U> {
     mode: Mode,
     limits: Limits,
     cache: Mutex<Cache>,
+    /// The cache's TTL policy, for answers that come fresh from a server.
+    ttl: TtlPolicy,
     servers: Mutex<ServerStats>,
     /// Questions being resolved: later askers wait for the first.
     inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Answer>>>>,
@@ -137,6 +141,7 @@ impl<U: Upstream> Resolver<U> {
             upstream,
             mode,
             limits,
+            ttl: cache.ttl,
             cache: Mutex::new(Cache::new(cache)),
             servers: Mutex::new(ServerStats::default()),
             inflight: Mutex::new(HashMap::new()),

@@ -10,7 +10,7 @@ use hickory_proto::{
 use super::{
     Answer, Limits, Mode, Resolver,
     cache::{CacheLimits, Lookup},
-    testnet::{Behavior, FakeNet, hierarchy, hints, ip, name, root_zone},
+    testnet::{self, Behavior, FakeNet, hierarchy, hints, ip, name, root_zone},
 };
 
 fn recursive(net: FakeNet, limits: Limits) -> Resolver<FakeNet> {
@@ -189,4 +189,41 @@ async fn servers_whose_addresses_are_gone_are_found_again_from_above() {
     resolver.cache.lock().unwrap().forget(&name("ns.lab."), RecordType::A, DNSClass::IN);
     let again = ask(&resolver, "www.example.lab.", RecordType::A).await;
     assert_eq!(addresses(&again), vec!["10.53.0.101"]);
+}
+
+#[tokio::test]
+async fn the_ttl_policy_holds_for_fresh_and_cached_answers_alike() {
+    use super::{testnet::Zone, ttl::TtlPolicy};
+    // A zone whose TTLs are a week, the top bit, and a day-long negative.
+    let mut zone =
+        Zone::new("ttl.", vec![testnet::a("week.ttl.", 604_800, ip(110)), testnet::a("top.ttl.", 1 << 31, ip(111))]);
+    zone.records[0] = testnet::soa("ttl.", 86_400);
+    zone.records[0].ttl = 86_400;
+    let mut root = root_zone();
+    root.records.push(testnet::ns("ttl.", "ns.ttl."));
+    root.records.push(testnet::a("ns.ttl.", 3600, ip(11)));
+    let net = FakeNet::default().serve(ip(1), Behavior::Authoritative, vec![root]).serve(
+        ip(11),
+        Behavior::Authoritative,
+        vec![zone],
+    );
+    let policy = TtlPolicy { max_ttl: 3600, max_negative_ttl: 300 };
+    let cache = CacheLimits { ttl: policy, ..CacheLimits::default() };
+    let resolver = Resolver::new(net, Mode::Recursive(hints()), Limits::default(), cache);
+    let ttls = |answer: &Answer| answer.answers.iter().chain(&answer.authorities).map(|r| r.ttl).collect::<Vec<_>>();
+    let cases = [
+        ("week.ttl.", RecordType::A, vec![3600]),
+        ("top.ttl.", RecordType::A, vec![0]),
+        ("nope.ttl.", RecordType::A, vec![300]),
+        ("week.ttl.", RecordType::TXT, vec![300]),
+    ];
+    for (qname, qtype, expected) in cases {
+        let fresh = ask(&resolver, qname, qtype).await;
+        assert_eq!(ttls(&fresh), expected, "{qname} {qtype} from the server");
+        let before = resolver.upstream.queries();
+        let again = ask(&resolver, qname, qtype).await;
+        assert_eq!(ttls(&again), expected, "{qname} {qtype} again");
+        let asked_again = resolver.upstream.queries() > before;
+        assert_eq!(asked_again, expected == [0], "{qname} {qtype}: only a TTL of 0 is not cached");
+    }
 }
