@@ -15,13 +15,15 @@ use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use super::ttl::TtlPolicy;
 
 /// How much a cached RRset is believed, lowest first (RFC 2181 5.4.1).
+/// Only [`Trust::Answer`] data answers a client; glue and a parent's NS
+/// RRset only lead the resolver to servers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Trust {
     /// Additional-section data and glue from a referral.
     Glue,
     /// Authority-section NS RRsets of a referral.
     Referral,
-    /// The answer section of an authoritative response.
+    /// The answer section of an authoritative response (or a forwarder's).
     Answer,
 }
 
@@ -151,13 +153,21 @@ impl Cache {
         }
     }
 
-    /// What is known about (name, type, class) at `now`.
-    pub fn lookup(&self, name: &Name, rtype: RecordType, class: DNSClass, now: Instant) -> Option<Lookup> {
+    /// What is known about (name, type, class) at `now`, RRsets believed
+    /// at least as much as `trust`.
+    pub fn lookup(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        trust: Trust,
+        now: Instant,
+    ) -> Option<Lookup> {
         let key = Key::new(name, rtype, class);
         if let Some(neg) = self.nxdomain.get(&(key.name.clone(), class)).filter(|n| n.expires > now) {
             return Some(Lookup::NxDomain(aged(&neg.soa, neg.stored, now)));
         }
-        if let Some(entry) = self.rrsets.get(&key).filter(|e| e.expires > now) {
+        if let Some(entry) = self.rrsets.get(&key).filter(|e| e.expires > now && e.trust >= trust) {
             return Some(Lookup::Records(entry.records.iter().map(|r| aged(r, entry.stored, now)).collect()));
         }
         if let Some(neg) = self.nodata.get(&key).filter(|n| n.expires > now) {
@@ -275,12 +285,20 @@ mod tests {
         let mut cache = Cache::new(CacheLimits::default());
         cache.insert_rrset(vec![a("WWW.example.", 300, 1)], Trust::Answer, t0);
         let later = t0 + Duration::from_secs(100);
-        let Some(Lookup::Records(r)) = cache.lookup(&name("www.EXAMPLE."), RecordType::A, DNSClass::IN, later) else {
+        let Some(Lookup::Records(r)) =
+            cache.lookup(&name("www.EXAMPLE."), RecordType::A, DNSClass::IN, Trust::Glue, later)
+        else {
             panic!("cached RRset not found case-insensitively");
         };
         assert_eq!(r[0].ttl, 200);
         assert_eq!(
-            cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, t0 + Duration::from_secs(300)),
+            cache.lookup(
+                &name("www.example."),
+                RecordType::A,
+                DNSClass::IN,
+                Trust::Glue,
+                t0 + Duration::from_secs(300)
+            ),
             None
         );
     }
@@ -293,7 +311,9 @@ mod tests {
             ..CacheLimits::default()
         });
         cache.insert_rrset(vec![a("www.example.", 604_800, 1)], Trust::Answer, t0);
-        let Some(Lookup::Records(r)) = cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, t0) else {
+        let Some(Lookup::Records(r)) =
+            cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, Trust::Glue, t0)
+        else {
             panic!("cached");
         };
         assert_eq!(r[0].ttl, 60);
@@ -305,7 +325,7 @@ mod tests {
         let mut cache = Cache::new(CacheLimits::default());
         cache.insert_rrset(vec![a("ns.example.", 300, 1)], Trust::Answer, t0);
         cache.insert_rrset(vec![a("ns.example.", 300, 66)], Trust::Glue, t0);
-        let lookup = cache.lookup(&name("ns.example."), RecordType::A, DNSClass::IN, t0);
+        let lookup = cache.lookup(&name("ns.example."), RecordType::A, DNSClass::IN, Trust::Glue, t0);
         assert_eq!(lookup, Some(Lookup::Records(vec![a("ns.example.", 300, 1)])));
         let mut cache = Cache::new(CacheLimits::default());
         cache.insert_rrset(vec![a("ns.example.", 300, 66)], Trust::Glue, t0);
@@ -321,21 +341,21 @@ mod tests {
         cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, soa(30, 600), t0);
         let at = |s| t0 + Duration::from_secs(s);
         assert!(matches!(
-            cache.lookup(&name("nx.example."), RecordType::AAAA, DNSClass::IN, at(59)),
+            cache.lookup(&name("nx.example."), RecordType::AAAA, DNSClass::IN, Trust::Glue, at(59)),
             Some(Lookup::NxDomain(_))
         ));
-        assert_eq!(cache.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, at(60)), None);
+        assert_eq!(cache.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, Trust::Glue, at(60)), None);
         assert!(matches!(
-            cache.lookup(&name("www.example."), RecordType::MX, DNSClass::IN, at(29)),
+            cache.lookup(&name("www.example."), RecordType::MX, DNSClass::IN, Trust::Glue, at(29)),
             Some(Lookup::NoData(_))
         ));
-        assert_eq!(cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, at(1)), None);
+        assert_eq!(cache.lookup(&name("www.example."), RecordType::A, DNSClass::IN, Trust::Glue, at(1)), None);
         let mut capped = Cache::new(CacheLimits {
             ttl: TtlPolicy { max_negative_ttl: 5, ..TtlPolicy::default() },
             ..CacheLimits::default()
         });
         capped.insert_negative(&name("nx.example."), None, DNSClass::IN, soa(3600, 3600), t0);
-        assert_eq!(capped.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, at(5)), None);
+        assert_eq!(capped.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, Trust::Glue, at(5)), None);
     }
 
     #[test]
@@ -350,7 +370,9 @@ mod tests {
         }
         assert!(cache.len() <= 10, "{} entries", cache.len());
         for i in 0..5 {
-            assert!(cache.lookup(&name(&format!("h{i}.example.")), RecordType::A, DNSClass::IN, t0).is_some());
+            assert!(
+                cache.lookup(&name(&format!("h{i}.example.")), RecordType::A, DNSClass::IN, Trust::Glue, t0).is_some()
+            );
         }
     }
 
@@ -366,8 +388,8 @@ mod tests {
         cache.insert_negative(&name("one-more.example."), None, DNSClass::IN, soa(900, 900), t0);
         // 10 swept (the closest to expiry), then the new one stored.
         assert_eq!(cache.len(), 71);
-        assert_eq!(cache.lookup(&name("nx9.example."), RecordType::A, DNSClass::IN, t0), None);
-        assert!(cache.lookup(&name("nx10.example."), RecordType::A, DNSClass::IN, t0).is_some());
+        assert_eq!(cache.lookup(&name("nx9.example."), RecordType::A, DNSClass::IN, Trust::Glue, t0), None);
+        assert!(cache.lookup(&name("nx10.example."), RecordType::A, DNSClass::IN, Trust::Glue, t0).is_some());
         // The next inserts find room without another sweep.
         for i in 0..9 {
             cache.insert_negative(&name(&format!("more{i}.example.")), None, DNSClass::IN, soa(900, 900), t0);

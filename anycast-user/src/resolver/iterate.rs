@@ -34,8 +34,9 @@ enum Step {
 /// How a reply from a server of `zone` reads.
 #[derive(Debug, PartialEq, Eq)]
 enum Reply {
-    /// The RRset asked for; `cacheable` holds every in-bailiwick RRset of
-    /// the answer section (a CNAME chain's links among them).
+    /// The RRset asked for; `cacheable` holds the in-bailiwick part of the
+    /// answer section's CNAME chain from the name asked, and the RRset at
+    /// its end: nothing else an answer section carries is believed.
     Answer {
         records: Vec<Record>,
         cacheable: Vec<Vec<Record>>,
@@ -97,7 +98,8 @@ impl<U: Upstream> Resolver<U> {
     fn cached_step(&self, name: &Name, rtype: RecordType, class: DNSClass) -> Option<Step> {
         let cache = self.cache.lock().expect("cache lock");
         let now = Instant::now();
-        let found = cache.lookup(name, rtype, class, now);
+        // Only data an answer gave answers a client (RFC 2181 5.4.1).
+        let found = cache.lookup(name, rtype, class, Trust::Answer, now);
         if let Some(Lookup::Records(records)) = found {
             return Some(Step::Records(records));
         }
@@ -106,7 +108,7 @@ impl<U: Upstream> Resolver<U> {
         }
         // A CNAME at the name answers for every other type.
         if rtype != RecordType::CNAME
-            && let Some(Lookup::Records(cname)) = cache.lookup(name, RecordType::CNAME, class, now)
+            && let Some(Lookup::Records(cname)) = cache.lookup(name, RecordType::CNAME, class, Trust::Answer, now)
         {
             return cname.into_iter().next().map(Step::Cname);
         }
@@ -215,7 +217,7 @@ impl<U: Upstream> Resolver<U> {
         let now = Instant::now();
         let mut zone = name.clone();
         loop {
-            if let Some(Lookup::Records(ns)) = cache.lookup(&zone, RecordType::NS, class, now) {
+            if let Some(Lookup::Records(ns)) = cache.lookup(&zone, RecordType::NS, class, Trust::Referral, now) {
                 return (zone, ns.iter().filter_map(ns_target).collect());
             }
             if zone.is_root() {
@@ -276,7 +278,7 @@ impl<U: Upstream> Resolver<U> {
         let mut addresses = Vec::new();
         for ns in ns_names {
             for rtype in [RecordType::A, RecordType::AAAA] {
-                if let Some(Lookup::Records(records)) = cache.lookup(ns, rtype, class, now) {
+                if let Some(Lookup::Records(records)) = cache.lookup(ns, rtype, class, Trust::Glue, now) {
                     addresses.extend(records.iter().filter_map(|r| match &r.data {
                         RData::A(a) => Some(SocketAddr::new(IpAddr::V4(a.0), DNS_PORT)),
                         RData::AAAA(aaaa) => Some(SocketAddr::new(IpAddr::V6(aaaa.0), DNS_PORT)),
@@ -340,7 +342,7 @@ fn classify(response: &Message, zone: &Name, name: &Name, rtype: RecordType, cla
         return Reply::Lame("error RCODE");
     }
     let in_zone = |r: &&Record| zone.zone_of(&r.name) && r.dns_class == class;
-    let answers: Vec<&Record> = response.answers.iter().filter(in_zone).collect();
+    let answers: Vec<&Record> = chain(response.answers.iter().filter(in_zone).collect(), name, rtype);
     let cacheable = rrsets(answers.iter().copied());
     let exact = |t: RecordType| {
         answers.iter().filter(|r| r.name == *name && r.record_type() == t).map(|r| (*r).clone()).collect::<Vec<_>>()
@@ -389,6 +391,30 @@ fn classify(response: &Message, zone: &Name, name: &Name, rtype: RecordType, cla
         return Reply::NoData(soa);
     }
     Reply::Lame("neither answer, referral nor SOA")
+}
+
+/// The records of `answers` on the CNAME chain from `name`: the links,
+/// then the RRset of `rtype` at its end. Anything else in an answer
+/// section (an unrelated RRset a server stuffed in) is dropped.
+fn chain<'a>(answers: Vec<&'a Record>, name: &Name, rtype: RecordType) -> Vec<&'a Record> {
+    let mut kept = Vec::new();
+    let mut owner = name.clone();
+    // Each link is used once, so a loop in the section ends.
+    for _ in 0..answers.len() {
+        let at_owner = |t: RecordType| -> Vec<&'a Record> {
+            answers.iter().copied().filter(|r| r.name == owner && r.record_type() == t).collect()
+        };
+        let found = at_owner(rtype);
+        if !found.is_empty() || rtype == RecordType::CNAME {
+            kept.extend(found);
+            break;
+        }
+        let Some(&link) = at_owner(RecordType::CNAME).first() else { break };
+        let RData::CNAME(target) = &link.data else { break };
+        kept.push(link);
+        owner = target.0.clone();
+    }
+    kept
 }
 
 /// Groups records into RRsets by (owner, type, class), keeping order.

@@ -200,7 +200,7 @@ impl<U: Upstream> Resolver<U> {
     /// What the cache knows now about (name, type, class).
     #[cfg(test)]
     pub fn cached(&self, name: &Name, rtype: RecordType, class: DNSClass) -> Option<cache::Lookup> {
-        self.cache.lock().expect("cache lock").lookup(name, rtype, class, std::time::Instant::now())
+        self.cache.lock().expect("cache lock").lookup(name, rtype, class, cache::Trust::Glue, std::time::Instant::now())
     }
 
     /// Forgets `name` in the cache; true if anything was cached.

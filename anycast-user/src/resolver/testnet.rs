@@ -69,6 +69,9 @@ pub enum Behavior {
     /// Answers everything with a referral to the root (a lame server's
     /// classic reply).
     UpwardReferral,
+    /// Answers authoritatively, and stuffs an unrelated RRset of its own
+    /// zone (`planted.<zone>`) into every answer section.
+    Stuffing,
 }
 
 pub struct Zone {
@@ -151,6 +154,10 @@ impl FakeNet {
             }
         }
         response.metadata.authoritative = true;
+        if server.behavior == Behavior::Stuffing {
+            let planted = format!("planted.{}", zone.origin);
+            response.answers.push(a(&planted, 86400, ip(66)));
+        }
         let mut owner = qname.clone();
         for _ in 0..8 {
             let records = zone.at(&owner, qtype);
@@ -229,21 +236,7 @@ pub fn hierarchy() -> FakeNet {
                 ],
             )],
         )
-        .serve(
-            ip(3),
-            Authoritative,
-            vec![Zone::new(
-                "example.lab.",
-                vec![
-                    a("www.example.lab.", 300, ip(101)),
-                    cname("alias.example.lab.", "www.other."),
-                    cname("chain.example.lab.", "alias.example.lab."),
-                    txt("big.example.lab.", &"a".repeat(250)),
-                    txt("big.example.lab.", &"b".repeat(250)),
-                    txt("big.example.lab.", &"c".repeat(250)),
-                ],
-            )],
-        )
+        .serve(ip(3), Authoritative, vec![example_zone()])
         .serve(
             ip(4),
             Authoritative,
@@ -255,6 +248,23 @@ pub fn hierarchy() -> FakeNet {
         .serve(ip(7), Silent, vec![])
         .serve(ip(10), UpwardReferral, vec![])
         .serve(ip(8), Authoritative, vec![Zone::new("slow.lab.", vec![a("host.slow.lab.", 300, ip(105))])])
+}
+
+/// example.lab., served by .3.
+pub fn example_zone() -> Zone {
+    Zone::new(
+        "example.lab.",
+        vec![
+            ns("example.lab.", "ns.example.lab."),
+            a("ns.example.lab.", 3600, ip(3)),
+            a("www.example.lab.", 300, ip(101)),
+            cname("alias.example.lab.", "www.other."),
+            cname("chain.example.lab.", "alias.example.lab."),
+            txt("big.example.lab.", &"a".repeat(250)),
+            txt("big.example.lab.", &"b".repeat(250)),
+            txt("big.example.lab.", &"c".repeat(250)),
+        ],
+    )
 }
 
 pub fn root_zone() -> Zone {

@@ -227,3 +227,27 @@ async fn the_ttl_policy_holds_for_fresh_and_cached_answers_alike() {
         assert_eq!(asked_again, expected == [0], "{qname} {qtype}: only a TTL of 0 is not cached");
     }
 }
+
+#[tokio::test]
+async fn only_the_cname_chain_of_an_answer_section_is_believed() {
+    let net = hierarchy().serve(ip(3), Behavior::Stuffing, vec![testnet::example_zone()]);
+    let resolver = recursive(net, Limits::default());
+    let chain = ask(&resolver, "chain.example.lab.", RecordType::A).await;
+    assert_eq!(addresses(&chain), ["CNAME alias.example.lab.", "CNAME www.other.", "10.53.0.102"]);
+    assert_eq!(resolver.cached(&name("planted.example.lab."), RecordType::A, DNSClass::IN), None);
+    assert!(resolver.cached(&name("alias.example.lab."), RecordType::CNAME, DNSClass::IN).is_some(), "a link");
+}
+
+#[tokio::test]
+async fn glue_and_a_parents_ns_rrset_never_answer_a_client() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    ask(&resolver, "www.example.lab.", RecordType::A).await;
+    for (qname, qtype) in [("ns.example.lab.", RecordType::A), ("example.lab.", RecordType::NS)] {
+        let before = resolver.upstream.queries();
+        let answer = ask(&resolver, qname, qtype).await;
+        assert_eq!((answer.rcode, answer.answers.len()), (ResponseCode::NoError, 1), "{qname} {qtype}");
+        let log = resolver.upstream.log.lock().unwrap();
+        assert_eq!(log.len(), before + 1, "{qname} {qtype}: one query, not an answer from the referral");
+        assert_eq!(log[before], (ip(3), name(qname), qtype), "asked of the zone's own server");
+    }
+}
