@@ -37,6 +37,9 @@ pub struct ResolverSection {
     pub max_cname: Option<u32>,
     /// Seconds for a whole client question.
     pub deadline: Option<u64>,
+    /// Ask upstream servers with the name's case randomised (0x20; true if
+    /// absent). A server that does not echo it is asked without, alone.
+    pub randomise_case: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +57,7 @@ pub struct ResolverSettings {
     pub mode: Mode<Option<PathBuf>>,
     pub query_timeout: Duration,
     pub limits: Limits,
+    pub randomise_case: bool,
 }
 
 impl ResolverSection {
@@ -90,7 +94,7 @@ impl ResolverSection {
             deadline: Duration::from_secs(positive("resolver.deadline", self.deadline, defaults.deadline.as_secs())?),
         };
         let query_timeout = Duration::from_millis(positive("resolver.query_timeout_ms", self.query_timeout_ms, 800)?);
-        Ok(ResolverSettings { mode, query_timeout, limits })
+        Ok(ResolverSettings { mode, query_timeout, limits, randomise_case: self.randomise_case.unwrap_or(true) })
     }
 }
 

@@ -64,7 +64,10 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         None => Ok(RootHints::iana()),
     })?;
     let upstream = NetUpstream { timeout: config.resolver.query_timeout };
-    let resolver = Arc::new(Resolver::new(upstream, mode, config.resolver.limits, config.cache));
+    let resolver = Arc::new(
+        Resolver::new(upstream, mode, config.resolver.limits, config.cache)
+            .with_case_randomisation(config.resolver.randomise_case),
+    );
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
     let sockets = sockets::bind_all(&addresses, service.port)?;

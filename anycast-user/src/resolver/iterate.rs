@@ -3,6 +3,7 @@
 //! the reading of each reply under the bailiwick rules.
 
 use std::{
+    collections::VecDeque,
     future::Future,
     net::{IpAddr, SocketAddr},
     pin::Pin,
@@ -17,10 +18,11 @@ use hickory_proto::{
 use super::{
     Answer, Budget, DNS_PORT, Mode, Resolver,
     cache::{Lookup, Trust},
+    case,
     failure::Failure,
     outgoing_query,
     telemetry::Exchange,
-    upstream::Upstream,
+    upstream::{Upstream, UpstreamError},
 };
 
 /// What one step found for the name being resolved.
@@ -291,7 +293,8 @@ impl<U: Upstream> Resolver<U> {
     }
 
     /// Asks the servers of `zone` in order of smoothed RTT until one gives a
-    /// usable reply.
+    /// usable reply. Each is asked with 0x20 unless it is known not to echo
+    /// the case; one that turns out not to is asked again without.
     #[allow(clippy::too_many_arguments)]
     async fn ask(
         &self,
@@ -307,17 +310,33 @@ impl<U: Upstream> Resolver<U> {
         servers.dedup();
         self.servers.lock().expect("stats lock").order(&mut servers);
         let request = outgoing_query(name, rtype, class, recursion_desired);
-        for server in servers {
+        let mut attempts: VecDeque<(SocketAddr, bool)> =
+            servers.into_iter().map(|s| (s, self.randomise_case)).collect();
+        while let Some((server, randomise)) = attempts.pop_front() {
             budget.spend_query()?;
+            let randomise =
+                randomise && self.servers.lock().expect("stats lock").echoes_case(server.ip(), Instant::now());
+            let mut request = request.clone();
+            if randomise {
+                request.queries[0].set_name(case::randomise(name));
+            }
             let sent = tokio::time::Instant::now();
-            let outcome = self.upstream.exchange(server, request.clone()).await;
+            let outcome = self.upstream.exchange(server, request).await;
             let rtt = sent.elapsed();
             let reply = match outcome {
-                Ok(response) => classify(&response, zone, name, rtype, class),
+                Ok(mut response) => {
+                    case::restore(&mut response, name);
+                    classify(&response, zone, name, rtype, class)
+                }
                 Err(e) => {
                     tracing::debug!(%server, %zone, error = %e, "no answer");
                     self.stats.exchange(Exchange::of_error(&e), rtt);
-                    self.servers.lock().expect("stats lock").failed(server.ip(), rtt);
+                    let mut servers = self.servers.lock().expect("stats lock");
+                    servers.failed(server.ip(), rtt);
+                    if matches!(e, UpstreamError::CaseMismatch(_)) {
+                        servers.case_blind(server.ip(), Instant::now());
+                        attempts.push_front((server, false));
+                    }
                     continue;
                 }
             };

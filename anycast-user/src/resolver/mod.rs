@@ -12,6 +12,7 @@
 //! running out of it is SERVFAIL.
 
 pub mod cache;
+mod case;
 pub mod failure;
 pub mod hints;
 mod iterate;
@@ -129,6 +130,8 @@ pub struct Resolver<U> {
     cache: Mutex<Cache>,
     /// The cache's TTL policy, for answers that come fresh from a server.
     ttl: TtlPolicy,
+    /// Whether upstream queries carry 0x20 (see `case`).
+    randomise_case: bool,
     servers: Mutex<ServerStats>,
     /// Questions being resolved: later askers wait for the first.
     inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Answer>>>>,
@@ -142,11 +145,18 @@ impl<U: Upstream> Resolver<U> {
             mode,
             limits,
             ttl: cache.ttl,
+            randomise_case: true,
             cache: Mutex::new(Cache::new(cache)),
             servers: Mutex::new(ServerStats::default()),
             inflight: Mutex::new(HashMap::new()),
             stats: ResolverStats::default(),
         }
+    }
+
+    /// The resolver asking with 0x20 (the default) or without.
+    pub fn with_case_randomisation(mut self, on: bool) -> Resolver<U> {
+        self.randomise_case = on;
+        self
     }
 
     /// Answers a client's `question`, from the cache or by asking.

@@ -38,6 +38,8 @@ anycast_common::named! {
         Network = "network",
         /// A response that does not parse, or a query that could not be sent.
         Malformed = "malformed",
+        /// Replies that did not echo the question's case (0x20), none that did.
+        CaseMismatch = "case_mismatch",
     }
 }
 
@@ -47,6 +49,7 @@ impl Exchange {
             UpstreamError::Timeout(_) => Exchange::Timeout,
             UpstreamError::Io(_) => Exchange::Network,
             UpstreamError::Encode(_) | UpstreamError::Malformed(_) => Exchange::Malformed,
+            UpstreamError::CaseMismatch(_) => Exchange::CaseMismatch,
         }
     }
 }

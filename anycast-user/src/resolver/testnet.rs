@@ -72,6 +72,9 @@ pub enum Behavior {
     /// Answers authoritatively, and stuffs an unrelated RRset of its own
     /// zone (`planted.<zone>`) into every answer section.
     Stuffing,
+    /// Answers authoritatively with the question lowercased: over UDP the
+    /// real upstream then finds only replies in another case (0x20).
+    CaseBlind,
 }
 
 pub struct Zone {
@@ -193,6 +196,11 @@ impl Upstream for FakeNet {
         // (without it, concurrent askers would never overlap).
         tokio::task::yield_now().await;
         match self.servers.get(&server.ip()) {
+            Some(s)
+                if s.behavior == Behavior::CaseBlind && !question.name().to_lowercase().eq_case(question.name()) =>
+            {
+                Err(UpstreamError::CaseMismatch(Duration::from_millis(800)))
+            }
             Some(s) if s.behavior != Behavior::Silent => Ok(self.answer(s, &request)),
             _ => Err(UpstreamError::Timeout(Duration::from_millis(800))),
         }
@@ -209,33 +217,7 @@ pub fn hierarchy() -> FakeNet {
     use Behavior::*;
     FakeNet::default()
         .serve(ip(1), Authoritative, vec![root_zone()])
-        .serve(
-            ip(2),
-            Authoritative,
-            vec![Zone::new(
-                "lab.",
-                vec![
-                    a("www.lab.", 300, ip(100)),
-                    ns("example.lab.", "ns.example.lab."),
-                    a("ns.example.lab.", 3600, ip(3)),
-                    ns("noglue.lab.", "ns.elsewhere.other."),
-                    // Out-of-bailiwick "glue" lab.'s server sends along.
-                    a("ns.elsewhere.other.", 3600, ip(66)),
-                    ns("lame.lab.", "ns1.lame.lab."),
-                    ns("lame.lab.", "ns2.lame.lab."),
-                    a("ns1.lame.lab.", 3600, ip(5)),
-                    a("ns2.lame.lab.", 3600, ip(6)),
-                    ns("slow.lab.", "a.slow.lab."),
-                    ns("slow.lab.", "b.slow.lab."),
-                    a("a.slow.lab.", 3600, ip(7)),
-                    a("b.slow.lab.", 3600, ip(8)),
-                    ns("up.lab.", "ns.up.lab."),
-                    a("ns.up.lab.", 3600, ip(10)),
-                    cname("loop1.lab.", "loop2.lab."),
-                    cname("loop2.lab.", "loop1.lab."),
-                ],
-            )],
-        )
+        .serve(ip(2), Authoritative, vec![lab_zone()])
         .serve(ip(3), Authoritative, vec![example_zone()])
         .serve(
             ip(4),
@@ -248,6 +230,33 @@ pub fn hierarchy() -> FakeNet {
         .serve(ip(7), Silent, vec![])
         .serve(ip(10), UpwardReferral, vec![])
         .serve(ip(8), Authoritative, vec![Zone::new("slow.lab.", vec![a("host.slow.lab.", 300, ip(105))])])
+}
+
+/// lab., served by .2.
+pub fn lab_zone() -> Zone {
+    Zone::new(
+        "lab.",
+        vec![
+            a("www.lab.", 300, ip(100)),
+            ns("example.lab.", "ns.example.lab."),
+            a("ns.example.lab.", 3600, ip(3)),
+            ns("noglue.lab.", "ns.elsewhere.other."),
+            // Out-of-bailiwick "glue" lab.'s server sends along.
+            a("ns.elsewhere.other.", 3600, ip(66)),
+            ns("lame.lab.", "ns1.lame.lab."),
+            ns("lame.lab.", "ns2.lame.lab."),
+            a("ns1.lame.lab.", 3600, ip(5)),
+            a("ns2.lame.lab.", 3600, ip(6)),
+            ns("slow.lab.", "a.slow.lab."),
+            ns("slow.lab.", "b.slow.lab."),
+            a("a.slow.lab.", 3600, ip(7)),
+            a("b.slow.lab.", 3600, ip(8)),
+            ns("up.lab.", "ns.up.lab."),
+            a("ns.up.lab.", 3600, ip(10)),
+            cname("loop1.lab.", "loop2.lab."),
+            cname("loop2.lab.", "loop1.lab."),
+        ],
+    )
 }
 
 /// example.lab., served by .3.

@@ -251,3 +251,21 @@ async fn glue_and_a_parents_ns_rrset_never_answer_a_client() {
         assert_eq!(log[before], (ip(3), name(qname), qtype), "asked of the zone's own server");
     }
 }
+
+#[tokio::test]
+async fn upstream_queries_carry_0x20_and_a_server_that_drops_it_is_asked_without() {
+    let net = hierarchy().serve(ip(2), Behavior::CaseBlind, vec![testnet::lab_zone()]);
+    let resolver = recursive(net, Limits::default());
+    let names = ["www.lab.", "host.noglue.lab.", "www.example.lab.", "chain.example.lab.", "nope.lab."];
+    for qname in names {
+        let answer = ask(&resolver, qname, RecordType::A).await;
+        assert_ne!(answer.rcode, ResponseCode::ServFail, "{qname} is answered despite the case-blind server");
+    }
+    let mismatches = exchanges(&resolver).into_iter().find(|(outcome, _)| *outcome == "case_mismatch");
+    assert_eq!(mismatches, Some(("case_mismatch", 1)), "one mismatch, then lab.'s server is asked without 0x20");
+    let log = resolver.upstream.log.lock().unwrap();
+    let mixed =
+        |server: std::net::IpAddr| log.iter().filter(|(s, n, _)| *s == server && !n.to_lowercase().eq_case(n)).count();
+    assert!(mixed(ip(1)) > 0 && mixed(ip(3)) > 0, "other servers are asked with 0x20");
+    assert_eq!(mixed(ip(2)), 1, "lab.'s server got one query in mixed case");
+}

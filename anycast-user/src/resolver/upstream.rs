@@ -4,13 +4,15 @@
 //! put a fake one in its place. [`NetUpstream`] is the real one: each query
 //! goes from a fresh UDP socket (a random source port, chosen by the
 //! kernel) with a random ID (RFC 5452); a response counts only if it comes
-//! from the server it was sent to and carries the same ID and question;
-//! anything else is dropped and the wait goes on. A truncated response is
-//! asked again over TCP (RFC 7766).
+//! from the server it was sent to and carries the same ID and question, in
+//! the very case it was asked in (0x20, see `case`); anything else is
+//! dropped and the wait goes on. A truncated response is asked again over
+//! TCP (RFC 7766), where the case need not match: TCP cannot be forged
+//! blind.
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use hickory_proto::op::{Message, Query};
+use hickory_proto::op::Message;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpStream, UdpSocket},
@@ -27,6 +29,10 @@ pub enum UpstreamError {
     Encode(String),
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// Replies came, but none echoed the question's case: the server does
+    /// not keep it (or only forgers answered). Ask it without 0x20.
+    #[error("no reply echoed the question's case within {0:?}")]
+    CaseMismatch(Duration),
 }
 
 pub trait Upstream: Send + Sync + 'static {
@@ -52,15 +58,27 @@ impl Upstream for NetUpstream {
         let deadline = Instant::now() + self.timeout;
         request.metadata.id = rand::random();
         let wire = request.to_vec().map_err(|e| UpstreamError::Encode(e.to_string()))?;
+        let mut case_mismatch = false;
         let exchange = async {
-            let response = udp(server, &request, &wire).await?;
+            let response = udp(server, &request, &wire, &mut case_mismatch).await?;
             if response.metadata.truncation { tcp(server, &request, &wire).await } else { Ok(response) }
         };
-        timeout_at(deadline, exchange).await.map_err(|_| UpstreamError::Timeout(self.timeout))?
+        match timeout_at(deadline, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_) if case_mismatch => Err(UpstreamError::CaseMismatch(self.timeout)),
+            Err(_) => Err(UpstreamError::Timeout(self.timeout)),
+        }
     }
 }
 
-async fn udp(server: SocketAddr, request: &Message, wire: &[u8]) -> Result<Message, UpstreamError> {
+/// The UDP reply to `request`; `case_mismatch` turns true if a datagram
+/// answered it in another case.
+async fn udp(
+    server: SocketAddr,
+    request: &Message,
+    wire: &[u8],
+    case_mismatch: &mut bool,
+) -> Result<Message, UpstreamError> {
     let local: SocketAddr = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("valid address");
     let socket = UdpSocket::bind(local).await?;
     // A connected socket only receives from the server.
@@ -74,10 +92,11 @@ async fn udp(server: SocketAddr, request: &Message, wire: &[u8]) -> Result<Messa
         let len = socket.recv_buf(&mut buf).await?;
         // Spoofed or stale datagrams are dropped, not errors: the wait goes
         // on until the real answer or the deadline.
-        if let Ok(response) = Message::from_vec(&buf[..len])
-            && matches(request, &response)
-        {
-            return Ok(response);
+        let Ok(response) = Message::from_vec(&buf[..len]) else { continue };
+        match matches(request, &response) {
+            Match::Exact => return Ok(response),
+            Match::OtherCase => *case_mismatch = true,
+            Match::No => {}
         }
     }
 }
@@ -92,23 +111,106 @@ async fn tcp(server: SocketAddr, request: &Message, wire: &[u8]) -> Result<Messa
     let mut buf = vec![0u8; len];
     stream.read_exact(&mut buf).await?;
     let response = Message::from_vec(&buf).map_err(|e| UpstreamError::Malformed(e.to_string()))?;
-    if !matches(request, &response) {
+    if matches(request, &response) == Match::No {
         return Err(UpstreamError::Malformed("the TCP response answers another query".into()));
     }
     Ok(response)
 }
 
-/// Whether `response` answers `request`: same ID, a response, and the
-/// same question.
-pub fn matches(request: &Message, response: &Message) -> bool {
-    response.metadata.id == request.metadata.id
-        && response.metadata.message_type == hickory_proto::op::MessageType::Response
-        && same_question(&request.queries, &response.queries)
+/// How a response relates to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// Same ID, a response, the same question in the same case.
+    Exact,
+    /// All that, but the question's name in another case.
+    OtherCase,
+    No,
 }
 
-fn same_question(asked: &[Query], answered: &[Query]) -> bool {
-    match (asked, answered) {
-        ([a], [b]) => a.name() == b.name() && a.query_type() == b.query_type() && a.query_class() == b.query_class(),
-        _ => false,
+/// Whether `response` answers `request`.
+pub fn matches(request: &Message, response: &Message) -> Match {
+    let answers = response.metadata.id == request.metadata.id
+        && response.metadata.message_type == hickory_proto::op::MessageType::Response;
+    match (answers, request.queries.as_slice(), response.queries.as_slice()) {
+        (true, [a], [b]) if a.query_type() == b.query_type() && a.query_class() == b.query_class() => {
+            match (a.name().eq_case(b.name()), a.name() == b.name()) {
+                (true, _) => Match::Exact,
+                (false, true) => Match::OtherCase,
+                (false, false) => Match::No,
+            }
+        }
+        _ => Match::No,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::{
+        op::Query,
+        rr::{Name, RData, Record, RecordType, rdata::A},
+    };
+
+    use super::*;
+
+    /// A server on loopback that sends back, for each query, the replies
+    /// `replies` makes of it, in order.
+    async fn server(replies: fn(&Message) -> Vec<Message>) -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((len, client)) = socket.recv_from(&mut buf).await {
+                let query = Message::from_vec(&buf[..len]).unwrap();
+                for reply in replies(&query) {
+                    socket.send_to(&reply.to_vec().unwrap(), client).await.unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    fn reply(query: &Message, name: &str, last: u8) -> Message {
+        let mut reply = query.clone();
+        reply.metadata.message_type = hickory_proto::op::MessageType::Response;
+        reply.queries = vec![Query::query(Name::from_ascii(name).unwrap(), RecordType::A)];
+        reply.answers =
+            vec![Record::from_rdata(Name::from_ascii(name).unwrap(), 60, RData::A(A::new(192, 0, 2, last)))];
+        reply
+    }
+
+    fn asked(query: &Message) -> String {
+        query.queries[0].name().to_ascii()
+    }
+
+    fn request(name: &str) -> Message {
+        let mut request = Message::query();
+        request.queries.push(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        request
+    }
+
+    const TIMEOUT: Duration = Duration::from_millis(300);
+
+    #[tokio::test]
+    async fn only_a_reply_in_the_case_asked_is_taken() {
+        let addr = server(|query| {
+            let mut wrong_id = reply(query, &asked(query), 66);
+            wrong_id.metadata.id = query.metadata.id.wrapping_add(1);
+            vec![wrong_id, reply(query, "www.example.lab.", 67), reply(query, &asked(query), 1)]
+        })
+        .await;
+        let upstream = NetUpstream { timeout: TIMEOUT };
+        let response = upstream.exchange(addr, request("wWw.ExaMple.LAB.")).await.expect("the real reply");
+        assert_eq!(response.queries[0].name().to_ascii(), "wWw.ExaMple.LAB.");
+        assert_eq!(response.answers[0].data, RData::A(A::new(192, 0, 2, 1)), "not a forgery");
+    }
+
+    #[tokio::test]
+    async fn replies_only_in_another_case_are_a_case_mismatch() {
+        let addr = server(|query| vec![reply(query, &asked(query).to_lowercase(), 1)]).await;
+        let upstream = NetUpstream { timeout: TIMEOUT };
+        let outcome = upstream.exchange(addr, request("wWw.ExaMple.LAB.")).await;
+        assert!(matches!(outcome, Err(UpstreamError::CaseMismatch(_))), "{outcome:?}");
+        let lower = upstream.exchange(addr, request("www.example.lab.")).await;
+        assert!(lower.is_ok(), "asked in its own case, the same server is answered: {lower:?}");
     }
 }
