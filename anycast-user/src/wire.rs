@@ -66,6 +66,11 @@ impl Sections {
     }
 }
 
+/// The EDNS option code of an Extended DNS Error (RFC 8914).
+const OPTION_EDE: u16 = 15;
+/// EDE INFO-CODE 3: a stale answer (RFC 8914 4.4).
+pub const EDE_STALE_ANSWER: u16 = 3;
+
 /// The EDNS part of a response: the node's OPT record, DO echoed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResponseEdns {
@@ -74,13 +79,22 @@ pub struct ResponseEdns {
     /// The upper eight bits of a 12-bit RCODE (RFC 6891 6.1.3): 1 for
     /// BADVERS.
     pub extended_rcode: u8,
+    /// An Extended DNS Error's INFO-CODE (RFC 8914), without text.
+    pub ede: Option<u16>,
 }
 
 impl ResponseEdns {
     /// The OPT record in wire form.
-    pub fn record(&self) -> [u8; anycast_common::OPT_RECORD_LEN] {
-        let mut opt = dns::opt_record(self.udp_size, self.dnssec_ok);
+    pub fn record(&self) -> Vec<u8> {
+        let mut opt = dns::opt_record(self.udp_size, self.dnssec_ok).to_vec();
         opt[5] = self.extended_rcode;
+        if let Some(code) = self.ede {
+            // RDLEN 6: the option's code, its length (2), the INFO-CODE.
+            opt[9..11].copy_from_slice(&6u16.to_be_bytes());
+            for field in [OPTION_EDE, 2, code] {
+                opt.extend_from_slice(&field.to_be_bytes());
+            }
+        }
         opt
     }
 }

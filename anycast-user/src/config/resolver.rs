@@ -40,6 +40,9 @@ pub struct ResolverSection {
     /// Ask upstream servers with the name's case randomised (0x20; true if
     /// absent). A server that does not echo it is asked without, alone.
     pub randomise_case: Option<bool>,
+    /// Milliseconds a client waits for the servers before a stale answer
+    /// is given, if the cache has one (1800 if absent).
+    pub stale_after_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +51,9 @@ pub struct CacheSection {
     pub capacity: Option<usize>,
     pub max_ttl: Option<u64>,
     pub max_negative_ttl: Option<u64>,
+    /// Seconds past its expiry an entry may be served stale when the
+    /// servers fail (RFC 8767); 0 turns serving stale off.
+    pub stale_max: Option<u64>,
 }
 
 /// `[resolver]`, checked.
@@ -92,6 +98,11 @@ impl ResolverSection {
             max_cname: limit("resolver.max_cname", self.max_cname, defaults.max_cname)?,
             max_ns_depth: defaults.max_ns_depth,
             deadline: Duration::from_secs(positive("resolver.deadline", self.deadline, defaults.deadline.as_secs())?),
+            stale_after: Duration::from_millis(within(
+                "resolver.stale_after_ms",
+                self.stale_after_ms.unwrap_or(defaults.stale_after.as_millis() as u64),
+                1..=60_000,
+            )?),
         };
         let query_timeout = Duration::from_millis(positive("resolver.query_timeout_ms", self.query_timeout_ms, 800)?);
         Ok(ResolverSettings { mode, query_timeout, limits, randomise_case: self.randomise_case.unwrap_or(true) })
@@ -115,6 +126,11 @@ impl CacheSection {
                     defaults.ttl.max_negative_ttl,
                 )?,
             },
+            stale_max: Duration::from_secs(within(
+                "cache.stale_max",
+                self.stale_max.unwrap_or(defaults.stale_max.as_secs()),
+                0..=7 * 86_400,
+            )?),
         })
     }
 }

@@ -64,8 +64,13 @@ impl Feed {
     }
 
     /// Writes the answer to `query` into the map, if it may go there, and
-    /// tracks it for refreshing; true if written.
+    /// tracks it for refreshing; true if written. Stale answers never go:
+    /// the map serves only fresh data, and an entry that expires during an
+    /// outage is answered by the daemon, stale, from then on.
     pub fn offer(&self, query: &Message, answer: &Answer) -> bool {
+        if answer.stale {
+            return false;
+        }
         let mut response = Message::new(0, MessageType::Response, OpCode::Query);
         response.metadata.response_code = answer.rcode;
         response.queries = query.queries.clone();

@@ -6,6 +6,7 @@
 
 use std::{sync::Arc, sync::atomic::Ordering::Relaxed, time::Duration};
 
+use futures::StreamExt;
 use tokio::sync::watch;
 
 use super::Feed;
@@ -16,6 +17,9 @@ use crate::{
 
 /// How often the entries are looked over.
 pub const INTERVAL: Duration = Duration::from_millis(250);
+/// Refreshes under way at once: thousands of hot names expire together
+/// after a start, and one after another they would not all make it.
+const CONCURRENT: usize = 64;
 
 /// Refreshes due entries that are in use, until `shutdown` turns true.
 pub async fn run<U: Upstream>(feed: Arc<Feed>, resolver: Arc<Resolver<U>>, mut shutdown: watch::Receiver<bool>) {
@@ -25,18 +29,29 @@ pub async fn run<U: Upstream>(feed: Arc<Feed>, resolver: Arc<Resolver<U>>, mut s
             _ = shutdown.wait_for(|stop| *stop) => return,
             _ = tick.tick() => {}
         }
-        for (key, written) in feed.tracking.due(clock::boottime_ns()) {
-            match feed.last_hit(&key) {
-                Ok(Some(hit)) if hit >= written.written_ns => {
-                    let question = &written.query.queries[0];
-                    let answer = resolver.refresh(question).await;
-                    if feed.offer(&written.query, &answer) {
-                        feed.stats.refreshed.fetch_add(1, Relaxed);
+        let due = feed.tracking.due(clock::boottime_ns());
+        futures::stream::iter(due)
+            .for_each_concurrent(CONCURRENT, |(key, written)| {
+                let (feed, resolver) = (&feed, &resolver);
+                async move {
+                    match feed.last_hit(&key) {
+                        Ok(Some(hit)) if hit >= written.written_ns => {
+                            let answer = resolver.refresh(&written.query.queries[0]).await;
+                            if feed.offer(&written.query, &answer) {
+                                feed.stats.refreshed.fetch_add(1, Relaxed);
+                            } else {
+                                // The servers failed (the entry serves on
+                                // until it expires, then the daemon answers,
+                                // stale if it must) or the answer may not go
+                                // to the map: not asked again every round.
+                                feed.tracking.forget(&key);
+                            }
+                        }
+                        // Not asked for since it was written, or gone: let it go.
+                        _ => feed.tracking.forget(&key),
                     }
                 }
-                // Not asked for since it was written, or gone: let it go.
-                _ => feed.tracking.forget(&key),
-            }
-        }
+            })
+            .await;
     }
 }

@@ -1,7 +1,9 @@
 //! The resolver's cache: RRsets by (name, type, class), negative answers
 //! (RFC 2308: NXDOMAIN for a name, NODATA for a name and type, each with the
 //! SOA that bounds it), and a trust rank so that glue never overwrites data
-//! an authority gave (RFC 2181 5.4.1).
+//! an authority gave (RFC 2181 5.4.1). Expired entries are kept for
+//! `stale_max` more, for serving stale when the servers do not answer
+//! (RFC 8767); a fresh lookup never sees them.
 //!
 //! Time is passed in, so the cache is plain logic and tests control it.
 
@@ -66,6 +68,9 @@ pub enum Lookup {
     NxDomain(Record),
 }
 
+/// The TTL a stale answer is served with (RFC 8767 4).
+pub const STALE_TTL: u32 = 30;
+
 /// Bounds on what is cached.
 #[derive(Clone, Copy, Debug)]
 pub struct CacheLimits {
@@ -73,11 +78,14 @@ pub struct CacheLimits {
     pub capacity: usize,
     /// How long anything is kept (and served for).
     pub ttl: TtlPolicy,
+    /// How long past its expiry an entry may still be served stale (zero:
+    /// never).
+    pub stale_max: Duration,
 }
 
 impl Default for CacheLimits {
     fn default() -> Self {
-        CacheLimits { capacity: 100_000, ttl: TtlPolicy::default() }
+        CacheLimits { capacity: 100_000, ttl: TtlPolicy::default(), stale_max: Duration::from_secs(86_400) }
     }
 }
 
@@ -176,6 +184,37 @@ impl Cache {
         None
     }
 
+    /// What is known about (name, type, class) at `now` including what
+    /// expired less than `stale_max` ago, served with [`STALE_TTL`]; the
+    /// flag says whether any of it is stale.
+    pub fn lookup_stale(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        trust: Trust,
+        now: Instant,
+    ) -> Option<(Lookup, bool)> {
+        if let Some(fresh) = self.lookup(name, rtype, class, trust, now) {
+            return Some((fresh, false));
+        }
+        let key = Key::new(name, rtype, class);
+        let servable = |expires: Instant| expires + self.limits.stale_max > now;
+        let stale = |record: &Record| {
+            let mut record = record.clone();
+            record.ttl = STALE_TTL;
+            record
+        };
+        if let Some(neg) = self.nxdomain.get(&(key.name.clone(), class)).filter(|n| servable(n.expires)) {
+            return Some((Lookup::NxDomain(stale(&neg.soa)), true));
+        }
+        if let Some(entry) = self.rrsets.get(&key).filter(|e| servable(e.expires) && e.trust >= trust) {
+            return Some((Lookup::Records(entry.records.iter().map(stale).collect()), true));
+        }
+        let neg = self.nodata.get(&key).filter(|n| servable(n.expires))?;
+        Some((Lookup::NoData(stale(&neg.soa)), true))
+    }
+
     /// The trust of a live RRset, if one is cached.
     #[cfg(test)]
     pub fn trust(&self, name: &Name, rtype: RecordType, class: DNSClass, now: Instant) -> Option<Trust> {
@@ -193,16 +232,6 @@ impl Cache {
         self.len() != before
     }
 
-    /// Forgets what answers (name, type, class): its RRset, a NODATA, the
-    /// name's NXDOMAIN and a CNAME at the name; the next resolution asks.
-    pub fn forget(&mut self, name: &Name, rtype: RecordType, class: DNSClass) {
-        let key = Key::new(name, rtype, class);
-        self.rrsets.remove(&Key::new(name, RecordType::CNAME, class));
-        self.nxdomain.remove(&(key.name.clone(), class));
-        self.nodata.remove(&key);
-        self.rrsets.remove(&key);
-    }
-
     /// Every live RRset, TTLs aged, for dumping.
     pub fn rrsets(&self, now: Instant) -> impl Iterator<Item = Vec<Record>> + '_ {
         self.rrsets
@@ -211,8 +240,9 @@ impl Cache {
             .map(move |e| e.records.iter().map(|r| aged(r, e.stored, now)).collect())
     }
 
-    /// Keeps the cache within its capacity: expired entries go first; if
-    /// that is not enough, the entries closest to expiry. A full cache is
+    /// Keeps the cache within its capacity: entries past serving stale go
+    /// first; if that is not enough, those that expired or expire soonest
+    /// (stale ones first, since they expired). A full cache is
     /// brought down to 7/8 of its capacity at once: the sweep walks every
     /// entry, and doing that on every insert under a random-name flood
     /// made each miss cost milliseconds.
@@ -220,9 +250,10 @@ impl Cache {
         if self.len() < self.limits.capacity {
             return;
         }
-        self.rrsets.retain(|_, e| e.expires > now);
-        self.nodata.retain(|_, e| e.expires > now);
-        self.nxdomain.retain(|_, e| e.expires > now);
+        let stale_max = self.limits.stale_max;
+        self.rrsets.retain(|_, e| e.expires + stale_max > now);
+        self.nodata.retain(|_, e| e.expires + stale_max > now);
+        self.nxdomain.retain(|_, e| e.expires + stale_max > now);
         let target = self.limits.capacity.saturating_sub((self.limits.capacity / 8).max(1));
         let excess = self.len().saturating_sub(target);
         if excess == 0 {

@@ -26,7 +26,7 @@ use super::{
 };
 
 /// What one step found for the name being resolved.
-enum Step {
+pub(super) enum Step {
     Records(Vec<Record>),
     Cname(Record),
     NoData(Option<Record>),
@@ -62,7 +62,9 @@ enum Reply {
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;
 
 impl<U: Upstream> Resolver<U> {
-    /// Follows (name, type) through CNAMEs until an answer or a negative.
+    /// Follows (name, type) through CNAMEs until an answer or a negative;
+    /// `afresh`, the first step is asked of the servers whatever the cache
+    /// holds.
     pub(super) fn resolve_name<'a>(
         &'a self,
         name: Name,
@@ -70,12 +72,14 @@ impl<U: Upstream> Resolver<U> {
         class: DNSClass,
         budget: &'a mut Budget,
         depth: u32,
+        afresh: bool,
     ) -> Boxed<'a, Answer> {
         Box::pin(async move {
             let mut chain: Vec<Record> = Vec::new();
             let mut current = name;
-            for _ in 0..=self.limits.max_cname {
-                let step = match self.cached_step(&current, rtype, class) {
+            for link in 0..=self.limits.max_cname {
+                let cached = if afresh && link == 0 { None } else { self.cached_step(&current, rtype, class) };
+                let step = match cached {
                     Some(step) => step,
                     None => self.step(&current, rtype, class, budget, depth).await?,
                 };
@@ -91,7 +95,7 @@ impl<U: Upstream> Resolver<U> {
                     Step::NxDomain(soa) => (ResponseCode::NXDomain, Vec::new(), soa.into_iter().collect()),
                 };
                 chain.extend(answers);
-                return Ok(Answer { rcode, answers: chain, authorities });
+                return Ok(Answer { rcode, answers: chain, authorities, stale: false });
             }
             Err(Failure::Budget("CNAME links"))
         })
@@ -101,23 +105,7 @@ impl<U: Upstream> Resolver<U> {
         let cache = self.cache.lock().expect("cache lock");
         let now = Instant::now();
         // Only data an answer gave answers a client (RFC 2181 5.4.1).
-        let found = cache.lookup(name, rtype, class, Trust::Answer, now);
-        if let Some(Lookup::Records(records)) = found {
-            return Some(Step::Records(records));
-        }
-        if let Some(Lookup::NxDomain(soa)) = found {
-            return Some(Step::NxDomain(Some(soa)));
-        }
-        // A CNAME at the name answers for every other type.
-        if rtype != RecordType::CNAME
-            && let Some(Lookup::Records(cname)) = cache.lookup(name, RecordType::CNAME, class, Trust::Answer, now)
-        {
-            return cname.into_iter().next().map(Step::Cname);
-        }
-        match found {
-            Some(Lookup::NoData(soa)) => Some(Step::NoData(Some(soa))),
-            _ => None,
-        }
+        step_from(|name, rtype| cache.lookup(name, rtype, class, Trust::Answer, now), name, rtype)
     }
 
     /// One step for (name, type): ask the forwarders, or walk down from the
@@ -261,7 +249,7 @@ impl<U: Upstream> Resolver<U> {
         // gives them; see `step`).
         for ns in ns_names.iter().filter(|ns| !zone.zone_of(ns)) {
             for rtype in [RecordType::A, RecordType::AAAA] {
-                let found = self.resolve_name(ns.clone(), rtype, class, budget, depth + 1).await;
+                let found = self.resolve_name(ns.clone(), rtype, class, budget, depth + 1, false).await;
                 if let Err(Failure::Budget(what)) = found {
                     return Err(Failure::Budget(what));
                 }
@@ -351,6 +339,31 @@ impl<U: Upstream> Resolver<U> {
             return Ok(reply);
         }
         Err(Failure::NoServer(zone.clone()))
+    }
+}
+
+/// The step the cache gives for (name, type) through `lookup`: the RRset,
+/// a negative, or a CNAME at the name, which answers for every other type.
+pub(super) fn step_from(
+    lookup: impl Fn(&Name, RecordType) -> Option<Lookup>,
+    name: &Name,
+    rtype: RecordType,
+) -> Option<Step> {
+    let found = lookup(name, rtype);
+    if let Some(Lookup::Records(records)) = found {
+        return Some(Step::Records(records));
+    }
+    if let Some(Lookup::NxDomain(soa)) = found {
+        return Some(Step::NxDomain(Some(soa)));
+    }
+    if rtype != RecordType::CNAME
+        && let Some(Lookup::Records(cname)) = lookup(name, RecordType::CNAME)
+    {
+        return cname.into_iter().next().map(Step::Cname);
+    }
+    match found {
+        Some(Lookup::NoData(soa)) => Some(Step::NoData(Some(soa))),
+        _ => None,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod failure;
 pub mod hints;
 mod iterate;
 pub mod servers;
+mod stale;
 pub mod telemetry;
 #[cfg(test)]
 pub(crate) mod testnet;
@@ -82,11 +83,21 @@ pub struct Limits {
     pub max_ns_depth: u32,
     /// Time for the whole question.
     pub deadline: Duration,
+    /// How long a client waits for the servers before a stale answer is
+    /// given, if the cache has one (RFC 8767's client response timer).
+    pub stale_after: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_queries: 64, max_referrals: 16, max_cname: 12, max_ns_depth: 4, deadline: Duration::from_secs(6) }
+        Limits {
+            max_queries: 64,
+            max_referrals: 16,
+            max_cname: 12,
+            max_ns_depth: 4,
+            deadline: Duration::from_secs(6),
+            stale_after: Duration::from_millis(1800),
+        }
     }
 }
 
@@ -98,11 +109,14 @@ pub struct Answer {
     pub answers: Vec<Record>,
     /// The SOA of a negative answer.
     pub authorities: Vec<Record>,
+    /// Served from expired data (RFC 8767): TTLs of 30 s, EDE 3 to the
+    /// client, never written to the fast path.
+    pub stale: bool,
 }
 
 impl Answer {
     fn servfail() -> Answer {
-        Answer { rcode: ResponseCode::ServFail, answers: Vec::new(), authorities: Vec::new() }
+        Answer { rcode: ResponseCode::ServFail, answers: Vec::new(), authorities: Vec::new(), stale: false }
     }
 }
 
@@ -132,9 +146,14 @@ pub struct Resolver<U> {
     ttl: TtlPolicy,
     /// Whether upstream queries carry 0x20 (see `case`).
     randomise_case: bool,
+    /// How long past expiry the cache serves stale (see `stale`).
+    stale_max: Duration,
     servers: Mutex<ServerStats>,
     /// Questions being resolved: later askers wait for the first.
     inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Answer>>>>,
+    /// Questions answered stale lately, and until when they are answered
+    /// stale without asking (see `stale`).
+    rechecks: Mutex<stale::Rechecks>,
     pub stats: ResolverStats,
 }
 
@@ -146,9 +165,11 @@ impl<U: Upstream> Resolver<U> {
             limits,
             ttl: cache.ttl,
             randomise_case: true,
+            stale_max: cache.stale_max,
             cache: Mutex::new(Cache::new(cache)),
             servers: Mutex::new(ServerStats::default()),
             inflight: Mutex::new(HashMap::new()),
+            rechecks: Mutex::new(stale::Rechecks::default()),
             stats: ResolverStats::default(),
         }
     }
@@ -160,20 +181,37 @@ impl<U: Upstream> Resolver<U> {
     }
 
     /// Answers a client's `question`, from the cache or by asking.
-    /// Concurrent askers of the same question share one resolution.
+    /// Concurrent askers of the same question share one resolution. When
+    /// the servers fail, or do not answer within `stale_after`, what the
+    /// cache holds past its expiry is served instead (RFC 8767).
     pub async fn resolve(&self, question: &Query) -> Answer {
-        let (resolution, source) = self.resolve_shared(question).await;
+        if let Some(stale) = self.stale_while_failing(question) {
+            return stale;
+        }
+        let mut work = std::pin::pin!(self.resolve_shared(question, false));
+        let (answer, source) = match tokio::time::timeout(self.limits.stale_after, &mut work).await {
+            Ok(done) => done,
+            Err(_) => match self.stale_after_failure(question) {
+                Some(stale) => return stale,
+                None => work.await,
+            },
+        };
+        if answer.rcode == ResponseCode::ServFail
+            && let Some(stale) = self.stale_after_failure(question)
+        {
+            return stale;
+        }
         self.stats.question(source);
-        resolution
+        answer
     }
 
-    async fn resolve_shared(&self, question: &Query) -> (Answer, Source) {
-        let key = (question.name().to_lowercase(), question.query_type(), question.query_class());
+    async fn resolve_shared(&self, question: &Query, afresh: bool) -> (Answer, Source) {
+        let key = question_key(question);
         let cell = self.inflight.lock().expect("inflight lock").entry(key.clone()).or_default().clone();
         let mut source = Source::Shared;
         let resolution = cell
             .get_or_init(|| async {
-                let (resolution, own) = self.resolve_uncoalesced(question).await;
+                let (resolution, own) = self.resolve_uncoalesced(question, afresh).await;
                 source = own;
                 resolution
             })
@@ -186,10 +224,10 @@ impl<U: Upstream> Resolver<U> {
         (resolution, source)
     }
 
-    async fn resolve_uncoalesced(&self, question: &Query) -> (Answer, Source) {
+    async fn resolve_uncoalesced(&self, question: &Query, afresh: bool) -> (Answer, Source) {
         let mut budget = Budget { queries_left: self.limits.max_queries };
-        let work =
-            self.resolve_name(question.name().clone(), question.query_type(), question.query_class(), &mut budget, 0);
+        let (name, rtype, class) = (question.name().clone(), question.query_type(), question.query_class());
+        let work = self.resolve_name(name, rtype, class, &mut budget, 0, afresh);
         let outcome = tokio::time::timeout(self.limits.deadline, work).await.unwrap_or(Err(Failure::Deadline));
         let source = if budget.queries_left == self.limits.max_queries { Source::Cache } else { Source::Network };
         let resolution = outcome.unwrap_or_else(|failure| {
@@ -202,9 +240,16 @@ impl<U: Upstream> Resolver<U> {
 
     /// Answers `question` from the servers rather than the cache (whose
     /// copy is about to expire): for refreshing what the fast path serves.
+    /// The cached copy stays until a new answer replaces it, so a failure
+    /// here takes nothing from the clients.
     pub async fn refresh(&self, question: &Query) -> Answer {
-        self.cache.lock().expect("cache lock").forget(question.name(), question.query_type(), question.query_class());
-        self.resolve_shared(question).await.0
+        self.resolve_shared(question, true).await.0
+    }
+
+    /// The network it asks, for tests that cut or slow it.
+    #[cfg(test)]
+    pub fn upstream_for_tests(&self) -> &U {
+        &self.upstream
     }
 
     /// What the cache knows now about (name, type, class).
@@ -227,6 +272,10 @@ impl<U: Upstream> Resolver<U> {
     pub fn dump(&self) -> Vec<Vec<Record>> {
         self.cache.lock().expect("cache lock").rrsets(std::time::Instant::now()).collect()
     }
+}
+
+fn question_key(question: &Query) -> QuestionKey {
+    (question.name().to_lowercase(), question.query_type(), question.query_class())
 }
 
 /// A query as the resolver sends it: EDNS with a 1232-byte buffer, RD set

@@ -22,6 +22,8 @@ anycast_common::named! {
         Network = "network",
         /// Another client's resolution of the same question, under way.
         Shared = "shared",
+        /// Expired data, the servers failing or too slow (RFC 8767).
+        Stale = "stale",
     }
 }
 

@@ -109,6 +109,10 @@ pub struct FakeNet {
     servers: HashMap<IpAddr, Server>,
     /// Every query received: (server, name, type).
     pub log: Mutex<Vec<(IpAddr, Name, RecordType)>>,
+    /// While set, no server answers (the upstream link is cut).
+    pub outage: std::sync::atomic::AtomicBool,
+    /// How long every answer takes.
+    pub latency: Mutex<Duration>,
 }
 
 impl FakeNet {
@@ -195,6 +199,13 @@ impl Upstream for FakeNet {
         // A real exchange waits for the network: other tasks run meanwhile
         // (without it, concurrent askers would never overlap).
         tokio::task::yield_now().await;
+        let latency = *self.latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if self.outage.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(UpstreamError::Timeout(Duration::from_millis(800)));
+        }
         match self.servers.get(&server.ip()) {
             Some(s)
                 if s.behavior == Behavior::CaseBlind && !question.name().to_lowercase().eq_case(question.name()) =>

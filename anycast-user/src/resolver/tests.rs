@@ -53,7 +53,7 @@ async fn follows_referrals_with_glue_and_answers_from_cache_after() {
     let sibling = ask(&resolver, "www.lab.", RecordType::A).await;
     assert_eq!(addresses(&sibling), vec!["10.53.0.100"]);
     assert_eq!(resolver.upstream.queries(), 4, "the cached lab. delegation is used, not the root");
-    assert_eq!(sources(&resolver), [("cache", 1), ("network", 2), ("shared", 0)]);
+    assert_eq!(sources(&resolver), [("cache", 1), ("network", 2), ("shared", 0), ("stale", 0)]);
     assert_eq!(exchanges(&resolver)[0], ("answered", 4));
     assert_eq!(resolver.stats.latency.cumulative().0.last(), Some(&4), "every reply's RTT is in the histogram");
 }
@@ -120,7 +120,7 @@ async fn out_of_bailiwick_records_are_not_believed() {
         panic!("the NS address was looked up and cached");
     };
     assert_eq!(
-        addresses(&Answer { rcode: ResponseCode::NoError, answers: glue, authorities: vec![] }),
+        addresses(&Answer { rcode: ResponseCode::NoError, answers: glue, authorities: vec![], stale: false }),
         vec!["10.53.0.9"]
     );
 }
@@ -155,7 +155,7 @@ async fn concurrent_identical_questions_share_one_resolution() {
     assert_eq!(one, two);
     assert_eq!(two, three);
     assert_eq!(resolver.upstream.queries(), 3, "one walk down the tree for three askers");
-    assert_eq!(sources(&resolver), [("cache", 0), ("network", 1), ("shared", 2)]);
+    assert_eq!(sources(&resolver), [("cache", 0), ("network", 1), ("shared", 2), ("stale", 0)]);
 }
 
 #[tokio::test]
@@ -186,7 +186,7 @@ async fn servers_whose_addresses_are_gone_are_found_again_from_above() {
     // lab.'s server is named inside lab.: with its address expired, only
     // the root's referral (glue) can give it again.
     ask(&resolver, "www.lab.", RecordType::A).await;
-    resolver.cache.lock().unwrap().forget(&name("ns.lab."), RecordType::A, DNSClass::IN);
+    assert!(resolver.purge(&name("ns.lab.")), "its address was cached");
     let again = ask(&resolver, "www.example.lab.", RecordType::A).await;
     assert_eq!(addresses(&again), vec!["10.53.0.101"]);
 }
@@ -268,4 +268,66 @@ async fn upstream_queries_carry_0x20_and_a_server_that_drops_it_is_asked_without
         |server: std::net::IpAddr| log.iter().filter(|(s, n, _)| *s == server && !n.to_lowercase().eq_case(n)).count();
     assert!(mixed(ip(1)) > 0 && mixed(ip(3)) > 0, "other servers are asked with 0x20");
     assert_eq!(mixed(ip(2)), 1, "lab.'s server got one query in mixed case");
+}
+
+/// A resolver over `hierarchy()` whose www.lab. lives one second, serving
+/// stale after `stale_after`.
+fn short_lived(stale_after: std::time::Duration) -> Resolver<FakeNet> {
+    let mut lab = testnet::lab_zone();
+    lab.records.push(testnet::a("short.lab.", 1, ip(120)));
+    let net = hierarchy().serve(ip(2), Behavior::Authoritative, vec![lab]);
+    recursive(net, Limits { stale_after, ..Limits::default() })
+}
+
+fn set_outage(resolver: &Resolver<FakeNet>, cut: bool) {
+    resolver.upstream.outage.store(cut, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[tokio::test]
+async fn an_outage_is_answered_stale_and_marked_and_not_asked_again_at_once() {
+    let resolver = short_lived(std::time::Duration::from_millis(1800));
+    let fresh = ask(&resolver, "short.lab.", RecordType::A).await;
+    assert_eq!((addresses(&fresh), fresh.stale), (vec!["10.53.0.120".to_string()], false));
+    // A refresh that fails while the data is fresh takes nothing away.
+    set_outage(&resolver, true);
+    let refreshed = resolver.refresh(&Query::query(name("short.lab."), RecordType::A)).await;
+    assert_eq!(refreshed.rcode, ResponseCode::ServFail);
+    assert!(!ask(&resolver, "short.lab.", RecordType::A).await.stale, "still fresh from the cache");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let stale = ask(&resolver, "short.lab.", RecordType::A).await;
+    assert_eq!(
+        (stale.rcode, addresses(&stale), stale.stale),
+        (ResponseCode::NoError, vec!["10.53.0.120".to_string()], true)
+    );
+    assert!(stale.answers.iter().all(|r| r.ttl == 30), "stale answers carry TTL 30: {stale:?}");
+    let asked = resolver.upstream.queries();
+    let again = ask(&resolver, "short.lab.", RecordType::A).await;
+    assert!(again.stale && resolver.upstream.queries() == asked, "within the recheck time, stale at once, unasked");
+    assert_eq!(sources(&resolver).last(), Some(&("stale", 2)));
+    let never = ask(&resolver, "never.lab.", RecordType::A).await;
+    assert_eq!((never.rcode, never.stale), (ResponseCode::ServFail, false), "nothing cached, nothing stale");
+}
+
+#[tokio::test]
+async fn a_slow_upstream_gets_the_client_a_stale_answer_after_the_client_timer() {
+    let stale_after = std::time::Duration::from_millis(100);
+    let resolver = short_lived(stale_after);
+    ask(&resolver, "short.lab.", RecordType::A).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    *resolver.upstream.latency.lock().unwrap() = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let answer = ask(&resolver, "short.lab.", RecordType::A).await;
+    assert!(answer.stale, "{answer:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1500),
+        "after the client timer, not the upstream: {:?}",
+        started.elapsed()
+    );
+    *resolver.upstream.latency.lock().unwrap() = std::time::Duration::from_millis(200);
+    let cold = ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert_eq!(
+        (cold.rcode, cold.stale),
+        (ResponseCode::NoError, false),
+        "with nothing stale, the resolution is awaited"
+    );
 }

@@ -100,14 +100,33 @@ impl<U: Upstream> Responder<U> {
         }
 
         let answer = self.resolver.resolve(question).await;
+        Some(self.answered(id, flags, &parsed, edns, transport, &answer))
+    }
+
+    /// The response that carries `answer`: truncated if it is too large
+    /// for the transport, a stale one marked (EDE 3), and offered to the
+    /// sink when it went over UDP.
+    fn answered(
+        &self,
+        id: u16,
+        flags: u16,
+        parsed: &Parsed,
+        edns: Option<ResponseEdns>,
+        transport: Transport,
+        answer: &Answer,
+    ) -> Vec<u8> {
+        let question = &parsed.message.queries[0];
         let sections = match Sections::encode(question, &answer.answers, &answer.authorities, &[]) {
             Ok(sections) => sections,
             Err(e) => {
                 self.stats.error(Error::Encode);
                 tracing::warn!(%question, error = %e, "cannot encode the answer");
-                return Some(with_edns(error(ResponseCode::ServFail, &parsed.question), edns));
+                let rcode = u16::from(ResponseCode::ServFail) as u8;
+                let servfail = wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, None, None);
+                return with_edns(servfail, edns);
             }
         };
+        let edns = edns.map(|e| ResponseEdns { ede: answer.stale.then_some(wire::EDE_STALE_ANSWER), ..e });
         let rcode = u16::from(answer.rcode) as u8;
         let response = wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, Some(&sections), edns);
         let sizes = parsed.message.edns.as_ref().zip(edns).map(|(query, node)| (query.max_payload(), node.udp_size));
@@ -116,14 +135,14 @@ impl<U: Upstream> Responder<U> {
             // asks again over TCP.
             self.stats.truncated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let tc = dns::response_flags(flags, rcode) | dns::FLAG_TC;
-            return Some(wire::assemble(id, tc, &parsed.question, None, edns));
+            return wire::assemble(id, tc, &parsed.question, None, edns);
         }
         if transport == Transport::Udp
             && let Some(sink) = &self.sink
         {
-            sink.offer(&parsed.message, &answer);
+            sink.offer(&parsed.message, answer);
         }
-        Some(response)
+        response
     }
 
     /// The rate limiter's slip: an empty TC=1 response to `query` (the
@@ -146,6 +165,7 @@ impl<U: Upstream> Responder<U> {
             udp_size: self.edns_udp_size,
             dnssec_ok: e.flags().dnssec_ok,
             extended_rcode: 0,
+            ede: None,
         })
     }
 }
@@ -268,6 +288,31 @@ mod tests {
         assert!(small.metadata.truncation, "the client's own size counts");
         let tcp = ask(&r, &query("big.example.lab.", RecordType::TXT, None), Transport::Tcp).await;
         assert!(!tcp.metadata.truncation && tcp.answers.len() == 3, "TCP carries it all");
+    }
+
+    #[tokio::test]
+    async fn a_stale_answer_is_marked_with_ede_3_and_ttl_30() {
+        use crate::resolver::{
+            Limits, Mode,
+            cache::CacheLimits,
+            testnet::{Behavior, a, hierarchy, hints, ip, lab_zone},
+        };
+        let mut lab = lab_zone();
+        lab.records.push(a("short.lab.", 1, ip(120)));
+        let net = hierarchy().serve(ip(2), Behavior::Authoritative, vec![lab]);
+        let resolver = Resolver::new(net, Mode::Recursive(hints()), Limits::default(), CacheLimits::default());
+        let r = Responder { resolver: Arc::new(resolver), ..responder() };
+        let plain = query("short.lab.", RecordType::A, None);
+        let with_edns = query("short.lab.", RecordType::A, Some((1232, false, 0)));
+        ask(&r, &plain, Transport::Udp).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        r.resolver.upstream_for_tests().outage.store(true, std::sync::atomic::Ordering::Relaxed);
+        let bytes = r.respond(&with_edns, CLIENT, Transport::Udp).await.unwrap();
+        assert_eq!(bytes[bytes.len() - 6..], [0, 15, 0, 2, 0, 3], "EDE option 15, INFO-CODE 3 (stale answer)");
+        let m = Message::from_vec(&bytes).unwrap();
+        assert_eq!((m.metadata.response_code, m.answers.len(), m.answers[0].ttl), (ResponseCode::NoError, 1, 30));
+        let without = ask(&r, &plain, Transport::Udp).await;
+        assert!(without.edns.is_none() && without.answers[0].ttl == 30, "no OPT without EDNS, still TTL 30");
     }
 
     #[tokio::test]

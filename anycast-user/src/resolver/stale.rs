@@ -1,0 +1,132 @@
+//! Serving stale (RFC 8767): when the servers fail a client question, or
+//! do not answer within `stale_after`, an answer the cache holds past its
+//! expiry (up to `stale_max`) is served with TTL 30, marked stale (EDE 3
+//! to the client, never written to the fast path). The question is then
+//! answered stale at once, without asking, for 30 s (the RFC's failure
+//! recheck timer), so an outage does not cost every client the wait.
+
+use std::{
+    cell::Cell,
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use hickory_proto::{
+    op::{Query, ResponseCode},
+    rr::{RData, Record},
+};
+
+use super::{
+    Answer, QuestionKey, Resolver,
+    cache::Trust,
+    iterate::{Step, step_from},
+    question_key,
+    telemetry::Source,
+    upstream::Upstream,
+};
+
+/// How long a question answered stale goes unasked (RFC 8767 4).
+const RECHECK: Duration = Duration::from_secs(30);
+/// Questions remembered at most; past that, those whose timer ran out go,
+/// then all (an outage under a flood of names must not grow it forever).
+const MAX_RECHECKS: usize = 10_000;
+
+#[derive(Default)]
+pub struct Rechecks {
+    until: HashMap<QuestionKey, Instant>,
+}
+
+impl Rechecks {
+    fn pending(&self, key: &QuestionKey, now: Instant) -> bool {
+        self.until.get(key).is_some_and(|until| *until > now)
+    }
+
+    fn start(&mut self, key: QuestionKey, now: Instant) {
+        if self.until.len() >= MAX_RECHECKS {
+            self.until.retain(|_, until| *until > now);
+            if self.until.len() >= MAX_RECHECKS {
+                self.until.clear();
+            }
+        }
+        self.until.insert(key, now + RECHECK);
+    }
+}
+
+impl<U: Upstream> Resolver<U> {
+    /// A stale answer at once, if `question` was answered stale within
+    /// the recheck time and the cache still has one.
+    pub(super) fn stale_while_failing(&self, question: &Query) -> Option<Answer> {
+        let pending = self.rechecks.lock().expect("rechecks lock").pending(&question_key(question), Instant::now());
+        if !pending {
+            return None;
+        }
+        let answer = self.stale_answer(question)?;
+        self.stats.question(Source::Stale);
+        Some(answer)
+    }
+
+    /// A stale answer for a question the servers failed or were too slow
+    /// for, if the cache has one; the recheck timer starts.
+    pub(super) fn stale_after_failure(&self, question: &Query) -> Option<Answer> {
+        let answer = self.stale_answer(question)?;
+        self.rechecks.lock().expect("rechecks lock").start(question_key(question), Instant::now());
+        self.stats.question(Source::Stale);
+        tracing::debug!(%question, "answered stale");
+        Some(answer)
+    }
+
+    /// What the cache answers for `question`, expired data included, if
+    /// any of it is expired (all fresh, the cache would have answered).
+    fn stale_answer(&self, question: &Query) -> Option<Answer> {
+        if self.stale_max.is_zero() {
+            return None;
+        }
+        let (rtype, class) = (question.query_type(), question.query_class());
+        let cache = self.cache.lock().expect("cache lock");
+        let now = Instant::now();
+        let any_stale = Cell::new(false);
+        let lookup = |name: &_, rtype| {
+            let (found, stale) = cache.lookup_stale(name, rtype, class, Trust::Answer, now)?;
+            any_stale.set(any_stale.get() || stale);
+            Some(found)
+        };
+        let mut chain: Vec<Record> = Vec::new();
+        let mut name = question.name().clone();
+        for _ in 0..=self.limits.max_cname {
+            let (rcode, answers, authorities) = match step_from(lookup, &name, rtype)? {
+                Step::Cname(cname) => {
+                    let RData::CNAME(target) = &cname.data else { return None };
+                    name = target.0.clone();
+                    chain.push(cname);
+                    continue;
+                }
+                Step::Records(records) => (ResponseCode::NoError, records, Vec::new()),
+                Step::NoData(soa) => (ResponseCode::NoError, Vec::new(), soa.into_iter().collect()),
+                Step::NxDomain(soa) => (ResponseCode::NXDomain, Vec::new(), soa.into_iter().collect()),
+            };
+            chain.extend(answers);
+            return any_stale.get().then_some(Answer { rcode, answers: chain, authorities, stale: true });
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rechecks_run_out_and_stay_bounded() {
+        let mut rechecks = Rechecks::default();
+        let now = Instant::now();
+        use hickory_proto::rr::{DNSClass, Name, RecordType};
+        let key = |i: usize| (Name::root(), RecordType::from(i as u16), DNSClass::IN);
+        rechecks.start(key(1), now);
+        assert!(rechecks.pending(&key(1), now + Duration::from_secs(29)));
+        assert!(!rechecks.pending(&key(1), now + RECHECK));
+        for i in 0..3 * MAX_RECHECKS {
+            rechecks.start(key(i), now);
+            assert!(rechecks.until.len() <= MAX_RECHECKS);
+        }
+    }
+}
