@@ -66,6 +66,7 @@ pub fn responder(upstream: Replies) -> Responder<Replies> {
         acl: Acl::new(vec!["10.0.0.0/8".parse().unwrap()]),
         edns_udp_size: 1232,
         limiter: None,
+        tcp_limiter: None,
         sink: None,
     }
 }

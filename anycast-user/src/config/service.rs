@@ -9,7 +9,8 @@ use std::{
 
 use serde::Deserialize;
 
-use super::error::{ConfigError, invalid, positive};
+use super::error::{ConfigError, invalid, within};
+use crate::server::tcp::TcpLimits;
 
 /// Where the control socket is unless configured.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/anycastd.sock";
@@ -43,6 +44,13 @@ pub struct ServiceSection {
     pub xdp_mode: Option<XdpMode>,
     /// Seconds a TCP connection may stay without a whole query.
     pub tcp_idle_timeout: Option<u64>,
+    /// Seconds an answer may wait to be read by a TCP client.
+    pub tcp_write_timeout: Option<u64>,
+    /// TCP connections open at once, in all and per client.
+    pub tcp_max_connections: Option<u64>,
+    pub tcp_max_connections_per_client: Option<u64>,
+    /// Queries of one TCP connection answered at once.
+    pub tcp_max_pipelined: Option<u64>,
     /// The control socket (`anycastd ctl`).
     pub control_socket: Option<PathBuf>,
     /// Where Prometheus metrics are served over HTTP (`ADDRESS:PORT`).
@@ -60,7 +68,7 @@ pub struct ServiceSettings {
     /// None only with the fast path off.
     pub interface: Option<String>,
     pub xdp_mode: XdpMode,
-    pub tcp_idle_timeout: Duration,
+    pub tcp: TcpLimits,
     pub control_socket: PathBuf,
     pub metrics: Option<SocketAddr>,
     /// Worker threads (None: one per CPU the daemon may run on).
@@ -69,6 +77,7 @@ pub struct ServiceSettings {
 
 impl ServiceSection {
     pub fn check(self) -> Result<ServiceSettings, ConfigError> {
+        let tcp = self.tcp_limits()?;
         let vips = self.vips.unwrap_or_default();
         if vips.is_empty() {
             return Err(invalid("service.vips", "no VIP to serve (give --vip or service.vips)"));
@@ -90,10 +99,33 @@ impl ServiceSection {
             port,
             interface: self.interface,
             xdp_mode,
-            tcp_idle_timeout: Duration::from_secs(positive("service.tcp_idle_timeout", self.tcp_idle_timeout, 10)?),
+            tcp,
             control_socket: self.control_socket.unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
             metrics: self.metrics,
             threads: threads(self.threads)?,
+        })
+    }
+}
+
+impl ServiceSection {
+    fn tcp_limits(&self) -> Result<TcpLimits, ConfigError> {
+        let defaults = TcpLimits::default();
+        let seconds = |key: &str, value: Option<u64>, default: Duration| {
+            within(key, value.unwrap_or(default.as_secs()), 1..=3600).map(Duration::from_secs)
+        };
+        let count = |key: &str, value: Option<u64>, default: usize| {
+            within(key, value.unwrap_or(default as u64), 1..=65_536).map(|n| n as usize)
+        };
+        Ok(TcpLimits {
+            idle: seconds("service.tcp_idle_timeout", self.tcp_idle_timeout, defaults.idle)?,
+            write: seconds("service.tcp_write_timeout", self.tcp_write_timeout, defaults.write)?,
+            max_connections: count("service.tcp_max_connections", self.tcp_max_connections, defaults.max_connections)?,
+            max_connections_per_client: count(
+                "service.tcp_max_connections_per_client",
+                self.tcp_max_connections_per_client,
+                defaults.max_connections_per_client,
+            )?,
+            max_pipelined: count("service.tcp_max_pipelined", self.tcp_max_pipelined, defaults.max_pipelined)?,
         })
     }
 }

@@ -47,9 +47,14 @@ fn serving(out: &mut Exposition, stats: &Stats, feed: Option<&Feed>) {
         out.sample("anycast_responses_total", &[("rcode", rcode)], n);
     }
     out.counter("anycast_truncated_total", "UDP responses cut to TC=1 for the client's size.", load(&stats.truncated));
-    out.family("anycast_rate_limited_total", "counter", "UDP queries over their prefix's rate limit, by action.");
+    out.family(
+        "anycast_rate_limited_total",
+        "counter",
+        "Queries over their prefix's rate limit, by action (slip and drop over UDP, tcp_drop).",
+    );
     out.sample("anycast_rate_limited_total", &[("action", "slip")], load(&stats.slipped));
     out.sample("anycast_rate_limited_total", &[("action", "drop")], load(&stats.rate_dropped));
+    out.sample("anycast_rate_limited_total", &[("action", "tcp_drop")], load(&stats.tcp_rate_dropped));
     out.family("anycast_errors_total", "counter", "Problems while serving, by kind.");
     let fast_path_writes = feed.map_or(0, |feed| load(&feed.stats.write_errors));
     for (kind, n) in stats.errors().chain([("fastpath_write", fast_path_writes)]) {

@@ -25,8 +25,7 @@ use crate::{
     route::announce::{self, Announcer},
     server::{
         respond::{AnswerSink, Responder},
-        tcp::{self, TcpLimits},
-        udp,
+        tcp, udp,
     },
 };
 pub use error::DaemonError;
@@ -84,6 +83,7 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         acl: Acl::new(config.allow.clone()),
         edns_udp_size: config.fast_path.edns_udp_size,
         limiter: Limiter::new(&config.rate_limit),
+        tcp_limiter: Limiter::new(&config.rate_limit),
         sink: feed.clone().map(|feed| feed as Arc<dyn AnswerSink>),
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
@@ -122,7 +122,7 @@ async fn serve(
     stop: watch::Receiver<bool>,
 ) -> Result<JoinSet<()>, DaemonError> {
     let mut services = JoinSet::new();
-    let tcp_limits = TcpLimits { idle: config.service.tcp_idle_timeout, ..TcpLimits::default() };
+    let tcp_limits = config.service.tcp;
     for (udp_socket, listener) in sockets {
         services.spawn(udp::serve(udp_socket, node.responder.clone(), stop.clone()));
         services.spawn(tcp::serve(listener, node.responder.clone(), tcp_limits, stop.clone()));

@@ -43,6 +43,8 @@ pub struct Responder<U> {
     pub edns_udp_size: u16,
     /// Response rate limiting of what reaches the daemon over UDP.
     pub limiter: Option<Limiter>,
+    /// The same limit over TCP, with buckets of its own.
+    pub tcp_limiter: Option<Limiter>,
     pub sink: Option<Arc<dyn AnswerSink>>,
 }
 

@@ -16,6 +16,8 @@ pub struct Stats {
     pub slipped: AtomicU64,
     /// UDP queries over their prefix's rate limit, not answered.
     pub rate_dropped: AtomicU64,
+    /// TCP queries over their prefix's rate limit, not answered.
+    pub tcp_rate_dropped: AtomicU64,
     errors: [AtomicU64; Error::ALL.len()],
 }
 
@@ -34,6 +36,13 @@ anycast_common::named! {
         TcpOverload = "tcp_overload",
         /// A connection cut for not sending a whole message in time.
         TcpIdle = "tcp_idle",
+        /// A connection from outside the ACL closed at accept (those
+        /// being refused were as many as are refused at once).
+        TcpRefused = "tcp_refused",
+        /// A connection closed at once: its client had too many open.
+        TcpClientLimit = "tcp_client_limit",
+        /// A connection cut because its client did not read its answers.
+        TcpStalled = "tcp_stalled",
     }
 }
 

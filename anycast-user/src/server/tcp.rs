@@ -1,32 +1,95 @@
 //! The DNS service over TCP (RFC 7766): length-prefixed messages,
-//! pipelined queries answered as they complete (out of order), a whole
-//! message expected within the idle timeout (a client that trickles bytes
-//! is cut off), and bounds on connections and on queries per connection.
+//! pipelined queries answered as they complete (out of order), and bounds
+//! that keep any one client from holding the service:
+//!
+//! - clients outside the ACL never take a place of the others: each gets
+//!   one REFUSED answer (as over UDP) from a small pool of its own, within
+//!   a short time, or is closed at accept when that pool is busy;
+//! - connections in all, and per client (an IPv4 address, an IPv6 /64);
+//! - a whole message within the idle timeout (a client that trickles bytes
+//!   is cut off);
+//! - queries of one connection answered at once; a connection whose
+//!   answers are not read within the write timeout is closed, and so is
+//!   one that waits that long for a free pipeline slot;
+//! - the rate limit per client prefix, with buckets of its own: over it, a
+//!   query is dropped (slipping to TCP again would be no answer).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex, atomic::Ordering::Relaxed},
+    time::Duration,
+};
 
+use anycast_common::ratelimit::Verdict;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-    sync::{Semaphore, mpsc, watch},
+    net::{TcpListener, TcpStream, tcp::OwnedWriteHalf},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch},
     time::timeout,
 };
 
 use super::{listener::accept_until, respond::Responder, stats::Error, transport::Transport};
-use crate::resolver::upstream::Upstream;
+use crate::{clock, resolver::upstream::Upstream};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpLimits {
     /// How long a connection may stay without a whole query arriving.
     pub idle: Duration,
+    /// How long an answer may wait to be written (the client not reading).
+    pub write: Duration,
     pub max_connections: usize,
+    pub max_connections_per_client: usize,
     /// Queries of one connection answered at once.
     pub max_pipelined: usize,
 }
 
 impl Default for TcpLimits {
     fn default() -> Self {
-        TcpLimits { idle: Duration::from_secs(10), max_connections: 256, max_pipelined: 16 }
+        TcpLimits {
+            idle: Duration::from_secs(10),
+            write: Duration::from_secs(10),
+            max_connections: 256,
+            max_connections_per_client: 16,
+            max_pipelined: 16,
+        }
+    }
+}
+
+/// Connections from outside the ACL being refused at once, at most.
+const MAX_REFUSING: usize = 16;
+/// How long one may take to send its query.
+const REFUSE_WITHIN: Duration = Duration::from_secs(2);
+
+/// Open connections per client.
+#[derive(Default)]
+struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+/// One client's place among the connections, given back on drop.
+struct ClientSlot {
+    clients: Arc<PerClient>,
+    client: IpAddr,
+    _connection: OwnedSemaphorePermit,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.clients.0.lock().expect("clients lock");
+        if let Some(n) = open.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// What a client is counted as: its IPv4 address, or its IPv6 /64 (one
+/// host gets a whole /64).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
     }
 }
 
@@ -38,6 +101,8 @@ pub async fn serve<U: Upstream>(
     shutdown: watch::Receiver<bool>,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    let clients = Arc::new(PerClient::default());
     accept_until(&listener, shutdown, |accepted| {
         let stream = match accepted {
             Ok(stream) => stream,
@@ -47,37 +112,79 @@ pub async fn serve<U: Upstream>(
                 return;
             }
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            responder.stats.error(Error::TcpOverload);
-            tracing::debug!(peer = ?stream.peer_addr(), "too many TCP connections; closed");
+        let Ok(peer) = stream.peer_addr() else { return };
+        if !responder.acl.allows(peer.ip()) {
+            match refusing.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    tokio::spawn(refuse(stream, peer.ip(), responder.clone(), permit));
+                }
+                Err(_) => responder.stats.error(Error::TcpRefused),
+            }
             return;
-        };
-        let responder = responder.clone();
-        tokio::spawn(async move {
-            connection(stream, responder, limits).await;
-            drop(permit);
-        });
+        }
+        match admit(&connections, &clients, peer.ip(), limits) {
+            Ok(slot) => {
+                let responder = responder.clone();
+                tokio::spawn(async move {
+                    connection(stream, peer.ip(), responder, limits).await;
+                    drop(slot);
+                });
+            }
+            Err(error) => {
+                responder.stats.error(error);
+                tracing::debug!(%peer, ?error, "TCP connection closed at accept");
+            }
+        }
     })
     .await;
 }
 
-async fn connection<U: Upstream>(stream: TcpStream, responder: Arc<Responder<U>>, limits: TcpLimits) {
-    let Ok(peer) = stream.peer_addr() else { return };
+/// A place for a new connection from `ip`, or why it is closed at once.
+fn admit(
+    connections: &Arc<Semaphore>,
+    clients: &Arc<PerClient>,
+    ip: IpAddr,
+    limits: TcpLimits,
+) -> Result<ClientSlot, Error> {
+    let connection = connections.clone().try_acquire_owned().map_err(|_| Error::TcpOverload)?;
+    let client = client_of(ip);
+    let mut open = clients.0.lock().expect("clients lock");
+    let count = open.entry(client).or_default();
+    if *count >= limits.max_connections_per_client {
+        return Err(Error::TcpClientLimit);
+    }
+    *count += 1;
+    Ok(ClientSlot { clients: clients.clone(), client, _connection: connection })
+}
+
+/// One query from a client outside the ACL, answered REFUSED (by the
+/// responder, as over UDP), then the connection closes.
+async fn refuse<U: Upstream>(
+    stream: TcpStream,
+    peer: IpAddr,
+    responder: Arc<Responder<U>>,
+    _permit: OwnedSemaphorePermit,
+) {
     let (mut reader, mut writer) = stream.into_split();
-    let (responses, mut outgoing) = mpsc::channel::<Vec<u8>>(limits.max_pipelined);
-    let write = tokio::spawn(async move {
-        while let Some(response) = outgoing.recv().await {
-            let mut framed = (response.len() as u16).to_be_bytes().to_vec();
-            framed.extend_from_slice(&response);
-            if writer.write_all(&framed).await.is_err() {
-                break;
-            }
-        }
-        let _ = writer.shutdown().await;
-    });
+    let Ok(Ok(Some(query))) = timeout(REFUSE_WITHIN, read_message(&mut reader)).await else { return };
+    if let Some(response) = responder.respond(&query, peer, Transport::Tcp).await {
+        let _ = timeout(REFUSE_WITHIN, writer.write_all(&framed(&response))).await;
+    }
+    let _ = timeout(REFUSE_WITHIN, writer.shutdown()).await;
+}
+
+async fn connection<U: Upstream>(stream: TcpStream, peer: IpAddr, responder: Arc<Responder<U>>, limits: TcpLimits) {
+    let (mut reader, writer) = stream.into_split();
+    let (responses, outgoing) = mpsc::channel::<Vec<u8>>(limits.max_pipelined);
+    let write = tokio::spawn(write_responses(writer, outgoing, limits.write, responder.clone()));
     let pipelined = Arc::new(Semaphore::new(limits.max_pipelined));
     loop {
-        let query = match timeout(limits.idle, read_message(&mut reader)).await {
+        let read = tokio::select! {
+            read = timeout(limits.idle, read_message(&mut reader)) => read,
+            // The writer gave up on a client that does not read.
+            _ = responses.closed() => break,
+        };
+        let query = match read {
             Ok(Ok(Some(query))) => query,
             Err(_) => {
                 // Idle, or trickling bytes: cut off.
@@ -87,10 +194,21 @@ async fn connection<U: Upstream>(stream: TcpStream, responder: Arc<Responder<U>>
             // Closed or broken: the connection ends.
             Ok(_) => break,
         };
-        let Ok(permit) = pipelined.clone().acquire_owned().await else { break };
+        if !rate_admits(&responder, peer) {
+            continue;
+        }
+        let permit = match timeout(limits.write, pipelined.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            // Every slot held by answers the client does not read.
+            Err(_) => {
+                responder.stats.error(Error::TcpStalled);
+                break;
+            }
+            Ok(Err(_)) => break,
+        };
         let (responder, responses) = (responder.clone(), responses.clone());
         tokio::spawn(async move {
-            if let Some(response) = responder.respond(&query, peer.ip(), Transport::Tcp).await {
+            if let Some(response) = responder.respond(&query, peer, Transport::Tcp).await {
                 let _ = responses.send(response).await;
             }
             drop(permit);
@@ -99,6 +217,46 @@ async fn connection<U: Upstream>(stream: TcpStream, responder: Arc<Responder<U>>
     // Answers under way still go out; then the writer closes.
     drop(responses);
     let _ = write.await;
+}
+
+/// Whether the rate limit lets a TCP query from `peer` through.
+fn rate_admits<U>(responder: &Responder<U>, peer: IpAddr) -> bool {
+    let Some(limiter) = &responder.tcp_limiter else { return true };
+    match limiter.admit(peer, clock::boottime_ns()) {
+        Verdict::Answer => true,
+        Verdict::Slip | Verdict::Drop => {
+            responder.stats.tcp_rate_dropped.fetch_add(1, Relaxed);
+            false
+        }
+    }
+}
+
+/// Writes each response as it comes, each within `write_timeout`; a client
+/// that does not read is closed.
+async fn write_responses<U>(
+    mut writer: OwnedWriteHalf,
+    mut outgoing: mpsc::Receiver<Vec<u8>>,
+    write_timeout: Duration,
+    responder: Arc<Responder<U>>,
+) {
+    while let Some(response) = outgoing.recv().await {
+        match timeout(write_timeout, writer.write_all(&framed(&response))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break,
+            Err(_) => {
+                responder.stats.error(Error::TcpStalled);
+                break;
+            }
+        }
+    }
+    let _ = timeout(write_timeout, writer.shutdown()).await;
+}
+
+/// `message` with its length before it.
+fn framed(message: &[u8]) -> Vec<u8> {
+    let mut framed = (message.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(message);
+    framed
 }
 
 /// One length-prefixed message; None at a clean end of stream.
@@ -111,4 +269,17 @@ async fn read_message(reader: &mut (impl AsyncReadExt + Unpin)) -> std::io::Resu
     let mut message = vec![0u8; len];
     reader.read_exact(&mut message).await?;
     Ok(Some(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_an_ipv4_address_or_an_ipv6_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_of(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::7")), ip("2001:db8:1:2::"));
+        assert_eq!(client_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"), "IPv4-mapped is the IPv4 client");
+    }
 }

@@ -48,6 +48,7 @@ pub fn responder() -> Responder<FakeNet> {
         acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
         edns_udp_size: 1232,
         limiter: None,
+        tcp_limiter: None,
         sink: None,
     }
 }
@@ -164,4 +165,68 @@ async fn tcp_cuts_off_clients_that_trickle_or_stall() {
     let mut good = TcpStream::connect(server).await.unwrap();
     good.write_all(&framed(&query("www.lab.", RecordType::A, None))).await.unwrap();
     assert!(timeout(WAIT, read_framed(&mut good)).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn tcp_takes_a_few_connections_per_client_and_sheds_one_that_does_not_read() {
+    let limits = TcpLimits { write: Duration::from_millis(300), max_connections_per_client: 2, ..TcpLimits::default() };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap();
+    let (_stop, stopped) = watch::channel(false);
+    let r = Arc::new(responder());
+    tokio::spawn(tcp::serve(listener, r.clone(), limits, stopped));
+    // A client that sends and never reads, on a small receive buffer.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut greedy = socket.connect(server).await.unwrap();
+    let big = framed(&query("big.example.lab.", RecordType::TXT, None));
+    let flood = async {
+        for _ in 0..20_000 {
+            if greedy.write_all(&big).await.is_err() {
+                return;
+            }
+        }
+    };
+    let _ = timeout(WAIT, flood).await;
+    let stalled = || r.stats.errors().find(|(kind, _)| *kind == "tcp_stalled").map_or(0, |(_, n)| n);
+    timeout(WAIT, async {
+        while stalled() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the connection that does not read is cut");
+    // Its slot is free again: two more from the same client, not three.
+    let mut first = TcpStream::connect(server).await.unwrap();
+    let mut second = TcpStream::connect(server).await.unwrap();
+    let mut third = TcpStream::connect(server).await.unwrap();
+    let mut byte = [0u8; 1];
+    let closed = timeout(WAIT, third.read(&mut byte)).await.expect("the third is closed at once");
+    assert!(matches!(closed, Ok(0) | Err(_)));
+    for stream in [&mut first, &mut second] {
+        stream.write_all(&framed(&query("www.lab.", RecordType::A, None))).await.unwrap();
+        assert!(timeout(WAIT, read_framed(stream)).await.unwrap().is_some(), "the client's two connections are served");
+    }
+    let limited = r.stats.errors().find(|(kind, _)| *kind == "tcp_client_limit").map(|(_, n)| n);
+    assert_eq!(limited, Some(1));
+}
+
+#[tokio::test]
+async fn tcp_queries_are_rate_limited_with_buckets_of_their_own() {
+    use crate::policy::ratelimit::{Limiter, RateLimitSettings};
+    let settings = RateLimitSettings { responses_per_second: 5, burst: 5, ..RateLimitSettings::OFF };
+    let r = Arc::new(Responder { tcp_limiter: Limiter::new(&settings), ..responder() });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap();
+    let (_stop, stopped) = watch::channel(false);
+    tokio::spawn(tcp::serve(listener, r.clone(), TcpLimits::default(), stopped));
+    let mut stream = TcpStream::connect(server).await.unwrap();
+    let batch: Vec<u8> = (0..20).flat_map(|id| framed(&with_id(query("www.lab.", RecordType::A, None), id))).collect();
+    stream.write_all(&batch).await.unwrap();
+    let mut answered = 0;
+    while timeout(Duration::from_millis(500), read_framed(&mut stream)).await.is_ok_and(|m| m.is_some()) {
+        answered += 1;
+    }
+    assert_eq!(answered, 5, "the burst");
+    assert_eq!(r.stats.tcp_rate_dropped.load(std::sync::atomic::Ordering::Relaxed), 15);
 }
