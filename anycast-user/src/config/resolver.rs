@@ -35,6 +35,11 @@ pub struct ResolverSection {
     pub max_queries: Option<u32>,
     pub max_referrals: Option<u32>,
     pub max_cname: Option<u32>,
+    /// NS names whose addresses one question may look up.
+    pub max_ns_lookups: Option<u32>,
+    /// Questions under way to one zone, and queries to one server, at once.
+    pub max_outstanding_per_zone: Option<u32>,
+    pub max_outstanding_per_server: Option<u32>,
     /// Seconds for a whole client question.
     pub deadline: Option<u64>,
     /// Ask upstream servers with the name's case randomised (0x20; true if
@@ -97,6 +102,17 @@ impl ResolverSection {
             max_referrals: limit("resolver.max_referrals", self.max_referrals, defaults.max_referrals)?,
             max_cname: limit("resolver.max_cname", self.max_cname, defaults.max_cname)?,
             max_ns_depth: defaults.max_ns_depth,
+            max_ns_lookups: limit("resolver.max_ns_lookups", self.max_ns_lookups, defaults.max_ns_lookups)?,
+            max_outstanding_per_zone: limit(
+                "resolver.max_outstanding_per_zone",
+                self.max_outstanding_per_zone,
+                defaults.max_outstanding_per_zone as u32,
+            )? as usize,
+            max_outstanding_per_server: limit(
+                "resolver.max_outstanding_per_server",
+                self.max_outstanding_per_server,
+                defaults.max_outstanding_per_server as u32,
+            )? as usize,
             deadline: Duration::from_secs(positive("resolver.deadline", self.deadline, defaults.deadline.as_secs())?),
             stale_after: Duration::from_millis(within(
                 "resolver.stale_after_ms",

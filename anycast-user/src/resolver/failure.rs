@@ -14,10 +14,12 @@ pub enum Failure {
     NoAddress(Name),
     #[error("the deadline passed")]
     Deadline,
+    #[error("too many queries to {0} under way")]
+    Busy(Name),
 }
 
 /// Names of the failure reasons, in `Failure::index` order.
-pub const FAILURE_NAMES: [&str; 4] = ["budget", "no_server", "no_address", "deadline"];
+pub const FAILURE_NAMES: [&str; 5] = ["budget", "no_server", "no_address", "deadline", "busy"];
 
 impl Failure {
     pub(super) fn index(&self) -> usize {
@@ -26,6 +28,7 @@ impl Failure {
             Failure::NoServer(_) => 1,
             Failure::NoAddress(_) => 2,
             Failure::Deadline => 3,
+            Failure::Busy(_) => 4,
         }
     }
 }

@@ -248,6 +248,7 @@ impl<U: Upstream> Resolver<U> {
         // servers, whose addresses are what is missing (the parent's glue
         // gives them; see `step`).
         for ns in ns_names.iter().filter(|ns| !zone.zone_of(ns)) {
+            budget.spend_ns_lookup()?;
             for rtype in [RecordType::A, RecordType::AAAA] {
                 let found = self.resolve_name(ns.clone(), rtype, class, budget, depth + 1, false).await;
                 if let Err(Failure::Budget(what)) = found {
@@ -296,11 +297,18 @@ impl<U: Upstream> Resolver<U> {
     ) -> Result<Reply, Failure> {
         servers.sort();
         servers.dedup();
+        let _zone_slot = self.outstanding.zone(zone).ok_or_else(|| Failure::Busy(zone.clone()))?;
         self.servers.lock().expect("stats lock").order(&mut servers);
         let request = outgoing_query(name, rtype, class, recursion_desired);
         let mut attempts: VecDeque<(SocketAddr, bool)> =
             servers.into_iter().map(|s| (s, self.randomise_case)).collect();
+        let mut busy = false;
         while let Some((server, randomise)) = attempts.pop_front() {
+            let Some(_server_slot) = self.outstanding.server(server.ip()) else {
+                tracing::debug!(%server, %zone, "too many queries to the server under way");
+                busy = true;
+                continue;
+            };
             budget.spend_query()?;
             let randomise =
                 randomise && self.servers.lock().expect("stats lock").echoes_case(server.ip(), Instant::now());
@@ -338,7 +346,7 @@ impl<U: Upstream> Resolver<U> {
             self.servers.lock().expect("stats lock").answered(server.ip(), rtt);
             return Ok(reply);
         }
-        Err(Failure::NoServer(zone.clone()))
+        Err(if busy { Failure::Busy(zone.clone()) } else { Failure::NoServer(zone.clone()) })
     }
 }
 

@@ -16,6 +16,7 @@ mod case;
 pub mod failure;
 pub mod hints;
 mod iterate;
+mod outstanding;
 pub mod servers;
 mod stale;
 pub mod telemetry;
@@ -81,6 +82,13 @@ pub struct Limits {
     pub max_cname: u32,
     /// Nested lookups of NS addresses.
     pub max_ns_depth: u32,
+    /// NS names whose addresses are looked up, in all (NXNS: a referral to
+    /// a hundred names without glue must not cost a hundred lookups).
+    pub max_ns_lookups: u32,
+    /// Questions under way to one zone's servers, and queries to one
+    /// server, at once.
+    pub max_outstanding_per_zone: usize,
+    pub max_outstanding_per_server: usize,
     /// Time for the whole question.
     pub deadline: Duration,
     /// How long a client waits for the servers before a stale answer is
@@ -95,6 +103,9 @@ impl Default for Limits {
             max_referrals: 16,
             max_cname: 12,
             max_ns_depth: 4,
+            max_ns_lookups: 8,
+            max_outstanding_per_zone: 1024,
+            max_outstanding_per_server: 1024,
             deadline: Duration::from_secs(6),
             stale_after: Duration::from_millis(1800),
         }
@@ -123,11 +134,17 @@ impl Answer {
 /// Counts what one client question has used.
 struct Budget {
     queries_left: u32,
+    ns_lookups_left: u32,
 }
 
 impl Budget {
     fn spend_query(&mut self) -> Result<(), Failure> {
         self.queries_left = self.queries_left.checked_sub(1).ok_or(Failure::Budget("outgoing queries"))?;
+        Ok(())
+    }
+
+    fn spend_ns_lookup(&mut self) -> Result<(), Failure> {
+        self.ns_lookups_left = self.ns_lookups_left.checked_sub(1).ok_or(Failure::Budget("NS lookups"))?;
         Ok(())
     }
 }
@@ -149,6 +166,7 @@ pub struct Resolver<U> {
     /// How long past expiry the cache serves stale (see `stale`).
     stale_max: Duration,
     servers: Mutex<ServerStats>,
+    outstanding: outstanding::Outstanding,
     /// Questions being resolved: later askers wait for the first.
     inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Answer>>>>,
     /// Questions answered stale lately, and until when they are answered
@@ -168,6 +186,10 @@ impl<U: Upstream> Resolver<U> {
             stale_max: cache.stale_max,
             cache: Mutex::new(Cache::new(cache)),
             servers: Mutex::new(ServerStats::default()),
+            outstanding: outstanding::Outstanding::new(
+                limits.max_outstanding_per_zone,
+                limits.max_outstanding_per_server,
+            ),
             inflight: Mutex::new(HashMap::new()),
             rechecks: Mutex::new(stale::Rechecks::default()),
             stats: ResolverStats::default(),
@@ -225,7 +247,7 @@ impl<U: Upstream> Resolver<U> {
     }
 
     async fn resolve_uncoalesced(&self, question: &Query, afresh: bool) -> (Answer, Source) {
-        let mut budget = Budget { queries_left: self.limits.max_queries };
+        let mut budget = Budget { queries_left: self.limits.max_queries, ns_lookups_left: self.limits.max_ns_lookups };
         let (name, rtype, class) = (question.name().clone(), question.query_type(), question.query_class());
         let work = self.resolve_name(name, rtype, class, &mut budget, 0, afresh);
         let outcome = tokio::time::timeout(self.limits.deadline, work).await.unwrap_or(Err(Failure::Deadline));

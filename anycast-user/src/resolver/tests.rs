@@ -1,6 +1,6 @@
 //! The resolver against a fake hierarchy (see `testnet`): no sockets.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use hickory_proto::{
     op::{Query, ResponseCode},
@@ -330,4 +330,55 @@ async fn a_slow_upstream_gets_the_client_a_stale_answer_after_the_client_timer()
         (ResponseCode::NoError, false),
         "with nothing stale, the resolution is awaited"
     );
+}
+
+/// The root delegates nxns. (.30) and sink. (.31); nxns.'s server refers
+/// victim.nxns. to a hundred name servers in sink., where no name exists.
+fn nxns_net() -> FakeNet {
+    let mut root = root_zone();
+    root.records.extend([testnet::ns("nxns.", "ns.nxns."), testnet::a("ns.nxns.", 3600, ip(30))]);
+    root.records.extend([testnet::ns("sink.", "ns.sink."), testnet::a("ns.sink.", 3600, ip(31))]);
+    let referral = (0..100).map(|i| testnet::ns("victim.nxns.", &format!("ns{i}.sink."))).collect();
+    hierarchy()
+        .serve(ip(1), Behavior::Authoritative, vec![root])
+        .serve(ip(30), Behavior::Authoritative, vec![testnet::Zone::new("nxns.", referral)])
+        .serve(ip(31), Behavior::Authoritative, vec![testnet::Zone::new("sink.", vec![])])
+}
+
+#[tokio::test]
+async fn a_referral_to_a_hundred_unresolvable_name_servers_costs_a_few_lookups() {
+    let resolver = recursive(nxns_net(), Limits::default());
+    let answer = ask(&resolver, "www.victim.nxns.", RecordType::A).await;
+    assert_eq!(answer.rcode, ResponseCode::ServFail);
+    let log = resolver.upstream.log.lock().unwrap();
+    let lookups = log.iter().filter(|(server, _, _)| *server == ip(31)).count();
+    assert!(lookups <= 2 * 8, "at most 8 NS names looked up (A and AAAA): {lookups} queries to sink.");
+    assert!(log.len() <= 2 + 1 + 2 * 8, "{} upstream queries for one client question", log.len());
+}
+
+#[tokio::test]
+async fn a_slow_zone_under_a_flood_fails_fast_past_its_bound_and_others_are_answered() {
+    let limits = Limits { max_outstanding_per_zone: 2, ..Limits::default() };
+    let resolver = Arc::new(recursive(hierarchy(), limits));
+    // The delegations are cached, so only example.lab.'s and other.'s
+    // servers are asked below.
+    ask(&resolver, "www.example.lab.", RecordType::A).await;
+    ask(&resolver, "www.other.", RecordType::A).await;
+    *resolver.upstream.latency.lock().unwrap() = std::time::Duration::from_millis(300);
+    let flood: Vec<_> = (0..5)
+        .map(|i| {
+            let resolver = resolver.clone();
+            tokio::spawn(async move { ask(&resolver, &format!("r{i}.example.lab."), RecordType::A).await.rcode })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let other = ask(&resolver, "ns.elsewhere.other.", RecordType::A).await;
+    assert_eq!(other.rcode, ResponseCode::NoError, "another zone is answered meanwhile");
+    let mut rcodes = Vec::new();
+    for task in flood {
+        rcodes.push(task.await.unwrap());
+    }
+    let failed = rcodes.iter().filter(|r| **r == ResponseCode::ServFail).count();
+    assert_eq!((rcodes.len() - failed, failed), (2, 3), "two asked, three failed at once: {rcodes:?}");
+    assert!(resolver.stats.failures().any(|(reason, n)| reason == "busy" && n == 3));
 }
