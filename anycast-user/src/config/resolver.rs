@@ -59,6 +59,8 @@ pub struct CacheSection {
     /// Seconds past its expiry an entry may be served stale when the
     /// servers fail (RFC 8767); 0 turns serving stale off.
     pub stale_max: Option<u64>,
+    /// Bytes the cache's entries may hold (an estimate of their memory).
+    pub max_bytes: Option<u64>,
 }
 
 /// `[resolver]`, checked.
@@ -147,6 +149,11 @@ impl CacheSection {
                 self.stale_max.unwrap_or(defaults.stale_max.as_secs()),
                 0..=7 * 86_400,
             )?),
+            max_bytes: within(
+                "cache.max_bytes",
+                self.max_bytes.unwrap_or(defaults.max_bytes as u64),
+                1 << 20..=1 << 40,
+            )? as usize,
         })
     }
 }

@@ -32,7 +32,19 @@ pub fn render<U: Upstream>(node: &Node<U>) -> String {
         feeding(&mut out, feed);
     }
     announcing(&mut out, &node.announcer);
+    if let Some(bytes) = resident_bytes() {
+        out.gauge("anycast_resident_bytes", "The daemon's resident memory.", bytes);
+    }
     out.0
+}
+
+/// The process's resident set, from /proc/self/statm (pages).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
 }
 
 /// The server's counters; a fast path's write errors count among its
@@ -86,6 +98,11 @@ fn resolving<U: Upstream>(out: &mut Exposition, resolver: &Resolver<U>) {
     out.sample(&format!("{name}_sum"), &[], sum);
     out.sample(&format!("{name}_count"), &[], counts.last().copied().unwrap_or(0));
     out.gauge("anycast_cache_entries", "RRsets and negative answers in the cache.", resolver.cache_len());
+    out.gauge(
+        "anycast_cache_bytes",
+        "What the cache's entries hold, estimated (cache.max_bytes bounds it).",
+        resolver.cache_bytes(),
+    );
 }
 
 fn feeding(out: &mut Exposition, feed: &Feed) {
@@ -306,6 +323,12 @@ mod tests {
                 assert!(value.parse::<f64>().is_ok(), "not a number: {line}");
             }
         }
+    }
+
+    #[test]
+    fn the_resident_memory_is_read() {
+        let bytes = resident_bytes().expect("/proc/self/statm");
+        assert!(bytes > 1 << 20, "{bytes} bytes resident");
     }
 
     #[tokio::test]

@@ -103,6 +103,8 @@ pub struct FastPath {
     link: Option<PinnedLink>,
     /// Whether the maps were a previous daemon's.
     taken_over: bool,
+    /// Entries the answer map holds at most.
+    capacity: u32,
 }
 
 impl FastPath {
@@ -138,7 +140,8 @@ impl FastPath {
         }
         let mut ebpf = loader.load(FAST_PATH_OBJECT)?;
         load_program(&mut ebpf, PROGRAM_NAME)?;
-        let mut fast_path = FastPath { ebpf, config, pins, link: None, taken_over: false };
+        let capacity = settings.answer_capacity;
+        let mut fast_path = FastPath { ebpf, config, pins, link: None, taken_over: false, capacity };
         let map: Array<_, FastPathConfig> = fast_path.map(map_names::CONFIG)?;
         let previous = map.get(&0, 0).map_err(map_err(map_names::CONFIG))?;
         // Pinned maps written before: their entries are keyed with the
@@ -152,6 +155,11 @@ impl FastPath {
         let mut map: Array<_, FastPathConfig> = fast_path.map(map_names::CONFIG)?;
         map.set(0, config, 0).map_err(map_err(map_names::CONFIG))?;
         Ok(fast_path)
+    }
+
+    /// Entries the answer map holds at most.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
     }
 
     /// Whether the maps (answers, counters, rate limits) were taken over

@@ -51,7 +51,7 @@ impl Feed {
     /// Feeds `fast_path` under `policy`; the live entries of a taken-over
     /// one are adopted for refreshing.
     pub fn new(mut fast_path: FastPath, policy: WritePolicy) -> Feed {
-        let tracking = Tracking::default();
+        let tracking = Tracking::new(fast_path.capacity() as usize);
         if fast_path.taken_over() {
             match tracking.adopt(&mut fast_path, clock::boottime_ns()) {
                 Ok(n) => tracing::info!(entries = n, "the pinned answers are refreshed from here on"),

@@ -32,15 +32,34 @@ impl Written {
     }
 }
 
-/// The written answers by map key.
-#[derive(Default)]
+/// The written answers by map key, at most as many as the map holds: the
+/// map forgets the least recently used, so tracking more would only keep
+/// what is gone (writes times TTLs of up to a day would grow it without
+/// bound).
 pub struct Tracking {
     written: Mutex<HashMap<AnswerKey, Written>>,
+    capacity: usize,
 }
 
 impl Tracking {
+    pub fn new(capacity: usize) -> Tracking {
+        Tracking { written: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+    }
+
+    /// Tracks `written`; when full, what has expired goes, then the eighth
+    /// that expires soonest.
     pub fn track(&self, key: AnswerKey, written: Written) {
-        self.written.lock().expect("tracking lock").insert(key, written);
+        let mut tracked = self.written.lock().expect("tracking lock");
+        if tracked.len() >= self.capacity && !tracked.contains_key(&key) {
+            tracked.retain(|_, w| w.expires_ns > written.written_ns);
+            if tracked.len() >= self.capacity {
+                let mut expiries: Vec<u64> = tracked.values().map(|w| w.expires_ns).collect();
+                expiries.sort_unstable();
+                let cut = expiries[(tracked.len() / 8).min(expiries.len() - 1)];
+                tracked.retain(|_, w| w.expires_ns > cut);
+            }
+        }
+        tracked.insert(key, written);
     }
 
     pub fn forget(&self, key: &AnswerKey) {
@@ -84,6 +103,18 @@ impl Tracking {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracking_holds_no_more_than_the_map() {
+        let tracking = Tracking::new(64);
+        let s = 1_000_000_000;
+        for i in 0..1000u64 {
+            let key = AnswerKey { name_hash: i, qtype: 1, qclass: 1, flags: 0, _pad: [0; 3] };
+            let written = Written { query: Message::query(), written_ns: i * s, expires_ns: (i + 86_400) * s };
+            tracking.track(key, written);
+            assert!(tracking.len() <= 64, "{} tracked after {i}", tracking.len());
+        }
+    }
 
     #[test]
     fn due_in_the_last_forty_percent_or_second_of_life() {

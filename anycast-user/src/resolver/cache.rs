@@ -12,7 +12,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+use hickory_proto::{
+    rr::{DNSClass, Name, Record, RecordType},
+    serialize::binary::BinEncodable,
+};
 
 use super::ttl::TtlPolicy;
 
@@ -48,6 +51,8 @@ struct RrsetEntry {
     stored: Instant,
     expires: Instant,
     trust: Trust,
+    /// What it holds, roughly (see [`footprint`]).
+    size: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -55,6 +60,17 @@ struct NegativeEntry {
     soa: Record,
     stored: Instant,
     expires: Instant,
+    size: usize,
+}
+
+/// What an entry holds, roughly: its records as they sit in memory, their
+/// wire form standing for what they point to (names, RDATA), and the
+/// map's slot. An RRset can be 64 KB: counting entries alone bounds
+/// nothing.
+fn footprint(records: &[Record]) -> usize {
+    const SLOT: usize = std::mem::size_of::<Key>() + std::mem::size_of::<RrsetEntry>() + 16;
+    let record = |r: &Record| std::mem::size_of::<Record>() + r.to_bytes().map_or(64, |wire| wire.len());
+    SLOT + records.iter().map(record).sum::<usize>()
 }
 
 /// What the cache knows about a question.
@@ -81,11 +97,18 @@ pub struct CacheLimits {
     /// How long past its expiry an entry may still be served stale (zero:
     /// never).
     pub stale_max: Duration,
+    /// Bytes the entries may hold at most (see [`footprint`]).
+    pub max_bytes: usize,
 }
 
 impl Default for CacheLimits {
     fn default() -> Self {
-        CacheLimits { capacity: 100_000, ttl: TtlPolicy::default(), stale_max: Duration::from_secs(86_400) }
+        CacheLimits {
+            capacity: 100_000,
+            ttl: TtlPolicy::default(),
+            stale_max: Duration::from_secs(86_400),
+            max_bytes: 256 << 20,
+        }
     }
 }
 
@@ -94,16 +117,29 @@ pub struct Cache {
     nodata: HashMap<Key, NegativeEntry>,
     nxdomain: HashMap<(Name, DNSClass), NegativeEntry>,
     limits: CacheLimits,
+    /// What the entries hold, by [`footprint`].
+    bytes: usize,
 }
 
 impl Cache {
     pub fn new(limits: CacheLimits) -> Cache {
-        Cache { rrsets: HashMap::new(), nodata: HashMap::new(), nxdomain: HashMap::new(), limits }
+        Cache { rrsets: HashMap::new(), nodata: HashMap::new(), nxdomain: HashMap::new(), limits, bytes: 0 }
     }
 
     /// Entries held, expired ones included until they are swept.
     pub fn len(&self) -> usize {
         self.rrsets.len() + self.nodata.len() + self.nxdomain.len()
+    }
+
+    /// Bytes the entries hold, roughly (see [`footprint`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Counts the bytes again, after entries went in bulk.
+    fn recount(&mut self) {
+        let negative = self.nodata.values().chain(self.nxdomain.values()).map(|e| e.size);
+        self.bytes = self.rrsets.values().map(|e| e.size).chain(negative).sum();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -129,9 +165,12 @@ impl Cache {
         }
         self.make_room(now);
         // Positive data for a name ends what was known of its absence.
-        self.nxdomain.remove(&(key.name.clone(), key.class));
-        self.nodata.remove(&key);
-        self.rrsets.insert(key, RrsetEntry { records, stored: now, expires: now + ttl, trust });
+        let absence = [self.nxdomain.remove(&(key.name.clone(), key.class)), self.nodata.remove(&key)];
+        let size = footprint(&records);
+        self.bytes += size;
+        let entry = RrsetEntry { records, stored: now, expires: now + ttl, trust, size };
+        let replaced = self.rrsets.insert(key, entry).map(|old| old.size);
+        self.bytes -= absence.iter().flatten().map(|e| e.size).chain(replaced).sum::<usize>();
     }
 
     /// Stores a negative answer for `name` (and `rtype` when NODATA), for
@@ -150,15 +189,14 @@ impl Cache {
             return;
         }
         self.make_room(now);
-        let entry = NegativeEntry { soa, stored: now, expires: now + ttl };
-        match rtype {
-            Some(rtype) => {
-                self.nodata.insert(Key::new(name, rtype, class), entry);
-            }
-            None => {
-                self.nxdomain.insert((name.to_lowercase(), class), entry);
-            }
-        }
+        let size = footprint(std::slice::from_ref(&soa));
+        self.bytes += size;
+        let entry = NegativeEntry { soa, stored: now, expires: now + ttl, size };
+        let replaced = match rtype {
+            Some(rtype) => self.nodata.insert(Key::new(name, rtype, class), entry),
+            None => self.nxdomain.insert((name.to_lowercase(), class), entry),
+        };
+        self.bytes -= replaced.map_or(0, |old| old.size);
     }
 
     /// What is known about (name, type, class) at `now`, RRsets believed
@@ -229,6 +267,7 @@ impl Cache {
         self.rrsets.retain(|k, _| k.name != name);
         self.nodata.retain(|k, _| k.name != name);
         self.nxdomain.retain(|(n, _), _| *n != name);
+        self.recount();
         self.len() != before
     }
 
@@ -240,42 +279,53 @@ impl Cache {
             .map(move |e| e.records.iter().map(|r| aged(r, e.stored, now)).collect())
     }
 
-    /// Keeps the cache within its capacity: entries past serving stale go
-    /// first; if that is not enough, those that expired or expire soonest
-    /// (stale ones first, since they expired). A full cache is
-    /// brought down to 7/8 of its capacity at once: the sweep walks every
-    /// entry, and doing that on every insert under a random-name flood
-    /// made each miss cost milliseconds.
+    /// Keeps the cache within its capacity and its bytes: entries past
+    /// serving stale go first; if that is not enough, those that expired
+    /// or expire soonest (stale ones first, since they expired), negative
+    /// answers before positive ones. A full cache is brought down to 7/8
+    /// of its bounds at once: the sweep walks every entry, and doing that
+    /// on every insert under a random-name flood made each miss cost
+    /// milliseconds.
     fn make_room(&mut self, now: Instant) {
-        if self.len() < self.limits.capacity {
+        let limits = self.limits;
+        if self.len() < limits.capacity && self.bytes < limits.max_bytes {
             return;
         }
-        let stale_max = self.limits.stale_max;
-        self.rrsets.retain(|_, e| e.expires + stale_max > now);
-        self.nodata.retain(|_, e| e.expires + stale_max > now);
-        self.nxdomain.retain(|_, e| e.expires + stale_max > now);
-        let target = self.limits.capacity.saturating_sub((self.limits.capacity / 8).max(1));
-        let excess = self.len().saturating_sub(target);
-        if excess == 0 {
-            return;
-        }
-        // Negative answers go before positive ones: they are cheap to learn
-        // again and are what a random-name flood produces.
-        let mut negative: Vec<Instant> =
-            self.nodata.values().chain(self.nxdomain.values()).map(|e| e.expires).collect();
-        negative.sort();
-        if let Some(&cut) = negative.get(excess.min(negative.len()).saturating_sub(1)) {
+        self.rrsets.retain(|_, e| e.expires + limits.stale_max > now);
+        self.nodata.retain(|_, e| e.expires + limits.stale_max > now);
+        self.nxdomain.retain(|_, e| e.expires + limits.stale_max > now);
+        self.recount();
+        let seven_eighths = |bound: usize| bound.saturating_sub((bound / 8).max(1));
+        let (target_len, target_bytes) = (seven_eighths(limits.capacity), seven_eighths(limits.max_bytes));
+        let excess = |cache: &Cache| (cache.len().saturating_sub(target_len), cache.bytes.saturating_sub(target_bytes));
+        // Negative answers go first: they are cheap to learn again and are
+        // what a random-name flood produces.
+        let negative = self.nodata.values().chain(self.nxdomain.values()).map(|e| (e.expires, e.size)).collect();
+        if let Some(cut) = cut(negative, excess(self)) {
             self.nodata.retain(|_, e| e.expires > cut);
             self.nxdomain.retain(|_, e| e.expires > cut);
+            self.recount();
         }
-        let excess = self.len().saturating_sub(target);
-        if excess > 0 {
-            let mut positive: Vec<Instant> = self.rrsets.values().map(|e| e.expires).collect();
-            positive.sort();
-            let cut = positive[excess.min(positive.len()) - 1];
+        let positive = self.rrsets.values().map(|e| (e.expires, e.size)).collect();
+        if let Some(cut) = cut(positive, excess(self)) {
             self.rrsets.retain(|_, e| e.expires > cut);
+            self.recount();
         }
     }
+}
+
+/// The expiry up to which `entries` (expiry, size), soonest first, must go
+/// to shed `count` entries and `bytes` bytes; None if none need go.
+fn cut(mut entries: Vec<(Instant, usize)>, (count, bytes): (usize, usize)) -> Option<Instant> {
+    entries.sort();
+    let (mut shed_count, mut shed_bytes, mut cut) = (0, 0, None);
+    for (expires, size) in entries {
+        if shed_count >= count && shed_bytes >= bytes {
+            break;
+        }
+        (shed_count, shed_bytes, cut) = (shed_count + 1, shed_bytes + size, Some(expires));
+    }
+    cut
 }
 
 /// `record` with its TTL lowered by the whole seconds since `stored`.
@@ -426,6 +476,35 @@ mod tests {
             cache.insert_negative(&name(&format!("more{i}.example.")), None, DNSClass::IN, soa(900, 900), t0);
         }
         assert_eq!(cache.len(), 80);
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bytes_and_counts_them_right() {
+        use hickory_proto::rr::rdata::TXT;
+        let t0 = Instant::now();
+        let limits = CacheLimits { max_bytes: 64 << 10, ..CacheLimits::default() };
+        let mut cache = Cache::new(limits);
+        let big = |i: u32| {
+            let text = vec!["x".repeat(250); 8];
+            Record::from_rdata(name(&format!("big{i}.example.")), 300 + i, RData::TXT(TXT::new(text)))
+        };
+        for i in 0..200 {
+            cache.insert_rrset(vec![big(i)], Trust::Answer, t0);
+            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, soa(600, 600), t0);
+            assert!(cache.bytes() <= limits.max_bytes + 4096, "{} bytes after {i}", cache.bytes());
+            let counted = cache.bytes();
+            cache.recount();
+            assert_eq!(counted, cache.bytes(), "the running count agrees with a recount");
+        }
+        assert!(cache.len() < 200, "entries went to keep the bytes: {}", cache.len());
+        cache.insert_rrset(vec![big(1000)], Trust::Answer, t0);
+        cache.insert_rrset(vec![big(1000)], Trust::Answer, t0);
+        let counted = cache.bytes();
+        cache.purge(&name("big1000.example."));
+        assert!(cache.bytes() < counted);
+        let after_purge = cache.bytes();
+        cache.recount();
+        assert_eq!(after_purge, cache.bytes());
     }
 
     #[test]

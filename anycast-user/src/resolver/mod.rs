@@ -290,6 +290,11 @@ impl<U: Upstream> Resolver<U> {
         self.cache.lock().expect("cache lock").len()
     }
 
+    /// Bytes the cache's entries hold, roughly.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.lock().expect("cache lock").bytes()
+    }
+
     /// Every live RRset in the cache, TTLs aged.
     pub fn dump(&self) -> Vec<Vec<Record>> {
         self.cache.lock().expect("cache lock").rrsets(std::time::Instant::now()).collect()
