@@ -92,9 +92,13 @@ impl Feed {
             return false;
         }
         self.stats.written.fetch_add(1, Relaxed);
-        let mut asked = query.clone();
-        asked.answers.clear();
-        self.tracking.track(entry.key, Written { query: asked, written_ns: now, expires_ns: entry.value.expires_ns });
+        let written = Written {
+            question: query.queries[0].clone(),
+            dnssec_ok: query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
+            written_ns: now,
+            expires_ns: entry.value.expires_ns,
+        };
+        self.tracking.track(entry.key, written);
         true
     }
 

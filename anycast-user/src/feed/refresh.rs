@@ -36,8 +36,8 @@ pub async fn run<U: Upstream>(feed: Arc<Feed>, resolver: Arc<Resolver<U>>, mut s
                 async move {
                     match feed.last_hit(&key) {
                         Ok(Some(hit)) if hit >= written.written_ns => {
-                            let answer = resolver.refresh(&written.query.queries[0]).await;
-                            if feed.offer(&written.query, &answer) {
+                            let answer = resolver.refresh(&written.question).await;
+                            if feed.offer(&written.query(), &answer) {
                                 feed.stats.refreshed.fetch_add(1, Relaxed);
                             } else {
                                 // The servers failed (the entry serves on

@@ -13,16 +13,30 @@ use hickory_proto::{
 
 use crate::fastpath::{FastPath, FastPathError};
 
-/// An answer written into the map.
+/// An answer written into the map: what it answered, in little room (the
+/// table holds as many as the map).
 #[derive(Clone)]
 pub struct Written {
-    /// The query it answered (question and EDNS; no records).
-    pub query: Message,
+    pub question: Query,
+    /// Whether the query had EDNS with DO set (the map's key has the bit).
+    pub dnssec_ok: bool,
     pub written_ns: u64,
     pub expires_ns: u64,
 }
 
 impl Written {
+    /// A query that asks the same: the question, and EDNS if it had DO.
+    pub fn query(&self) -> Message {
+        let mut query = Message::query();
+        query.queries.push(self.question.clone());
+        if self.dnssec_ok {
+            let mut edns = Edns::new();
+            edns.flags_mut().dnssec_ok = true;
+            query.edns = Some(edns);
+        }
+        query
+    }
+
     /// Whether it is due: within the last 40% of its life (at least the
     /// last second), still alive.
     fn due(&self, now: u64) -> bool {
@@ -80,16 +94,11 @@ impl Tracking {
         let mut adopted = 0;
         for entry in fast_path.live_entries(now)? {
             let Ok(name) = Name::from_bytes(&entry.name) else { continue };
-            let mut query = Message::query();
             let mut question = Query::query(name, RecordType::from(entry.key.qtype));
             question.set_query_class(DNSClass::from(entry.key.qclass));
-            query.queries.push(question);
-            if entry.key.flags & KEY_FLAG_DO != 0 {
-                let mut edns = Edns::new();
-                edns.flags_mut().dnssec_ok = true;
-                query.edns = Some(edns);
-            }
-            self.track(entry.key, Written { query, written_ns: entry.inserted_ns, expires_ns: entry.expires_ns });
+            let dnssec_ok = entry.key.flags & KEY_FLAG_DO != 0;
+            let (written_ns, expires_ns) = (entry.inserted_ns, entry.expires_ns);
+            self.track(entry.key, Written { question, dnssec_ok, written_ns, expires_ns });
             adopted += 1;
         }
         Ok(adopted)
@@ -110,7 +119,8 @@ mod tests {
         let s = 1_000_000_000;
         for i in 0..1000u64 {
             let key = AnswerKey { name_hash: i, qtype: 1, qclass: 1, flags: 0, _pad: [0; 3] };
-            let written = Written { query: Message::query(), written_ns: i * s, expires_ns: (i + 86_400) * s };
+            let written =
+                Written { question: Query::new(), dnssec_ok: false, written_ns: i * s, expires_ns: (i + 86_400) * s };
             tracking.track(key, written);
             assert!(tracking.len() <= 64, "{} tracked after {i}", tracking.len());
         }
@@ -119,8 +129,12 @@ mod tests {
     #[test]
     fn due_in_the_last_forty_percent_or_second_of_life() {
         let s = 1_000_000_000;
-        let written =
-            |lifetime: u64| Written { query: Message::query(), written_ns: 100 * s, expires_ns: (100 + lifetime) * s };
+        let written = |lifetime: u64| Written {
+            question: Query::new(),
+            dnssec_ok: false,
+            written_ns: 100 * s,
+            expires_ns: (100 + lifetime) * s,
+        };
         let five = written(5);
         assert!(!five.due(100 * s));
         assert!(!five.due(102 * s + s / 2), "2.5 s left of 5");

@@ -17,6 +17,7 @@ pub mod failure;
 pub mod hints;
 mod iterate;
 mod outstanding;
+mod rechecks;
 pub mod servers;
 mod stale;
 pub mod telemetry;
@@ -171,7 +172,7 @@ pub struct Resolver<U> {
     inflight: Mutex<HashMap<QuestionKey, Arc<OnceCell<Answer>>>>,
     /// Questions answered stale lately, and until when they are answered
     /// stale without asking (see `stale`).
-    rechecks: Mutex<stale::Rechecks>,
+    rechecks: Mutex<rechecks::Rechecks<QuestionKey>>,
     pub stats: ResolverStats,
 }
 
@@ -191,7 +192,7 @@ impl<U: Upstream> Resolver<U> {
                 limits.max_outstanding_per_server,
             ),
             inflight: Mutex::new(HashMap::new()),
-            rechecks: Mutex::new(stale::Rechecks::default()),
+            rechecks: Mutex::new(rechecks::Rechecks::default()),
             stats: ResolverStats::default(),
         }
     }

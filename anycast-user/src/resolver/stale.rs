@@ -5,11 +5,7 @@
 //! answered stale at once, without asking, for 30 s (the RFC's failure
 //! recheck timer), so an outage does not cost every client the wait.
 
-use std::{
-    cell::Cell,
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+use std::{cell::Cell, time::Instant};
 
 use hickory_proto::{
     op::{Query, ResponseCode},
@@ -17,40 +13,13 @@ use hickory_proto::{
 };
 
 use super::{
-    Answer, QuestionKey, Resolver,
+    Answer, Resolver,
     cache::Trust,
     iterate::{Step, step_from},
     question_key,
     telemetry::Source,
     upstream::Upstream,
 };
-
-/// How long a question answered stale goes unasked (RFC 8767 4).
-const RECHECK: Duration = Duration::from_secs(30);
-/// Questions remembered at most; past that, those whose timer ran out go,
-/// then all (an outage under a flood of names must not grow it forever).
-const MAX_RECHECKS: usize = 10_000;
-
-#[derive(Default)]
-pub struct Rechecks {
-    until: HashMap<QuestionKey, Instant>,
-}
-
-impl Rechecks {
-    fn pending(&self, key: &QuestionKey, now: Instant) -> bool {
-        self.until.get(key).is_some_and(|until| *until > now)
-    }
-
-    fn start(&mut self, key: QuestionKey, now: Instant) {
-        if self.until.len() >= MAX_RECHECKS {
-            self.until.retain(|_, until| *until > now);
-            if self.until.len() >= MAX_RECHECKS {
-                self.until.clear();
-            }
-        }
-        self.until.insert(key, now + RECHECK);
-    }
-}
 
 impl<U: Upstream> Resolver<U> {
     /// A stale answer at once, if `question` was answered stale within
@@ -108,25 +77,5 @@ impl<U: Upstream> Resolver<U> {
             return any_stale.get().then_some(Answer { rcode, answers: chain, authorities, stale: true });
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rechecks_run_out_and_stay_bounded() {
-        let mut rechecks = Rechecks::default();
-        let now = Instant::now();
-        use hickory_proto::rr::{DNSClass, Name, RecordType};
-        let key = |i: usize| (Name::root(), RecordType::from(i as u16), DNSClass::IN);
-        rechecks.start(key(1), now);
-        assert!(rechecks.pending(&key(1), now + Duration::from_secs(29)));
-        assert!(!rechecks.pending(&key(1), now + RECHECK));
-        for i in 0..3 * MAX_RECHECKS {
-            rechecks.start(key(i), now);
-            assert!(rechecks.until.len() <= MAX_RECHECKS);
-        }
     }
 }
