@@ -119,11 +119,20 @@ pub struct Cache {
     limits: CacheLimits,
     /// What the entries hold, by [`footprint`].
     bytes: usize,
+    /// Whether the maps have been given room for a full cache's churn.
+    sized: bool,
 }
 
 impl Cache {
     pub fn new(limits: CacheLimits) -> Cache {
-        Cache { rrsets: HashMap::new(), nodata: HashMap::new(), nxdomain: HashMap::new(), limits, bytes: 0 }
+        Cache {
+            rrsets: HashMap::new(),
+            nodata: HashMap::new(),
+            nxdomain: HashMap::new(),
+            limits,
+            bytes: 0,
+            sized: false,
+        }
     }
 
     /// Entries held, expired ones included until they are swept.
@@ -295,6 +304,17 @@ impl Cache {
         self.nodata.retain(|_, e| e.expires + limits.stale_max > now);
         self.nxdomain.retain(|_, e| e.expires + limits.stale_max > now);
         self.recount();
+        if !self.sized {
+            // A full cache churns: what a sweep removes leaves tombstones
+            // that inserts use up, and a table over half full then grows
+            // to twice its size. Growing it now, the first time the cache
+            // is full, makes that happen once and early rather than some
+            // minutes into a flood.
+            self.rrsets.reserve(self.rrsets.len());
+            self.nodata.reserve(self.nodata.len());
+            self.nxdomain.reserve(self.nxdomain.len());
+            self.sized = true;
+        }
         let seven_eighths = |bound: usize| bound.saturating_sub((bound / 8).max(1));
         let (target_len, target_bytes) = (seven_eighths(limits.capacity), seven_eighths(limits.max_bytes));
         let excess = |cache: &Cache| (cache.len().saturating_sub(target_len), cache.bytes.saturating_sub(target_bytes));
@@ -505,6 +525,21 @@ mod tests {
         let after_purge = cache.bytes();
         cache.recount();
         assert_eq!(after_purge, cache.bytes());
+    }
+
+    #[test]
+    fn a_full_cache_has_room_for_its_churn_from_the_first_sweep() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits { capacity: 1000, ..CacheLimits::default() });
+        for i in 0..1001 {
+            cache.insert_rrset(vec![a(&format!("h{i}.example."), 300 + i, 1)], Trust::Answer, t0);
+        }
+        let room = cache.rrsets.capacity();
+        assert!(room >= 2 * cache.rrsets.len(), "{room} for {} entries", cache.rrsets.len());
+        for i in 1001..20_000 {
+            cache.insert_rrset(vec![a(&format!("h{i}.example."), 300 + i, 1)], Trust::Answer, t0);
+        }
+        assert_eq!(cache.rrsets.capacity(), room, "the churn of 19,000 more inserts grew nothing");
     }
 
     #[test]
