@@ -135,13 +135,25 @@ impl Authorities {
         veth(node, interface, &self.auth, &auth_end)?;
         let base = 4 * index;
         let gateway = format!("10.99.3.{}", base + 2);
-        node.ip(&["addr", "add", &format!("10.99.3.{}/30", base + 1), "dev", interface])?;
+        let uplink = Uplink { interface: interface.to_string(), index };
+        node.ip(&["addr", "add", &format!("{}/30", self.node_address(&uplink)), "dev", interface])?;
         self.auth.ip(&["addr", "add", &format!("{gateway}/30"), "dev", &auth_end])?;
         for network in ["10.99.2.0/24", "10.99.4.0/24"] {
             node.ip(&["route", "add", network, "via", &gateway])?;
         }
         self.node_links.push(auth_end);
-        Ok(Uplink { interface: interface.to_string(), index })
+        Ok(uplink)
+    }
+
+    /// The node's address on `uplink`.
+    pub fn node_address(&self, uplink: &Uplink) -> String {
+        format!("10.99.3.{}", 4 * uplink.index + 1)
+    }
+
+    /// The authorities' namespace and its end of `uplink`: where an
+    /// attacker on the upstream path stands.
+    pub fn far_end(&self, uplink: &Uplink) -> (&Netns, &str) {
+        (&self.auth, &self.node_links[uplink.index])
     }
 
     /// Cuts (or restores) a node's way to the servers. The far end goes

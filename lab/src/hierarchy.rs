@@ -5,11 +5,11 @@
 //! | server | zones | what it shows |
 //! | --- | --- | --- |
 //! | 10.99.2.10 | `.` | referrals to lab. and test. with glue |
-//! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in test.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.) |
-//! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL, MX, TXT, SRV, a wildcard, a 3-record RRset |
+//! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in test.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.), one to a hundred name servers that do not exist (nxns.lab., NXNS) |
+//! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL, MX, TXT, SRV, wildcards (one with TTL 86400, for floods), a 3-record RRset |
 //! | 10.99.2.13 | `test.` | `www.hosting.test.`, and `ns.hosting.test.` (noglue.lab.'s server) |
 //! | 10.99.2.14 | - | a server that never answers (UDP and TCP) |
-//! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy) |
+//! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy); a wildcard, for forgers to race |
 //! | 10.99.2.15 | `bench.lab.` and `z0`..`z999.bench.lab.` | a large name space for the benchmarks: every name below a zone exists (wildcard); started only by them |
 
 use std::{fmt::Write, path::Path};
@@ -29,6 +29,9 @@ pub const BENCH_ZONES: u32 = 1000;
 pub const SLOW_BACKEND: &str = "127.0.0.1@5353";
 /// How late the slow server answers.
 pub const SLOW_DELAY_MS: u32 = 250;
+
+/// Name servers of nxns.lab. (all in sink.test., none of which exists).
+pub const NXNS_SERVERS: u32 = 100;
 
 /// Hosts h1..=HOSTS in example.lab. (A for all, AAAA for even ones).
 pub const HOSTS: u32 = 100;
@@ -72,6 +75,11 @@ pub fn servers() -> Vec<Server> {
          bench.lab. 3600 IN NS ns.bench.lab.\nns.bench.lab. 3600 IN A {BENCH}\n",
         soa = soa("lab.", "ns1.lab.", 300)
     );
+    // NXNS: a referral to a hundred name servers that do not exist.
+    let mut lab = lab;
+    for i in 0..NXNS_SERVERS {
+        let _ = writeln!(lab, "nxns.lab. 3600 IN NS ns{i}.sink.test.");
+    }
     let mut example = format!(
         "{soa}example.lab. 3600 IN NS ns.example.lab.\nns.example.lab. 3600 IN A {EXAMPLE}\n\
          www.example.lab. 300 IN A 10.99.5.10\nwww.example.lab. 300 IN AAAA fd99:5::10\n\
@@ -84,6 +92,7 @@ pub fn servers() -> Vec<Server> {
          mail.example.lab. 300 IN A 10.99.5.15\n\
          example.lab. 300 IN TXT \"v=spf1 -all\"\n\
          *.wild.example.lab. 300 IN A 10.99.5.16\n\
+         *.flood.example.lab. 86400 IN A 10.99.5.17\n\
          _dns._udp.example.lab. 300 IN SRV 0 5 53 ns.example.lab.\n",
         soa = soa("example.lab.", "ns.example.lab.", 60)
     );
@@ -111,7 +120,8 @@ pub fn servers() -> Vec<Server> {
         soa = soa("test.", "ns.test.", 300)
     );
     let slow = format!(
-        "{soa}slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\nhost.slow.lab. 300 IN A 10.99.5.50\n",
+        "{soa}slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\nhost.slow.lab. 300 IN A 10.99.5.50\n\
+         *.slow.lab. 300 IN A 10.99.5.51\n",
         soa = soa("slow.lab.", "ns.slow.lab.", 60)
     );
     vec![

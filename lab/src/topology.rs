@@ -237,6 +237,17 @@ impl Lab {
         self.anycastd.as_mut()?.stop(signal, grace)
     }
 
+    /// The namespace at the far end of the node's link to the hierarchy,
+    /// and that end's interface (an attacker on the upstream path).
+    pub fn upstream_far_end(&self) -> (&Netns, &str) {
+        self.authorities.far_end(&self.uplink)
+    }
+
+    /// The node's own address on its link to the hierarchy.
+    pub fn node_uplink_address(&self) -> String {
+        self.authorities.node_address(&self.uplink)
+    }
+
     /// Cuts (or restores) the node's link to the DNS hierarchy's servers.
     pub fn set_upstream_link(&self, up: bool) -> Result<(), LabError> {
         self.authorities.set_link(&self.uplink, up)

@@ -8,6 +8,10 @@ use serde_json::Value;
 
 const STREAM: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/query_stream.py"));
 const FLOOD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/flood.py"));
+const STEADY: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/steady.py"));
+const RANDOM_FLOOD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/random_flood.py"));
+const TCP_HOARD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/tcp_hoard.py"));
+const SPOOFER: &str = include_str!("../scripts/spoofer.py");
 
 /// A script running in the background; killed if dropped unfinished.
 pub struct Traffic {
@@ -44,6 +48,36 @@ impl Traffic {
     pub fn flood(ns: &Netns, server: &str, name: &str, count: u32, rate: u32, source: &str, cookie: bool) -> Traffic {
         let args = [server, name, &count.to_string(), &rate.to_string(), source, if cookie { "1" } else { "0" }];
         Traffic::start("flood", ns, FLOOD, &args.map(str::to_string))
+    }
+
+    /// A steady client from `source` for `seconds` (see `steady.py`): `hot`
+    /// and fresh names under `zone`, over UDP and TCP, `rate` rounds a
+    /// second.
+    pub fn steady(ns: &Netns, server: &str, hot: &str, zone: &str, rate: f64, seconds: f64, source: &str) -> Traffic {
+        let args = [server, hot, zone, &rate.to_string(), &seconds.to_string(), source];
+        Traffic::start("steady client", ns, STEADY, &args.map(str::to_string))
+    }
+
+    /// `rate` queries a second for names that never repeat under `zone`,
+    /// for `seconds` (see `random_flood.py`).
+    pub fn random_flood(ns: &Netns, server: &str, zone: &str, rate: u32, seconds: f64, source: &str) -> Traffic {
+        let args = [server, zone, &rate.to_string(), &seconds.to_string(), source];
+        Traffic::start("random-subdomain flood", ns, RANDOM_FLOOD, &args.map(str::to_string))
+    }
+
+    /// `count` TCP connections from `source` that send a query and never
+    /// read, held `seconds` (see `tcp_hoard.py`).
+    pub fn tcp_hoard(ns: &Netns, server: &str, count: u32, seconds: f64, source: &str) -> Traffic {
+        let args = [server, &count.to_string(), &seconds.to_string(), source];
+        Traffic::start("TCP hoarder", ns, TCP_HOARD, &args.map(str::to_string))
+    }
+
+    /// A forger watching `interface` for the A queries `node` sends to
+    /// `server`, answering each with forgeries to `poison` for `seconds`
+    /// (see `spoofer.py`).
+    pub fn spoofer(ns: &Netns, interface: &str, server: &str, node: &str, seconds: f64, poison: &str) -> Traffic {
+        let args = [interface, server, node, &seconds.to_string(), poison];
+        Traffic::start("spoofer", ns, SPOOFER, &args.map(str::to_string))
     }
 
     /// Waits for the script and returns its report.
