@@ -25,12 +25,36 @@ use super::{
     upstream::{Upstream, UpstreamError},
 };
 
+/// Where a step leaves the CNAME chain.
+pub(super) enum Next {
+    /// The chain ends: RCODE, answers, authorities.
+    End(ResponseCode, Vec<Record>, Vec<Record>),
+    /// A CNAME link, and its target to follow.
+    Follow(Box<(Record, Name)>),
+}
+
 /// What one step found for the name being resolved.
 pub(super) enum Step {
     Records(Vec<Record>),
     Cname(Record),
     NoData(Option<Record>),
     NxDomain(Option<Record>),
+}
+
+impl Step {
+    /// Where the step leaves the chain.
+    pub(super) fn next(self) -> Next {
+        match self {
+            Step::Cname(cname) => {
+                let RData::CNAME(target) = &cname.data else { unreachable!("a CNAME step holds a CNAME") };
+                let target = target.0.clone();
+                Next::Follow(Box::new((cname, target)))
+            }
+            Step::Records(records) => Next::End(ResponseCode::NoError, records, Vec::new()),
+            Step::NoData(soa) => Next::End(ResponseCode::NoError, Vec::new(), soa.into_iter().collect()),
+            Step::NxDomain(soa) => Next::End(ResponseCode::NXDomain, Vec::new(), soa.into_iter().collect()),
+        }
+    }
 }
 
 /// How a reply from a server of `zone` reads.
@@ -83,16 +107,14 @@ impl<U: Upstream> Resolver<U> {
                     Some(step) => step,
                     None => self.step(&current, rtype, class, budget, depth).await?,
                 };
-                let (rcode, answers, authorities) = match step {
-                    Step::Cname(cname) => {
-                        let RData::CNAME(target) = &cname.data else { unreachable!("a CNAME step holds a CNAME") };
-                        current = target.0.clone();
+                let (rcode, answers, authorities) = match step.next() {
+                    Next::End(rcode, answers, authorities) => (rcode, answers, authorities),
+                    Next::Follow(link) => {
+                        let (cname, target) = *link;
+                        current = target;
                         chain.push(cname);
                         continue;
                     }
-                    Step::Records(records) => (ResponseCode::NoError, records, Vec::new()),
-                    Step::NoData(soa) => (ResponseCode::NoError, Vec::new(), soa.into_iter().collect()),
-                    Step::NxDomain(soa) => (ResponseCode::NXDomain, Vec::new(), soa.into_iter().collect()),
                 };
                 chain.extend(answers);
                 return Ok(Answer { rcode, answers: chain, authorities, stale: false });

@@ -7,15 +7,12 @@
 
 use std::{cell::Cell, time::Instant};
 
-use hickory_proto::{
-    op::{Query, ResponseCode},
-    rr::{RData, Record},
-};
+use hickory_proto::{op::Query, rr::Record};
 
 use super::{
     Answer, Resolver,
     cache::Trust,
-    iterate::{Step, step_from},
+    iterate::{Next, step_from},
     question_key,
     telemetry::Source,
     upstream::Upstream,
@@ -62,16 +59,14 @@ impl<U: Upstream> Resolver<U> {
         let mut chain: Vec<Record> = Vec::new();
         let mut name = question.name().clone();
         for _ in 0..=self.limits.max_cname {
-            let (rcode, answers, authorities) = match step_from(lookup, &name, rtype)? {
-                Step::Cname(cname) => {
-                    let RData::CNAME(target) = &cname.data else { return None };
-                    name = target.0.clone();
+            let (rcode, answers, authorities) = match step_from(lookup, &name, rtype)?.next() {
+                Next::End(rcode, answers, authorities) => (rcode, answers, authorities),
+                Next::Follow(link) => {
+                    let (cname, target) = *link;
+                    name = target;
                     chain.push(cname);
                     continue;
                 }
-                Step::Records(records) => (ResponseCode::NoError, records, Vec::new()),
-                Step::NoData(soa) => (ResponseCode::NoError, Vec::new(), soa.into_iter().collect()),
-                Step::NxDomain(soa) => (ResponseCode::NXDomain, Vec::new(), soa.into_iter().collect()),
             };
             chain.extend(answers);
             return any_stale.get().then_some(Answer { rcode, answers: chain, authorities, stale: true });
