@@ -56,8 +56,13 @@ pub struct Tracking {
 }
 
 impl Tracking {
+    /// Room for `capacity` answers and the churn of a full table: what
+    /// leaves a full hash table leaves tombstones, and one more than half
+    /// full then grows to twice its size; reserving twice the capacity now
+    /// keeps that from happening minutes into a flood.
     pub fn new(capacity: usize) -> Tracking {
-        Tracking { written: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+        let capacity = capacity.max(1);
+        Tracking { written: Mutex::new(HashMap::with_capacity(2 * capacity)), capacity }
     }
 
     /// Tracks `written`; when full, what has expired goes, then the eighth

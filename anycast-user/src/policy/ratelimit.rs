@@ -74,7 +74,10 @@ impl Limiter {
         limit.is_on().then(|| Limiter {
             limit,
             capacity: settings.table_size.max(1) as usize,
-            buckets: Mutex::new(HashMap::new()),
+            // Twice the table: a full table churns, and a hash table more
+            // than half full grows to twice its size then (see the feed's
+            // tracking); better now than minutes into a flood.
+            buckets: Mutex::new(HashMap::with_capacity(2 * settings.table_size.max(1) as usize)),
         })
     }
 
