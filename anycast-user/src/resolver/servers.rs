@@ -53,7 +53,8 @@ impl ServerStats {
     }
 
     /// Servers remembered now.
-    pub fn count(&self) -> usize {
+    #[cfg(test)]
+    fn count(&self) -> usize {
         self.servers.len()
     }
 
