@@ -9,6 +9,7 @@ pub const OPCODE_MASK: u16 = 0x7800;
 pub const FLAG_TC: u16 = 0x0200;
 pub const FLAG_RD: u16 = 0x0100;
 pub const FLAG_RA: u16 = 0x0080;
+pub const FLAG_AD: u16 = 0x0020;
 pub const FLAG_CD: u16 = 0x0010;
 pub const RCODE_MASK: u16 = 0x000f;
 
@@ -20,12 +21,21 @@ pub const TYPE_OPT: u16 = 41;
 pub const EDNS_FLAG_DO: u16 = 0x8000;
 
 /// Header flags of every answer the node gives from its cache: a response,
-/// recursion available, RD and CD echoed from the query, AA and AD clear.
-/// Userspace answers the same way, so a fast-path answer and a daemon
-/// answer for the same question are the same bytes.
+/// recursion available, RD and CD echoed from the query, AA clear, AD
+/// clear (see [`authentic_data`]). Userspace answers the same way, so a
+/// fast-path answer and a daemon answer for the same question are the
+/// same bytes.
 #[inline(always)]
 pub const fn response_flags(query_flags: u16, rcode: u8) -> u16 {
     FLAG_QR | FLAG_RA | (query_flags & (FLAG_RD | FLAG_CD)) | (rcode as u16 & RCODE_MASK)
+}
+
+/// The AD bit of an answer: set for validated (secure) data when the
+/// query asked for DNSSEC with DO or for the bit itself with AD (RFC 6840
+/// 5.8), whatever its CD bit.
+#[inline(always)]
+pub const fn authentic_data(query_flags: u16, dnssec_ok: bool, secure: bool) -> u16 {
+    if secure && (dnssec_ok || query_flags & FLAG_AD != 0) { FLAG_AD } else { 0 }
 }
 
 /// The OPT record the node appends to an answer for a query that had one.

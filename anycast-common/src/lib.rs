@@ -82,7 +82,10 @@ pub struct AnswerValue {
     /// Folded ones-complement sum of `data[..data_len]` with every TTL field
     /// zeroed, summed as if `data` started at an even offset.
     pub data_csum: u16,
-    pub _pad: [u8; 2],
+    /// 1 when the data was validated secure: the answer gets AD when the
+    /// query had DO or AD (see `dns::authentic_data`).
+    pub secure: u8,
+    pub _pad: [u8; 1],
     /// Offset in `data` of each record's 32-bit TTL field.
     pub ttl_offsets: [u16; MAX_RECORDS],
     /// Lower-cased wire-format question name, zero padded.
@@ -143,7 +146,7 @@ pub const PROGRAM_NAME: &str = "anycast";
 
 /// Bump when the meaning of a pinned map's contents changes without its
 /// types' sizes changing (a field reordered, a counter slot renamed).
-const MAP_LAYOUT_VERSION: u64 = 1;
+const MAP_LAYOUT_VERSION: u64 = 2;
 
 /// A fingerprint of everything a pinned map's contents depend on: a new
 /// daemon reuses pinned maps only if theirs is the same, so a map written

@@ -157,7 +157,8 @@ impl Reply {
             dns_len,
             opt,
             data_sum: checksum::at_parity(checksum::fold(entry.data_csum as u64 + ttl_sum), question_odd),
-            flags: dns::response_flags(query.flags, entry.rcode),
+            flags: dns::response_flags(query.flags, entry.rcode)
+                | dns::authentic_data(query.flags, query.edns.as_ref().is_some_and(|e| e.dnssec_ok), entry.secure != 0),
             ancount: entry.ancount,
             nscount: entry.nscount,
             arcount: entry.arcount + opt.is_some() as u16,

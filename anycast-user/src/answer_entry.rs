@@ -80,7 +80,9 @@ impl AnswerEntry {
     /// Builds the entry for `response`, which answers its own question, as
     /// it stands at `now_ns` (CLOCK_BOOTTIME). The DO bit of the key is the
     /// one of the response's EDNS record: the resolver answers a DO query
-    /// with DNSSEC records and a plain query without.
+    /// with DNSSEC records and a plain query without. The response's AD
+    /// bit says the data is secure: the fast path then sets AD for the
+    /// queries that ask for it.
     pub fn from_response(
         response: &Message,
         hash_key: &[u64; 2],
@@ -131,7 +133,8 @@ impl AnswerEntry {
             rcode: u16::from(response.metadata.response_code) as u8,
             ttl_count: records as u8,
             data_csum: data_checksum(data, &ttl_offsets),
-            _pad: [0; 2],
+            secure: response.metadata.authentic_data as u8,
+            _pad: [0; 1],
             ttl_offsets: [0; MAX_RECORDS],
             name: [0; NAME_BUF_LEN],
             data: [0; MAX_DATA_LEN],

@@ -25,6 +25,7 @@ pub mod answer_entry;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod dnssec;
 pub mod fastpath;
 pub mod feed;
 pub mod netlink;

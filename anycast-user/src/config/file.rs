@@ -9,6 +9,7 @@ use super::{
     acl::AclSection,
     announce::{AnnounceSection, HealthSection},
     bgp::BgpSection,
+    dnssec::DnssecSection,
     error::ConfigError,
     fastpath::FastPathSection,
     rate_limit::RateLimitSection,
@@ -27,6 +28,8 @@ pub struct File {
     pub resolver: ResolverSection,
     #[serde(default)]
     pub cache: CacheSection,
+    #[serde(default)]
+    pub dnssec: DnssecSection,
     #[serde(default)]
     pub fastpath: FastPathSection,
     #[serde(default)]

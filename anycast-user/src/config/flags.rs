@@ -32,6 +32,9 @@ pub struct Flags {
     /// Root hints file (resolver.root_hints).
     #[arg(long, value_name = "FILE")]
     pub root_hints: Option<PathBuf>,
+    /// Trust anchor file of DS or DNSKEY lines (dnssec.trust_anchor).
+    #[arg(long, value_name = "FILE")]
+    pub trust_anchor: Option<PathBuf>,
     /// A network allowed to query; repeat for more (acl.allow).
     #[arg(long = "allow", value_name = "NETWORK")]
     pub allow: Vec<String>,
@@ -85,6 +88,7 @@ impl Flags {
         set(&mut resolver.mode, &self.mode);
         set_list(&mut resolver.forwarders, &self.forwarders);
         set(&mut resolver.root_hints, &self.root_hints);
+        set(&mut file.dnssec.trust_anchor, &self.trust_anchor);
         set(&mut file.fastpath.pin_dir, &self.pin_dir);
     }
 }

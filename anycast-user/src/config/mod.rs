@@ -9,6 +9,7 @@
 pub mod acl;
 pub mod announce;
 pub mod bgp;
+pub mod dnssec;
 pub mod error;
 pub mod fastpath;
 pub mod file;
@@ -17,6 +18,7 @@ pub mod rate_limit;
 pub mod resolver;
 pub mod service;
 
+use dnssec::DnssecSettings;
 use error::ConfigError;
 use fastpath::FastPathSettings;
 use file::File;
@@ -37,6 +39,8 @@ pub struct Config {
     pub allow: Vec<Network>,
     pub resolver: ResolverSettings,
     pub cache: CacheLimits,
+    /// None when validation is off.
+    pub dnssec: Option<DnssecSettings>,
     pub fast_path: FastPathSettings,
     pub rate_limit: RateLimitSettings,
     pub announce: AnnounceSettings,
@@ -59,6 +63,7 @@ impl Config {
         Ok(Config {
             allow: file.acl.check()?,
             resolver: file.resolver.check()?,
+            dnssec: file.dnssec.check()?,
             fast_path: file.fastpath.check(cache.ttl.max_ttl)?,
             rate_limit: file.rate_limit.check()?,
             announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,

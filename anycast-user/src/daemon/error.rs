@@ -3,13 +3,16 @@
 use std::net::SocketAddr;
 
 use crate::{
-    fastpath::FastPathError, netlink::NetlinkError, resolver::hints::HintsError, route::announce::AnnounceError,
+    dnssec::anchors::AnchorError, fastpath::FastPathError, netlink::NetlinkError, resolver::hints::HintsError,
+    route::announce::AnnounceError,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
     Hints(#[from] HintsError),
+    #[error(transparent)]
+    Anchors(#[from] AnchorError),
     #[error("{what} {addr}: {source}")]
     Socket { what: &'static str, addr: SocketAddr, source: std::io::Error },
     #[error("{context}: {source}")]

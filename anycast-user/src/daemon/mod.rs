@@ -16,12 +16,13 @@ use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
-    config::Config,
+    config::{Config, dnssec::DnssecSettings},
+    dnssec::anchors::Anchors,
     fastpath::{FastPath, attachment::Attachment},
     feed::{self, Feed},
     notify,
     policy::{acl::Acl, ratelimit::Limiter},
-    resolver::{Resolver, hints::RootHints, upstream::NetUpstream},
+    resolver::{Resolver, Validation, hints::RootHints, upstream::NetUpstream},
     route::announce::{self, Announcer},
     server::{
         respond::{AnswerSink, Responder},
@@ -54,6 +55,15 @@ pub enum Stop {
     Now,
 }
 
+/// Validation as `[dnssec]` sets it, its anchors loaded.
+fn validation(dnssec: &DnssecSettings) -> Result<Validation, DaemonError> {
+    let anchors = match &dnssec.trust_anchor {
+        Some(path) => Anchors::from_file(path)?,
+        None => Anchors::iana(),
+    };
+    Ok(Validation { anchors: anchors.with_negative(dnssec.negative_trust_anchors.clone()), work: dnssec.work })
+}
+
 /// Builds the node from `config` and starts serving; announcing comes
 /// last, so routers send traffic only once the node serves, and only
 /// while it is healthy.
@@ -62,10 +72,15 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         Some(path) => RootHints::from_file(&path),
         None => Ok(RootHints::iana()),
     })?;
+    let validation = match &config.dnssec {
+        Some(dnssec) => Some(validation(dnssec)?),
+        None => None,
+    };
     let upstream = NetUpstream { timeout: config.resolver.query_timeout };
     let resolver = Arc::new(
         Resolver::new(upstream, mode, config.resolver.limits, config.cache)
-            .with_case_randomisation(config.resolver.randomise_case),
+            .with_case_randomisation(config.resolver.randomise_case)
+            .with_validation(validation),
     );
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();

@@ -21,6 +21,7 @@ use hickory_proto::op::{Message, MessageType, OpCode};
 use crate::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
+    dnssec::Security,
     fastpath::{AnswerMapView, FastPath, FastPathError},
     resolver::Answer,
 };
@@ -68,14 +69,19 @@ impl Feed {
     /// the map serves only fresh data, and an entry that expires during an
     /// outage is answered by the daemon, stale, from then on.
     pub fn offer(&self, query: &Message, answer: &Answer) -> bool {
-        if answer.stale {
+        // Stale data is the daemon's to mark (EDE 3); bogus data is never
+        // served as an answer.
+        if answer.stale || matches!(answer.security, Security::Bogus(_)) {
             return false;
         }
+        let dnssec_ok = query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        let (answers, authorities) = answer.sections(dnssec_ok, query.queries[0].query_type());
         let mut response = Message::new(0, MessageType::Response, OpCode::Query);
         response.metadata.response_code = answer.rcode;
+        response.metadata.authentic_data = answer.security == Security::Secure;
         response.queries = query.queries.clone();
-        response.answers = answer.answers.clone();
-        response.authorities = answer.authorities.clone();
+        response.answers = answers;
+        response.authorities = authorities;
         response.edns = query.edns.clone();
         let mut fast_path = self.fast_path.lock().expect("fast path lock");
         let now = clock::boottime_ns();

@@ -5,6 +5,13 @@
 //! `stale_max` more, for serving stale when the servers do not answer
 //! (RFC 8767); a fresh lookup never sees them.
 //!
+//! With DNSSEC, an RRset entry holds the RRset followed by the RRSIGs
+//! that cover it, and the proof that goes with it when it was expanded
+//! from a wildcard; a negative entry holds the SOA with its RRSIGs and the
+//! NSEC or NSEC3 records that prove it. Each entry carries its validation
+//! verdict: unchecked when stored, marked once validated, and a bogus one
+//! lives no longer than [`BOGUS_TTL`].
+//!
 //! Time is passed in, so the cache is plain logic and tests control it.
 
 use std::{
@@ -18,6 +25,13 @@ use hickory_proto::{
 };
 
 use super::ttl::TtlPolicy;
+use crate::dnssec::Security;
+
+/// How long a bogus verdict (and the data it judged) is kept: long enough
+/// that a zone that fails validation is not asked again by every client,
+/// short enough that a repaired one recovers soon (Unbound's
+/// val-bogus-ttl).
+pub const BOGUS_TTL: Duration = Duration::from_secs(60);
 
 /// How much a cached RRset is believed, lowest first (RFC 2181 5.4.1).
 /// Only [`Trust::Answer`] data answers a client; glue and a parent's NS
@@ -47,7 +61,11 @@ impl Key {
 
 #[derive(Clone, Debug)]
 struct RrsetEntry {
+    /// The RRset, then its RRSIGs.
     records: Vec<Record>,
+    /// The proof of a wildcard expansion (NSEC or NSEC3 and their RRSIGs).
+    proof: Vec<Record>,
+    security: Security,
     stored: Instant,
     expires: Instant,
     trust: Trust,
@@ -57,7 +75,9 @@ struct RrsetEntry {
 
 #[derive(Clone, Debug)]
 struct NegativeEntry {
-    soa: Record,
+    /// The SOA, then its RRSIGs and the denial records.
+    authority: Vec<Record>,
+    security: Security,
     stored: Instant,
     expires: Instant,
     size: usize,
@@ -77,11 +97,37 @@ fn footprint(records: &[Record]) -> usize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
     /// The RRset, TTLs aged to now.
-    Records(Vec<Record>),
-    /// The name exists but has no such type; the SOA, TTL aged.
-    NoData(Record),
-    /// The name does not exist; the SOA, TTL aged.
-    NxDomain(Record),
+    Records(Found),
+    /// The name exists but has no such type.
+    NoData(Found),
+    /// The name does not exist.
+    NxDomain(Found),
+}
+
+/// An entry as a lookup finds it, TTLs aged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The RRset, then its RRSIGs; empty for a negative answer.
+    pub records: Vec<Record>,
+    /// What goes in the authority section with it: a negative answer's
+    /// SOA and proof, a wildcard expansion's proof.
+    pub authority: Vec<Record>,
+    pub security: Security,
+}
+
+impl Found {
+    /// Data just received: not validated yet.
+    pub fn unchecked(records: Vec<Record>, authority: Vec<Record>) -> Found {
+        Found { records, authority, security: Security::Unchecked }
+    }
+}
+
+/// Which entry a verdict is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Records,
+    NoData,
+    NxDomain,
 }
 
 /// The TTL a stale answer is served with (RFC 8767 4).
@@ -155,9 +201,14 @@ impl Cache {
         self.len() == 0
     }
 
-    /// Stores an RRset (all `records` share owner, type and class) unless a
-    /// live RRset of higher trust is there.
+    /// Stores an RRset (all `records` share owner, type and class, or are
+    /// its RRSIGs) unless a live RRset of higher trust is there.
     pub fn insert_rrset(&mut self, records: Vec<Record>, trust: Trust, now: Instant) {
+        self.insert_proven(records, Vec::new(), trust, now);
+    }
+
+    /// Stores an RRset with the proof of its wildcard expansion.
+    pub fn insert_proven(&mut self, records: Vec<Record>, proof: Vec<Record>, trust: Trust, now: Instant) {
         let Some(first) = records.first() else { return };
         let key = Key::new(&first.name, first.record_type(), first.dns_class);
         if let Some(old) = self.rrsets.get(&key)
@@ -172,35 +223,40 @@ impl Cache {
         if ttl.is_zero() {
             return;
         }
+        let proof = capped(self.limits.ttl.apply(proof), ttl);
         self.make_room(now);
         // Positive data for a name ends what was known of its absence.
         let absence = [self.nxdomain.remove(&(key.name.clone(), key.class)), self.nodata.remove(&key)];
-        let size = footprint(&records);
+        let size = footprint(&records) + footprint(&proof);
         self.bytes += size;
-        let entry = RrsetEntry { records, stored: now, expires: now + ttl, trust, size };
+        let security = Security::Unchecked;
+        let entry = RrsetEntry { records, proof, security, stored: now, expires: now + ttl, trust, size };
         let replaced = self.rrsets.insert(key, entry).map(|old| old.size);
         self.bytes -= absence.iter().flatten().map(|e| e.size).chain(replaced).sum::<usize>();
     }
 
     /// Stores a negative answer for `name` (and `rtype` when NODATA), for
-    /// as long as the TTL policy gives its SOA.
+    /// as long as the TTL policy gives its SOA: `authority` is the SOA,
+    /// then its RRSIGs and the denial records.
     pub fn insert_negative(
         &mut self,
         name: &Name,
         rtype: Option<RecordType>,
         class: DNSClass,
-        soa: Record,
+        authority: Vec<Record>,
         now: Instant,
     ) {
-        let soa = self.limits.ttl.negative(soa);
+        let authority = self.limits.ttl.negative_authority(authority);
+        let Some(soa) = authority.first() else { return };
         let ttl = Duration::from_secs(soa.ttl.into());
         if ttl.is_zero() {
             return;
         }
         self.make_room(now);
-        let size = footprint(std::slice::from_ref(&soa));
+        let size = footprint(&authority);
         self.bytes += size;
-        let entry = NegativeEntry { soa, stored: now, expires: now + ttl, size };
+        let security = Security::Unchecked;
+        let entry = NegativeEntry { authority, security, stored: now, expires: now + ttl, size };
         let replaced = match rtype {
             Some(rtype) => self.nodata.insert(Key::new(name, rtype, class), entry),
             None => self.nxdomain.insert((name.to_lowercase(), class), entry),
@@ -218,17 +274,71 @@ impl Cache {
         trust: Trust,
         now: Instant,
     ) -> Option<Lookup> {
+        self.find(name, rtype, class, trust, |expires| expires > now, |records, stored| aged_all(records, stored, now))
+    }
+
+    /// The entry for (name, type, class) that `live` accepts by its
+    /// expiry, its records as `show` gives them.
+    fn find(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        trust: Trust,
+        live: impl Fn(Instant) -> bool,
+        show: impl Fn(&[Record], Instant) -> Vec<Record>,
+    ) -> Option<Lookup> {
         let key = Key::new(name, rtype, class);
-        if let Some(neg) = self.nxdomain.get(&(key.name.clone(), class)).filter(|n| n.expires > now) {
-            return Some(Lookup::NxDomain(aged(&neg.soa, neg.stored, now)));
+        let negative = |n: &NegativeEntry| Found {
+            records: Vec::new(),
+            authority: show(&n.authority, n.stored),
+            security: n.security,
+        };
+        if let Some(neg) = self.nxdomain.get(&(key.name.clone(), class)).filter(|n| live(n.expires)) {
+            return Some(Lookup::NxDomain(negative(neg)));
         }
-        if let Some(entry) = self.rrsets.get(&key).filter(|e| e.expires > now && e.trust >= trust) {
-            return Some(Lookup::Records(entry.records.iter().map(|r| aged(r, entry.stored, now)).collect()));
+        if let Some(entry) = self.rrsets.get(&key).filter(|e| live(e.expires) && e.trust >= trust) {
+            let found = Found {
+                records: show(&entry.records, entry.stored),
+                authority: show(&entry.proof, entry.stored),
+                security: entry.security,
+            };
+            return Some(Lookup::Records(found));
         }
-        if let Some(neg) = self.nodata.get(&key).filter(|n| n.expires > now) {
-            return Some(Lookup::NoData(aged(&neg.soa, neg.stored, now)));
+        let neg = self.nodata.get(&key).filter(|n| live(n.expires))?;
+        Some(Lookup::NoData(negative(neg)))
+    }
+
+    /// Records the verdict on the entry of `kind` for (name, type, class),
+    /// if it is still there; a bogus one is kept at most [`BOGUS_TTL`].
+    pub fn mark(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        kind: Kind,
+        verdict: Security,
+        now: Instant,
+    ) {
+        let key = Key::new(name, rtype, class);
+        let (security, expires) = match kind {
+            Kind::Records => match self.rrsets.get_mut(&key) {
+                Some(e) => (&mut e.security, &mut e.expires),
+                None => return,
+            },
+            Kind::NoData => match self.nodata.get_mut(&key) {
+                Some(e) => (&mut e.security, &mut e.expires),
+                None => return,
+            },
+            Kind::NxDomain => match self.nxdomain.get_mut(&(key.name, class)) {
+                Some(e) => (&mut e.security, &mut e.expires),
+                None => return,
+            },
+        };
+        *security = verdict;
+        if matches!(verdict, Security::Bogus(_)) {
+            *expires = (*expires).min(now + BOGUS_TTL);
         }
-        None
     }
 
     /// What is known about (name, type, class) at `now` including what
@@ -245,21 +355,13 @@ impl Cache {
         if let Some(fresh) = self.lookup(name, rtype, class, trust, now) {
             return Some((fresh, false));
         }
-        let key = Key::new(name, rtype, class);
         let servable = |expires: Instant| expires + self.limits.stale_max > now;
-        let stale = |record: &Record| {
-            let mut record = record.clone();
-            record.ttl = STALE_TTL;
-            record
+        let stale = |records: &[Record], _| {
+            let mut records = records.to_vec();
+            records.iter_mut().for_each(|r| r.ttl = STALE_TTL);
+            records
         };
-        if let Some(neg) = self.nxdomain.get(&(key.name.clone(), class)).filter(|n| servable(n.expires)) {
-            return Some((Lookup::NxDomain(stale(&neg.soa)), true));
-        }
-        if let Some(entry) = self.rrsets.get(&key).filter(|e| servable(e.expires) && e.trust >= trust) {
-            return Some((Lookup::Records(entry.records.iter().map(stale).collect()), true));
-        }
-        let neg = self.nodata.get(&key).filter(|n| servable(n.expires))?;
-        Some((Lookup::NoData(stale(&neg.soa)), true))
+        Some((self.find(name, rtype, class, trust, servable, stale)?, true))
     }
 
     /// The trust of a live RRset, if one is cached.
@@ -282,10 +384,7 @@ impl Cache {
 
     /// Every live RRset, TTLs aged, for dumping.
     pub fn rrsets(&self, now: Instant) -> impl Iterator<Item = Vec<Record>> + '_ {
-        self.rrsets
-            .values()
-            .filter(move |e| e.expires > now)
-            .map(move |e| e.records.iter().map(|r| aged(r, e.stored, now)).collect())
+        self.rrsets.values().filter(move |e| e.expires > now).map(move |e| aged_all(&e.records, e.stored, now))
     }
 
     /// Keeps the cache within its capacity and its bytes: entries past
@@ -348,6 +447,18 @@ fn cut(mut entries: Vec<(Instant, usize)>, (count, bytes): (usize, usize)) -> Op
     cut
 }
 
+fn aged_all(records: &[Record], stored: Instant, now: Instant) -> Vec<Record> {
+    records.iter().map(|r| aged(r, stored, now)).collect()
+}
+
+/// `records` with no TTL above `ttl`: what proves an entry lives no
+/// longer than it.
+fn capped(mut records: Vec<Record>, ttl: Duration) -> Vec<Record> {
+    let ttl = ttl.as_secs().min(u32::MAX as u64) as u32;
+    records.iter_mut().for_each(|r| r.ttl = r.ttl.min(ttl));
+    records
+}
+
 /// `record` with its TTL lowered by the whole seconds since `stored`.
 fn aged(record: &Record, stored: Instant, now: Instant) -> Record {
     let mut record = record.clone();
@@ -391,7 +502,7 @@ mod tests {
         else {
             panic!("cached RRset not found case-insensitively");
         };
-        assert_eq!(r[0].ttl, 200);
+        assert_eq!(r.records[0].ttl, 200);
         assert_eq!(
             cache.lookup(
                 &name("www.example."),
@@ -417,7 +528,7 @@ mod tests {
         else {
             panic!("cached");
         };
-        assert_eq!(r[0].ttl, 60);
+        assert_eq!(r.records[0].ttl, 60);
     }
 
     #[test]
@@ -427,7 +538,7 @@ mod tests {
         cache.insert_rrset(vec![a("ns.example.", 300, 1)], Trust::Answer, t0);
         cache.insert_rrset(vec![a("ns.example.", 300, 66)], Trust::Glue, t0);
         let lookup = cache.lookup(&name("ns.example."), RecordType::A, DNSClass::IN, Trust::Glue, t0);
-        assert_eq!(lookup, Some(Lookup::Records(vec![a("ns.example.", 300, 1)])));
+        assert_eq!(lookup, Some(Lookup::Records(Found::unchecked(vec![a("ns.example.", 300, 1)], Vec::new()))));
         let mut cache = Cache::new(CacheLimits::default());
         cache.insert_rrset(vec![a("ns.example.", 300, 66)], Trust::Glue, t0);
         cache.insert_rrset(vec![a("ns.example.", 300, 1)], Trust::Answer, t0);
@@ -438,8 +549,8 @@ mod tests {
     fn negative_answers_live_by_the_soa_and_the_cap() {
         let t0 = Instant::now();
         let mut cache = Cache::new(CacheLimits::default());
-        cache.insert_negative(&name("nx.example."), None, DNSClass::IN, soa(3600, 60), t0);
-        cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, soa(30, 600), t0);
+        cache.insert_negative(&name("nx.example."), None, DNSClass::IN, vec![soa(3600, 60)], t0);
+        cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, vec![soa(30, 600)], t0);
         let at = |s| t0 + Duration::from_secs(s);
         assert!(matches!(
             cache.lookup(&name("nx.example."), RecordType::AAAA, DNSClass::IN, Trust::Glue, at(59)),
@@ -455,7 +566,7 @@ mod tests {
             ttl: TtlPolicy { max_negative_ttl: 5, ..TtlPolicy::default() },
             ..CacheLimits::default()
         });
-        capped.insert_negative(&name("nx.example."), None, DNSClass::IN, soa(3600, 3600), t0);
+        capped.insert_negative(&name("nx.example."), None, DNSClass::IN, vec![soa(3600, 3600)], t0);
         assert_eq!(capped.lookup(&name("nx.example."), RecordType::A, DNSClass::IN, Trust::Glue, at(5)), None);
     }
 
@@ -467,7 +578,7 @@ mod tests {
             cache.insert_rrset(vec![a(&format!("h{i}.example."), 300, i)], Trust::Answer, t0);
         }
         for i in 0..20 {
-            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, soa(600, 600), t0);
+            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, vec![soa(600, 600)], t0);
         }
         assert!(cache.len() <= 10, "{} entries", cache.len());
         for i in 0..5 {
@@ -483,17 +594,17 @@ mod tests {
         let mut cache = Cache::new(CacheLimits { capacity: 80, ..CacheLimits::default() });
         for i in 0..80 {
             let ttl = 600 + i;
-            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, soa(ttl, ttl), t0);
+            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, vec![soa(ttl, ttl)], t0);
         }
         assert_eq!(cache.len(), 80);
-        cache.insert_negative(&name("one-more.example."), None, DNSClass::IN, soa(900, 900), t0);
+        cache.insert_negative(&name("one-more.example."), None, DNSClass::IN, vec![soa(900, 900)], t0);
         // 10 swept (the closest to expiry), then the new one stored.
         assert_eq!(cache.len(), 71);
         assert_eq!(cache.lookup(&name("nx9.example."), RecordType::A, DNSClass::IN, Trust::Glue, t0), None);
         assert!(cache.lookup(&name("nx10.example."), RecordType::A, DNSClass::IN, Trust::Glue, t0).is_some());
         // The next inserts find room without another sweep.
         for i in 0..9 {
-            cache.insert_negative(&name(&format!("more{i}.example.")), None, DNSClass::IN, soa(900, 900), t0);
+            cache.insert_negative(&name(&format!("more{i}.example.")), None, DNSClass::IN, vec![soa(900, 900)], t0);
         }
         assert_eq!(cache.len(), 80);
     }
@@ -510,7 +621,7 @@ mod tests {
         };
         for i in 0..200 {
             cache.insert_rrset(vec![big(i)], Trust::Answer, t0);
-            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, soa(600, 600), t0);
+            cache.insert_negative(&name(&format!("nx{i}.example.")), None, DNSClass::IN, vec![soa(600, 600)], t0);
             assert!(cache.bytes() <= limits.max_bytes + 4096, "{} bytes after {i}", cache.bytes());
             let counted = cache.bytes();
             cache.recount();
@@ -547,7 +658,7 @@ mod tests {
         let t0 = Instant::now();
         let mut cache = Cache::new(CacheLimits::default());
         cache.insert_rrset(vec![a("www.example.", 300, 1)], Trust::Answer, t0);
-        cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, soa(300, 300), t0);
+        cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, vec![soa(300, 300)], t0);
         assert!(cache.purge(&name("WWW.example.")));
         assert!(cache.is_empty());
         assert!(!cache.purge(&name("www.example.")));

@@ -16,43 +16,50 @@ use hickory_proto::{
 };
 
 use super::{
-    Answer, Budget, DNS_PORT, Mode, Resolver,
-    cache::{Lookup, Trust},
+    Budget, DNS_PORT, Mode, Resolver,
+    cache::{Found, Kind, Lookup, Trust},
     case,
+    chain::{Chain, Part},
     failure::Failure,
     outgoing_query,
     telemetry::Exchange,
     upstream::{Upstream, UpstreamError},
 };
+use crate::dnssec;
 
 /// Where a step leaves the CNAME chain.
 pub(super) enum Next {
-    /// The chain ends: RCODE, answers, authorities.
-    End(ResponseCode, Vec<Record>, Vec<Record>),
+    /// The chain ends with this RCODE and part.
+    End(ResponseCode, Part),
     /// A CNAME link, and its target to follow.
-    Follow(Box<(Record, Name)>),
+    Follow(Box<(Part, Name)>),
 }
 
 /// What one step found for the name being resolved.
 pub(super) enum Step {
-    Records(Vec<Record>),
-    Cname(Record),
-    NoData(Option<Record>),
-    NxDomain(Option<Record>),
+    Records(Found),
+    /// The CNAME RRset (one record, then its RRSIGs).
+    Cname(Found),
+    NoData(Found),
+    NxDomain(Found),
 }
 
 impl Step {
-    /// Where the step leaves the chain.
-    pub(super) fn next(self) -> Next {
+    /// Where the step for (name, type) leaves the chain.
+    pub(super) fn next(self, name: &Name, rtype: RecordType) -> Next {
+        let part = |rtype, kind, found| Part { name: name.clone(), rtype, kind, found };
         match self {
-            Step::Cname(cname) => {
-                let RData::CNAME(target) = &cname.data else { unreachable!("a CNAME step holds a CNAME") };
-                let target = target.0.clone();
-                Next::Follow(Box::new((cname, target)))
+            Step::Cname(found) => {
+                let target = found.records.iter().find_map(|r| match &r.data {
+                    RData::CNAME(target) => Some(target.0.clone()),
+                    _ => None,
+                });
+                let target = target.expect("a CNAME step holds a CNAME");
+                Next::Follow(Box::new((part(RecordType::CNAME, Kind::Records, found), target)))
             }
-            Step::Records(records) => Next::End(ResponseCode::NoError, records, Vec::new()),
-            Step::NoData(soa) => Next::End(ResponseCode::NoError, Vec::new(), soa.into_iter().collect()),
-            Step::NxDomain(soa) => Next::End(ResponseCode::NXDomain, Vec::new(), soa.into_iter().collect()),
+            Step::Records(found) => Next::End(ResponseCode::NoError, part(rtype, Kind::Records, found)),
+            Step::NoData(found) => Next::End(ResponseCode::NoError, part(rtype, Kind::NoData, found)),
+            Step::NxDomain(found) => Next::End(ResponseCode::NXDomain, part(rtype, Kind::NxDomain, found)),
         }
     }
 }
@@ -60,24 +67,31 @@ impl Step {
 /// How a reply from a server of `zone` reads.
 #[derive(Debug, PartialEq, Eq)]
 enum Reply {
-    /// The RRset asked for; `cacheable` holds the in-bailiwick part of the
-    /// answer section's CNAME chain from the name asked, and the RRset at
-    /// its end: nothing else an answer section carries is believed.
+    /// The RRset asked for (with its RRSIGs); `cacheable` holds the
+    /// in-bailiwick part of the answer section's CNAME chain from the name
+    /// asked, and the RRset at its end: nothing else an answer section
+    /// carries is believed. `proof` is the authority section's NSEC or
+    /// NSEC3 records, for the RRsets expanded from a wildcard.
     Answer {
         records: Vec<Record>,
         cacheable: Vec<Vec<Record>>,
+        proof: Vec<Record>,
     },
     Cname {
-        cname: Record,
+        cname: Vec<Record>,
         cacheable: Vec<Vec<Record>>,
+        proof: Vec<Record>,
     },
-    NxDomain(Option<Record>),
-    NoData(Option<Record>),
-    /// Go ask the servers of `zone`.
+    /// The SOA, its RRSIGs and the denial records (empty without a SOA).
+    NxDomain(Vec<Record>),
+    NoData(Vec<Record>),
+    /// Go ask the servers of `zone`; `ds` is the DS RRset the parent
+    /// gave with the referral, if it has one.
     Referral {
         zone: Name,
         ns: Vec<Record>,
         glue: Vec<Vec<Record>>,
+        ds: Vec<Record>,
     },
     /// Nothing usable: try another server.
     Lame(&'static str),
@@ -97,9 +111,9 @@ impl<U: Upstream> Resolver<U> {
         budget: &'a mut Budget,
         depth: u32,
         afresh: bool,
-    ) -> Boxed<'a, Answer> {
+    ) -> Boxed<'a, Chain> {
         Box::pin(async move {
-            let mut chain: Vec<Record> = Vec::new();
+            let mut parts = Vec::new();
             let mut current = name;
             for link in 0..=self.limits.max_cname {
                 let cached = if afresh && link == 0 { None } else { self.cached_step(&current, rtype, class) };
@@ -107,17 +121,17 @@ impl<U: Upstream> Resolver<U> {
                     Some(step) => step,
                     None => self.step(&current, rtype, class, budget, depth).await?,
                 };
-                let (rcode, answers, authorities) = match step.next() {
-                    Next::End(rcode, answers, authorities) => (rcode, answers, authorities),
+                match step.next(&current, rtype) {
+                    Next::End(rcode, end) => {
+                        parts.push(end);
+                        return Ok(Chain { rcode, parts });
+                    }
                     Next::Follow(link) => {
                         let (cname, target) = *link;
                         current = target;
-                        chain.push(cname);
-                        continue;
+                        parts.push(cname);
                     }
-                };
-                chain.extend(answers);
-                return Ok(Answer { rcode, answers: chain, authorities, stale: false });
+                }
             }
             Err(Failure::Budget("CNAME links"))
         })
@@ -147,7 +161,14 @@ impl<U: Upstream> Resolver<U> {
                 self.take(reply, name, rtype, class, &Name::root()).ok_or_else(|| Failure::NoServer(Name::root()))
             }
             Mode::Recursive(_) => {
-                let (mut zone, mut ns_names) = self.closest_cut(name, class);
+                // A DS RRset is the parent's (RFC 4035 3.1.4.1): asked of
+                // the zone above the name, even when the name's own cut is
+                // cached.
+                let above = match rtype {
+                    RecordType::DS if !name.is_root() => name.base_name(),
+                    _ => name.clone(),
+                };
+                let (mut zone, mut ns_names) = self.closest_cut(&above, class);
                 for _ in 0..self.limits.max_referrals {
                     let servers = match self.addresses_of(&zone, &ns_names, class, budget, depth).await {
                         Ok(servers) => servers,
@@ -165,7 +186,7 @@ impl<U: Upstream> Resolver<U> {
                         Err(failure) => return Err(failure),
                     };
                     match self.ask(&zone, servers, name, rtype, class, false, budget).await? {
-                        Reply::Referral { zone: child, ns, glue } => {
+                        Reply::Referral { zone: child, ns, glue, ds } => {
                             let now = Instant::now();
                             let mut cache = self.cache.lock().expect("cache lock");
                             ns_names = ns.iter().filter_map(ns_target).collect();
@@ -173,6 +194,9 @@ impl<U: Upstream> Resolver<U> {
                             for rrset in glue {
                                 cache.insert_rrset(rrset, Trust::Glue, now);
                             }
+                            // The parent is authoritative for the DS: it
+                            // saves the validator a query per zone cut.
+                            cache.insert_rrset(ds, Trust::Answer, now);
                             zone = child;
                         }
                         reply => return self.take(reply, name, rtype, class, &zone).ok_or(Failure::NoServer(zone)),
@@ -188,32 +212,26 @@ impl<U: Upstream> Resolver<U> {
     fn take(&self, reply: Reply, name: &Name, rtype: RecordType, class: DNSClass, zone: &Name) -> Option<Step> {
         let now = Instant::now();
         let mut cache = self.cache.lock().expect("cache lock");
+        let mut positive = |records: Vec<Record>, cacheable: Vec<Vec<Record>>, proof: Vec<Record>| {
+            for rrset in cacheable {
+                let proof = if expanded(&rrset) { proof.clone() } else { Vec::new() };
+                cache.insert_proven(rrset, proof, Trust::Answer, now);
+            }
+            let proof = if expanded(&records) { self.ttl.apply(proof) } else { Vec::new() };
+            Found::unchecked(self.ttl.apply(records), proof)
+        };
         match reply {
-            Reply::Answer { records, cacheable } => {
-                for rrset in cacheable {
-                    cache.insert_rrset(rrset, Trust::Answer, now);
-                }
-                Some(Step::Records(self.ttl.apply(records)))
+            Reply::Answer { records, cacheable, proof } => Some(Step::Records(positive(records, cacheable, proof))),
+            Reply::Cname { cname, cacheable, proof } => Some(Step::Cname(positive(cname, cacheable, proof))),
+            Reply::NxDomain(authority) => {
+                let authority = self.ttl.negative_authority(authority);
+                cache.insert_negative(name, None, class, authority.clone(), now);
+                Some(Step::NxDomain(Found::unchecked(Vec::new(), authority)))
             }
-            Reply::Cname { cname, cacheable } => {
-                for rrset in cacheable {
-                    cache.insert_rrset(rrset, Trust::Answer, now);
-                }
-                self.ttl.apply(vec![cname]).pop().map(Step::Cname)
-            }
-            Reply::NxDomain(soa) => {
-                let soa = soa.map(|soa| self.ttl.negative(soa));
-                if let Some(soa) = &soa {
-                    cache.insert_negative(name, None, class, soa.clone(), now);
-                }
-                Some(Step::NxDomain(soa))
-            }
-            Reply::NoData(soa) => {
-                let soa = soa.map(|soa| self.ttl.negative(soa));
-                if let Some(soa) = &soa {
-                    cache.insert_negative(name, Some(rtype), class, soa.clone(), now);
-                }
-                Some(Step::NoData(soa))
+            Reply::NoData(authority) => {
+                let authority = self.ttl.negative_authority(authority);
+                cache.insert_negative(name, Some(rtype), class, authority.clone(), now);
+                Some(Step::NoData(Found::unchecked(Vec::new(), authority)))
             }
             Reply::Referral { .. } | Reply::Lame(_) => {
                 tracing::debug!(%zone, %name, "no usable answer");
@@ -230,7 +248,7 @@ impl<U: Upstream> Resolver<U> {
         let mut zone = name.clone();
         loop {
             if let Some(Lookup::Records(ns)) = cache.lookup(&zone, RecordType::NS, class, Trust::Referral, now) {
-                return (zone, ns.iter().filter_map(ns_target).collect());
+                return (zone, ns.records.iter().filter_map(ns_target).collect());
             }
             if zone.is_root() {
                 return (Name::root(), Vec::new());
@@ -291,8 +309,8 @@ impl<U: Upstream> Resolver<U> {
         let mut addresses = Vec::new();
         for ns in ns_names {
             for rtype in [RecordType::A, RecordType::AAAA] {
-                if let Some(Lookup::Records(records)) = cache.lookup(ns, rtype, class, Trust::Glue, now) {
-                    addresses.extend(records.iter().filter_map(|r| match &r.data {
+                if let Some(Lookup::Records(found)) = cache.lookup(ns, rtype, class, Trust::Glue, now) {
+                    addresses.extend(found.records.iter().filter_map(|r| match &r.data {
                         RData::A(a) => Some(SocketAddr::new(IpAddr::V4(a.0), DNS_PORT)),
                         RData::AAAA(aaaa) => Some(SocketAddr::new(IpAddr::V6(aaaa.0), DNS_PORT)),
                         _ => None,
@@ -321,7 +339,7 @@ impl<U: Upstream> Resolver<U> {
         servers.dedup();
         let _zone_slot = self.outstanding.zone(zone).ok_or_else(|| Failure::Busy(zone.clone()))?;
         self.servers.lock().expect("stats lock").order(&mut servers);
-        let request = outgoing_query(name, rtype, class, recursion_desired);
+        let request = outgoing_query(name, rtype, class, recursion_desired, self.validation.is_some());
         let mut attempts: VecDeque<(SocketAddr, bool)> =
             servers.into_iter().map(|s| (s, self.randomise_case)).collect();
         let mut busy = false;
@@ -383,16 +401,16 @@ pub(super) fn step_from(
     if let Some(Lookup::Records(records)) = found {
         return Some(Step::Records(records));
     }
-    if let Some(Lookup::NxDomain(soa)) = found {
-        return Some(Step::NxDomain(Some(soa)));
+    if let Some(Lookup::NxDomain(negative)) = found {
+        return Some(Step::NxDomain(negative));
     }
     if rtype != RecordType::CNAME
         && let Some(Lookup::Records(cname)) = lookup(name, RecordType::CNAME)
     {
-        return cname.into_iter().next().map(Step::Cname);
+        return Some(Step::Cname(cname));
     }
     match found {
-        Some(Lookup::NoData(soa)) => Some(Step::NoData(Some(soa))),
+        Some(Lookup::NoData(negative)) => Some(Step::NoData(negative)),
         _ => None,
     }
 }
@@ -407,14 +425,16 @@ fn classify(response: &Message, zone: &Name, name: &Name, rtype: RecordType, cla
     let answers: Vec<&Record> = chain(response.answers.iter().filter(in_zone).collect(), name, rtype);
     let cacheable = rrsets(answers.iter().copied());
     let exact = |t: RecordType| {
-        answers.iter().filter(|r| r.name == *name && r.record_type() == t).map(|r| (*r).clone()).collect::<Vec<_>>()
+        answers.iter().filter(|r| r.name == *name && belongs(r, t)).map(|r| (*r).clone()).collect::<Vec<_>>()
     };
+    let proof = || denial_records(response, zone, class);
     let records = exact(rtype);
-    if !records.is_empty() {
-        return Reply::Answer { records, cacheable };
+    if records.iter().any(|r| r.record_type() == rtype) {
+        return Reply::Answer { records, cacheable, proof: proof() };
     }
-    if let Some(cname) = exact(RecordType::CNAME).into_iter().next() {
-        return Reply::Cname { cname, cacheable };
+    let cname = exact(RecordType::CNAME);
+    if cname.iter().any(|r| r.record_type() == RecordType::CNAME) {
+        return Reply::Cname { cname, cacheable, proof: proof() };
     }
     let soa = response
         .authorities
@@ -422,8 +442,20 @@ fn classify(response: &Message, zone: &Name, name: &Name, rtype: RecordType, cla
         .filter(in_zone)
         .find(|r| r.record_type() == RecordType::SOA && r.name.zone_of(name))
         .cloned();
+    let negative = |soa: Option<Record>| match soa {
+        Some(soa) => {
+            let signatures = response.authorities.iter().filter(in_zone).filter(|r| {
+                dnssec::rrsig(r).is_some_and(|sig| sig.input().type_covered == RecordType::SOA && r.name == soa.name)
+            });
+            let mut authority = vec![soa.clone()];
+            authority.extend(signatures.cloned());
+            authority.extend(proof());
+            authority
+        }
+        None => Vec::new(),
+    };
     if rcode == ResponseCode::NXDomain {
-        return Reply::NxDomain(soa);
+        return Reply::NxDomain(negative(soa));
     }
     // A referral: NS records for a zone strictly below the one asked and
     // containing the name.
@@ -437,61 +469,112 @@ fn classify(response: &Message, zone: &Name, name: &Name, rtype: RecordType, cla
     if let Some(child) = ns.first().map(|r| r.name.clone())
         && !response.metadata.authoritative
     {
-        let ns: Vec<Record> = ns.into_iter().filter(|r| r.name == child).collect();
-        let targets: Vec<Name> = ns.iter().filter_map(ns_target).collect();
-        // Glue only for the referral's own NS names, and only where the
-        // server asked is authoritative.
-        let glue =
-            rrsets(
-                response.additionals.iter().filter(in_zone).filter(|r| {
-                    matches!(r.record_type(), RecordType::A | RecordType::AAAA) && targets.contains(&r.name)
-                }),
-            );
-        return Reply::Referral { zone: child, ns, glue };
+        return referral(response, child, ns, in_zone);
     }
     if soa.is_some() || response.metadata.authoritative {
-        return Reply::NoData(soa);
+        return Reply::NoData(negative(soa));
     }
     Reply::Lame("neither answer, referral nor SOA")
 }
 
+/// A referral to `child` with its `ns` RRset: glue only for those NS
+/// names and from within the zone asked, and the DS RRset (with its
+/// RRSIGs) if the parent has one.
+fn referral(response: &Message, child: Name, ns: Vec<Record>, in_zone: impl Fn(&&Record) -> bool) -> Reply {
+    let ns: Vec<Record> = ns.into_iter().filter(|r| r.name == child).collect();
+    let targets: Vec<Name> = ns.iter().filter_map(ns_target).collect();
+    let glue = rrsets(
+        response
+            .additionals
+            .iter()
+            .filter(&in_zone)
+            .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA) && targets.contains(&r.name)),
+    );
+    let ds = response
+        .authorities
+        .iter()
+        .filter(&in_zone)
+        .filter(|r| r.name == child && dnssec::covered_type(r) == RecordType::DS)
+        .cloned();
+    let ds = rrsets(ds.collect::<Vec<_>>().iter()).into_iter().next().unwrap_or_default();
+    Reply::Referral { zone: child, ns, glue, ds }
+}
+
+/// The authority section's NSEC and NSEC3 records from within `zone`, and
+/// the RRSIGs over them.
+fn denial_records(response: &Message, zone: &Name, class: DNSClass) -> Vec<Record> {
+    response
+        .authorities
+        .iter()
+        .filter(|r| zone.zone_of(&r.name) && r.dns_class == class)
+        .filter(|r| matches!(dnssec::covered_type(r), RecordType::NSEC | RecordType::NSEC3))
+        .cloned()
+        .collect()
+}
+
+/// Whether `record` is part of the `rtype` RRset of its owner: a record
+/// of the type, or an RRSIG that covers it.
+fn belongs(record: &Record, rtype: RecordType) -> bool {
+    match rtype {
+        RecordType::RRSIG => record.record_type() == RecordType::RRSIG,
+        _ => dnssec::covered_type(record) == rtype,
+    }
+}
+
+/// Whether the RRset `records` (with its RRSIGs) was expanded from a
+/// wildcard: its signature has fewer labels than its owner.
+pub(super) fn expanded(records: &[Record]) -> bool {
+    records.iter().any(|r| dnssec::rrsig(r).is_some_and(|sig| sig.input().num_labels < r.name.num_labels()))
+}
+
 /// The records of `answers` on the CNAME chain from `name`: the links,
-/// then the RRset of `rtype` at its end. Anything else in an answer
-/// section (an unrelated RRset a server stuffed in) is dropped.
+/// then the RRset of `rtype` at its end, each with its RRSIGs. Anything
+/// else in an answer section (an unrelated RRset a server stuffed in) is
+/// dropped.
 fn chain<'a>(answers: Vec<&'a Record>, name: &Name, rtype: RecordType) -> Vec<&'a Record> {
     let mut kept = Vec::new();
     let mut owner = name.clone();
     // Each link is used once, so a loop in the section ends.
     for _ in 0..answers.len() {
         let at_owner = |t: RecordType| -> Vec<&'a Record> {
-            answers.iter().copied().filter(|r| r.name == owner && r.record_type() == t).collect()
+            answers.iter().copied().filter(|r| r.name == owner && belongs(r, t)).collect()
         };
         let found = at_owner(rtype);
-        if !found.is_empty() || rtype == RecordType::CNAME {
+        if found.iter().any(|r| r.record_type() == rtype) || rtype == RecordType::CNAME {
             kept.extend(found);
             break;
         }
-        let Some(&link) = at_owner(RecordType::CNAME).first() else { break };
-        let RData::CNAME(target) = &link.data else { break };
-        kept.push(link);
-        owner = target.0.clone();
+        let links = at_owner(RecordType::CNAME);
+        let Some(target) = links.iter().find_map(|r| match &r.data {
+            RData::CNAME(target) => Some(target.0.clone()),
+            _ => None,
+        }) else {
+            break;
+        };
+        kept.extend(links);
+        owner = target;
     }
     kept
 }
 
-/// Groups records into RRsets by (owner, type, class), keeping order.
+/// Groups records into RRsets by (owner, type, class), an RRSIG with the
+/// RRset it covers, keeping order but for the RRSIGs, which go last.
 fn rrsets<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<Vec<Record>> {
     let mut sets: Vec<Vec<Record>> = Vec::new();
     for record in records {
+        let rtype = dnssec::covered_type(record);
         match sets.iter_mut().find(|set| {
-            set[0].name == record.name
-                && set[0].record_type() == record.record_type()
-                && set[0].dns_class == record.dns_class
+            set[0].name == record.name && dnssec::covered_type(&set[0]) == rtype && set[0].dns_class == record.dns_class
         }) {
             Some(set) => set.push(record.clone()),
             None => sets.push(vec![record.clone()]),
         }
     }
+    for set in &mut sets {
+        set.sort_by_key(|r| r.record_type() == RecordType::RRSIG);
+    }
+    // Signatures alone are no RRset.
+    sets.retain(|set| set[0].record_type() != RecordType::RRSIG);
     sets
 }
 

@@ -10,9 +10,14 @@
 //! across zones. Every client question has a budget (outgoing queries,
 //! referrals per step, CNAME links, nested NS lookups, a deadline), and
 //! running out of it is SERVFAIL.
+//!
+//! With validation on, every query upstream has DO set and every answer
+//! to a client is validated (`validate`) before it leaves: the cache holds
+//! RRSIGs and denial records with their RRsets and each entry's verdict.
 
 pub mod cache;
 mod case;
+mod chain;
 pub mod failure;
 pub mod hints;
 mod iterate;
@@ -27,6 +32,8 @@ pub(crate) mod testnet;
 mod tests;
 pub mod ttl;
 pub mod upstream;
+mod validate;
+mod zones;
 
 use std::{
     collections::HashMap,
@@ -43,12 +50,19 @@ use tokio::sync::OnceCell;
 
 use self::{
     cache::{Cache, CacheLimits},
+    chain::Chain,
     failure::Failure,
     hints::RootHints,
     servers::ServerStats,
     telemetry::{ResolverStats, Source},
     ttl::TtlPolicy,
     upstream::Upstream,
+    zones::Zones,
+};
+use crate::dnssec::{
+    self, Security,
+    anchors::Anchors,
+    verify::{Work, WorkLimits},
 };
 
 /// Where answers come from. `H` is how the root servers are known: loaded
@@ -117,25 +131,71 @@ impl Default for Limits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
     pub rcode: ResponseCode,
-    /// The CNAME chain, then the answer RRset.
+    /// The CNAME chain, then the answer RRset, each RRset followed by its
+    /// RRSIGs.
     pub answers: Vec<Record>,
-    /// The SOA of a negative answer.
+    /// The SOA of a negative answer, and the DNSSEC records that prove a
+    /// negative answer or a wildcard expansion.
     pub authorities: Vec<Record>,
     /// Served from expired data (RFC 8767): TTLs of 30 s, EDE 3 to the
     /// client, never written to the fast path.
     pub stale: bool,
+    /// What validation says of the whole answer.
+    pub security: Security,
 }
 
 impl Answer {
     fn servfail() -> Answer {
-        Answer { rcode: ResponseCode::ServFail, answers: Vec::new(), authorities: Vec::new(), stale: false }
+        Answer {
+            rcode: ResponseCode::ServFail,
+            answers: Vec::new(),
+            authorities: Vec::new(),
+            stale: false,
+            security: Security::Unchecked,
+        }
     }
+
+    /// The answer a chain of parts makes, its verdict theirs together.
+    fn from_chain(chain: Chain, stale: bool) -> Answer {
+        let mut answers = Vec::new();
+        let mut authorities: Vec<Record> = Vec::new();
+        let mut security = Security::Secure;
+        for part in chain.parts {
+            security = security.and(part.found.security);
+            answers.extend(part.found.records);
+            for record in part.found.authority {
+                // Links expanded from one wildcard share its proof.
+                if !authorities.contains(&record) {
+                    authorities.push(record);
+                }
+            }
+        }
+        Answer { rcode: chain.rcode, answers, authorities, stale, security }
+    }
+
+    /// The answer and authority sections for a client: a client without
+    /// DO gets no RRSIG, NSEC or NSEC3 records but those of the type it
+    /// asked for (RFC 4035 3.2.1).
+    pub fn sections(&self, dnssec_ok: bool, qtype: RecordType) -> (Vec<Record>, Vec<Record>) {
+        let keep = |r: &&Record| dnssec_ok || !dnssec::is_dnssec_record(r);
+        let answers = self.answers.iter().filter(|r| keep(r) || r.record_type() == qtype).cloned().collect();
+        (answers, self.authorities.iter().filter(keep).cloned().collect())
+    }
+}
+
+/// Validation's settings.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub anchors: Anchors,
+    pub work: WorkLimits,
 }
 
 /// Counts what one client question has used.
 struct Budget {
     queries_left: u32,
     ns_lookups_left: u32,
+    /// Crypto left for validating its answer.
+    work: Work,
 }
 
 impl Budget {
@@ -173,6 +233,9 @@ pub struct Resolver<U> {
     /// Questions answered stale lately, and until when they are answered
     /// stale without asking (see `stale`).
     rechecks: Mutex<rechecks::Rechecks<QuestionKey>>,
+    /// Validation, when on; the zones whose keys it has checked.
+    validation: Option<Validation>,
+    zones: Mutex<Zones>,
     pub stats: ResolverStats,
 }
 
@@ -193,8 +256,17 @@ impl<U: Upstream> Resolver<U> {
             ),
             inflight: Mutex::new(HashMap::new()),
             rechecks: Mutex::new(rechecks::Rechecks::default()),
+            validation: None,
+            zones: Mutex::new(Zones::default()),
             stats: ResolverStats::default(),
         }
+    }
+
+    /// The resolver validating with `validation` (off when None, the
+    /// default).
+    pub fn with_validation(mut self, validation: Option<Validation>) -> Resolver<U> {
+        self.validation = validation;
+        self
     }
 
     /// The resolver asking with 0x20 (the default) or without.
@@ -248,9 +320,14 @@ impl<U: Upstream> Resolver<U> {
     }
 
     async fn resolve_uncoalesced(&self, question: &Query, afresh: bool) -> (Answer, Source) {
-        let mut budget = Budget { queries_left: self.limits.max_queries, ns_lookups_left: self.limits.max_ns_lookups };
+        let work = Work::new(self.validation.as_ref().map_or(WorkLimits::default(), |v| v.work));
+        let mut budget =
+            Budget { queries_left: self.limits.max_queries, ns_lookups_left: self.limits.max_ns_lookups, work };
         let (name, rtype, class) = (question.name().clone(), question.query_type(), question.query_class());
-        let work = self.resolve_name(name, rtype, class, &mut budget, 0, afresh);
+        let work = async {
+            let chain = self.resolve_name(name, rtype, class, &mut budget, 0, afresh).await?;
+            self.validate(chain, class, &mut budget).await
+        };
         let outcome = tokio::time::timeout(self.limits.deadline, work).await.unwrap_or(Err(Failure::Deadline));
         let source = if budget.queries_left == self.limits.max_queries { Source::Cache } else { Source::Network };
         let resolution = outcome.unwrap_or_else(|failure| {
@@ -307,8 +384,14 @@ fn question_key(question: &Query) -> QuestionKey {
 }
 
 /// A query as the resolver sends it: EDNS with a 1232-byte buffer, RD set
-/// only when forwarding.
-fn outgoing_query(name: &Name, rtype: RecordType, class: DNSClass, recursion_desired: bool) -> Message {
+/// only when forwarding, DO when validating.
+fn outgoing_query(
+    name: &Name,
+    rtype: RecordType,
+    class: DNSClass,
+    recursion_desired: bool,
+    dnssec_ok: bool,
+) -> Message {
     let mut query = Query::query(name.clone(), rtype);
     query.set_query_class(class);
     let mut message = Message::new(0, MessageType::Query, OpCode::Query);
@@ -316,6 +399,7 @@ fn outgoing_query(name: &Name, rtype: RecordType, class: DNSClass, recursion_des
     message.queries.push(query);
     let mut edns = Edns::new();
     edns.set_max_payload(1232);
+    edns.flags_mut().dnssec_ok = dnssec_ok;
     message.edns = Some(edns);
     message
 }

@@ -7,11 +7,12 @@
 
 use std::{cell::Cell, time::Instant};
 
-use hickory_proto::{op::Query, rr::Record};
+use hickory_proto::op::Query;
 
 use super::{
     Answer, Resolver,
     cache::Trust,
+    chain::Chain,
     iterate::{Next, step_from},
     question_key,
     telemetry::Source,
@@ -56,20 +57,21 @@ impl<U: Upstream> Resolver<U> {
             any_stale.set(any_stale.get() || stale);
             Some(found)
         };
-        let mut chain: Vec<Record> = Vec::new();
+        let mut parts = Vec::new();
         let mut name = question.name().clone();
         for _ in 0..=self.limits.max_cname {
-            let (rcode, answers, authorities) = match step_from(lookup, &name, rtype)?.next() {
-                Next::End(rcode, answers, authorities) => (rcode, answers, authorities),
+            match step_from(lookup, &name, rtype)?.next(&name, rtype) {
+                Next::End(rcode, end) => {
+                    parts.push(end);
+                    let chain = Chain { rcode, parts };
+                    return any_stale.get().then(|| Answer::from_chain(chain, true));
+                }
                 Next::Follow(link) => {
                     let (cname, target) = *link;
                     name = target;
-                    chain.push(cname);
-                    continue;
+                    parts.push(cname);
                 }
-            };
-            chain.extend(answers);
-            return any_stale.get().then_some(Answer { rcode, answers: chain, authorities, stale: true });
+            }
         }
         None
     }

@@ -11,6 +11,7 @@ use super::{
     failure::{FAILURE_NAMES, Failure},
     upstream::UpstreamError,
 };
+use crate::dnssec::{Bogus, Security};
 
 anycast_common::named! {
     /// Where a client question's answer came from.
@@ -97,9 +98,17 @@ pub struct ResolverStats {
     questions: [AtomicU64; Source::ALL.len()],
     failures: [AtomicU64; FAILURE_NAMES.len()],
     exchanges: [AtomicU64; Exchange::ALL.len()],
+    /// Validation verdicts on parts of answers: secure, insecure, bogus.
+    verdicts: [AtomicU64; 3],
+    bogus: [AtomicU64; Bogus::ALL.len()],
+    /// Signature verifications (crypto operations) in all.
+    verifications: AtomicU64,
     /// Round-trip times of the exchanges that got a reply.
     pub latency: Histogram,
 }
+
+/// The verdict labels, in the order of `ResolverStats::verdicts`.
+pub const VERDICT_NAMES: [&str; 3] = ["secure", "insecure", "bogus"];
 
 impl ResolverStats {
     pub fn question(&self, source: Source) {
@@ -115,6 +124,37 @@ impl ResolverStats {
         if matches!(outcome, Exchange::Answered | Exchange::Lame) {
             self.latency.observe(rtt);
         }
+    }
+
+    /// Counts a validation verdict (an unchecked part is not counted).
+    pub fn verdict(&self, security: Security) {
+        let slot = match security {
+            Security::Unchecked => return,
+            Security::Secure => 0,
+            Security::Insecure => 1,
+            Security::Bogus(why) => {
+                let at = Bogus::ALL.iter().position(|b| *b == why).expect("every reason is in ALL");
+                self.bogus[at].fetch_add(1, Relaxed);
+                2
+            }
+        };
+        self.verdicts[slot].fetch_add(1, Relaxed);
+    }
+
+    pub fn verified(&self, count: u32) {
+        self.verifications.fetch_add(count.into(), Relaxed);
+    }
+
+    pub fn verdicts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        VERDICT_NAMES.into_iter().zip(&self.verdicts).map(|(name, n)| (name, n.load(Relaxed)))
+    }
+
+    pub fn bogus(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Bogus::ALL.into_iter().zip(&self.bogus).map(|(why, n)| (why.name(), n.load(Relaxed)))
+    }
+
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Relaxed)
     }
 
     pub fn questions(&self) -> impl Iterator<Item = (Source, u64)> + '_ {

@@ -53,6 +53,20 @@ impl TtlPolicy {
         soa.ttl = sane(soa.ttl).min(minimum).min(self.max_negative_ttl);
         soa
     }
+
+    /// A negative answer's authority records (the SOA first, then its
+    /// RRSIGs and the denial records), none living longer than the SOA:
+    /// a proof must not outlast what it proves.
+    pub fn negative_authority(self, authority: Vec<Record>) -> Vec<Record> {
+        let mut records = authority.into_iter();
+        let Some(soa) = records.next().map(|soa| self.negative(soa)) else { return Vec::new() };
+        let ttl = soa.ttl;
+        let rest = records.map(|mut r| {
+            r.ttl = sane(r.ttl).min(ttl);
+            r
+        });
+        std::iter::once(soa).chain(rest).collect()
+    }
 }
 
 #[cfg(test)]

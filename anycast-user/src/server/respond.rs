@@ -4,9 +4,13 @@
 //!
 //! Responses follow the fast path's conventions, so that both paths send
 //! the same bytes for the same question: the client's question echoed as
-//! received, QR and RA set, RD and CD echoed, AA and AD clear, sections
-//! assembled by [`crate::wire`], the node's OPT record when the query had
-//! one. Cacheable answers to UDP queries are written into the answer map.
+//! received, QR and RA set, RD and CD echoed, AA clear, AD set for secure
+//! data when the query had DO or AD (RFC 6840 5.8), sections assembled by
+//! [`crate::wire`] (RRSIG, NSEC and NSEC3 only for DO queries), the node's
+//! OPT record when the query had one. A bogus answer is SERVFAIL with the
+//! Extended DNS Error that says why, unless the query had CD, which gets
+//! the data unvalidated. Cacheable answers to UDP queries are written into
+//! the answer map.
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -21,6 +25,7 @@ use super::{
     transport::Transport,
 };
 use crate::{
+    dnssec::Security,
     policy::{acl::Acl, ratelimit::Limiter},
     resolver::{Answer, Resolver, upstream::Upstream},
     wire::{self, ResponseEdns, Sections},
@@ -106,8 +111,8 @@ impl<U: Upstream> Responder<U> {
     }
 
     /// The response that carries `answer`: truncated if it is too large
-    /// for the transport, a stale one marked (EDE 3), and offered to the
-    /// sink when it went over UDP.
+    /// for the transport, a stale one marked (EDE 3), a bogus one
+    /// SERVFAIL, and offered to the sink when it went over UDP.
     fn answered(
         &self,
         id: u16,
@@ -118,7 +123,17 @@ impl<U: Upstream> Responder<U> {
         answer: &Answer,
     ) -> Vec<u8> {
         let question = &parsed.message.queries[0];
-        let sections = match Sections::encode(question, &answer.answers, &answer.authorities, &[]) {
+        if let Security::Bogus(why) = answer.security
+            && flags & dns::FLAG_CD == 0
+        {
+            self.stats.bogus.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let rcode = u16::from(ResponseCode::ServFail) as u8;
+            let edns = edns.map(|e| ResponseEdns { ede: Some(why.ede()), ..e });
+            return wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, None, edns);
+        }
+        let dnssec_ok = edns.is_some_and(|e| e.dnssec_ok);
+        let (answers, authorities) = answer.sections(dnssec_ok, question.query_type());
+        let sections = match Sections::encode(question, &answers, &authorities, &[]) {
             Ok(sections) => sections,
             Err(e) => {
                 self.stats.error(Error::Encode);
@@ -130,13 +145,15 @@ impl<U: Upstream> Responder<U> {
         };
         let edns = edns.map(|e| ResponseEdns { ede: answer.stale.then_some(wire::EDE_STALE_ANSWER), ..e });
         let rcode = u16::from(answer.rcode) as u8;
-        let response = wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, Some(&sections), edns);
+        let secure = answer.security == Security::Secure;
+        let flags = dns::response_flags(flags, rcode) | dns::authentic_data(flags, dnssec_ok, secure);
+        let response = wire::assemble(id, flags, &parsed.question, Some(&sections), edns);
         let sizes = parsed.message.edns.as_ref().zip(edns).map(|(query, node)| (query.max_payload(), node.udp_size));
         if response.len() > transport.max_response(sizes) {
             // Truncated: the question (and OPT) only, TC set; the client
             // asks again over TCP.
             self.stats.truncated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let tc = dns::response_flags(flags, rcode) | dns::FLAG_TC;
+            let tc = flags | dns::FLAG_TC;
             return wire::assemble(id, tc, &parsed.question, None, edns);
         }
         if transport == Transport::Udp

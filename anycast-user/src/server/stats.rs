@@ -18,6 +18,8 @@ pub struct Stats {
     pub rate_dropped: AtomicU64,
     /// TCP queries over their prefix's rate limit, not answered.
     pub tcp_rate_dropped: AtomicU64,
+    /// Bogus answers withheld (SERVFAIL with an Extended DNS Error).
+    pub bogus: AtomicU64,
     errors: [AtomicU64; Error::ALL.len()],
 }
 

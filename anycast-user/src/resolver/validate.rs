@@ -1,0 +1,317 @@
+//! Validation of the resolver's answers (RFC 4035 5): each part of an
+//! answer (a CNAME link, the RRset, the negative end) is judged once, its
+//! verdict kept in the cache.
+//!
+//! A signed RRset is verified with the keys of its signer's zone. The
+//! trust of a zone comes down from the closest trust anchor: a zone's
+//! DNSKEY RRset must be signed by a key its parent's DS RRset names (or
+//! an anchor), and the DS RRset must verify under the parent's keys. A DS
+//! query whose answer is a proven NODATA at a name that is no delegation
+//! says the name is inside its parent's zone; a proven absence of DS at a
+//! delegation makes everything below insecure. Unsigned data is judged by
+//! the trust of the zone its name is in: insecure, or bogus if that zone
+//! is signed.
+//!
+//! What cannot be fetched (a DNSKEY or DS query that fails) fails the
+//! question like any resolution failure; nothing is marked for it.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
+
+use hickory_proto::{
+    dnssec::rdata::DNSKEY,
+    rr::{DNSClass, Name, Record, RecordType},
+};
+
+use super::{
+    Answer, Budget, Resolver,
+    cache::{BOGUS_TTL, Kind},
+    chain::{Chain, Part},
+    failure::Failure,
+    upstream::Upstream,
+    zones::{MAX_ZONE_TTL, MIN_ZONE_TTL, Trust, Zone},
+};
+use crate::dnssec::{
+    self, Bogus, Security,
+    anchors::Anchor,
+    denial::{self, Denial},
+    verify::{self, KeyTrust},
+};
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;
+
+/// Signature times are UNIX seconds (RFC 4034 3.1.5).
+fn unix_now() -> u32 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as u32)
+}
+
+/// An RRset's records and its RRSIGs, apart.
+fn split(records: &[Record]) -> (Vec<Record>, Vec<Record>) {
+    records.iter().cloned().partition(|r| r.record_type() != RecordType::RRSIG)
+}
+
+/// The zone that signed the `rtype` RRset at `owner`, by its RRSIGs: one
+/// at or above the owner.
+fn signer(sigs: &[Record], owner: &Name, rtype: RecordType) -> Option<Name> {
+    sigs.iter().filter_map(dnssec::rrsig).map(|sig| sig.input()).find_map(|input| {
+        (input.type_covered == rtype && input.signer_name.zone_of(owner)).then(|| input.signer_name.to_lowercase())
+    })
+}
+
+/// The time something judged from `records` may be believed.
+fn lifetime(records: &[Record], now: Instant) -> Instant {
+    let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+    now + Duration::from_secs(ttl.into()).clamp(MIN_ZONE_TTL, MAX_ZONE_TTL)
+}
+
+impl<U: Upstream> Resolver<U> {
+    /// The answer `chain` makes, each part judged (when validation is on
+    /// and the part was not judged before) and its verdict kept.
+    pub(super) async fn validate(
+        &self,
+        mut chain: Chain,
+        class: DNSClass,
+        budget: &mut Budget,
+    ) -> Result<Answer, Failure> {
+        if self.validation.is_none() {
+            return Ok(Answer::from_chain(chain, false));
+        }
+        for part in chain.parts.iter_mut().filter(|p| p.found.security == Security::Unchecked) {
+            let before = budget.work;
+            let verdict = self.judge(part, class, budget).await?;
+            self.stats.verified(budget.work.spent_since(before));
+            self.stats.verdict(verdict);
+            part.found.security = verdict;
+            self.cache.lock().expect("cache lock").mark(
+                &part.name,
+                part.rtype,
+                class,
+                part.kind,
+                verdict,
+                Instant::now(),
+            );
+            if let Security::Bogus(why) = verdict {
+                tracing::debug!(name = %part.name, rtype = %part.rtype, %why, "bogus");
+            }
+        }
+        Ok(Answer::from_chain(chain, false))
+    }
+
+    async fn judge(&self, part: &Part, class: DNSClass, budget: &mut Budget) -> Result<Security, Failure> {
+        let (records, sigs) = match part.kind {
+            Kind::Records => split(&part.found.records),
+            Kind::NoData | Kind::NxDomain => split(&part.found.authority),
+        };
+        let signed_type = match part.kind {
+            Kind::Records => part.rtype,
+            Kind::NoData | Kind::NxDomain => RecordType::SOA,
+        };
+        let owner = records.first().map_or(&part.name, |r| &r.name);
+        let Some(signer) = signer(&sigs, owner, signed_type) else {
+            // Unsigned: as trusted as the zone the name is in.
+            let zone = self.zone_of(part.name.clone(), class, budget).await?;
+            return Ok(match zone.trust {
+                Trust::Insecure => Security::Insecure,
+                Trust::Secure(_) => Security::Bogus(Bogus::RrsigsMissing),
+                Trust::Bogus(why) => Security::Bogus(why),
+            });
+        };
+        let zone = self.zone_of(signer, class, budget).await?;
+        let keys = match &zone.trust {
+            Trust::Insecure => return Ok(Security::Insecure),
+            Trust::Bogus(why) => return Ok(Security::Bogus(*why)),
+            Trust::Secure(keys) => keys.clone(),
+        };
+        let now = unix_now();
+        let work = &mut budget.work;
+        let verdict = match part.kind {
+            Kind::Records => verify_positive(part, &records, &sigs, &zone.apex, &keys, now, work),
+            Kind::NoData | Kind::NxDomain => {
+                verify_negative(&part.name, part.rtype, part.kind, &part.found.authority, &zone.apex, &keys, now, work)
+                    .map(|denial| match (part.kind, denial) {
+                        (_, Denial::Insecure) => Security::Insecure,
+                        (Kind::NxDomain, Denial::NxDomain) | (Kind::NoData, Denial::NoData | Denial::Unsigned) => {
+                            Security::Secure
+                        }
+                        _ => Security::Bogus(Bogus::NsecMissing),
+                    })
+            }
+        };
+        Ok(verdict.unwrap_or_else(Security::Bogus))
+    }
+
+    /// The zone `name` is in, with its trust, from the closest anchor
+    /// down (see the module's comment).
+    fn zone_of<'a>(&'a self, name: Name, class: DNSClass, budget: &'a mut Budget) -> Boxed<'a, Zone> {
+        Box::pin(async move {
+            let validation = self.validation.as_ref().expect("zone_of is only asked when validating");
+            let name = name.to_lowercase();
+            let now = Instant::now();
+            let unsigned =
+                |apex: &Name| Zone { apex: apex.clone(), trust: Trust::Insecure, expires: now + MAX_ZONE_TTL };
+            if validation.anchors.is_negative(&name) {
+                return Ok(unsigned(&name));
+            }
+            let Some(anchor) = validation.anchors.closest(&name) else { return Ok(unsigned(&Name::root())) };
+            if let Some(zone) = self.zones.lock().expect("zones lock").get(&name, now) {
+                return Ok(zone);
+            }
+            let zone = if name == *anchor {
+                let anchors: Vec<Anchor> = validation.anchors.of(anchor).cloned().collect();
+                self.keys_of(&name, &anchors, now + MAX_ZONE_TTL, class, budget).await?
+            } else {
+                let parent = self.zone_of(name.base_name(), class, budget).await?;
+                match &parent.trust {
+                    Trust::Secure(keys) => {
+                        let keys = keys.clone();
+                        self.below(&name, parent, &keys, class, budget).await?
+                    }
+                    Trust::Insecure | Trust::Bogus(_) => parent,
+                }
+            };
+            self.zones.lock().expect("zones lock").insert(name, zone.clone(), now);
+            Ok(zone)
+        })
+    }
+
+    /// The zone `name` is in, given that its parent name is in the secure
+    /// zone `parent`: the parent's DS RRset for it says.
+    async fn below(
+        &self,
+        name: &Name,
+        parent: Zone,
+        keys: &[DNSKEY],
+        class: DNSClass,
+        budget: &mut Budget,
+    ) -> Result<Zone, Failure> {
+        let chain = self.resolve_name(name.clone(), RecordType::DS, class, budget, 0, false).await?;
+        let (Some(end), 1) = (chain.parts.last(), chain.parts.len()) else {
+            // A CNAME: no zone starts here (a zone apex has no CNAME).
+            return Ok(parent);
+        };
+        let now = Instant::now();
+        let bogus = |why| Zone { apex: name.clone(), trust: Trust::Bogus(why), expires: now + BOGUS_TTL };
+        let work = &mut budget.work;
+        if end.kind == Kind::Records {
+            let (ds, sigs) = split(&end.found.records);
+            if let Err(why) = verify::verify_rrset(&ds, &sigs, &parent.apex, keys, unix_now(), work) {
+                return Ok(bogus(why));
+            }
+            let anchors: Vec<Anchor> = ds.iter().filter_map(ds_of).map(Anchor::Ds).collect();
+            let expires = lifetime(&ds, now).min(parent.expires);
+            return self.keys_of(name, &anchors, expires, class, budget).await;
+        }
+        let authority = &end.found.authority;
+        let expires = lifetime(authority, now).min(parent.expires);
+        Ok(match verify_negative(name, RecordType::DS, end.kind, authority, &parent.apex, keys, unix_now(), work) {
+            // The name is inside the parent's zone (or does not exist).
+            Ok(Denial::NoData | Denial::NxDomain) => parent,
+            Ok(Denial::Unsigned | Denial::Insecure) => Zone { apex: name.clone(), trust: Trust::Insecure, expires },
+            Err(why) => bogus(why),
+        })
+    }
+
+    /// The zone `apex` with its DNSKEY RRset checked against `anchors`
+    /// (its DS RRset, or trust anchors).
+    async fn keys_of(
+        &self,
+        apex: &Name,
+        anchors: &[Anchor],
+        expires: Instant,
+        class: DNSClass,
+        budget: &mut Budget,
+    ) -> Result<Zone, Failure> {
+        let chain = self.resolve_name(apex.clone(), RecordType::DNSKEY, class, budget, 0, false).await?;
+        let now = Instant::now();
+        let zone = |trust, expires| Zone { apex: apex.clone(), trust, expires };
+        let found = match chain.parts.as_slice() {
+            [end] if end.kind == Kind::Records => &end.found,
+            _ => return Ok(zone(Trust::Bogus(Bogus::DnskeyMissing), now + BOGUS_TTL)),
+        };
+        let (keys, sigs) = split(&found.records);
+        let expires = lifetime(&keys, now).min(expires);
+        Ok(match verify::trust_keys(apex, &keys, &sigs, anchors, unix_now(), &mut budget.work) {
+            Ok(KeyTrust::Secure(keys)) => zone(Trust::Secure(Arc::new(keys)), expires),
+            Ok(KeyTrust::Insecure) => zone(Trust::Insecure, expires),
+            Err(why) => zone(Trust::Bogus(why), now + BOGUS_TTL),
+        })
+    }
+}
+
+fn ds_of(record: &Record) -> Option<hickory_proto::dnssec::rdata::DS> {
+    match &record.data {
+        hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::DS(ds)) => Some(ds.clone()),
+        _ => None,
+    }
+}
+
+/// A signed RRset of `zone`, and the proof that the name does not exist
+/// when it was expanded from a wildcard.
+fn verify_positive(
+    part: &Part,
+    rrset: &[Record],
+    sigs: &[Record],
+    zone: &Name,
+    keys: &[DNSKEY],
+    now: u32,
+    work: &mut verify::Work,
+) -> Result<Security, Bogus> {
+    let verified = verify::verify_rrset(rrset, sigs, zone, keys, now, work)?;
+    let owner = &rrset[0].name;
+    if verified.labels >= owner.num_labels() {
+        return Ok(Security::Secure);
+    }
+    let proof = verified_denial(&part.found.authority, zone, keys, now, work)?;
+    Ok(match denial::wildcard_expansion(owner, verified.labels, zone, &proof, work)? {
+        Denial::Insecure => Security::Insecure,
+        _ => Security::Secure,
+    })
+}
+
+/// What the authority records of a negative answer from `zone` prove
+/// about (qname, qtype): every RRset in them (the SOA, the NSEC or NSEC3
+/// records) must verify.
+#[allow(clippy::too_many_arguments)]
+fn verify_negative(
+    qname: &Name,
+    qtype: RecordType,
+    kind: Kind,
+    authority: &[Record],
+    zone: &Name,
+    keys: &[DNSKEY],
+    now: u32,
+    work: &mut verify::Work,
+) -> Result<Denial, Bogus> {
+    let proof = verified_denial(authority, zone, keys, now, work)?;
+    match kind {
+        Kind::NxDomain => denial::nxdomain(qname, zone, &proof, work),
+        _ => denial::nodata(qname, qtype, zone, &proof, work),
+    }
+}
+
+/// The records of `authority` (without their RRSIGs), every RRset of them
+/// verified under `zone`'s keys.
+fn verified_denial(
+    authority: &[Record],
+    zone: &Name,
+    keys: &[DNSKEY],
+    now: u32,
+    work: &mut verify::Work,
+) -> Result<Vec<Record>, Bogus> {
+    let (records, sigs) = split(authority);
+    let mut sets: Vec<Vec<Record>> = Vec::new();
+    for record in records {
+        match sets.iter_mut().find(|s| s[0].name == record.name && s[0].record_type() == record.record_type()) {
+            Some(set) => set.push(record),
+            None => sets.push(vec![record]),
+        }
+    }
+    for set in &sets {
+        verify::verify_rrset(set, &sigs, zone, keys, now, work)?;
+    }
+    Ok(sets.into_iter().flatten().collect())
+}
