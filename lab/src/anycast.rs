@@ -266,12 +266,14 @@ impl Node {
              control_socket = \"{control}\"\n\n\
              [acl]\nallow = {allow:?}\n\n\
              [resolver]\nroot_hints = \"{hints}\"\n\n\
+             [dnssec]\ntrust_anchor = \"{anchor}\"\n\n\
              [health]\ninterval_ms = {interval}\nrise = {RISE}\nfall = {FALL}\n\n\
              [announce]\nvip_interface = \"lo\"\ndrain_time = {drain}\nmaintenance_file = \"{maintenance}\"\n{announce}",
             interface = self.uplink_if,
             allow = CLIENT_NETWORKS,
             control = self.control_socket().display(),
             hints = hints.display(),
+            anchor = hints.with_file_name(crate::hierarchy::ANCHOR_FILE).display(),
             interval = HEALTH_INTERVAL.as_millis(),
             drain = DRAIN_TIME.as_secs(),
             maintenance = self.maintenance_file().display(),

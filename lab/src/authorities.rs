@@ -19,7 +19,7 @@ use crate::{
     hierarchy::{self, SILENT},
     netns::{Netns, veth},
     process::Process,
-    wait,
+    signed, wait,
 };
 
 pub struct Authorities {
@@ -58,7 +58,7 @@ impl Authorities {
         let id = std::process::id();
         let (auth_slow, slow_end) = (format!("a{id}s"), format!("s{id}"));
         veth(&self.auth, &auth_slow, &self.slow, &slow_end)?;
-        for last in [10, 11, 12, 13, 14, 15] {
+        for last in 10..=19 {
             self.auth.ip(&["addr", "add", &format!("10.99.2.{last}/32"), "dev", "lo"])?;
         }
         self.auth.ip(&["addr", "add", "10.99.4.1/24", "dev", &auth_slow])?;
@@ -71,9 +71,13 @@ impl Authorities {
     fn serve(&mut self, dir: &Path, hints: &Path) -> Result<(), LabError> {
         std::fs::write(hints, hierarchy::hints())
             .map_err(|source| LabError::Io { what: "writing the root hints".into(), source })?;
-        for server in hierarchy::servers() {
-            self.spawn_knot(&server, dir)?;
+        let servers = sign(dir)?;
+        for server in &servers {
+            self.spawn_knot(server, dir)?;
         }
+        let mut strip = self.auth.command("python3");
+        strip.arg("-c").arg(signed::stripping_proxy());
+        self.processes.push(Process::spawn(&mut strip, &dir.join("strip-proxy.out"))?);
         // A server that takes queries and never answers.
         let mut silent = self.auth.command("python3");
         silent.arg("-c").arg(format!(
@@ -86,8 +90,8 @@ impl Authorities {
         let mut proxy = self.slow.command("python3");
         proxy.arg("-c").arg(hierarchy::slow_proxy());
         self.processes.push(Process::spawn(&mut proxy, &dir.join("slow-proxy.out"))?);
-        for server in hierarchy::servers() {
-            self.wait_serving(&server, dir)?;
+        for server in &servers {
+            self.wait_serving(server, dir)?;
         }
         Ok(())
     }
@@ -107,8 +111,9 @@ impl Authorities {
     fn spawn_knot(&mut self, server: &hierarchy::Server, dir: &Path) -> Result<(), LabError> {
         let config = hierarchy::write_knot(server, dir)?;
         let ns = if server.listen == hierarchy::SLOW_BACKEND { &self.slow } else { &self.auth };
-        let mut knotd = ns.command("knotd");
-        knotd.arg("-c").arg(&config);
+        let argv = signed::at_server_time(server, "knotd");
+        let mut knotd = ns.command(&argv[0]);
+        knotd.args(&argv[1..]).arg("-c").arg(&config);
         let log = dir.join(format!("knotd-{}.out", server.name));
         self.processes.push(Process::spawn(&mut knotd, &log)?);
         Ok(())
@@ -163,4 +168,21 @@ impl Authorities {
         self.auth.ip(&["link", "set", "dev", &self.node_links[uplink.index], if up { "up" } else { "down" }])?;
         Ok(())
     }
+}
+
+/// The hierarchy's servers with their keys made and the DS records in the
+/// parent zones; the root's DS records written as the lab's trust anchor.
+fn sign(dir: &Path) -> Result<Vec<hierarchy::Server>, LabError> {
+    let mut servers = hierarchy::servers();
+    let mut ds = std::collections::BTreeMap::new();
+    for server in &servers {
+        let config = hierarchy::write_knot(server, dir)?;
+        ds.extend(signed::make_keys(server, &config)?);
+    }
+    signed::delegate(&mut servers, &ds);
+    let anchor = dir.join(hierarchy::ANCHOR_FILE);
+    let root = ds.get(".").cloned().unwrap_or_default();
+    std::fs::write(&anchor, root)
+        .map_err(|source| LabError::Io { what: format!("writing {}", anchor.display()), source })?;
+    Ok(servers)
 }

@@ -2,9 +2,13 @@
 //! TLDs `lab.` and `test.`, and zones below them with every case the
 //! resolver must handle.
 //!
+//! The root is signed (its key is the lab's trust anchor, written to
+//! [`ANCHOR_FILE`]); `lab.` and `test.` are unsigned delegations from it,
+//! and `sec.` is a signed subtree with the DNSSEC cases (see `signed`).
+//!
 //! | server | zones | what it shows |
 //! | --- | --- | --- |
-//! | 10.99.2.10 | `.` | referrals to lab. and test. with glue |
+//! | 10.99.2.10 | `.` (signed, NSEC) | referrals to lab. and test. with glue and no DS, to sec. with its DS |
 //! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in test.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.), one to a hundred name servers that do not exist (nxns.lab., NXNS) |
 //! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL, MX, TXT, SRV, wildcards (one with TTL 86400, for floods), a 3-record RRset |
 //! | 10.99.2.13 | `test.` | `www.hosting.test.`, and `ns.hosting.test.` (noglue.lab.'s server) |
@@ -23,12 +27,16 @@ pub const TEST: &str = "10.99.2.13";
 pub const SILENT: &str = "10.99.2.14";
 pub const SLOW: &str = "10.99.4.2";
 pub const BENCH: &str = "10.99.2.15";
+pub use crate::signed::{EXPIRED, SEC, SIGNED, STRIP};
 /// Zones z0..BENCH_ZONES-1 below bench.lab.
 pub const BENCH_ZONES: u32 = 1000;
 /// Where the slow zone's knotd listens, behind the delaying proxy.
 pub const SLOW_BACKEND: &str = "127.0.0.1@5353";
 /// How late the slow server answers.
 pub const SLOW_DELAY_MS: u32 = 250;
+
+/// The lab's trust anchor (the root's DS records), in the lab directory.
+pub const ANCHOR_FILE: &str = "root.anchor";
 
 /// Name servers of nxns.lab. (all in sink.test., none of which exists).
 pub const NXNS_SERVERS: u32 = 100;
@@ -43,7 +51,68 @@ pub struct Server {
     /// `ADDRESS@PORT` for knotd's `listen`.
     pub listen: String,
     pub zones: Vec<(String, String)>,
+    /// The zones knotd signs, and how.
+    pub signed: Vec<Signed>,
+    /// Days in the past the server (and its keys) live in, under
+    /// faketime: its signatures have expired by now. 0: the real time.
+    pub days_ago: u32,
 }
+
+impl Server {
+    fn unsigned(name: &'static str, listen: String, zones: Vec<(String, String)>) -> Server {
+        Server { name, listen, zones, signed: Vec::new(), days_ago: 0 }
+    }
+}
+
+/// A zone knotd signs.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub origin: String,
+    pub policy: Policy,
+    /// The parent publishes a DS that matches none of the zone's keys.
+    pub broken_ds: bool,
+}
+
+/// How a zone is signed: a knotd policy of [`POLICIES`], one CSK made with
+/// keymgr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// ECDSA P-256 with SHA-256 (algorithm 13), NSEC.
+    Ecdsa,
+    /// Algorithm 13, NSEC3 without salt or extra iterations (RFC 9276).
+    EcdsaNsec3,
+    /// RSA/SHA-256 (algorithm 8, 2048 bits), NSEC3 with opt-out.
+    RsaNsec3OptOut,
+}
+
+impl Policy {
+    pub fn id(self) -> &'static str {
+        match self {
+            Policy::Ecdsa => "ecdsa",
+            Policy::EcdsaNsec3 => "ecdsa-nsec3",
+            Policy::RsaNsec3OptOut => "rsa-nsec3-optout",
+        }
+    }
+
+    /// keymgr's `generate` arguments for the zone's key.
+    pub fn key(self) -> &'static [&'static str] {
+        match self {
+            Policy::Ecdsa | Policy::EcdsaNsec3 => &["algorithm=ecdsap256sha256", "ksk=yes", "zsk=yes"],
+            Policy::RsaNsec3OptOut => &["algorithm=rsasha256", "size=2048", "ksk=yes", "zsk=yes"],
+        }
+    }
+}
+
+/// knotd's `policy` section: keys are made by keymgr (manual), signatures
+/// live the default 14 days.
+const POLICIES: &str = concat!(
+    "policy:\n",
+    "  - id: ecdsa\n    algorithm: ecdsap256sha256\n    manual: on\n",
+    "  - id: ecdsa-nsec3\n    algorithm: ecdsap256sha256\n    manual: on\n",
+    "    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n",
+    "  - id: rsa-nsec3-optout\n    algorithm: rsasha256\n    manual: on\n",
+    "    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n    nsec3-opt-out: on\n",
+);
 
 fn soa(origin: &str, ns: &str, minimum: u32) -> String {
     format!(
@@ -61,7 +130,8 @@ pub fn servers() -> Vec<Server> {
     let root = format!(
         "{soa}. 86400 IN NS a.root.lab.\n\
          lab. 86400 IN NS ns1.lab.\nns1.lab. 86400 IN A {LAB}\na.root.lab. 86400 IN A {ROOT}\n\
-         test. 86400 IN NS ns.test.\nns.test. 86400 IN A {TEST}\n",
+         test. 86400 IN NS ns.test.\nns.test. 86400 IN A {TEST}\n\
+         sec. 86400 IN NS ns.sec.\nns.sec. 86400 IN A {SEC}\n",
         soa = soa(".", "a.root.lab.", 86400)
     );
     let lab = format!(
@@ -124,17 +194,23 @@ pub fn servers() -> Vec<Server> {
          *.slow.lab. 300 IN A 10.99.5.51\n",
         soa = soa("slow.lab.", "ns.slow.lab.", 60)
     );
-    vec![
-        Server { name: "root", listen: format!("{ROOT}@53"), zones: vec![(".".into(), root)] },
-        Server { name: "lab", listen: format!("{LAB}@53"), zones: vec![("lab.".into(), lab)] },
-        Server {
-            name: "example",
-            listen: format!("{EXAMPLE}@53"),
-            zones: vec![("example.lab.".into(), example), ("noglue.lab.".into(), noglue), ("lame.lab.".into(), lame)],
-        },
-        Server { name: "test", listen: format!("{TEST}@53"), zones: vec![("test.".into(), test)] },
-        Server { name: "slow", listen: SLOW_BACKEND.to_string(), zones: vec![("slow.lab.".into(), slow)] },
-    ]
+    let root = Server {
+        signed: vec![Signed { origin: ".".into(), policy: Policy::Ecdsa, broken_ds: false }],
+        ..Server::unsigned("root", format!("{ROOT}@53"), vec![(".".into(), root)])
+    };
+    let mut servers = vec![
+        root,
+        Server::unsigned("lab", format!("{LAB}@53"), vec![("lab.".into(), lab)]),
+        Server::unsigned(
+            "example",
+            format!("{EXAMPLE}@53"),
+            vec![("example.lab.".into(), example), ("noglue.lab.".into(), noglue), ("lame.lab.".into(), lame)],
+        ),
+        Server::unsigned("test", format!("{TEST}@53"), vec![("test.".into(), test)]),
+        Server::unsigned("slow", SLOW_BACKEND.to_string(), vec![("slow.lab.".into(), slow)]),
+    ];
+    servers.extend(crate::signed::servers());
+    servers
 }
 
 /// The benchmarks' server: `bench.lab.` delegating z0..z999, each a
@@ -159,7 +235,7 @@ pub fn bench_server() -> Server {
         zones.push((origin, zone));
     }
     zones.insert(0, ("bench.lab.".to_string(), parent));
-    Server { name: "bench", listen: format!("{BENCH}@53"), zones }
+    Server::unsigned("bench", format!("{BENCH}@53"), zones)
 }
 
 /// Writes `server`'s zone files and knotd configuration under `dir` and
@@ -173,12 +249,16 @@ pub fn write_knot(server: &Server, dir: &Path) -> Result<std::path::PathBuf, Lab
         let file = base.join(format!("{}zone", if origin == "." { "root." } else { origin }));
         std::fs::write(&file, text).map_err(io(format!("writing {}", file.display())))?;
         let _ = write!(zones, "  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display());
+        if let Some(signed) = server.signed.iter().find(|s| s.origin == *origin) {
+            let _ = write!(zones, "    dnssec-signing: on\n    dnssec-policy: {}\n", signed.policy.id());
+        }
     }
     let config = format!(
         "server:\n    rundir: \"{base}\"\n    pidfile: \"{base}/knot.pid\"\n    listen: {listen}\n\
          \x20   udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
          database:\n    storage: \"{base}/db\"\n\
          log:\n  - target: \"{base}/knot.log\"\n    any: info\n\
+         {POLICIES}\
          template:\n  - id: default\n    journal-content: none\n    zonefile-sync: -1\n\
          zone:\n{zones}",
         base = base.display(),

@@ -14,6 +14,7 @@ pub mod hierarchy;
 pub mod netns;
 pub mod peers;
 pub mod process;
+pub mod signed;
 pub mod topology;
 
 use std::{

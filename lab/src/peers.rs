@@ -1,19 +1,22 @@
 //! Other resolvers run in the lab beside anycastd, from Debian's packages,
 //! to compare answers and figures with. Each gets one thread (the
-//! benchmarks give every server one core), caches sized as in production,
-//! and validation off: the lab root is unsigned, with a validator
-//! everything would be SERVFAIL.
+//! benchmarks give every server one core) and caches sized as in
+//! production; Unbound validates when given the lab's trust anchor.
 
 use std::path::Path;
 
 /// An Unbound configuration for the lab: iterating from the lab's root
 /// hints, listening on `listen` port 53 for clients in `allow`, running in
-/// the foreground with its files under `dir`. Validation is off (the lab
-/// root is unsigned: with the validator everything would be SERVFAIL) and
-/// IPv6 transport too (the hierarchy is IPv4-only; trying IPv6 would only
+/// the foreground with its files under `dir`. It validates from `anchor`
+/// when given one (the validator module), else only iterates. IPv6
+/// transport is off (the hierarchy is IPv4-only; trying IPv6 would only
 /// add timeouts). Unbound answers RFC 6761's `test.` itself by default;
 /// the lab delegates it, so that default is turned off.
-pub fn unbound_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> String {
+pub fn unbound_config(listen: &str, allow: &str, hints: &Path, anchor: Option<&Path>, dir: &Path) -> String {
+    let modules = match anchor {
+        Some(anchor) => format!("\"validator iterator\"\n    trust-anchor-file: \"{}\"", anchor.display()),
+        None => "\"iterator\"".to_string(),
+    };
     format!(
         "server:\n\
          \x20   interface: {listen}\n\
@@ -34,7 +37,7 @@ pub fn unbound_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> St
          \x20   msg-cache-size: 64m\n\
          \x20   rrset-cache-size: 128m\n\
          \x20   so-reuseport: yes\n\
-         \x20   module-config: \"iterator\"\n\
+         \x20   module-config: {modules}\n\
          \x20   local-zone: \"test.\" nodefault\n\
          remote-control:\n\
          \x20   control-enable: no\n",

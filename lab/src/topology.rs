@@ -40,6 +40,8 @@ pub const CLIENT_NETWORKS: [&str; 2] = ["10.99.1.0/24", "fd99:1::/64"];
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Peer {
     Unbound,
+    /// Unbound validating from the lab's trust anchor.
+    ValidatingUnbound,
     Kresd,
     PdnsRecursor,
 }
@@ -48,6 +50,7 @@ impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Unbound => "unbound",
+            Peer::ValidatingUnbound => "unbound-validating",
             Peer::Kresd => "kresd",
             Peer::PdnsRecursor => "pdns-recursor",
         }
@@ -112,6 +115,11 @@ impl Lab {
         self.dir.join("root.hints")
     }
 
+    /// The lab's trust anchor: the signed root's DS records.
+    pub fn anchor_path(&self) -> PathBuf {
+        self.dir.join(crate::hierarchy::ANCHOR_FILE)
+    }
+
     /// Starts anycastd in the node: recursive from the lab's root, XDP on
     /// the client link, the client's networks allowed; `extra` arguments
     /// are appended. Returns once it answers the client.
@@ -127,6 +135,8 @@ impl Lab {
             .args(["--vip", VIP4, "--vip", VIP6, "--interface", &self.node_if, "--xdp-mode", xdp_mode])
             .arg("--root-hints")
             .arg(self.hints_path())
+            .arg("--trust-anchor")
+            .arg(self.anchor_path())
             .args(CLIENT_NETWORKS.iter().flat_map(|network| ["--allow", network]))
             .arg("--control-socket")
             .arg(self.control_socket())
@@ -170,7 +180,11 @@ impl Lab {
             .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })?;
         let (hints, allow) = (self.hints_path(), CLIENT_NETWORKS[0]);
         let (config, text) = match peer {
-            Peer::Unbound => ("unbound.conf", peers::unbound_config(listen, allow, &hints, &dir)),
+            Peer::Unbound => ("unbound.conf", peers::unbound_config(listen, allow, &hints, None, &dir)),
+            Peer::ValidatingUnbound => {
+                let anchor = self.anchor_path();
+                ("unbound.conf", peers::unbound_config(listen, allow, &hints, Some(&anchor), &dir))
+            }
             Peer::Kresd => ("kresd.conf", peers::kresd_config(listen, allow, &hints, &dir)),
             Peer::PdnsRecursor => ("recursor.conf", peers::pdns_recursor_config(listen, allow, &hints, &dir)),
         };
@@ -178,7 +192,7 @@ impl Lab {
         std::fs::write(&config, text)
             .map_err(|source| LabError::Io { what: format!("writing {}", config.display()), source })?;
         let mut command = match peer {
-            Peer::Unbound => {
+            Peer::Unbound | Peer::ValidatingUnbound => {
                 let mut c = self.node.command("unbound");
                 c.arg("-d").arg("-c").arg(&config);
                 c
@@ -293,6 +307,11 @@ impl Lab {
     /// `dig ARGS` from the client.
     pub fn dig(&self, args: &[&str]) -> Result<String, LabError> {
         self.client.exec("dig", args)
+    }
+
+    /// Another client program (delv, kdig), run to completion.
+    pub fn client_exec(&self, program: &str, args: &[&str]) -> Result<String, LabError> {
+        self.client.exec(program, args)
     }
 }
 

@@ -13,7 +13,8 @@ use crate::cmd::{output, run};
 /// labs, knot for the DNS hierarchy, dig to ask, python3 for a silent
 /// server, Unbound to compare answers with, curl to scrape metrics, BIRD
 /// as the anycast lab's router, dnsperf, Knot Resolver and PowerDNS
-/// Recursor for the benchmarks, a font for their chart.
+/// Recursor for the benchmarks, a font for their chart, faketime for the
+/// lab's zone whose signatures have expired.
 const DEBIAN_PACKAGES: &[&str] = &[
     "iproute2",
     "ethtool",
@@ -27,6 +28,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "knot-resolver",
     "pdns-recursor",
     "fonts-dejavu-core",
+    "faketime",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 

@@ -1,0 +1,172 @@
+//! DNSSEC on the lab's signed hierarchy: anycastd against Unbound
+//! validating from the same trust anchor (the signed root's DS), for every
+//! case of `sec.` and the unsigned zones below the signed root, each asked
+//! plain, with DO and with DO and CD: the RCODE, the AD bit and the answer
+//! RRsets (RRSIGs included) must be the same. Then delv validates
+//! anycastd's answers itself, and the DO=1 repeat of a secure answer comes
+//! from XDP with its RRSIGs and AD.
+
+use anycast_lab::topology::{Lab, Peer, VIP4};
+use anycast_tests::lab::{DigAnswer, dig, lab_with_anycastd, series, try_dig};
+
+/// (name, type, what validation must say: "secure", "insecure" or
+/// "bogus").
+const CASES: &[(&str, &str, &str)] = &[
+    ("www.sec.", "A", "secure"),
+    ("sec.", "DNSKEY", "secure"),
+    ("sec.", "DS", "secure"),
+    ("nope.sec.", "A", "insecure"),
+    ("www.nsec.sec.", "A", "secure"),
+    ("www.nsec.sec.", "AAAA", "secure"),
+    ("multi.nsec.sec.", "A", "secure"),
+    ("alias.nsec.sec.", "A", "secure"),
+    ("nsec.sec.", "MX", "secure"),
+    ("nsec.sec.", "TXT", "secure"),
+    ("nsec.sec.", "DS", "secure"),
+    ("nsec.sec.", "DNSKEY", "secure"),
+    ("any.wild.nsec.sec.", "A", "secure"),
+    ("any.wild.nsec.sec.", "AAAA", "secure"),
+    ("nope.nsec.sec.", "A", "secure"),
+    ("www.nsec.sec.", "MX", "secure"),
+    ("ent.nsec.sec.", "A", "secure"),
+    ("out.nsec.sec.", "A", "insecure"),
+    ("www.nsec3.sec.", "A", "secure"),
+    ("multi.nsec3.sec.", "A", "secure"),
+    ("alias.nsec3.sec.", "A", "secure"),
+    ("any.wild.nsec3.sec.", "A", "secure"),
+    ("any.wild.nsec3.sec.", "TXT", "secure"),
+    ("nope.nsec3.sec.", "A", "secure"),
+    ("www.nsec3.sec.", "MX", "secure"),
+    ("ent.nsec3.sec.", "A", "secure"),
+    ("nsec3.sec.", "DS", "secure"),
+    ("www.unsigned.sec.", "A", "insecure"),
+    ("unsigned.sec.", "DS", "insecure"),
+    ("www.badds.sec.", "A", "bogus"),
+    ("www.expired.sec.", "A", "bogus"),
+    ("host.nosig.sec.", "A", "bogus"),
+    ("www.nosig.sec.", "A", "secure"),
+    ("www.example.lab.", "A", "insecure"),
+    ("nope.example.lab.", "A", "insecure"),
+    ("lab.", "DS", "secure"),
+    (".", "DNSKEY", "secure"),
+];
+
+/// How a case is asked: plain (dig's default sets AD), DO, DO with CD.
+const MODES: &[(&str, &[&str])] = &[("plain", &[]), ("DO", &["+dnssec"]), ("DO+CD", &["+dnssec", "+cd"])];
+
+/// What is compared: the RCODE, the AD bit, the answer records without
+/// TTLs, lower-cased and sorted.
+fn essence(answer: &DigAnswer) -> (String, bool, Vec<String>) {
+    let mut records: Vec<String> =
+        answer.answers.iter().map(|r| format!("{} {} {}", r.name, r.rtype, r.data).to_lowercase()).collect();
+    records.sort();
+    (answer.status.clone(), has_ad(answer), records)
+}
+
+fn has_ad(answer: &DigAnswer) -> bool {
+    answer.flags.split(';').next().unwrap_or_default().split_whitespace().any(|f| f == "ad")
+}
+
+fn ask(lab: &Lab, server: &str, name: &str, rtype: &str, mode: &[&str]) -> Result<DigAnswer, String> {
+    let mut args = vec!["+tries=2", "+time=4"];
+    args.extend_from_slice(mode);
+    try_dig(lab, server, name, rtype, &args)
+}
+
+/// The verdict a DO answer shows.
+fn verdict(answer: &DigAnswer) -> &'static str {
+    match (answer.status.as_str(), has_ad(answer)) {
+        ("SERVFAIL", _) => "bogus",
+        (_, true) => "secure",
+        _ => "insecure",
+    }
+}
+
+#[test]
+fn validates_like_unbound_and_serves_signed_answers_from_xdp() {
+    let mut lab = lab_with_anycastd(&[]);
+    lab.start_peer(Peer::ValidatingUnbound, anycast_lab::topology::NODE4)
+        .unwrap_or_else(|e| panic!("starting a validating Unbound: {e}"));
+    let unbound = anycast_lab::topology::NODE4;
+    let mut differences = Vec::new();
+    let mut verdicts = Vec::new();
+    for (name, rtype, expected) in CASES {
+        for (mode, args) in MODES {
+            let (ours, theirs) = (ask(&lab, VIP4, name, rtype, args), ask(&lab, unbound, name, rtype, args));
+            match (&ours, &theirs) {
+                (Ok(o), Ok(t)) if essence(o) == essence(t) => {}
+                _ => differences.push(format!(
+                    "{name} {rtype} {mode}:\n    anycastd: {:?}\n    unbound:  {:?}",
+                    ours.as_ref().map(essence),
+                    theirs.as_ref().map(essence)
+                )),
+            }
+            if *mode == "DO"
+                && let Ok(ours) = &ours
+                && verdict(ours) != *expected
+            {
+                verdicts.push(format!("{name} {rtype}: {} where {expected} was due", verdict(ours)));
+            }
+        }
+    }
+    let asked = CASES.len() * MODES.len();
+    println!("{asked} questions, {} the same as Unbound, {} different", asked - differences.len(), differences.len());
+    assert!(differences.is_empty(), "{} of {asked} differ:\n  {}", differences.len(), differences.join("\n  "));
+    assert!(verdicts.is_empty(), "wrong verdicts:\n  {}", verdicts.join("\n  "));
+    delv_validates(&lab);
+    signed_repeats_come_from_xdp(&lab);
+}
+
+/// delv, BIND's validator, checks anycastd's answers itself from the
+/// lab's anchor.
+fn delv_validates(lab: &Lab) {
+    let anchor = std::fs::read_to_string(lab.anchor_path()).expect("the lab's anchor");
+    let mut config = String::from("trust-anchors {\n");
+    for line in anchor.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let at = f.iter().position(|t| *t == "DS").expect("DS lines");
+        config.push_str(&format!(
+            "  . static-ds {} {} {} \"{}\";\n",
+            f[at + 1],
+            f[at + 2],
+            f[at + 3],
+            f[at + 4..].concat()
+        ));
+    }
+    config.push_str("};\n");
+    let file = lab.anchor_path().with_file_name("delv.anchor");
+    std::fs::write(&file, config).expect("writing delv's anchor");
+    let mut validated = 0;
+    for (name, rtype, expected) in CASES.iter().filter(|(_, _, e)| *e == "secure") {
+        let out = lab
+            .client_exec("delv", &["-a", &file.display().to_string(), &format!("@{VIP4}"), name, rtype])
+            .unwrap_or_else(|e| panic!("delv {name} {rtype}: {e}"));
+        assert!(out.contains("fully validated"), "delv {name} {rtype} ({expected}):\n{out}");
+        validated += 1;
+    }
+    println!("delv: {validated} secure answers fully validated");
+}
+
+/// A DO query's repeat is answered at XDP: the RRSIGs and AD as the
+/// daemon gave them.
+fn signed_repeats_come_from_xdp(lab: &Lab) {
+    for (name, rtype) in [("www.nsec.sec.", "A"), ("multi.nsec3.sec.", "A"), ("www.unsigned.sec.", "A")] {
+        let first = dig(lab, VIP4, name, rtype, &["+dnssec"]);
+        let (hits, queries) = (lab.stat(series::XDP_ANSWERED).unwrap(), lab.stat(series::DAEMON_UDP).unwrap());
+        let again = dig(lab, VIP4, name, rtype, &["+dnssec"]);
+        let (hits_after, queries_after) =
+            (lab.stat(series::XDP_ANSWERED).unwrap(), lab.stat(series::DAEMON_UDP).unwrap());
+        if (hits_after, queries_after) != (hits + 1, queries) {
+            let stats = lab.control("stats").unwrap_or_default();
+            let counters: Vec<&str> =
+                stats.lines().filter(|l| l.contains("xdp") || l.contains("fast_path") || l.contains("feed")).collect();
+            panic!(
+                "{name} {rtype} with DO: the repeat was not answered at XDP (hits {hits} -> {hits_after}, daemon \
+                 queries {queries} -> {queries_after}); counters:\n{}",
+                counters.join("\n")
+            );
+        }
+        assert_eq!(essence(&again), essence(&first), "{name} {rtype}: the XDP answer differs from the daemon's");
+        assert_eq!(again.authority.len(), first.authority.len(), "{name} {rtype}: the authority section");
+    }
+}
