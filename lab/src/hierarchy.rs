@@ -71,6 +71,9 @@ pub struct Signed {
     pub policy: Policy,
     /// The parent publishes a DS that matches none of the zone's keys.
     pub broken_ds: bool,
+    /// Public-only keys published beside the zone's own, all with its key
+    /// tag and algorithm (KeyTrap, CVE-2023-50387).
+    pub colliding_keys: u32,
 }
 
 /// How a zone is signed: a knotd policy of [`POLICIES`], one CSK made with
@@ -83,6 +86,8 @@ pub enum Policy {
     EcdsaNsec3,
     /// RSA/SHA-256 (algorithm 8, 2048 bits), NSEC3 with opt-out.
     RsaNsec3OptOut,
+    /// RSA/SHA-256, NSEC.
+    Rsa,
 }
 
 impl Policy {
@@ -91,6 +96,7 @@ impl Policy {
             Policy::Ecdsa => "ecdsa",
             Policy::EcdsaNsec3 => "ecdsa-nsec3",
             Policy::RsaNsec3OptOut => "rsa-nsec3-optout",
+            Policy::Rsa => "rsa",
         }
     }
 
@@ -98,7 +104,7 @@ impl Policy {
     pub fn key(self) -> &'static [&'static str] {
         match self {
             Policy::Ecdsa | Policy::EcdsaNsec3 => &["algorithm=ecdsap256sha256", "ksk=yes", "zsk=yes"],
-            Policy::RsaNsec3OptOut => &["algorithm=rsasha256", "size=2048", "ksk=yes", "zsk=yes"],
+            Policy::RsaNsec3OptOut | Policy::Rsa => &["algorithm=rsasha256", "size=2048", "ksk=yes", "zsk=yes"],
         }
     }
 }
@@ -112,6 +118,7 @@ const POLICIES: &str = concat!(
     "    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n",
     "  - id: rsa-nsec3-optout\n    algorithm: rsasha256\n    manual: on\n",
     "    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n    nsec3-opt-out: on\n",
+    "  - id: rsa\n    algorithm: rsasha256\n    manual: on\n",
 );
 
 fn soa(origin: &str, ns: &str, minimum: u32) -> String {
@@ -195,7 +202,7 @@ pub fn servers() -> Vec<Server> {
         soa = soa("slow.lab.", "ns.slow.lab.", 60)
     );
     let root = Server {
-        signed: vec![Signed { origin: ".".into(), policy: Policy::Ecdsa, broken_ds: false }],
+        signed: vec![Signed { origin: ".".into(), policy: Policy::Ecdsa, broken_ds: false, colliding_keys: 0 }],
         ..Server::unsigned("root", format!("{ROOT}@53"), vec![(".".into(), root)])
     };
     let mut servers = vec![

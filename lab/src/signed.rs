@@ -6,6 +6,7 @@
 //! | --- | --- | --- |
 //! | 10.99.2.16 | `sec.` (algorithm 8, NSEC3 opt-out) | signed data, secure delegations, an unsigned one (`unsigned.sec.`, proven by an opt-out span), one whose DS matches no key (`badds.sec.`) |
 //! | 10.99.2.17 | `nsec.sec.` (13, NSEC), `nsec3.sec.` (13, NSEC3), `unsigned.sec.`, `badds.sec.`, `nosig.sec.` (13) | hosts, a 3-record RRset, CNAMEs (one into the unsigned `lab.`), a wildcard, NXDOMAIN, NODATA, an empty non-terminal |
+//! | 10.99.2.17 | `keytrap.sec.` (8, NSEC) | 100 public-only keys published beside the zone's own, all of its key tag (KeyTrap); a wildcard, so that every name asked is new |
 //! | 10.99.2.18 | `expired.sec.` (13) | knotd living 30 days ago (faketime): every signature expired two weeks ago |
 //! | 10.99.2.19 | - | a proxy to 10.99.2.17 that strips the RRSIGs from the answers for `host.nosig.sec.` (a missing signature) |
 
@@ -23,6 +24,9 @@ pub const EXPIRED: &str = "10.99.2.18";
 pub const STRIP: &str = "10.99.2.19";
 /// How far in the past the expired zone's server lives.
 pub const EXPIRED_DAYS_AGO: u32 = 30;
+/// Keys of one tag in the KeyTrap zone, beside its own.
+pub const COLLIDING_KEYS: u32 = 100;
+
 /// The name whose answers lose their RRSIGs on the way.
 pub const STRIPPED_NAME: &str = "host.nosig.sec.";
 
@@ -31,7 +35,7 @@ fn soa(origin: &str) -> String {
 }
 
 fn signed(origin: &str, policy: Policy) -> Signed {
-    Signed { origin: origin.into(), policy, broken_ds: false }
+    Signed { origin: origin.into(), policy, broken_ds: false, colliding_keys: 0 }
 }
 
 /// A child zone with the usual cases, served by 10.99.2.17 (or `at`).
@@ -51,6 +55,15 @@ fn child(origin: &str, at: &str) -> String {
     )
 }
 
+/// The KeyTrap zone's data: any name below it exists.
+fn keytrap() -> String {
+    format!(
+        "{soa}keytrap.sec. 3600 IN NS ns.keytrap.sec.\nns.keytrap.sec. 3600 IN A {SIGNED}\n\
+         *.keytrap.sec. 300 IN A 10.99.7.20\n",
+        soa = soa("keytrap.sec.")
+    )
+}
+
 /// The servers of the signed subtree.
 pub fn servers() -> Vec<Server> {
     let mut sec = format!(
@@ -64,6 +77,7 @@ pub fn servers() -> Vec<Server> {
         ("badds", SIGNED),
         ("nosig", STRIP),
         ("expired", EXPIRED),
+        ("keytrap", SIGNED),
     ] {
         let _ = writeln!(sec, "{zone}.sec. 3600 IN NS ns.{zone}.sec.\nns.{zone}.sec. 3600 IN A {at}");
     }
@@ -82,12 +96,14 @@ pub fn servers() -> Vec<Server> {
             zones: children
                 .iter()
                 .map(|z| (z.to_string(), child(z, if *z == "nosig.sec." { STRIP } else { SIGNED })))
+                .chain([("keytrap.sec.".to_string(), keytrap())])
                 .collect(),
             signed: vec![
                 signed("nsec.sec.", Policy::Ecdsa),
                 signed("nsec3.sec.", Policy::EcdsaNsec3),
                 Signed { broken_ds: true, ..signed("badds.sec.", Policy::Ecdsa) },
                 signed("nosig.sec.", Policy::Ecdsa),
+                Signed { colliding_keys: COLLIDING_KEYS, ..signed("keytrap.sec.", Policy::Rsa) },
             ],
             days_ago: 0,
         },
@@ -126,9 +142,76 @@ pub fn make_keys(server: &Server, config: &Path) -> Result<BTreeMap<String, Stri
         let mut print = command(&at_server_time(server, "keymgr"));
         print.arg("-c").arg(config).arg(&zone.origin).arg("ds");
         let lines = run(&mut print)?;
+        if zone.colliding_keys > 0 {
+            publish_colliding_keys(server, config, zone, &lines)?;
+        }
         ds.insert(zone.origin.clone(), if zone.broken_ds { broken(&lines) } else { lines });
     }
     Ok(ds)
+}
+
+/// Publishes `zone.colliding_keys` public-only RSA keys with the tag of
+/// the zone's own key (read off its DS `lines`), made up: random moduli
+/// that verify nothing, each costing a validator an RSA operation per
+/// signature it tries them on.
+fn publish_colliding_keys(server: &Server, config: &Path, zone: &Signed, lines: &str) -> Result<(), LabError> {
+    let tag: u16 = lines
+        .split_whitespace()
+        .skip_while(|t| *t != "DS")
+        .nth(1)
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| LabError::NotReady(format!("no key tag in keymgr's DS output: {lines}")))?;
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let mut seed = 0x5eed_u64 ^ u64::from(tag);
+    for i in 0..zone.colliding_keys {
+        let key = colliding_key(tag, &mut seed);
+        let file = dir.join(format!("Kcollide{i}.key"));
+        let text = format!("{} IN DNSKEY 256 3 8 {}\n", zone.origin, data_encoding::BASE64.encode(&key));
+        std::fs::write(&file, text)
+            .map_err(|source| LabError::Io { what: format!("writing {}", file.display()), source })?;
+        let mut import = command(&at_server_time(server, "keymgr"));
+        import.arg("-c").arg(config).arg(&zone.origin).arg("import-pub").arg(&file);
+        run(&mut import)?;
+    }
+    Ok(())
+}
+
+/// An RSA public key (RFC 3110: exponent 65537, a 2048-bit odd modulus)
+/// whose DNSKEY (flags 256, algorithm 8) has key tag `tag`.
+fn colliding_key(tag: u16, seed: &mut u64) -> Vec<u8> {
+    let mut key = vec![3, 1, 0, 1];
+    for _ in 0..256 {
+        // splitmix64: made-up keys need no better.
+        *seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        key.push((z ^ (z >> 31)) as u8);
+    }
+    key[4] |= 0x80;
+    *key.last_mut().expect("a modulus") |= 1;
+    // One 16-bit word of the modulus is chosen to make the tag: it sits
+    // at an even offset of the RDATA (4 bytes of flags, protocol and
+    // algorithm before the key), so it adds to the sum as it is.
+    let word = 100;
+    key[word..word + 2].copy_from_slice(&[0, 0]);
+    let rest = word_sum(&key);
+    let value =
+        (0..=u16::MAX).find(|&w| fold(rest + u32::from(w)) == tag).expect("one word of the sum reaches every tag");
+    key[word..word + 2].copy_from_slice(&value.to_be_bytes());
+    key
+}
+
+/// RFC 4034 appendix B's sum over the RDATA of a DNSKEY with flags 256,
+/// protocol 3, algorithm 8 and public key `key`, before its fold.
+fn word_sum(key: &[u8]) -> u32 {
+    let rdata = [1u8, 0, 3, 8].iter().chain(key);
+    rdata.enumerate().map(|(i, &b)| if i % 2 == 0 { u32::from(b) << 8 } else { u32::from(b) }).sum()
+}
+
+/// The key tag of a sum.
+fn fold(sum: u32) -> u16 {
+    ((sum + ((sum >> 16) & 0xffff)) & 0xffff) as u16
 }
 
 /// DS lines whose digests no longer match the key: the last hex digit of
@@ -209,4 +292,19 @@ while True:
     s.sendto(r, peer)
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_keys_have_the_tag_asked_for() {
+        let mut seed = 1;
+        for tag in [0, 1, 54082, u16::MAX] {
+            let key = colliding_key(tag, &mut seed);
+            assert_eq!(fold(word_sum(&key)), tag);
+            assert_eq!((key.len(), key[0], key[4] & 0x80, key[259] & 1), (260, 3, 0x80, 1), "RFC 3110, 2048 bits, odd");
+        }
+    }
 }

@@ -6,6 +6,8 @@
 //! anycastd's answers itself, and the DO=1 repeat of a secure answer comes
 //! from XDP with its RRSIGs and AD.
 
+use std::collections::BTreeMap;
+
 use anycast_lab::topology::{Lab, Peer, VIP4};
 use anycast_tests::lab::{DigAnswer, dig, lab_with_anycastd, series, try_dig};
 
@@ -115,6 +117,8 @@ fn validates_like_unbound_and_serves_signed_answers_from_xdp() {
     assert!(verdicts.is_empty(), "wrong verdicts:\n  {}", verdicts.join("\n  "));
     delv_validates(&lab);
     signed_repeats_come_from_xdp(&lab);
+    let pid = lab.anycastd_pid().expect("anycastd runs");
+    keytrap_costs_bounded_work(&lab, pid);
 }
 
 /// delv, BIND's validator, checks anycastd's answers itself from the
@@ -169,4 +173,65 @@ fn signed_repeats_come_from_xdp(lab: &Lab) {
         assert_eq!(essence(&again), essence(&first), "{name} {rtype}: the XDP answer differs from the daemon's");
         assert_eq!(again.authority.len(), first.authority.len(), "{name} {rtype}: the authority section");
     }
+}
+
+/// CPU seconds anycastd has used (all its threads).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("anycastd's /proc stat");
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("a stat line").1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf only reads a constant.
+    ticks as f64 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// Questions into the KeyTrap zone (a hundred keys of its key's tag, a
+/// new name each time) cost at most the question's verification budget,
+/// and other clients are answered meanwhile.
+fn keytrap_costs_bounded_work(lab: &Lab, pid: u32) {
+    const QUESTIONS: usize = 40;
+    let series = "anycast_signature_verifications_total";
+    let bogus = "anycast_bogus_answers_total";
+    let (cpu, verifications, withheld) = (cpu_seconds(pid), lab.stat(series).unwrap(), lab.stat(bogus).unwrap());
+    let (trapped, others) = std::thread::scope(|s| {
+        let trap = s.spawn(|| {
+            let mut statuses = BTreeMap::<String, usize>::new();
+            for i in 0..QUESTIONS {
+                let answer = ask(lab, VIP4, &format!("n{i}.keytrap.sec."), "A", &["+dnssec"]);
+                *statuses.entry(answer.map_or_else(|e| e, |a| a.status)).or_default() += 1;
+            }
+            statuses
+        });
+        let others: Vec<String> = (0..QUESTIONS)
+            .filter_map(|i| {
+                let answer = ask(lab, VIP4, &format!("o{i}.wild.nsec.sec."), "A", &["+dnssec"]);
+                match answer {
+                    Ok(a) if a.status == "NOERROR" && has_ad(&a) => None,
+                    other => Some(format!("o{i}.wild.nsec.sec.: {other:?}")),
+                }
+            })
+            .collect();
+        (trap.join().expect("the KeyTrap client"), others)
+    });
+    let spent = lab.stat(series).unwrap() - verifications;
+    let withheld = lab.stat(bogus).unwrap() - withheld;
+    let cpu = cpu_seconds(pid) - cpu;
+    println!(
+        "KeyTrap zone: {QUESTIONS} questions ({trapped:?}) beside {QUESTIONS} others: {spent} signature verifications \
+         in all, {:.1} per question; anycastd used {:.0} ms of CPU, {:.2} ms per question",
+        spent as f64 / (2 * QUESTIONS) as f64,
+        cpu * 1000.0,
+        cpu * 1000.0 / (2 * QUESTIONS) as f64
+    );
+    // The zone is bogus (its key is not among the few of its tag tried),
+    // not a resolution that failed.
+    assert_eq!(trapped.get("SERVFAIL"), Some(&QUESTIONS), "{trapped:?}");
+    assert_eq!(withheld, QUESTIONS as u64, "SERVFAILs withheld as bogus");
+    assert!(
+        others.is_empty(),
+        "other clients went unanswered during the KeyTrap questions:\n  {}",
+        others.join("\n  ")
+    );
+    let budget = anycast_user::dnssec::verify::WorkLimits::default().verifications as u64;
+    assert!(spent <= budget * 2 * QUESTIONS as u64, "{spent} verifications for {} questions", 2 * QUESTIONS);
 }

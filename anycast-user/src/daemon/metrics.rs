@@ -59,6 +59,11 @@ fn serving(out: &mut Exposition, stats: &Stats, feed: Option<&Feed>) {
         out.sample("anycast_responses_total", &[("rcode", rcode)], n);
     }
     out.counter("anycast_truncated_total", "UDP responses cut to TC=1 for the client's size.", load(&stats.truncated));
+    out.counter(
+        "anycast_bogus_answers_total",
+        "Answers withheld as bogus: SERVFAIL with an Extended DNS Error (CD=1 queries get the data).",
+        load(&stats.bogus),
+    );
     out.family(
         "anycast_rate_limited_total",
         "counter",
@@ -84,6 +89,23 @@ fn resolving<U: Upstream>(out: &mut Exposition, resolver: &Resolver<U>) {
     for (reason, n) in stats.failures() {
         out.sample("anycast_resolution_failures_total", &[("reason", reason)], n);
     }
+    out.family(
+        "anycast_validations_total",
+        "counter",
+        "Parts of answers (RRsets, negative answers) validated, by verdict.",
+    );
+    for (verdict, n) in stats.verdicts() {
+        out.sample("anycast_validations_total", &[("verdict", verdict)], n);
+    }
+    out.family("anycast_validation_bogus_total", "counter", "Bogus verdicts, by reason.");
+    for (reason, n) in stats.bogus() {
+        out.sample("anycast_validation_bogus_total", &[("reason", reason)], n);
+    }
+    out.counter(
+        "anycast_signature_verifications_total",
+        "RRSIG verifications (crypto operations) validation made.",
+        stats.verifications(),
+    );
     out.family("anycast_upstream_queries_total", "counter", "Queries to other servers, by how they ended.");
     for (outcome, n) in stats.exchanges() {
         out.sample("anycast_upstream_queries_total", &[("outcome", outcome.name())], n);

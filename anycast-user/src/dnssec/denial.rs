@@ -294,3 +294,86 @@ fn hashed_label(owner: &Name) -> Option<Vec<u8>> {
     let label = owner.iter().next()?.to_ascii_uppercase();
     data_encoding::BASE32HEX_NOPAD.decode(&label).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::RecordType::{A, AAAA, DS, MX, NS, SOA};
+
+    use super::*;
+    use crate::dnssec::{
+        testkit::{name, nsec_chain, nsec3_chain},
+        verify::WorkLimits,
+    };
+
+    /// example.: a host, a wildcard below an empty non-terminal, another
+    /// empty non-terminal, an unsigned and a signed delegation.
+    const ZONE: &[(&str, &[RecordType])] = &[
+        ("example.", &[SOA, NS, MX]),
+        ("a.example.", &[A]),
+        ("*.w.example.", &[A]),
+        ("x.y.example.", &[A]),
+        ("d.example.", &[NS]),
+        ("s.example.", &[NS, DS]),
+    ];
+
+    fn work() -> Work {
+        Work::new(WorkLimits::default())
+    }
+
+    #[test]
+    fn nsec_proofs() {
+        let chain = nsec_chain(ZONE);
+        let zone = name("example.");
+        let nx = |q: &str| nxdomain(&name(q), &zone, &chain, &mut work());
+        let nd = |q: &str, t| nodata(&name(q), t, &zone, &chain, &mut work());
+        assert_eq!(nx("b.example."), Ok(Denial::NxDomain));
+        assert_eq!(nx("q.w.example."), Err(Bogus::NsecMissing), "the wildcard *.w.example. exists");
+        assert_eq!(nx("z.d.example."), Err(Bogus::NsecMissing), "below a cut the parent proves nothing");
+        assert_eq!(nx("a.example."), Err(Bogus::NsecMissing), "the name exists");
+        assert_eq!(nd("a.example.", AAAA), Ok(Denial::NoData));
+        assert_eq!(nd("a.example.", A), Err(Bogus::NsecMissing), "the type exists");
+        assert_eq!(nd("y.example.", A), Ok(Denial::NoData), "an empty non-terminal");
+        assert_eq!(nd("q.w.example.", AAAA), Ok(Denial::NoData), "a wildcard NODATA");
+        assert_eq!(nd("d.example.", DS), Ok(Denial::Unsigned), "a delegation without DS");
+        assert_eq!(nd("s.example.", DS), Err(Bogus::NsecMissing), "the DS exists");
+        assert_eq!(nd("d.example.", A), Err(Bogus::NsecMissing), "the parent's NSEC says nothing of the child");
+        assert_eq!(nd("a.example.", DS), Ok(Denial::NoData), "no delegation at a.example.");
+        let expanded = wildcard_expansion(&name("q.w.example."), 2, &zone, &chain, &mut work());
+        assert_eq!(expanded, Ok(Denial::NxDomain));
+        let exists = wildcard_expansion(&name("a.example."), 1, &zone, &chain, &mut work());
+        assert_eq!(exists, Err(Bogus::NsecMissing), "an expansion over a name that exists");
+        assert_eq!(nodata(&name("a.example."), AAAA, &zone, &[], &mut work()), Err(Bogus::NsecMissing));
+    }
+
+    #[test]
+    fn nsec3_proofs() {
+        let chain = nsec3_chain("example.", ZONE, 0, false);
+        let zone = name("example.");
+        let nx = |q: &str| nxdomain(&name(q), &zone, &chain, &mut work());
+        let nd = |q: &str, t| nodata(&name(q), t, &zone, &chain, &mut work());
+        assert_eq!(nx("b.example."), Ok(Denial::NxDomain));
+        assert_eq!(nx("deep.b.example."), Ok(Denial::NxDomain), "closest encloser two labels up");
+        assert_eq!(nx("a.example."), Err(Bogus::NsecMissing), "the name exists");
+        assert_eq!(nd("a.example.", AAAA), Ok(Denial::NoData));
+        assert_eq!(nd("a.example.", A), Err(Bogus::NsecMissing));
+        assert_eq!(nd("d.example.", DS), Ok(Denial::Unsigned));
+        assert_eq!(nd("s.example.", DS), Err(Bogus::NsecMissing));
+        let expanded = wildcard_expansion(&name("q.w.example."), 2, &zone, &chain, &mut work());
+        assert_eq!(expanded, Ok(Denial::NxDomain));
+    }
+
+    #[test]
+    fn nsec3_opt_out_iterations_and_budget() {
+        let zone = name("example.");
+        let opt_out = nsec3_chain("example.", ZONE, 0, true);
+        let unlisted = nodata(&name("u.example."), DS, &zone, &opt_out, &mut work());
+        assert_eq!(unlisted, Ok(Denial::Insecure), "an opt-out span may hide an unsigned delegation");
+        let nx = nxdomain(&name("b.example."), &zone, &opt_out, &mut work());
+        assert_eq!(nx, Ok(Denial::Insecure), "NXDOMAIN under opt-out is not proven");
+        let costly = nsec3_chain("example.", ZONE, MAX_NSEC3_ITERATIONS + 1, false);
+        assert_eq!(nxdomain(&name("b.example."), &zone, &costly, &mut work()), Ok(Denial::Insecure), "RFC 9276");
+        let chain = nsec3_chain("example.", ZONE, 0, false);
+        let mut poor = Work::new(WorkLimits { verifications: 1, hashes: 1 });
+        assert_eq!(nxdomain(&name("deep.b.example."), &zone, &chain, &mut poor), Err(Bogus::Budget));
+    }
+}

@@ -11,6 +11,8 @@
 
 pub mod anchors;
 pub mod denial;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod verify;
 
 use hickory_proto::{

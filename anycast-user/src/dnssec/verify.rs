@@ -178,11 +178,16 @@ pub fn trust_keys(
         return Ok(KeyTrust::Insecure);
     }
     let keys: Vec<DNSKEY> = dnskeys.iter().filter_map(dnskey).cloned().collect();
-    let mut entry_points = Vec::new();
-    for key in keys.iter().filter(|k| k.zone_key() && !k.revoke()) {
-        for anchor in &usable {
+    let mut entry_points: Vec<DNSKEY> = Vec::new();
+    for anchor in usable {
+        // Keys of the anchor's tag and algorithm, a few at most: a zone
+        // stuffed with keys of one tag costs a few digests, not one each.
+        let candidates = keys.iter().filter(|k| k.zone_key() && !k.revoke() && may_match(anchor, k));
+        for key in candidates.take(MAX_KEYS_PER_SIGNATURE) {
             if vouches(anchor, zone, key, work)? {
-                entry_points.push(key.clone());
+                if !entry_points.contains(key) {
+                    entry_points.push(key.clone());
+                }
                 break;
             }
         }
@@ -194,17 +199,22 @@ pub fn trust_keys(
     Ok(KeyTrust::Secure(keys))
 }
 
-/// Whether `anchor` names `key`: a DS by its digest (tag and algorithm
-/// first, so that only a likely match costs a hash), a DNSKEY anchor by
-/// equality.
+/// Whether `key` has the tag and algorithm `anchor` names.
+fn may_match(anchor: &Anchor, key: &DNSKEY) -> bool {
+    match anchor {
+        Anchor::Key(anchored) => anchored.algorithm() == key.algorithm(),
+        Anchor::Ds(ds) => {
+            ds.algorithm() == key.algorithm() && key.calculate_key_tag().is_ok_and(|tag| tag == ds.key_tag())
+        }
+    }
+}
+
+/// Whether `anchor` names `key` (of its tag and algorithm): a DS by its
+/// digest, a DNSKEY anchor by equality.
 fn vouches(anchor: &Anchor, zone: &Name, key: &DNSKEY, work: &mut Work) -> Result<bool, Bogus> {
     match anchor {
-        Anchor::Key(anchored) => Ok(anchored.algorithm() == key.algorithm()
-            && anchored.public_key().public_bytes() == key.public_key().public_bytes()),
+        Anchor::Key(anchored) => Ok(anchored.public_key().public_bytes() == key.public_key().public_bytes()),
         Anchor::Ds(ds) => {
-            if ds.algorithm() != key.algorithm() || key.calculate_key_tag().map_or(true, |tag| tag != ds.key_tag()) {
-                return Ok(false);
-            }
             work.spend_hash()?;
             Ok(ds.covers(zone, key).unwrap_or(false))
         }
@@ -215,5 +225,112 @@ pub fn dnskey(record: &Record) -> Option<&DNSKEY> {
     match &record.data {
         hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::DNSKEY(key)) => Some(key),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::dnssec::{Algorithm, DigestType, rdata::DS};
+
+    use super::*;
+    use crate::dnssec::testkit::{NOW, ZoneKey, a};
+
+    fn work() -> Work {
+        Work::new(WorkLimits::default())
+    }
+
+    #[test]
+    fn rrsets_verify_and_what_breaks_them_is_named() {
+        let key = ZoneKey::new("example.");
+        let rrset = vec![a("www.example.", 1), a("www.example.", 2)];
+        let sig = key.sign(&rrset);
+        let keys = [key.dnskey.clone()];
+        let zone = key.zone.clone();
+        let verify = |rrset: &[Record], sigs: &[Record]| verify_rrset(rrset, sigs, &zone, &keys, NOW, &mut work());
+        assert!(verify(&rrset, std::slice::from_ref(&sig)).is_ok(), "a valid RRset");
+        let reordered = vec![rrset[1].clone(), rrset[0].clone()];
+        assert!(verify(&reordered, std::slice::from_ref(&sig)).is_ok(), "canonical order, not the section's");
+        let cases = [
+            (
+                "a changed record",
+                vec![a("www.example.", 1), a("www.example.", 3)],
+                vec![sig.clone()],
+                Bogus::BadSignature,
+            ),
+            ("no signature", rrset.clone(), vec![], Bogus::RrsigsMissing),
+            ("expired", rrset.clone(), vec![key.sign_with(&rrset, NOW - 7200, NOW - 1, 2)], Bogus::SignatureExpired),
+            (
+                "not yet valid",
+                rrset.clone(),
+                vec![key.sign_with(&rrset, NOW + 60, NOW + 7200, 2)],
+                Bogus::SignatureNotYetValid,
+            ),
+            ("another zone's key", rrset.clone(), vec![ZoneKey::new("example.").sign(&rrset)], Bogus::DnskeyMissing),
+            (
+                "a signer that is not the zone",
+                rrset.clone(),
+                vec![ZoneKey::new("other.").sign(&rrset)],
+                Bogus::RrsigsMissing,
+            ),
+        ];
+        for (what, rrset, sigs, why) in cases {
+            assert_eq!(verify(&rrset, &sigs), Err(why), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_expansion_shows_in_the_labels() {
+        let key = ZoneKey::new("example.");
+        let rrset = vec![a("any.wild.example.", 1)];
+        let sig = key.sign_with(&rrset, NOW - 60, NOW + 60, 2);
+        let verified = verify_rrset(&rrset, &[sig], &key.zone, &[key.dnskey.clone()], NOW, &mut work()).unwrap();
+        assert_eq!(verified.labels, 2, "*.wild.example. has 2 labels, the owner 3");
+    }
+
+    #[test]
+    fn keytrap_signatures_cost_a_bounded_number_of_verifications() {
+        let key = ZoneKey::new("example.");
+        let rrset = vec![a("www.example.", 1)];
+        // A hundred signatures that all name the zone's key and fail.
+        let bad: Vec<Record> = (0..100).map(|_| key.sign(&[a("www.example.", 9)])).collect();
+        let bad: Vec<Record> = bad
+            .into_iter()
+            .map(|mut r| {
+                r.name = rrset[0].name.clone();
+                r
+            })
+            .collect();
+        let mut budget = work();
+        let before = budget;
+        assert_eq!(
+            verify_rrset(&rrset, &bad, &key.zone, &[key.dnskey.clone()], NOW, &mut budget),
+            Err(Bogus::BadSignature)
+        );
+        assert_eq!(budget.spent_since(before), MAX_SIGNATURES_PER_RRSET as u32, "signatures tried per RRset");
+        let mut small = Work::new(WorkLimits { verifications: 20, hashes: 1 });
+        let outcomes: Vec<_> =
+            (0..4).map(|_| verify_rrset(&rrset, &bad, &key.zone, &[key.dnskey.clone()], NOW, &mut small)).collect();
+        assert_eq!(outcomes[3], Err(Bogus::Budget), "the question's budget ends it: {outcomes:?}");
+    }
+
+    #[test]
+    fn a_dnskey_rrset_is_trusted_through_a_matching_ds() {
+        let key = ZoneKey::new("example.");
+        let rrset = key.dnskey_rrset(&[&key.dnskey]);
+        let sigs = vec![key.sign(&rrset)];
+        let digest = key.dnskey.to_digest(&key.zone, DigestType::SHA256).unwrap().as_ref().to_vec();
+        let ds =
+            DS::new(key.dnskey.calculate_key_tag().unwrap(), Algorithm::ECDSAP256SHA256, DigestType::SHA256, digest);
+        let trust = |anchors: &[Anchor]| trust_keys(&key.zone, &rrset, &sigs, anchors, NOW, &mut work());
+        assert_eq!(trust(&[Anchor::Ds(ds.clone())]), Ok(KeyTrust::Secure(vec![key.dnskey.clone()])));
+        assert_eq!(trust(&[Anchor::Key(key.dnskey.clone())]), Ok(KeyTrust::Secure(vec![key.dnskey.clone()])));
+        let mut digest = ds.digest().to_vec();
+        digest[0] ^= 1;
+        let wrong = DS::new(ds.key_tag(), ds.algorithm(), DigestType::SHA256, digest);
+        assert_eq!(trust(&[Anchor::Ds(wrong)]), Err(Bogus::DnskeyMissing), "a DS that matches no key");
+        let unsupported = DS::new(ds.key_tag(), Algorithm::Unknown(16), DigestType::SHA256, ds.digest().to_vec());
+        assert_eq!(trust(&[Anchor::Ds(unsupported)]), Ok(KeyTrust::Insecure), "only algorithms not validated");
+        let unsigned = trust_keys(&key.zone, &rrset, &[], &[Anchor::Ds(ds)], NOW, &mut work());
+        assert_eq!(unsigned, Err(Bogus::RrsigsMissing));
     }
 }

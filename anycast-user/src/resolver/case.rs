@@ -26,7 +26,10 @@ pub fn randomise(name: &Name) -> Name {
 }
 
 /// Puts `name` back where the reply echoes it in the case it was asked
-/// in: the question and the owners that are the name.
+/// in: the question, and every owner name that ends in labels of the name
+/// (a server compresses them against the question it was sent, so an NSEC
+/// record's owner `*.wild.example.` echoes the case asked of
+/// `a.wild.example.`).
 pub fn restore(reply: &mut Message, name: &Name) {
     for question in &mut reply.queries {
         if question.name() == name {
@@ -34,10 +37,24 @@ pub fn restore(reply: &mut Message, name: &Name) {
         }
     }
     for record in reply.answers.iter_mut().chain(&mut reply.authorities).chain(&mut reply.additionals) {
-        if record.name == *name {
-            record.name = name.clone();
+        if let Some(owner) = in_case_of(&record.name, name) {
+            record.name = owner;
         }
     }
+}
+
+/// `owner` with the labels it shares at its end with `name` spelled as
+/// `name` spells them; None if it shares none.
+fn in_case_of(owner: &Name, name: &Name) -> Option<Name> {
+    let shared = owner.iter().rev().zip(name.iter().rev()).take_while(|(a, b)| a.eq_ignore_ascii_case(b)).count();
+    if shared == 0 {
+        return None;
+    }
+    let own = owner.iter().take(owner.iter().len() - shared);
+    let theirs = name.iter().skip(name.iter().len() - shared);
+    let mut restored = Name::from_labels(own.chain(theirs)).ok()?;
+    restored.set_fqdn(owner.is_fqdn());
+    Some(restored)
 }
 
 #[cfg(test)]
@@ -67,8 +84,14 @@ mod tests {
         let mut reply = Message::query();
         reply.queries.push(Query::query(asked.clone(), RecordType::A));
         reply.answers.push(Record::from_rdata(asked, 60, RData::A(A::new(192, 0, 2, 1))));
+        let proof_owner = Name::from_ascii("*.ExaMple.lAb.").unwrap();
+        reply.authorities.push(Record::from_rdata(proof_owner, 60, RData::A(A::new(192, 0, 2, 2))));
+        let elsewhere = Name::from_ascii("Other.Test.").unwrap();
+        reply.additionals.push(Record::from_rdata(elsewhere.clone(), 60, RData::A(A::new(192, 0, 2, 3))));
         restore(&mut reply, &name);
         assert!(reply.queries[0].name().eq_case(&name));
         assert!(reply.answers[0].name.eq_case(&name));
+        assert!(reply.authorities[0].name.eq_case(&Name::from_ascii("*.example.lab.").unwrap()), "a shared suffix");
+        assert!(reply.additionals[0].name.eq_case(&elsewhere), "names sharing no label stay as they came");
     }
 }
