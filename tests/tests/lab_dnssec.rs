@@ -119,6 +119,26 @@ fn validates_like_unbound_and_serves_signed_answers_from_xdp() {
     signed_repeats_come_from_xdp(&lab);
     let pid = lab.anycastd_pid().expect("anycastd runs");
     keytrap_costs_bounded_work(&lab, pid);
+    validates_in_forward_mode(&mut lab, unbound);
+}
+
+/// Forwarding to the validating Unbound, anycastd validates too: the
+/// same verdicts (a bogus answer comes back SERVFAIL from Unbound itself).
+fn validates_in_forward_mode(lab: &mut Lab, forwarder: &str) {
+    lab.start_anycastd(&anycast_tests::lab::anycastd_binary(), &["--mode", "forward", "--forwarder", forwarder])
+        .unwrap_or_else(|e| panic!("starting anycastd in forward mode: {e}"));
+    let wrong: Vec<String> = CASES
+        .iter()
+        .filter_map(|(name, rtype, expected)| {
+            let answer = ask(lab, VIP4, name, rtype, &["+dnssec"]);
+            match answer {
+                Ok(a) if verdict(&a) == *expected => None,
+                other => Some(format!("{name} {rtype}: {expected} was due, got {other:?}")),
+            }
+        })
+        .collect();
+    println!("forward mode: {} of {} verdicts as due", CASES.len() - wrong.len(), CASES.len());
+    assert!(wrong.is_empty(), "forward mode:\n  {}", wrong.join("\n  "));
 }
 
 /// delv, BIND's validator, checks anycastd's answers itself from the
