@@ -119,7 +119,20 @@ fn validates_like_unbound_and_serves_signed_answers_from_xdp() {
     signed_repeats_come_from_xdp(&lab);
     let pid = lab.anycastd_pid().expect("anycastd runs");
     keytrap_costs_bounded_work(&lab, pid);
+    negative_trust_anchors_make_a_zone_insecure(&mut lab);
     validates_in_forward_mode(&mut lab, unbound);
+}
+
+/// A negative trust anchor (RFC 7646) over the zone whose DS matches no
+/// key: its data is served, without AD; the rest is validated as before.
+fn negative_trust_anchors_make_a_zone_insecure(lab: &mut Lab) {
+    lab.start_anycastd(&anycast_tests::lab::anycastd_binary(), &["--negative-trust-anchor", "badds.sec"])
+        .unwrap_or_else(|e| panic!("starting anycastd with a negative trust anchor: {e}"));
+    for (name, expected) in [("www.badds.sec.", "insecure"), ("www.nsec.sec.", "secure"), ("www.expired.sec.", "bogus")]
+    {
+        let answer = dig(lab, VIP4, name, "A", &["+dnssec"]);
+        assert_eq!(verdict(&answer), expected, "{name} under the negative trust anchor for badds.sec.: {answer:?}");
+    }
 }
 
 /// Forwarding to the validating Unbound, anycastd validates too: the

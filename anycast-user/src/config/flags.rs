@@ -35,6 +35,10 @@ pub struct Flags {
     /// Trust anchor file of DS or DNSKEY lines (dnssec.trust_anchor).
     #[arg(long, value_name = "FILE")]
     pub trust_anchor: Option<PathBuf>,
+    /// A domain served as insecure whatever its signatures say; repeat
+    /// for more (dnssec.negative_trust_anchors).
+    #[arg(long = "negative-trust-anchor", value_name = "DOMAIN")]
+    pub negative_trust_anchors: Vec<String>,
     /// A network allowed to query; repeat for more (acl.allow).
     #[arg(long = "allow", value_name = "NETWORK")]
     pub allow: Vec<String>,
@@ -89,6 +93,7 @@ impl Flags {
         set_list(&mut resolver.forwarders, &self.forwarders);
         set(&mut resolver.root_hints, &self.root_hints);
         set(&mut file.dnssec.trust_anchor, &self.trust_anchor);
+        set_list(&mut file.dnssec.negative_trust_anchors, &self.negative_trust_anchors);
         set(&mut file.fastpath.pin_dir, &self.pin_dir);
     }
 }

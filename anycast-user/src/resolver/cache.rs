@@ -122,6 +122,14 @@ impl Found {
     }
 }
 
+/// A verdict to record on an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub security: Security,
+    /// Not to be believed past this (a secure RRset's signatures expire).
+    pub until: Option<Instant>,
+}
+
 /// Which entry a verdict is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -309,35 +317,46 @@ impl Cache {
         Some(Lookup::NoData(negative(neg)))
     }
 
-    /// Records the verdict on the entry of `kind` for (name, type, class),
-    /// if it is still there; a bogus one is kept at most [`BOGUS_TTL`].
+    /// Records the verdict on `found`, what a lookup or a reply gave for
+    /// the entry of `kind` at (name, type, class), if the entry still
+    /// holds that data: a bogus one is kept at most [`BOGUS_TTL`], a secure
+    /// one no longer than its signatures.
     pub fn mark(
         &mut self,
-        name: &Name,
-        rtype: RecordType,
+        (name, rtype, kind): (&Name, RecordType, Kind),
         class: DNSClass,
-        kind: Kind,
-        verdict: Security,
+        found: &Found,
+        verdict: Verdict,
         now: Instant,
     ) {
         let key = Key::new(name, rtype, class);
-        let (security, expires) = match kind {
+        let (held, judged, security, expires) = match kind {
             Kind::Records => match self.rrsets.get_mut(&key) {
-                Some(e) => (&mut e.security, &mut e.expires),
+                Some(e) => (&e.records, &found.records, &mut e.security, &mut e.expires),
                 None => return,
             },
             Kind::NoData => match self.nodata.get_mut(&key) {
-                Some(e) => (&mut e.security, &mut e.expires),
+                Some(e) => (&e.authority, &found.authority, &mut e.security, &mut e.expires),
                 None => return,
             },
             Kind::NxDomain => match self.nxdomain.get_mut(&(key.name, class)) {
-                Some(e) => (&mut e.security, &mut e.expires),
+                Some(e) => (&e.authority, &found.authority, &mut e.security, &mut e.expires),
                 None => return,
             },
         };
-        *security = verdict;
-        if matches!(verdict, Security::Bogus(_)) {
+        // Data that replaced what was judged (or was never stored in its
+        // place) is judged on its own.
+        let same =
+            held.len() == judged.len() && held.iter().zip(judged).all(|(h, j)| h.data == j.data && h.name == j.name);
+        if !same {
+            return;
+        }
+        *security = verdict.security;
+        if matches!(verdict.security, Security::Bogus(_)) {
             *expires = (*expires).min(now + BOGUS_TTL);
+        }
+        if let Some(until) = verdict.until {
+            *expires = (*expires).min(until);
         }
     }
 
@@ -650,7 +669,39 @@ mod tests {
         for i in 1001..20_000 {
             cache.insert_rrset(vec![a(&format!("h{i}.example."), 300 + i, 1)], Trust::Answer, t0);
         }
-        assert_eq!(cache.rrsets.capacity(), room, "the churn of 19,000 more inserts grew nothing");
+        // capacity() counts tombstones against the room left, so it may dip
+        // below `room` under churn; it must never grow past it.
+        let after = cache.rrsets.capacity();
+        assert!(after <= room, "the churn of 19,000 more inserts grew the table: {room} -> {after}");
+    }
+
+    #[test]
+    fn verdicts_are_kept_with_the_data_they_judged() {
+        let t0 = Instant::now();
+        let mut cache = Cache::new(CacheLimits::default());
+        let www = name("www.example.");
+        let entry = (&www, RecordType::A, Kind::Records);
+        let judged = Found::unchecked(vec![a("www.example.", 3600, 1)], Vec::new());
+        let verdict = |security, until| Verdict { security, until };
+        let lookup = |cache: &Cache, at| cache.lookup(&www, RecordType::A, DNSClass::IN, Trust::Answer, at);
+        cache.insert_rrset(judged.records.clone(), Trust::Answer, t0);
+        let other = Found::unchecked(vec![a("www.example.", 3600, 2)], Vec::new());
+        cache.mark(entry, DNSClass::IN, &other, verdict(Security::Secure, None), t0);
+        assert!(
+            matches!(lookup(&cache, t0), Some(Lookup::Records(f)) if f.security == Security::Unchecked),
+            "other data"
+        );
+        let until = t0 + Duration::from_secs(100);
+        cache.mark(entry, DNSClass::IN, &judged, verdict(Security::Secure, Some(until)), t0);
+        assert!(matches!(lookup(&cache, t0), Some(Lookup::Records(f)) if f.security == Security::Secure));
+        assert_eq!(lookup(&cache, until), None, "not past the signatures, whatever the TTL");
+        cache.insert_rrset(judged.records.clone(), Trust::Answer, t0);
+        let bogus = Security::Bogus(crate::dnssec::Bogus::BadSignature);
+        cache.mark(entry, DNSClass::IN, &judged, verdict(bogus, None), t0);
+        assert!(
+            matches!(lookup(&cache, t0 + BOGUS_TTL - Duration::from_secs(1)), Some(Lookup::Records(f)) if f.security == bogus)
+        );
+        assert_eq!(lookup(&cache, t0 + BOGUS_TTL), None, "a bogus verdict lives BOGUS_TTL");
     }
 
     #[test]

@@ -424,8 +424,12 @@ fn classify(response: &Message, zone: &Name, name: &Name, rtype: RecordType, cla
     let in_zone = |r: &&Record| zone.zone_of(&r.name) && r.dns_class == class;
     let answers: Vec<&Record> = chain(response.answers.iter().filter(in_zone).collect(), name, rtype);
     let cacheable = rrsets(answers.iter().copied());
+    // The RRset, then its RRSIGs, as the cache holds it.
     let exact = |t: RecordType| {
-        answers.iter().filter(|r| r.name == *name && belongs(r, t)).map(|r| (*r).clone()).collect::<Vec<_>>()
+        let mut found: Vec<Record> =
+            answers.iter().filter(|r| r.name == *name && belongs(r, t)).map(|r| (*r).clone()).collect();
+        found.sort_by_key(|r| r.record_type() == RecordType::RRSIG && t != RecordType::RRSIG);
+        found
     };
     let proof = || denial_records(response, zone, class);
     let records = exact(rtype);

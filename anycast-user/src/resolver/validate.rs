@@ -29,7 +29,7 @@ use hickory_proto::{
 
 use super::{
     Answer, Budget, Resolver,
-    cache::{BOGUS_TTL, Kind},
+    cache::{BOGUS_TTL, Kind, Verdict},
     chain::{Chain, Part},
     failure::Failure,
     upstream::Upstream,
@@ -82,18 +82,18 @@ impl<U: Upstream> Resolver<U> {
         }
         for part in chain.parts.iter_mut().filter(|p| p.found.security == Security::Unchecked) {
             let before = budget.work;
-            let verdict = self.judge(part, class, budget).await?;
+            let (verdict, expiration) = self.judge(part, class, budget).await?;
             self.stats.verified(budget.work.spent_since(before));
             self.stats.verdict(verdict);
             part.found.security = verdict;
-            self.cache.lock().expect("cache lock").mark(
-                &part.name,
-                part.rtype,
-                class,
-                part.kind,
-                verdict,
-                Instant::now(),
-            );
+            let now = Instant::now();
+            let judged = Verdict {
+                security: verdict,
+                // Secure data is not believed past its signatures.
+                until: expiration.map(|e| until(e, now)),
+            };
+            let entry = (&part.name, part.rtype, part.kind);
+            self.cache.lock().expect("cache lock").mark(entry, class, &part.found, judged, now);
             if let Security::Bogus(why) = verdict {
                 tracing::debug!(name = %part.name, rtype = %part.rtype, %why, "bogus");
             }
@@ -101,7 +101,14 @@ impl<U: Upstream> Resolver<U> {
         Ok(Answer::from_chain(chain, false))
     }
 
-    async fn judge(&self, part: &Part, class: DNSClass, budget: &mut Budget) -> Result<Security, Failure> {
+    /// The verdict on `part`, and for a secure one when the first
+    /// signature it rests on expires (UNIX seconds).
+    async fn judge(
+        &self,
+        part: &Part,
+        class: DNSClass,
+        budget: &mut Budget,
+    ) -> Result<(Security, Option<u32>), Failure> {
         let (records, sigs) = match part.kind {
             Kind::Records => split(&part.found.records),
             Kind::NoData | Kind::NxDomain => split(&part.found.authority),
@@ -114,16 +121,17 @@ impl<U: Upstream> Resolver<U> {
         let Some(signer) = signer(&sigs, owner, signed_type) else {
             // Unsigned: as trusted as the zone the name is in.
             let zone = self.zone_of(part.name.clone(), class, budget).await?;
-            return Ok(match zone.trust {
+            let verdict = match zone.trust {
                 Trust::Insecure => Security::Insecure,
                 Trust::Secure(_) => Security::Bogus(Bogus::RrsigsMissing),
                 Trust::Bogus(why) => Security::Bogus(why),
-            });
+            };
+            return Ok((verdict, None));
         };
         let zone = self.zone_of(signer, class, budget).await?;
         let keys = match &zone.trust {
-            Trust::Insecure => return Ok(Security::Insecure),
-            Trust::Bogus(why) => return Ok(Security::Bogus(*why)),
+            Trust::Insecure => return Ok((Security::Insecure, None)),
+            Trust::Bogus(why) => return Ok((Security::Bogus(*why), None)),
             Trust::Secure(keys) => keys.clone(),
         };
         let now = unix_now();
@@ -132,16 +140,20 @@ impl<U: Upstream> Resolver<U> {
             Kind::Records => verify_positive(part, &records, &sigs, &zone.apex, &keys, now, work),
             Kind::NoData | Kind::NxDomain => {
                 verify_negative(&part.name, part.rtype, part.kind, &part.found.authority, &zone.apex, &keys, now, work)
-                    .map(|denial| match (part.kind, denial) {
-                        (_, Denial::Insecure) => Security::Insecure,
+                    .map(|(denial, expiration)| match (part.kind, denial) {
+                        (_, Denial::Insecure) => (Security::Insecure, expiration),
                         (Kind::NxDomain, Denial::NxDomain) | (Kind::NoData, Denial::NoData | Denial::Unsigned) => {
-                            Security::Secure
+                            (Security::Secure, expiration)
                         }
-                        _ => Security::Bogus(Bogus::NsecMissing),
+                        _ => (Security::Bogus(Bogus::NsecMissing), expiration),
                     })
             }
         };
-        Ok(verdict.unwrap_or_else(Security::Bogus))
+        Ok(match verdict {
+            Ok((Security::Secure, expiration)) => (Security::Secure, Some(expiration)),
+            Ok((verdict, _)) => (verdict, None),
+            Err(why) => (Security::Bogus(why), None),
+        })
     }
 
     /// The zone `name` is in, with its trust, from the closest anchor
@@ -198,19 +210,22 @@ impl<U: Upstream> Resolver<U> {
         let work = &mut budget.work;
         if end.kind == Kind::Records {
             let (ds, sigs) = split(&end.found.records);
-            if let Err(why) = verify::verify_rrset(&ds, &sigs, &parent.apex, keys, unix_now(), work) {
-                return Ok(bogus(why));
-            }
+            let verified = match verify::verify_rrset(&ds, &sigs, &parent.apex, keys, unix_now(), work) {
+                Ok(verified) => verified,
+                Err(why) => return Ok(bogus(why)),
+            };
             let anchors: Vec<Anchor> = ds.iter().filter_map(ds_of).map(Anchor::Ds).collect();
-            let expires = lifetime(&ds, now).min(parent.expires);
+            let expires = lifetime(&ds, now).min(parent.expires).min(until(verified.expiration, now));
             return self.keys_of(name, &anchors, expires, class, budget).await;
         }
         let authority = &end.found.authority;
         let expires = lifetime(authority, now).min(parent.expires);
         Ok(match verify_negative(name, RecordType::DS, end.kind, authority, &parent.apex, keys, unix_now(), work) {
             // The name is inside the parent's zone (or does not exist).
-            Ok(Denial::NoData | Denial::NxDomain) => parent,
-            Ok(Denial::Unsigned | Denial::Insecure) => Zone { apex: name.clone(), trust: Trust::Insecure, expires },
+            Ok((Denial::NoData | Denial::NxDomain, _)) => parent,
+            Ok((Denial::Unsigned | Denial::Insecure, _)) => {
+                Zone { apex: name.clone(), trust: Trust::Insecure, expires }
+            }
             Err(why) => bogus(why),
         })
     }
@@ -259,16 +274,17 @@ fn verify_positive(
     keys: &[DNSKEY],
     now: u32,
     work: &mut verify::Work,
-) -> Result<Security, Bogus> {
+) -> Result<(Security, u32), Bogus> {
     let verified = verify::verify_rrset(rrset, sigs, zone, keys, now, work)?;
     let owner = &rrset[0].name;
     if verified.labels >= owner.num_labels() {
-        return Ok(Security::Secure);
+        return Ok((Security::Secure, verified.expiration));
     }
-    let proof = verified_denial(&part.found.authority, zone, keys, now, work)?;
+    let (proof, expiration) = verified_denial(&part.found.authority, zone, keys, now, work)?;
+    let expiration = earlier(verified.expiration, expiration, now);
     Ok(match denial::wildcard_expansion(owner, verified.labels, zone, &proof, work)? {
-        Denial::Insecure => Security::Insecure,
-        _ => Security::Secure,
+        Denial::Insecure => (Security::Insecure, expiration),
+        _ => (Security::Secure, expiration),
     })
 }
 
@@ -285,23 +301,25 @@ fn verify_negative(
     keys: &[DNSKEY],
     now: u32,
     work: &mut verify::Work,
-) -> Result<Denial, Bogus> {
-    let proof = verified_denial(authority, zone, keys, now, work)?;
-    match kind {
+) -> Result<(Denial, u32), Bogus> {
+    let (proof, expiration) = verified_denial(authority, zone, keys, now, work)?;
+    let denial = match kind {
         Kind::NxDomain => denial::nxdomain(qname, zone, &proof, work),
         _ => denial::nodata(qname, qtype, zone, &proof, work),
-    }
+    }?;
+    Ok((denial, expiration))
 }
 
 /// The records of `authority` (without their RRSIGs), every RRset of them
-/// verified under `zone`'s keys.
+/// verified under `zone`'s keys, and when the first of the signatures
+/// expires.
 fn verified_denial(
     authority: &[Record],
     zone: &Name,
     keys: &[DNSKEY],
     now: u32,
     work: &mut verify::Work,
-) -> Result<Vec<Record>, Bogus> {
+) -> Result<(Vec<Record>, u32), Bogus> {
     let (records, sigs) = split(authority);
     let mut sets: Vec<Vec<Record>> = Vec::new();
     for record in records {
@@ -310,8 +328,20 @@ fn verified_denial(
             None => sets.push(vec![record]),
         }
     }
+    let mut expiration = now.wrapping_add(i32::MAX as u32);
     for set in &sets {
-        verify::verify_rrset(set, &sigs, zone, keys, now, work)?;
+        expiration = earlier(expiration, verify::verify_rrset(set, &sigs, zone, keys, now, work)?.expiration, now);
     }
-    Ok(sets.into_iter().flatten().collect())
+    Ok((sets.into_iter().flatten().collect(), expiration))
+}
+
+/// The earlier of two signature expirations (serial arithmetic from
+/// `now`).
+fn earlier(a: u32, b: u32, now: u32) -> u32 {
+    if a.wrapping_sub(now) <= b.wrapping_sub(now) { a } else { b }
+}
+
+/// The instant a signature expiring at `expiration` (UNIX seconds) does.
+fn until(expiration: u32, now: Instant) -> Instant {
+    now + Duration::from_secs(expiration.wrapping_sub(unix_now()).min(i32::MAX as u32).into())
 }
