@@ -283,7 +283,8 @@ mod tests {
         let key = ZoneKey::new("example.");
         let rrset = vec![a("any.wild.example.", 1)];
         let sig = key.sign_with(&rrset, NOW - 60, NOW + 60, 2);
-        let verified = verify_rrset(&rrset, &[sig], &key.zone, &[key.dnskey.clone()], NOW, &mut work()).unwrap();
+        let verified =
+            verify_rrset(&rrset, &[sig], &key.zone, std::slice::from_ref(&key.dnskey), NOW, &mut work()).unwrap();
         assert_eq!(verified.labels, 2, "*.wild.example. has 2 labels, the owner 3");
     }
 
@@ -303,13 +304,14 @@ mod tests {
         let mut budget = work();
         let before = budget;
         assert_eq!(
-            verify_rrset(&rrset, &bad, &key.zone, &[key.dnskey.clone()], NOW, &mut budget),
+            verify_rrset(&rrset, &bad, &key.zone, std::slice::from_ref(&key.dnskey), NOW, &mut budget),
             Err(Bogus::BadSignature)
         );
         assert_eq!(budget.spent_since(before), MAX_SIGNATURES_PER_RRSET as u32, "signatures tried per RRset");
         let mut small = Work::new(WorkLimits { verifications: 20, hashes: 1 });
-        let outcomes: Vec<_> =
-            (0..4).map(|_| verify_rrset(&rrset, &bad, &key.zone, &[key.dnskey.clone()], NOW, &mut small)).collect();
+        let outcomes: Vec<_> = (0..4)
+            .map(|_| verify_rrset(&rrset, &bad, &key.zone, std::slice::from_ref(&key.dnskey), NOW, &mut small))
+            .collect();
         assert_eq!(outcomes[3], Err(Bogus::Budget), "the question's budget ends it: {outcomes:?}");
     }
 
