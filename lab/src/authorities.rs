@@ -96,11 +96,22 @@ impl Authorities {
         Ok(())
     }
 
-    /// Starts the benchmarks' server (see `hierarchy::bench_server`).
+    /// Starts the benchmarks' server (see `hierarchy::bench_server`): its
+    /// keys made, the DS records in their parents, `sec.`'s reloaded.
     pub fn serve_bench(&mut self, dir: &Path) -> Result<(), LabError> {
-        let server = hierarchy::bench_server();
+        let mut server = hierarchy::bench_server();
+        let config = hierarchy::write_knot(&server, dir)?;
+        let ds = signed::make_keys(&server, &config)?;
+        signed::delegate(std::slice::from_mut(&mut server), &ds);
         self.spawn_knot(&server, dir)?;
-        self.wait_serving(&server, dir)
+        self.wait_serving(&server, dir)?;
+        signed::publish_in_sec(dir, ds.get("bench.sec.").map_or("", String::as_str))?;
+        let what = format!("sec. publishing the DS of bench.sec. (files in {})", dir.display());
+        wait(&what, Duration::from_secs(30), || {
+            self.auth
+                .exec("dig", &["+short", "+tries=1", "+time=2", &format!("@{}", signed::SEC), "bench.sec.", "DS"])
+                .is_ok_and(|out| !out.trim().is_empty())
+        })
     }
 
     /// The PIDs of the hierarchy's servers (for CPU pinning).
@@ -181,7 +192,13 @@ fn sign(dir: &Path) -> Result<Vec<hierarchy::Server>, LabError> {
     }
     signed::delegate(&mut servers, &ds);
     let anchor = dir.join(hierarchy::ANCHOR_FILE);
-    let root = ds.get(".").cloned().unwrap_or_default();
+    // Zone-file form (TTL and class), which every validator reads.
+    let root: String = ds
+        .get(".")
+        .map_or("", String::as_str)
+        .lines()
+        .map(|l| format!("{}\n", l.replacen(". DS", ". 3600 IN DS", 1)))
+        .collect();
     std::fs::write(&anchor, root)
         .map_err(|source| LabError::Io { what: format!("writing {}", anchor.display()), source })?;
     Ok(servers)

@@ -14,7 +14,7 @@
 //! | 10.99.2.13 | `test.` | `www.hosting.test.`, and `ns.hosting.test.` (noglue.lab.'s server) |
 //! | 10.99.2.14 | - | a server that never answers (UDP and TCP) |
 //! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy); a wildcard, for forgers to race |
-//! | 10.99.2.15 | `bench.lab.` and `z0`..`z999.bench.lab.` | a large name space for the benchmarks: every name below a zone exists (wildcard); started only by them |
+//! | 10.99.2.15 | `bench.sec.` and `z0`..`z999.bench.sec.`, signed | a large name space for the benchmarks: every name below a zone exists (wildcard); started only by them |
 
 use std::{fmt::Write, path::Path};
 
@@ -28,7 +28,7 @@ pub const SILENT: &str = "10.99.2.14";
 pub const SLOW: &str = "10.99.4.2";
 pub const BENCH: &str = "10.99.2.15";
 pub use crate::signed::{EXPIRED, SEC, SIGNED, STRIP};
-/// Zones z0..BENCH_ZONES-1 below bench.lab.
+/// Zones z0..BENCH_ZONES-1 below bench.sec.
 pub const BENCH_ZONES: u32 = 1000;
 /// Where the slow zone's knotd listens, behind the delaying proxy.
 pub const SLOW_BACKEND: &str = "127.0.0.1@5353";
@@ -149,7 +149,7 @@ pub fn servers() -> Vec<Server> {
          lame.lab. 3600 IN NS ns1.lame.lab.\nlame.lab. 3600 IN NS ns2.lame.lab.\n\
          ns1.lame.lab. 3600 IN A {SILENT}\nns2.lame.lab. 3600 IN A {EXAMPLE}\n\
          slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\n\
-         bench.lab. 3600 IN NS ns.bench.lab.\nns.bench.lab. 3600 IN A {BENCH}\n",
+",
         soa = soa("lab.", "ns1.lab.", 300)
     );
     // NXNS: a referral to a hundred name servers that do not exist.
@@ -220,29 +220,40 @@ pub fn servers() -> Vec<Server> {
     servers
 }
 
-/// The benchmarks' server: `bench.lab.` delegating z0..z999, each a
+/// The benchmarks' server: `bench.sec.` delegating z0..z999, each a
 /// wildcard, so that any number of distinct names exist (cold-cache
-/// recursion asks each once) while the zone files stay small. TTLs are an
-/// hour: nothing expires during a run.
+/// recursion asks each once) while the zone files stay small. Every zone
+/// is signed (algorithm 13, NSEC; `sec.` gets the DS of `bench.sec.` when
+/// the server starts), so every recursion is validated. TTLs are an hour:
+/// nothing expires during a run.
 pub fn bench_server() -> Server {
     let mut parent = format!(
-        "{soa}bench.lab. 3600 IN NS ns.bench.lab.\nns.bench.lab. 3600 IN A {BENCH}\n",
-        soa = soa("bench.lab.", "ns.bench.lab.", 300)
+        "{soa}bench.sec. 3600 IN NS ns.bench.sec.\nns.bench.sec. 3600 IN A {BENCH}\n",
+        soa = soa("bench.sec.", "ns.bench.sec.", 300)
     );
     let mut zones = Vec::new();
     for k in 0..BENCH_ZONES {
-        let _ = writeln!(parent, "z{k}.bench.lab. 3600 IN NS ns.bench.lab.");
-        let origin = format!("z{k}.bench.lab.");
+        let _ = writeln!(parent, "z{k}.bench.sec. 3600 IN NS ns.bench.sec.");
+        let origin = format!("z{k}.bench.sec.");
         let zone = format!(
-            "{soa}{origin} 3600 IN NS ns.bench.lab.\n*.{origin} 3600 IN A 10.77.{}.{}\n",
+            "{soa}{origin} 3600 IN NS ns.bench.sec.\n*.{origin} 3600 IN A 10.77.{}.{}\n",
             k / 256,
             k % 256,
-            soa = soa(&origin, "ns.bench.lab.", 300)
+            soa = soa(&origin, "ns.bench.sec.", 300)
         );
         zones.push((origin, zone));
     }
-    zones.insert(0, ("bench.lab.".to_string(), parent));
-    Server::unsigned("bench", format!("{BENCH}@53"), zones)
+    zones.insert(0, ("bench.sec.".to_string(), parent));
+    let signed = zones
+        .iter()
+        .map(|(origin, _)| Signed {
+            origin: origin.clone(),
+            policy: Policy::Ecdsa,
+            broken_ds: false,
+            colliding_keys: 0,
+        })
+        .collect();
+    Server { signed, ..Server::unsigned("bench", format!("{BENCH}@53"), zones) }
 }
 
 /// Writes `server`'s zone files and knotd configuration under `dir` and

@@ -48,8 +48,9 @@ pub fn unbound_config(listen: &str, allow: &str, hints: &Path, anchor: Option<&P
 
 /// A Knot Resolver (kresd 5) configuration: iterating from the lab's root
 /// hints on `listen` port 53, for clients in `allow` (kresd answers
-/// anyone by default), its cache (256 MB, LMDB) under `dir`.
-pub fn kresd_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> String {
+/// anyone by default), its cache (256 MB, LMDB) under `dir`, validating
+/// from `anchor` (the lab's root DS) instead of IANA's.
+pub fn kresd_config(listen: &str, allow: &str, hints: &Path, anchor: &Path, dir: &Path) -> String {
     format!(
         "net.ipv6 = false\n\
          net.listen('{listen}', 53, {{ kind = 'dns' }})\n\
@@ -57,25 +58,29 @@ pub fn kresd_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> Stri
          view:addr('{allow}', policy.all(policy.PASS))\n\
          view:addr('0.0.0.0/0', policy.all(policy.REFUSE))\n\
          trust_anchors.remove('.')\n\
+         trust_anchors.add_file('{anchor}', true)\n\
          modules.load('hints > iterate')\n\
          hints.root_file('{hints}')\n\
          cache.open(256 * MB, 'lmdb://{dir}/cache')\n",
         dir = dir.display(),
         hints = hints.display(),
+        anchor = anchor.display(),
     )
 }
 
 /// A PowerDNS Recursor (4.8) configuration: iterating from the lab's root
-/// hints on `listen` port 53 for clients in `allow`. Its default
+/// hints on `listen` port 53 for clients in `allow`, validating from the
+/// trust anchors `lua` (see [`pdns_trust_anchors`]) names. Its default
 /// `dont-query` holds 10.0.0.0/8, where the lab's servers are: emptied.
-pub fn pdns_recursor_config(listen: &str, allow: &str, hints: &Path, dir: &Path) -> String {
+pub fn pdns_recursor_config(listen: &str, allow: &str, hints: &Path, lua: &Path, dir: &Path) -> String {
     format!(
         "local-address={listen}\n\
          local-port=53\n\
          allow-from={allow}\n\
          hint-file={hints}\n\
          dont-query=\n\
-         dnssec=off\n\
+         dnssec=validate\n\
+         lua-config-file={lua}\n\
          threads=1\n\
          pdns-distributes-queries=no\n\
          reuseport=yes\n\
@@ -88,5 +93,19 @@ pub fn pdns_recursor_config(listen: &str, allow: &str, hints: &Path, dir: &Path)
          webserver=no\n",
         dir = dir.display(),
         hints = hints.display(),
+        lua = lua.display(),
     )
+}
+
+/// PowerDNS Recursor's trust anchors (its Lua configuration) for the DS
+/// lines of `anchor_text`, in place of the built-in root's.
+pub fn pdns_trust_anchors(anchor_text: &str) -> String {
+    let mut lua = String::from("clearTA('.')\n");
+    for line in anchor_text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let Some(at) = fields.iter().position(|f| *f == "DS") {
+            lua.push_str(&format!("addTA('{}', \"{}\")\n", fields[0], fields[at + 1..].join(" ")));
+        }
+    }
+    lua
 }

@@ -78,6 +78,8 @@ pub fn servers() -> Vec<Server> {
         ("nosig", STRIP),
         ("expired", EXPIRED),
         ("keytrap", SIGNED),
+        // The benchmarks' zones; their DS comes when they start.
+        ("bench", crate::hierarchy::BENCH),
     ] {
         let _ = writeln!(sec, "{zone}.sec. 3600 IN NS ns.{zone}.sec.\nns.{zone}.sec. 3600 IN A {at}");
     }
@@ -250,6 +252,19 @@ pub fn delegate(servers: &mut [Server], ds: &BTreeMap<String, String>) {
             }
         }
     }
+}
+
+/// Adds `lines` (DS records) to the zone `sec.` of the running `sec`
+/// server, whose files are under `dir`, and has knotd load it again.
+pub fn publish_in_sec(dir: &Path, lines: &str) -> Result<(), LabError> {
+    let base = dir.join("knot-sec");
+    let file = base.join("sec.zone");
+    let io = |what: String| move |source| LabError::Io { what, source };
+    let mut text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
+    text.push_str(lines);
+    std::fs::write(&file, text).map_err(io(format!("writing {}", file.display())))?;
+    run(Command::new("knotc").arg("-c").arg(base.join("knot.conf")).args(["zone-reload", "sec."]))?;
+    Ok(())
 }
 
 /// A proxy in front of 10.99.2.17 that drops the RRSIGs from the answer

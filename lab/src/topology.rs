@@ -39,9 +39,12 @@ pub const CLIENT_NETWORKS: [&str; 2] = ["10.99.1.0/24", "fd99:1::/64"];
 /// The resolvers users run instead, from Debian's packages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Peer {
+    /// Unbound iterating only.
     Unbound,
     /// Unbound validating from the lab's trust anchor.
     ValidatingUnbound,
+    /// Knot Resolver and PowerDNS Recursor, validating from the lab's
+    /// trust anchor.
     Kresd,
     PdnsRecursor,
 }
@@ -185,8 +188,15 @@ impl Lab {
                 let anchor = self.anchor_path();
                 ("unbound.conf", peers::unbound_config(listen, allow, &hints, Some(&anchor), &dir))
             }
-            Peer::Kresd => ("kresd.conf", peers::kresd_config(listen, allow, &hints, &dir)),
-            Peer::PdnsRecursor => ("recursor.conf", peers::pdns_recursor_config(listen, allow, &hints, &dir)),
+            Peer::Kresd => ("kresd.conf", peers::kresd_config(listen, allow, &hints, &self.anchor_path(), &dir)),
+            Peer::PdnsRecursor => {
+                let lua = dir.join("trust-anchors.lua");
+                let anchor = std::fs::read_to_string(self.anchor_path())
+                    .map_err(|source| LabError::Io { what: "reading the lab's trust anchor".into(), source })?;
+                std::fs::write(&lua, peers::pdns_trust_anchors(&anchor))
+                    .map_err(|source| LabError::Io { what: format!("writing {}", lua.display()), source })?;
+                ("recursor.conf", peers::pdns_recursor_config(listen, allow, &hints, &lua, &dir))
+            }
         };
         let config = dir.join(config);
         std::fs::write(&config, text)

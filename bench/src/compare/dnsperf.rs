@@ -27,10 +27,15 @@ pub enum Pace {
     Fixed { rate: u32, seconds: u32 },
 }
 
-pub fn run(client: &Netns, server: &str, input: &Path, pace: Pace) -> Result<Report> {
+/// Runs dnsperf against `server` with the names of `input`, with EDNS and
+/// DO set when `dnssec_ok`.
+pub fn run(client: &Netns, server: &str, input: &Path, pace: Pace, dnssec_ok: bool) -> Result<Report> {
     let cpu = CLIENT_CPU.to_string();
     let input = input.display().to_string();
     let mut args = vec!["-c", &cpu, "dnsperf", "-s", server, "-d", &input, "-c", "8", "-q", "2000", "-t", "2"];
+    if dnssec_ok {
+        args.push("-D");
+    }
     let (seconds, rate);
     match pace {
         Pace::Max { seconds: s } => {
@@ -94,8 +99,8 @@ mod tests {
     #[test]
     fn reads_the_summary_and_the_verbose_latencies() {
         let out = "[Status] Command line: dnsperf -v\n\
-                   > NOERROR h1.z0.bench.lab. A 0.000120\n\
-                   > NOERROR h2.z0.bench.lab. A 0.000300\n\
+                   > NOERROR h1.z0.bench.sec. A 0.000120\n\
+                   > NOERROR h2.z0.bench.sec. A 0.000300\n\
                    Statistics:\n\n  Queries sent:         3\n  Queries completed:    2 (66.67%)\n\
                    \x20 Queries lost:         1 (33.33%)\n\n  Queries per second:   1999.5\n";
         let report = parse(out).unwrap();

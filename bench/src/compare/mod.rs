@@ -17,7 +17,7 @@ use std::{path::PathBuf, time::Duration};
 use anycast_lab::topology::{CLIENT4, Lab, VIP4};
 use anycast_tests::{
     frame::{CLIENT_MAC, FrameSpec, NODE_MAC},
-    zone::{query, wire},
+    zone::{EDNS_DO, query, wire},
 };
 use anyhow::{Context, Result, bail};
 use hickory_proto::rr::RecordType;
@@ -159,14 +159,14 @@ impl<'a> Bench<'a> {
     /// the fast path answers), the Zipf mix for ten seconds.
     fn warm_up(&mut self, workload: Workload) -> Result<()> {
         let (names, pace) = match workload {
-            Workload::Hot => {
+            Workload::Hot | Workload::HotDo => {
                 (self.names.draw(workload, 2 * workload::HOT_NAMES as usize, 0), Pace::Once { limit_seconds: 30 })
             }
             Workload::Zipf => (self.names.draw(workload, 200_000, 0), Pace::Once { limit_seconds: 30 }),
             Workload::Cold => return Ok(()),
         };
         let input = self.write_input("warm-up", &names)?;
-        dnsperf::run(&self.lab.client, VIP4, &input, pace)?;
+        dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.dnssec_ok())?;
         Ok(())
     }
 
@@ -186,7 +186,9 @@ impl<'a> Bench<'a> {
         // Highest rate.
         let fresh = if warm.is_none() { Some(servers::start(&mut self.lab, server, self.binaries)?) } else { None };
         let (names, pace) = match workload {
-            Workload::Hot => (self.names.draw(workload, workload::HOT_NAMES as usize, 0), Pace::Max { seconds }),
+            Workload::Hot | Workload::HotDo => {
+                (self.names.draw(workload, workload::HOT_NAMES as usize, 0), Pace::Max { seconds })
+            }
             Workload::Zipf => {
                 let seed = self.next_seed();
                 (self.names.draw(workload, 1_000_000, seed), Pace::Max { seconds })
@@ -198,7 +200,7 @@ impl<'a> Bench<'a> {
         };
         let input = self.write_input("max", &names)?;
         let sample = Sample::take();
-        let max = dnsperf::run(&self.lab.client, VIP4, &input, pace)?;
+        let max = dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.dnssec_ok())?;
         let load = sample.since();
         figures.dnsperf_qps = max.qps;
         figures.dnsperf_bottleneck = load.bottleneck();
@@ -213,14 +215,14 @@ impl<'a> Bench<'a> {
         let rate = workload.fixed_rate();
         let seed = self.next_seed();
         let names = match workload {
-            Workload::Hot => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
+            Workload::Hot | Workload::HotDo => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
             _ => self.names.draw(workload, (rate * seconds) as usize, seed),
         };
         let input = self.write_input("fixed", &names)?;
         let xdp_before = self.xdp_answers(server);
         let server_ns = cpu::run_ns(&running.pids);
         let sample = Sample::take();
-        let fixed = dnsperf::run(&self.lab.client, VIP4, &input, Pace::Fixed { rate, seconds })?;
+        let fixed = dnsperf::run(&self.lab.client, VIP4, &input, Pace::Fixed { rate, seconds }, workload.dnssec_ok())?;
         let load = sample.since();
         let server_ns = cpu::run_ns(&running.pids).saturating_sub(server_ns);
         let answered = fixed.completed.max(1) as f64;
@@ -237,14 +239,15 @@ impl<'a> Bench<'a> {
         if workload != Workload::Cold {
             let seed = self.next_seed();
             let names = match workload {
-                Workload::Hot => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
+                Workload::Hot | Workload::HotDo => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
                 _ => self.names.draw(workload, ZIPF_FRAMES, seed),
             };
+            let edns = if workload.dnssec_ok() { EDNS_DO } else { None };
             let frames: Vec<Vec<u8>> = names
                 .iter()
                 .enumerate()
                 .map(|(i, name)| {
-                    let payload = wire(&query(i as u16, name, RecordType::A, None));
+                    let payload = wire(&query(i as u16, name, RecordType::A, edns));
                     FrameSpec::dns(CLIENT4.parse().expect("an address"), VIP4.parse().expect("an address"), payload)
                         .build()
                 })

@@ -293,7 +293,16 @@ pub fn print_targets(rows: &[Row]) {
     }
     if let (Some(x), Some(u)) = (get(xdp, Workload::Cold), get(unbound, Workload::Cold)) {
         let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
-        check("cold: >= 0.8x Unbound", Some(r >= 0.8), format!("{r:.2}x"));
+        check("cold, both validating: >= 1x Unbound", Some(r >= 1.0), format!("{r:.2}x"));
+    }
+    if let (Some(plain), Some(signed)) = (hot(xdp), get(xdp, Workload::HotDo)) {
+        let rate = plain.generator_qps.zip(signed.generator_qps).map(|(p, s)| s.median / p.median);
+        let at_xdp = signed.at_xdp.map_or("-".into(), |a| format!("{:.1}%", a.median * 100.0));
+        check(
+            "hot-do: generator rate at XDP >= 90% of hot's",
+            rate.map(|r| r >= 0.9),
+            rate.map_or("-".into(), |r| format!("{:.0}%; DO answered at XDP (dnsperf): {at_xdp}", r * 100.0)),
+        );
     }
 }
 

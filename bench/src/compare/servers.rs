@@ -45,7 +45,7 @@ impl Server {
 
     fn peer(self) -> Option<Peer> {
         match self {
-            Server::Unbound => Some(Peer::Unbound),
+            Server::Unbound => Some(Peer::ValidatingUnbound),
             Server::Kresd => Some(Peer::Kresd),
             Server::PdnsRecursor => Some(Peer::PdnsRecursor),
             _ => None,

@@ -1,7 +1,9 @@
-//! The three workloads, as names to ask: a hot set (all cache hits once
-//! warm), a Zipf-distributed mix over a million names (popular names hit,
-//! the tail misses), and cold-cache recursion (every name new). All names
-//! are in the lab's bench zones, where every name exists.
+//! The workloads, as names to ask: a hot set (all cache hits once warm),
+//! the same with DO=1 (signed answers), a Zipf-distributed mix over a
+//! million names (popular names hit, the tail misses), and cold-cache
+//! recursion (every name new). All names are in the lab's bench zones,
+//! which are signed and where every name exists, so every recursion is
+//! validated.
 
 use std::fmt::Write as _;
 
@@ -9,6 +11,8 @@ use std::fmt::Write as _;
 #[serde(rename_all = "lowercase")]
 pub enum Workload {
     Hot,
+    /// The hot set asked with DO=1: answers with their RRSIGs and proofs.
+    HotDo,
     Zipf,
     Cold,
 }
@@ -24,11 +28,12 @@ const FIXED_RATE: u32 = 20_000;
 const COLD_FIXED_RATE: u32 = 2_000;
 
 impl Workload {
-    pub const ALL: [Workload; 3] = [Workload::Hot, Workload::Zipf, Workload::Cold];
+    pub const ALL: [Workload; 4] = [Workload::Hot, Workload::HotDo, Workload::Zipf, Workload::Cold];
 
     pub fn name(self) -> &'static str {
         match self {
             Workload::Hot => "hot",
+            Workload::HotDo => "hot-do",
             Workload::Zipf => "zipf",
             Workload::Cold => "cold",
         }
@@ -40,6 +45,11 @@ impl Workload {
             Workload::Cold => COLD_FIXED_RATE,
             _ => FIXED_RATE,
         }
+    }
+
+    /// Whether its queries carry EDNS with DO set.
+    pub fn dnssec_ok(self) -> bool {
+        self == Workload::HotDo
     }
 
     /// Whether every run needs a freshly started server (an empty cache).
@@ -72,20 +82,20 @@ impl Names {
         let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         (0..count as u64)
             .map(|i| match workload {
-                Workload::Hot => hot_name(i % HOT_NAMES),
+                Workload::Hot | Workload::HotDo => hot_name(i % HOT_NAMES),
                 Workload::Zipf => {
                     let u = rng.unit();
                     let rank = self.zipf_cdf.partition_point(|&c| c < u);
-                    format!("n{rank}.z{}.bench.lab.", rank % 1000)
+                    format!("n{rank}.z{}.bench.sec.", rank % 1000)
                 }
-                Workload::Cold => format!("c{seed}-{i}.z{}.bench.lab.", i % 1000),
+                Workload::Cold => format!("c{seed}-{i}.z{}.bench.sec.", i % 1000),
             })
             .collect()
     }
 }
 
 pub fn hot_name(i: u64) -> String {
-    format!("h{i}.z0.bench.lab.")
+    format!("h{i}.z0.bench.sec.")
 }
 
 /// dnsperf's input: one `NAME A` line per query.
