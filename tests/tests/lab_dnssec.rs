@@ -117,6 +117,7 @@ fn validates_like_unbound_and_serves_signed_answers_from_xdp() {
     assert!(verdicts.is_empty(), "wrong verdicts:\n  {}", verdicts.join("\n  "));
     delv_validates(&lab);
     signed_repeats_come_from_xdp(&lab);
+    signed_answer_sizes(&lab);
     let pid = lab.anycastd_pid().expect("anycastd runs");
     keytrap_costs_bounded_work(&lab, pid);
     negative_trust_anchors_make_a_zone_insecure(&mut lab);
@@ -267,4 +268,37 @@ fn keytrap_costs_bounded_work(lab: &Lab, pid: u32) {
     );
     let budget = anycast_user::dnssec::verify::WorkLimits::default().verifications as u64;
     assert!(spent <= budget * 2 * QUESTIONS as u64, "{spent} verifications for {} questions", 2 * QUESTIONS);
+}
+
+/// The sizes of the DO answers of the cases that are not bogus, and
+/// whether XDP served each one's repeat: a measurement, printed, of the
+/// share of signed answers an entry holds (1232 bytes; a larger one goes
+/// over TCP) and the share the fast path delivers on this link (a veth
+/// hands XDP the client's skb, whose room limits how much a frame grows).
+fn signed_answer_sizes(lab: &Lab) {
+    let mut rows = Vec::new();
+    for (name, rtype, _) in CASES.iter().filter(|(_, _, e)| *e != "bogus") {
+        let args = ["+dnssec", "+nocookie", "+tries=2", "+time=4", &format!("@{VIP4}"), name, rtype];
+        let out = lab.dig(&args).unwrap_or_else(|e| panic!("dig {name} {rtype}: {e}"));
+        let size: usize = out
+            .lines()
+            .find_map(|l| l.split("MSG SIZE  rcvd: ").nth(1))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no size in dig's output for {name} {rtype}:\n{out}"));
+        let hits = lab.stat(series::XDP_ANSWERED).unwrap();
+        lab.dig(&args).unwrap_or_else(|e| panic!("dig {name} {rtype} again: {e}"));
+        rows.push((size, lab.stat(series::XDP_ANSWERED).unwrap() > hits, format!("{name} {rtype}")));
+    }
+    rows.sort();
+    let served = rows.iter().filter(|(_, xdp, _)| *xdp).count();
+    let fit = rows.iter().filter(|(size, _, _)| *size <= 1232).count();
+    let largest_served = rows.iter().filter(|(_, xdp, _)| *xdp).map(|(size, _, _)| *size).max().unwrap_or(0);
+    let sizes: Vec<String> =
+        rows.iter().map(|(size, xdp, what)| format!("{size}{} {what}", if *xdp { "*" } else { "" })).collect();
+    println!(
+        "signed answers (DO=1), bytes, * = repeat served at XDP: {}\n  {fit} of {n} fit an entry; {served} of {n} \
+         served at XDP, the largest {largest_served} bytes",
+        sizes.join(", "),
+        n = rows.len()
+    );
 }
