@@ -30,6 +30,10 @@ pub const BENCH: &str = "10.99.2.15";
 pub use crate::signed::{EXPIRED, SEC, SIGNED, STRIP};
 /// Zones z0..BENCH_ZONES-1 below bench.sec.
 pub const BENCH_ZONES: u32 = 1000;
+/// Hosts h0..BENCH_HOSTS-1 in z0.bench.sec., with records of their own:
+/// a hot name's answer is its RRset and RRSIG, as in production, rather
+/// than a wildcard expansion with its proof.
+pub const BENCH_HOSTS: u32 = 1000;
 /// Where the slow zone's knotd listens, behind the delaying proxy.
 pub const SLOW_BACKEND: &str = "127.0.0.1@5353";
 /// How late the slow server answers.
@@ -235,12 +239,17 @@ pub fn bench_server() -> Server {
     for k in 0..BENCH_ZONES {
         let _ = writeln!(parent, "z{k}.bench.sec. 3600 IN NS ns.bench.sec.");
         let origin = format!("z{k}.bench.sec.");
-        let zone = format!(
+        let mut zone = format!(
             "{soa}{origin} 3600 IN NS ns.bench.sec.\n*.{origin} 3600 IN A 10.77.{}.{}\n",
             k / 256,
             k % 256,
             soa = soa(&origin, "ns.bench.sec.", 300)
         );
+        if k == 0 {
+            for i in 0..BENCH_HOSTS {
+                let _ = writeln!(zone, "h{i}.{origin} 3600 IN A 10.78.{}.{}", i / 256, i % 256);
+            }
+        }
         zones.push((origin, zone));
     }
     zones.insert(0, ("bench.sec.".to_string(), parent));

@@ -17,8 +17,8 @@ pub enum Workload {
     Cold,
 }
 
-/// Names in the hot set.
-pub const HOT_NAMES: u64 = 1000;
+/// Names in the hot set: the hosts of z0.bench.sec.
+pub const HOT_NAMES: u64 = anycast_lab::hierarchy::BENCH_HOSTS as u64;
 /// Names the Zipf mix draws from, and its exponent.
 pub const ZIPF_NAMES: usize = 1_000_000;
 const ZIPF_EXPONENT: f64 = 1.0;
