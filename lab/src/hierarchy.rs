@@ -257,7 +257,7 @@ pub fn bench_server() -> Server {
         .iter()
         .map(|(origin, _)| Signed {
             origin: origin.clone(),
-            policy: Policy::Ecdsa,
+            policy: Policy::EcdsaNsec3,
             broken_ds: false,
             colliding_keys: 0,
         })

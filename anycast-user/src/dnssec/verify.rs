@@ -4,9 +4,11 @@
 //! tried per signature, the signatures tried per RRset and the crypto
 //! operations per client question all have caps.
 
+use std::{collections::HashSet, sync::Mutex};
+
 use hickory_proto::{
     dnssec::{
-        PublicKey, Verifier,
+        PublicKey, TBS, Verifier,
         rdata::{DNSKEY, RRSIG},
     },
     rr::{DNSClass, Name, Record},
@@ -65,6 +67,45 @@ impl Work {
     }
 }
 
+/// Signatures that verified, each with the key and the data it signs:
+/// the same signature over the same data is checked once (a wildcard's
+/// signature serves every name it expands to, an NSEC3 span many
+/// denials), as a validator's RRset cache would. Bounded: emptied when
+/// full.
+pub struct Memo {
+    verified: Mutex<HashSet<Box<[u8]>>>,
+    capacity: usize,
+}
+
+impl Memo {
+    pub fn new(capacity: usize) -> Memo {
+        Memo { verified: Mutex::new(HashSet::new()), capacity }
+    }
+
+    /// The key, the signed data and the signature, each with its length,
+    /// as one exact key.
+    fn entry(key: &[u8], tbs: &[u8], sig: &[u8]) -> Box<[u8]> {
+        let mut entry = Vec::with_capacity(12 + key.len() + tbs.len() + sig.len());
+        for part in [key, tbs, sig] {
+            entry.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            entry.extend_from_slice(part);
+        }
+        entry.into_boxed_slice()
+    }
+
+    fn holds(&self, entry: &[u8]) -> bool {
+        self.verified.lock().expect("memo lock").contains(entry)
+    }
+
+    fn insert(&self, entry: Box<[u8]>) {
+        let mut verified = self.verified.lock().expect("memo lock");
+        if verified.len() >= self.capacity {
+            verified.clear();
+        }
+        verified.insert(entry);
+    }
+}
+
 /// A verified RRset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verified {
@@ -78,7 +119,7 @@ pub struct Verified {
 
 /// Verifies the RRset `rrset` (one owner, type and class) by one of the
 /// RRSIGs in `sigs`, made by `zone` with one of `keys`, at `now` (UNIX
-/// seconds).
+/// seconds); what `memo` has seen verify is not verified again.
 pub fn verify_rrset(
     rrset: &[Record],
     sigs: &[Record],
@@ -86,6 +127,7 @@ pub fn verify_rrset(
     keys: &[DNSKEY],
     now: u32,
     work: &mut Work,
+    memo: &Memo,
 ) -> Result<Verified, Bogus> {
     let Some(first) = rrset.first() else { return Err(Bogus::RrsigsMissing) };
     let (owner, rtype) = (&first.name, first.record_type());
@@ -99,7 +141,7 @@ pub fn verify_rrset(
     });
     let mut failure = Bogus::RrsigsMissing;
     for sig in candidates.take(MAX_SIGNATURES_PER_RRSET) {
-        match verify_one(owner, first.dns_class, rrset, sig, keys, now, work) {
+        match verify_one(owner, first.dns_class, rrset, sig, keys, now, work, memo) {
             Ok(verified) => return Ok(verified),
             Err(Bogus::Budget) => return Err(Bogus::Budget),
             // A signature that fails verification says more than a
@@ -111,6 +153,7 @@ pub fn verify_rrset(
     Err(failure)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify_one(
     owner: &Name,
     class: DNSClass,
@@ -119,6 +162,7 @@ fn verify_one(
     keys: &[DNSKEY],
     now: u32,
     work: &mut Work,
+    memo: &Memo,
 ) -> Result<Verified, Bogus> {
     let input = sig.input();
     let (inception, expiration) = (input.sig_inception.get(), input.sig_expiration.get());
@@ -135,12 +179,19 @@ fn verify_one(
             && key.algorithm() == input.algorithm
             && key.calculate_key_tag().is_ok_and(|tag| tag == input.key_tag)
     });
+    let tbs = TBS::from_input(owner, class, input, rrset.iter()).map_err(|_| Bogus::BadSignature)?;
+    let verified = Verified { labels: input.num_labels, expiration };
     let mut tried = false;
     for key in matching.take(MAX_KEYS_PER_SIGNATURE) {
         tried = true;
+        let entry = Memo::entry(key.public_key().public_bytes(), tbs.as_ref(), sig.sig());
+        if memo.holds(&entry) {
+            return Ok(verified);
+        }
         work.spend_verification()?;
-        if key.verify_rrsig(owner, class, sig, rrset.iter()).is_ok() {
-            return Ok(Verified { labels: input.num_labels, expiration });
+        if key.verify(tbs.as_ref(), sig.sig()).is_ok() {
+            memo.insert(entry);
+            return Ok(verified);
         }
     }
     Err(if tried { Bogus::BadSignature } else { Bogus::DnskeyMissing })
@@ -166,6 +217,7 @@ pub fn trust_keys(
     anchors: &[Anchor],
     now: u32,
     work: &mut Work,
+    memo: &Memo,
 ) -> Result<KeyTrust, Bogus> {
     let usable: Vec<&Anchor> = anchors
         .iter()
@@ -195,7 +247,7 @@ pub fn trust_keys(
     if entry_points.is_empty() {
         return Err(Bogus::DnskeyMissing);
     }
-    verify_rrset(dnskeys, sigs, zone, &entry_points, now, work)?;
+    verify_rrset(dnskeys, sigs, zone, &entry_points, now, work, memo)?;
     Ok(KeyTrust::Secure(keys))
 }
 
@@ -246,7 +298,9 @@ mod tests {
         let sig = key.sign(&rrset);
         let keys = [key.dnskey.clone()];
         let zone = key.zone.clone();
-        let verify = |rrset: &[Record], sigs: &[Record]| verify_rrset(rrset, sigs, &zone, &keys, NOW, &mut work());
+        let verify = |rrset: &[Record], sigs: &[Record]| {
+            verify_rrset(rrset, sigs, &zone, &keys, NOW, &mut work(), &Memo::new(16))
+        };
         assert!(verify(&rrset, std::slice::from_ref(&sig)).is_ok(), "a valid RRset");
         let reordered = vec![rrset[1].clone(), rrset[0].clone()];
         assert!(verify(&reordered, std::slice::from_ref(&sig)).is_ok(), "canonical order, not the section's");
@@ -279,12 +333,45 @@ mod tests {
     }
 
     #[test]
+    fn a_signature_verified_once_is_not_verified_again_but_other_data_is() {
+        let key = ZoneKey::new("example.");
+        let keys = [key.dnskey.clone()];
+        let memo = Memo::new(16);
+        // Every expansion of *.wild.example. carries the wildcard's signature.
+        let signature = key.sign_with(&[a("*.wild.example.", 1)], NOW - 60, NOW + 60, 2);
+        let wildcard = |owner: &str| {
+            let rrset = vec![a(owner, 1)];
+            let mut sig = signature.clone();
+            sig.name = rrset[0].name.clone();
+            (rrset, sig)
+        };
+        let mut budget = work();
+        for owner in ["one.wild.example.", "two.wild.example.", "three.wild.example."] {
+            let (rrset, sig) = wildcard(owner);
+            verify_rrset(&rrset, &[sig], &key.zone, &keys, NOW, &mut budget, &memo).unwrap();
+        }
+        assert_eq!(budget.spent_since(work()), 1, "one verification for three expansions");
+        let (mut changed, sig) = wildcard("four.wild.example.");
+        changed[0] = a("four.wild.example.", 2);
+        let outcome = verify_rrset(&changed, &[sig], &key.zone, &keys, NOW, &mut budget, &memo);
+        assert_eq!(outcome, Err(Bogus::BadSignature), "other data under the same signature is checked, and fails");
+    }
+
+    #[test]
     fn a_wildcard_expansion_shows_in_the_labels() {
         let key = ZoneKey::new("example.");
         let rrset = vec![a("any.wild.example.", 1)];
         let sig = key.sign_with(&rrset, NOW - 60, NOW + 60, 2);
-        let verified =
-            verify_rrset(&rrset, &[sig], &key.zone, std::slice::from_ref(&key.dnskey), NOW, &mut work()).unwrap();
+        let verified = verify_rrset(
+            &rrset,
+            &[sig],
+            &key.zone,
+            std::slice::from_ref(&key.dnskey),
+            NOW,
+            &mut work(),
+            &Memo::new(16),
+        )
+        .unwrap();
         assert_eq!(verified.labels, 2, "*.wild.example. has 2 labels, the owner 3");
     }
 
@@ -304,13 +391,23 @@ mod tests {
         let mut budget = work();
         let before = budget;
         assert_eq!(
-            verify_rrset(&rrset, &bad, &key.zone, std::slice::from_ref(&key.dnskey), NOW, &mut budget),
+            verify_rrset(&rrset, &bad, &key.zone, std::slice::from_ref(&key.dnskey), NOW, &mut budget, &Memo::new(16)),
             Err(Bogus::BadSignature)
         );
         assert_eq!(budget.spent_since(before), MAX_SIGNATURES_PER_RRSET as u32, "signatures tried per RRset");
         let mut small = Work::new(WorkLimits { verifications: 20, hashes: 1 });
         let outcomes: Vec<_> = (0..4)
-            .map(|_| verify_rrset(&rrset, &bad, &key.zone, std::slice::from_ref(&key.dnskey), NOW, &mut small))
+            .map(|_| {
+                verify_rrset(
+                    &rrset,
+                    &bad,
+                    &key.zone,
+                    std::slice::from_ref(&key.dnskey),
+                    NOW,
+                    &mut small,
+                    &Memo::new(16),
+                )
+            })
             .collect();
         assert_eq!(outcomes[3], Err(Bogus::Budget), "the question's budget ends it: {outcomes:?}");
     }
@@ -323,7 +420,8 @@ mod tests {
         let digest = key.dnskey.to_digest(&key.zone, DigestType::SHA256).unwrap().as_ref().to_vec();
         let ds =
             DS::new(key.dnskey.calculate_key_tag().unwrap(), Algorithm::ECDSAP256SHA256, DigestType::SHA256, digest);
-        let trust = |anchors: &[Anchor]| trust_keys(&key.zone, &rrset, &sigs, anchors, NOW, &mut work());
+        let trust =
+            |anchors: &[Anchor]| trust_keys(&key.zone, &rrset, &sigs, anchors, NOW, &mut work(), &Memo::new(16));
         assert_eq!(trust(&[Anchor::Ds(ds.clone())]), Ok(KeyTrust::Secure(vec![key.dnskey.clone()])));
         assert_eq!(trust(&[Anchor::Key(key.dnskey.clone())]), Ok(KeyTrust::Secure(vec![key.dnskey.clone()])));
         let mut digest = ds.digest().to_vec();
@@ -332,7 +430,7 @@ mod tests {
         assert_eq!(trust(&[Anchor::Ds(wrong)]), Err(Bogus::DnskeyMissing), "a DS that matches no key");
         let unsupported = DS::new(ds.key_tag(), Algorithm::Unknown(16), DigestType::SHA256, ds.digest().to_vec());
         assert_eq!(trust(&[Anchor::Ds(unsupported)]), Ok(KeyTrust::Insecure), "only algorithms not validated");
-        let unsigned = trust_keys(&key.zone, &rrset, &[], &[Anchor::Ds(ds)], NOW, &mut work());
+        let unsigned = trust_keys(&key.zone, &rrset, &[], &[Anchor::Ds(ds)], NOW, &mut work(), &Memo::new(16));
         assert_eq!(unsigned, Err(Bogus::RrsigsMissing));
     }
 }

@@ -62,8 +62,12 @@ use self::{
 use crate::dnssec::{
     self, Security,
     anchors::Anchors,
-    verify::{Work, WorkLimits},
+    verify::{Memo, Work, WorkLimits},
 };
+
+/// Verified signatures remembered (each its key, data and signature: a few
+/// hundred bytes).
+const MEMO_CAPACITY: usize = 16_384;
 
 /// Where answers come from. `H` is how the root servers are known: loaded
 /// hints (what the resolver runs with), or, in the configuration, the
@@ -233,9 +237,11 @@ pub struct Resolver<U> {
     /// Questions answered stale lately, and until when they are answered
     /// stale without asking (see `stale`).
     rechecks: Mutex<rechecks::Rechecks<QuestionKey>>,
-    /// Validation, when on; the zones whose keys it has checked.
+    /// Validation, when on; the zones whose keys it has checked, and the
+    /// signatures it has verified.
     validation: Option<Validation>,
     zones: Mutex<Zones>,
+    memo: Memo,
     pub stats: ResolverStats,
 }
 
@@ -258,6 +264,7 @@ impl<U: Upstream> Resolver<U> {
             rechecks: Mutex::new(rechecks::Rechecks::default()),
             validation: None,
             zones: Mutex::new(Zones::default()),
+            memo: Memo::new(MEMO_CAPACITY),
             stats: ResolverStats::default(),
         }
     }

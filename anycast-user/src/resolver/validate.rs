@@ -39,7 +39,7 @@ use crate::dnssec::{
     self, Bogus, Security,
     anchors::Anchor,
     denial::{self, Denial},
-    verify::{self, KeyTrust},
+    verify::{self, KeyTrust, Memo},
 };
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;
@@ -134,19 +134,20 @@ impl<U: Upstream> Resolver<U> {
             Trust::Bogus(why) => return Ok((Security::Bogus(*why), None)),
             Trust::Secure(keys) => keys.clone(),
         };
-        let now = unix_now();
+        let signer = Signer { zone: &zone.apex, keys: &keys, now: unix_now(), memo: &self.memo };
         let work = &mut budget.work;
         let verdict = match part.kind {
-            Kind::Records => verify_positive(part, &records, &sigs, &zone.apex, &keys, now, work),
+            Kind::Records => verify_positive(part, &records, &sigs, &signer, work),
             Kind::NoData | Kind::NxDomain => {
-                verify_negative(&part.name, part.rtype, part.kind, &part.found.authority, &zone.apex, &keys, now, work)
-                    .map(|(denial, expiration)| match (part.kind, denial) {
+                verify_negative((&part.name, part.rtype, part.kind), &part.found.authority, &signer, work).map(
+                    |(denial, expiration)| match (part.kind, denial) {
                         (_, Denial::Insecure) => (Security::Insecure, expiration),
                         (Kind::NxDomain, Denial::NxDomain) | (Kind::NoData, Denial::NoData | Denial::Unsigned) => {
                             (Security::Secure, expiration)
                         }
                         _ => (Security::Bogus(Bogus::NsecMissing), expiration),
-                    })
+                    },
+                )
             }
         };
         Ok(match verdict {
@@ -210,7 +211,8 @@ impl<U: Upstream> Resolver<U> {
         let work = &mut budget.work;
         if end.kind == Kind::Records {
             let (ds, sigs) = split(&end.found.records);
-            let verified = match verify::verify_rrset(&ds, &sigs, &parent.apex, keys, unix_now(), work) {
+            let signer = Signer { zone: &parent.apex, keys, now: unix_now(), memo: &self.memo };
+            let verified = match signer.verify(&ds, &sigs, work) {
                 Ok(verified) => verified,
                 Err(why) => return Ok(bogus(why)),
             };
@@ -220,7 +222,8 @@ impl<U: Upstream> Resolver<U> {
         }
         let authority = &end.found.authority;
         let expires = lifetime(authority, now).min(parent.expires);
-        Ok(match verify_negative(name, RecordType::DS, end.kind, authority, &parent.apex, keys, unix_now(), work) {
+        let signer = Signer { zone: &parent.apex, keys, now: unix_now(), memo: &self.memo };
+        Ok(match verify_negative((name, RecordType::DS, end.kind), authority, &signer, work) {
             // The name is inside the parent's zone (or does not exist).
             Ok((Denial::NoData | Denial::NxDomain, _)) => parent,
             Ok((Denial::Unsigned | Denial::Insecure, _)) => {
@@ -249,7 +252,7 @@ impl<U: Upstream> Resolver<U> {
         };
         let (keys, sigs) = split(&found.records);
         let expires = lifetime(&keys, now).min(expires);
-        Ok(match verify::trust_keys(apex, &keys, &sigs, anchors, unix_now(), &mut budget.work) {
+        Ok(match verify::trust_keys(apex, &keys, &sigs, anchors, unix_now(), &mut budget.work, &self.memo) {
             Ok(KeyTrust::Secure(keys)) => zone(Trust::Secure(Arc::new(keys)), expires),
             Ok(KeyTrust::Insecure) => zone(Trust::Insecure, expires),
             Err(why) => zone(Trust::Bogus(why), now + BOGUS_TTL),
@@ -264,60 +267,65 @@ fn ds_of(record: &Record) -> Option<hickory_proto::dnssec::rdata::DS> {
     }
 }
 
-/// A signed RRset of `zone`, and the proof that the name does not exist
-/// when it was expanded from a wildcard.
+/// What a verification checks against: a zone, its keys, the time, and
+/// what has verified before.
+struct Signer<'a> {
+    zone: &'a Name,
+    keys: &'a [DNSKEY],
+    now: u32,
+    memo: &'a Memo,
+}
+
+impl Signer<'_> {
+    fn verify(&self, rrset: &[Record], sigs: &[Record], work: &mut verify::Work) -> Result<verify::Verified, Bogus> {
+        verify::verify_rrset(rrset, sigs, self.zone, self.keys, self.now, work, self.memo)
+    }
+}
+
+/// A signed RRset, and the proof that the name does not exist when it
+/// was expanded from a wildcard.
 fn verify_positive(
     part: &Part,
     rrset: &[Record],
     sigs: &[Record],
-    zone: &Name,
-    keys: &[DNSKEY],
-    now: u32,
+    signer: &Signer,
     work: &mut verify::Work,
 ) -> Result<(Security, u32), Bogus> {
-    let verified = verify::verify_rrset(rrset, sigs, zone, keys, now, work)?;
+    let verified = signer.verify(rrset, sigs, work)?;
     let owner = &rrset[0].name;
     if verified.labels >= owner.num_labels() {
         return Ok((Security::Secure, verified.expiration));
     }
-    let (proof, expiration) = verified_denial(&part.found.authority, zone, keys, now, work)?;
-    let expiration = earlier(verified.expiration, expiration, now);
-    Ok(match denial::wildcard_expansion(owner, verified.labels, zone, &proof, work)? {
+    let (proof, expiration) = verified_denial(&part.found.authority, signer, work)?;
+    let expiration = earlier(verified.expiration, expiration, signer.now);
+    Ok(match denial::wildcard_expansion(owner, verified.labels, signer.zone, &proof, work)? {
         Denial::Insecure => (Security::Insecure, expiration),
         _ => (Security::Secure, expiration),
     })
 }
 
-/// What the authority records of a negative answer from `zone` prove
-/// about (qname, qtype): every RRset in them (the SOA, the NSEC or NSEC3
-/// records) must verify.
-#[allow(clippy::too_many_arguments)]
+/// What the authority records of a negative answer prove about (qname,
+/// qtype): every RRset in them (the SOA, the NSEC or NSEC3 records) must
+/// verify.
 fn verify_negative(
-    qname: &Name,
-    qtype: RecordType,
-    kind: Kind,
+    (qname, qtype, kind): (&Name, RecordType, Kind),
     authority: &[Record],
-    zone: &Name,
-    keys: &[DNSKEY],
-    now: u32,
+    signer: &Signer,
     work: &mut verify::Work,
 ) -> Result<(Denial, u32), Bogus> {
-    let (proof, expiration) = verified_denial(authority, zone, keys, now, work)?;
+    let (proof, expiration) = verified_denial(authority, signer, work)?;
     let denial = match kind {
-        Kind::NxDomain => denial::nxdomain(qname, zone, &proof, work),
-        _ => denial::nodata(qname, qtype, zone, &proof, work),
+        Kind::NxDomain => denial::nxdomain(qname, signer.zone, &proof, work),
+        _ => denial::nodata(qname, qtype, signer.zone, &proof, work),
     }?;
     Ok((denial, expiration))
 }
 
 /// The records of `authority` (without their RRSIGs), every RRset of them
-/// verified under `zone`'s keys, and when the first of the signatures
-/// expires.
+/// verified, and when the first of the signatures expires.
 fn verified_denial(
     authority: &[Record],
-    zone: &Name,
-    keys: &[DNSKEY],
-    now: u32,
+    signer: &Signer,
     work: &mut verify::Work,
 ) -> Result<(Vec<Record>, u32), Bogus> {
     let (records, sigs) = split(authority);
@@ -328,9 +336,9 @@ fn verified_denial(
             None => sets.push(vec![record]),
         }
     }
-    let mut expiration = now.wrapping_add(i32::MAX as u32);
+    let mut expiration = signer.now.wrapping_add(i32::MAX as u32);
     for set in &sets {
-        expiration = earlier(expiration, verify::verify_rrset(set, &sigs, zone, keys, now, work)?.expiration, now);
+        expiration = earlier(expiration, signer.verify(set, &sigs, work)?.expiration, signer.now);
     }
     Ok((sets.into_iter().flatten().collect(), expiration))
 }
