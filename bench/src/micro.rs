@@ -15,7 +15,7 @@ use std::time::Duration;
 use anycast_tests::{
     frame::FrameSpec,
     harness::{CLIENT4, CLIENT6, Node, VIP4, VIP6, XDP_PASS, XDP_TX},
-    zone::{EDNS, query, wire},
+    zone::{EDNS, EDNS_DO, query, wire},
 };
 use anycast_user::fastpath::FastPathError;
 use anyhow::{Context, Result, bail, ensure};
@@ -62,11 +62,16 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
     let v4_hit = FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "www.example.", RecordType::A, None)));
     let v6_hit = FrameSpec::dns(CLIENT6.into(), VIP6.into(), wire(&query(7, "www.example.", RecordType::AAAA, EDNS)));
     let miss = FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "unknown.example.", RecordType::A, None)));
+    let plain = FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "secure.example.", RecordType::A, EDNS)));
+    let signed =
+        FrameSpec::dns(CLIENT4.into(), VIP4.into(), wire(&query(7, "secure.example.", RecordType::A, EDNS_DO)));
     let subjects = [
         Subject { name: "reflector (XDP echo)", program: reflector, frame: v4_hit.build(), action: XDP_TX },
         Subject { name: "IPv4 hit (A, no EDNS)", program, frame: v4_hit.build(), action: XDP_TX },
         Subject { name: "IPv6 hit (AAAA, EDNS)", program, frame: v6_hit.build(), action: XDP_TX },
         Subject { name: "miss (XDP_PASS)", program, frame: miss.build(), action: XDP_PASS },
+        Subject { name: "secure hit, DO=0 (A, EDNS)", program, frame: plain.build(), action: XDP_TX },
+        Subject { name: "secure hit, DO=1 (A+RRSIG, AD)", program, frame: signed.build(), action: XDP_TX },
     ];
 
     let mut single = vec![Vec::new(); subjects.len()];
@@ -113,6 +118,12 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
         println!("{:<32} {:>6.2}x the reflector", s.name, ns / reflector);
     }
     println!("target: a hit costs at most 3x the reflector");
+    let (plain, signed) = (corrected[4], corrected[5]);
+    println!(
+        "a DO=1 hit (signed) costs {:.2}x a DO=0 hit of the same name (a rate {:.0}% of it)",
+        signed / plain,
+        100.0 * plain / signed
+    );
     Ok(serde_json::json!({ "per_call_overhead_ns": overhead, "paths": json }))
 }
 

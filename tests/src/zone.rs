@@ -132,13 +132,26 @@ pub struct Entry {
     pub dnssec_ok: bool,
     pub rcode: ResponseCode,
     pub sections: Sections,
+    /// Validated secure: the writer is given a response with AD set.
+    pub secure: bool,
 }
 
 impl Entry {
     /// The response the map writer is given for this entry.
     pub fn response(&self) -> Message {
         let edns = self.dnssec_ok.then_some(ClientEdns { udp_size: 1232, dnssec_ok: true });
-        respond(&query(0, self.qname, self.qtype, edns), self.rcode, self.sections.clone())
+        let mut response = respond(&query(0, self.qname, self.qtype, edns), self.rcode, self.sections.clone());
+        response.metadata.authentic_data = self.secure;
+        response
+    }
+
+    /// The node's answer to `asked` from this entry: AD for secure data
+    /// when the query had DO or AD (RFC 6840 5.8).
+    pub fn answer_to(&self, asked: &Message) -> Message {
+        let mut answer = respond(asked, self.rcode, self.sections.clone());
+        let dnssec_ok = asked.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        answer.metadata.authentic_data = self.secure && (dnssec_ok || asked.metadata.authentic_data);
+        answer
     }
 
     /// Whether this entry answers `question` asked with DO = `dnssec_ok`.
@@ -159,7 +172,10 @@ pub fn big_txt() -> Vec<Record> {
 /// addresses, a DO variant, a CNAME chain across zones, NXDOMAIN and NODATA
 /// with their SOA, an answer over 512 bytes, and one that has expired.
 pub fn catalog() -> Vec<Entry> {
-    let entry = |qname, qtype, dnssec_ok, rcode, sections| Entry { qname, qtype, dnssec_ok, rcode, sections };
+    let entry =
+        |qname, qtype, dnssec_ok, rcode, sections| Entry { qname, qtype, dnssec_ok, rcode, sections, secure: false };
+    let secure =
+        |dnssec_ok, answers| Entry { secure: true, ..entry("secure.example.", A, dnssec_ok, NoError, answers) };
     use RecordType::*;
     use ResponseCode::{NXDomain, NoError};
     vec![
@@ -192,7 +208,38 @@ pub fn catalog() -> Vec<Entry> {
                 additionals: vec![aaaa("ns.example.", 3600, "2001:db8::53")],
             },
         ),
+        // Validated data: the DO=1 entry carries the RRSIG, the DO=0 one
+        // not; both give AD to the queries that ask for it.
+        secure(
+            true,
+            Sections::answers(vec![a("secure.example.", 300, "192.0.2.7"), rrsig_over_a("secure.example.", 300)]),
+        ),
+        secure(false, Sections::answers(vec![a("secure.example.", 300, "192.0.2.7")])),
     ]
+}
+
+/// An RRSIG record (algorithm 13) as a signed zone serves one over the A
+/// RRset at `owner`: the fast path serves it as data, it verifies nothing.
+pub fn rrsig_over_a(owner: &str, ttl: u32) -> Record {
+    use hickory_proto::{
+        dnssec::{
+            Algorithm,
+            rdata::{DNSSECRData, RRSIG, sig::SigInput},
+        },
+        rr::SerialNumber,
+    };
+    let input = SigInput {
+        type_covered: RecordType::A,
+        algorithm: Algorithm::ECDSAP256SHA256,
+        num_labels: name(owner).num_labels(),
+        original_ttl: ttl,
+        sig_expiration: SerialNumber::new(1_900_000_000),
+        sig_inception: SerialNumber::new(1_700_000_000),
+        key_tag: 12345,
+        signer_name: name(owner).base_name(),
+    };
+    let rrsig = RRSIG::from_sig(input, vec![0x5a; 64]);
+    Record::from_rdata(name(owner), ttl, RData::DNSSEC(DNSSECRData::RRSIG(rrsig)))
 }
 
 /// An entry that is written long enough ago to have expired.
@@ -203,5 +250,6 @@ pub fn expired() -> Entry {
         dnssec_ok: false,
         rcode: ResponseCode::NoError,
         sections: Sections::answers(vec![a("old.example.", 60, "192.0.2.60")]),
+        secure: false,
     }
 }

@@ -97,6 +97,13 @@ fn cases() -> Vec<Case> {
         answer("CD=1 is echoed", v4(patched(www_a(), |m| m[3] |= 0x10))),
         answer("RD=0 is echoed", v6(patched(www_a(), |m| m[2] &= !0x01))),
         answer("AD=1 in the query, AD clear in the answer", v4(patched(www_a(), |m| m[3] |= 0x20))),
+        answer("a secure entry, DO=1: its RRSIG, and AD", v4(q("secure.example.", A, EDNS_DO))),
+        answer(
+            "a secure entry, DO=1 and CD=1: AD still",
+            v4(patched(q("secure.example.", A, EDNS_DO), |m| m[3] |= 0x10)),
+        ),
+        answer("a secure entry, DO=0: no RRSIG, no AD", v6(q("secure.example.", A, EDNS))),
+        answer("a secure entry, DO=0 and AD=1: AD", v4(patched(q("secure.example.", A, None), |m| m[3] |= 0x20))),
         answer("IPv4 without UDP checksum (allowed)", with(v4(www_a()), |f| f.udp_checksum = Checksum::Zero)),
         answer(
             "client asking for less than 512 is given 512",
