@@ -3,8 +3,9 @@
 //!
 //! Only answers that are the same for every client go into the fast path:
 //! one question, NOERROR or NXDOMAIN (negative answers with their SOA), no
-//! signature, no EDNS option that tailors the answer, small enough, and a
-//! TTL above the floor.
+//! transaction signature (TSIG, SIG(0): DNSSEC's RRSIGs are data and go
+//! in), no EDNS option that tailors the answer, small enough, and a TTL
+//! above the floor.
 
 use crate::wire::{EncodeError, Sections};
 use anycast_common::{
