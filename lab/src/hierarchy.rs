@@ -16,7 +16,10 @@
 //! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy); a wildcard, for forgers to race |
 //! | 10.99.2.15 | `bench.sec.` and `z0`..`z999.bench.sec.`, signed | a large name space for the benchmarks: every name below a zone exists (wildcard); started only by them |
 
-use std::{fmt::Write, path::Path};
+use std::{
+    fmt::Write,
+    path::{Path, PathBuf},
+};
 
 use crate::LabError;
 
@@ -265,15 +268,30 @@ pub fn bench_server() -> Server {
     Server { signed, ..Server::unsigned("bench", format!("{BENCH}@53"), zones) }
 }
 
+/// Where the knotd named `server` keeps its files under `dir`.
+fn knot_dir(server: &str, dir: &Path) -> PathBuf {
+    dir.join(format!("knot-{server}"))
+}
+
+/// The file of the zone `origin` of the knotd named `server`.
+pub fn zone_file(server: &str, origin: &str, dir: &Path) -> PathBuf {
+    knot_dir(server, dir).join(format!("{}zone", if origin == "." { "root." } else { origin }))
+}
+
+/// The configuration of the knotd named `server`.
+pub fn knot_config(server: &str, dir: &Path) -> PathBuf {
+    knot_dir(server, dir).join("knot.conf")
+}
+
 /// Writes `server`'s zone files and knotd configuration under `dir` and
 /// returns the configuration's path.
-pub fn write_knot(server: &Server, dir: &Path) -> Result<std::path::PathBuf, LabError> {
+pub fn write_knot(server: &Server, dir: &Path) -> Result<PathBuf, LabError> {
     let io = |what: String| move |source| LabError::Io { what, source };
-    let base = dir.join(format!("knot-{}", server.name));
+    let base = knot_dir(server.name, dir);
     std::fs::create_dir_all(base.join("db")).map_err(io(format!("creating {}", base.display())))?;
     let mut zones = String::new();
     for (origin, text) in &server.zones {
-        let file = base.join(format!("{}zone", if origin == "." { "root." } else { origin }));
+        let file = zone_file(server.name, origin, dir);
         std::fs::write(&file, text).map_err(io(format!("writing {}", file.display())))?;
         let _ = write!(zones, "  - domain: \"{origin}\"\n    file: \"{}\"\n", file.display());
         if let Some(signed) = server.signed.iter().find(|s| s.origin == *origin) {
@@ -291,7 +309,7 @@ pub fn write_knot(server: &Server, dir: &Path) -> Result<std::path::PathBuf, Lab
         base = base.display(),
         listen = server.listen,
     );
-    let path = base.join("knot.conf");
+    let path = knot_config(server.name, dir);
     std::fs::write(&path, config).map_err(io(format!("writing {}", path.display())))?;
     Ok(path)
 }

@@ -14,11 +14,13 @@ use std::{collections::BTreeMap, fmt::Write, path::Path, process::Command};
 
 use crate::{
     LabError,
-    hierarchy::{Policy, Server, Signed},
+    hierarchy::{self, Policy, Server, Signed},
     run,
 };
 
 pub const SEC: &str = "10.99.2.16";
+/// The name of the knotd that serves `sec.`.
+const SEC_SERVER: &str = "sec";
 pub const SIGNED: &str = "10.99.2.17";
 pub const EXPIRED: &str = "10.99.2.18";
 pub const STRIP: &str = "10.99.2.19";
@@ -79,14 +81,14 @@ pub fn servers() -> Vec<Server> {
         ("expired", EXPIRED),
         ("keytrap", SIGNED),
         // The benchmarks' zones; their DS comes when they start.
-        ("bench", crate::hierarchy::BENCH),
+        ("bench", hierarchy::BENCH),
     ] {
         let _ = writeln!(sec, "{zone}.sec. 3600 IN NS ns.{zone}.sec.\nns.{zone}.sec. 3600 IN A {at}");
     }
     let children = ["nsec.sec.", "nsec3.sec.", "unsigned.sec.", "badds.sec.", "nosig.sec."];
     vec![
         Server {
-            name: "sec",
+            name: SEC_SERVER,
             listen: format!("{SEC}@53"),
             zones: vec![("sec.".into(), sec)],
             signed: vec![signed("sec.", Policy::RsaNsec3OptOut)],
@@ -257,13 +259,13 @@ pub fn delegate(servers: &mut [Server], ds: &BTreeMap<String, String>) {
 /// Adds `lines` (DS records) to the zone `sec.` of the running `sec`
 /// server, whose files are under `dir`, and has knotd load it again.
 pub fn publish_in_sec(dir: &Path, lines: &str) -> Result<(), LabError> {
-    let base = dir.join("knot-sec");
-    let file = base.join("sec.zone");
+    let file = hierarchy::zone_file(SEC_SERVER, "sec.", dir);
     let io = |what: String| move |source| LabError::Io { what, source };
     let mut text = std::fs::read_to_string(&file).map_err(io(format!("reading {}", file.display())))?;
     text.push_str(lines);
     std::fs::write(&file, text).map_err(io(format!("writing {}", file.display())))?;
-    run(Command::new("knotc").arg("-c").arg(base.join("knot.conf")).args(["zone-reload", "sec."]))?;
+    let config = hierarchy::knot_config(SEC_SERVER, dir);
+    run(Command::new("knotc").arg("-c").arg(config).args(["zone-reload", "sec."]))?;
     Ok(())
 }
 

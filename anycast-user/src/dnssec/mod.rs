@@ -16,7 +16,10 @@ pub(crate) mod testkit;
 pub mod verify;
 
 use hickory_proto::{
-    dnssec::{Algorithm, DigestType},
+    dnssec::{
+        Algorithm, DigestType,
+        rdata::{DNSKEY, DNSSECRData, DS, RRSIG},
+    },
     rr::{RData, Record, RecordType},
 };
 
@@ -133,9 +136,25 @@ pub fn is_dnssec_record(record: &Record) -> bool {
 }
 
 /// The RRSIG of `record`, if it is one.
-pub fn rrsig(record: &Record) -> Option<&hickory_proto::dnssec::rdata::RRSIG> {
+pub fn rrsig(record: &Record) -> Option<&RRSIG> {
     match &record.data {
-        RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) => Some(sig),
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig),
+        _ => None,
+    }
+}
+
+/// The DS of `record`, if it is one.
+pub fn ds(record: &Record) -> Option<&DS> {
+    match &record.data {
+        RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds),
+        _ => None,
+    }
+}
+
+/// The DNSKEY of `record`, if it is one.
+pub fn dnskey(record: &Record) -> Option<&DNSKEY> {
+    match &record.data {
+        RData::DNSSEC(DNSSECRData::DNSKEY(key)) => Some(key),
         _ => None,
     }
 }

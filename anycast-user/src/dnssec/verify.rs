@@ -14,7 +14,7 @@ use hickory_proto::{
     rr::{DNSClass, Name, Record},
 };
 
-use super::{Bogus, anchors::Anchor, rrsig, validates_algorithm, validates_digest};
+use super::{Bogus, anchors::Anchor, dnskey, rrsig, validates_algorithm, validates_digest};
 
 /// Keys of one tag and algorithm tried for one signature: a legitimate
 /// zone rolling keys has two or three at most.
@@ -270,13 +270,6 @@ fn vouches(anchor: &Anchor, zone: &Name, key: &DNSKEY, work: &mut Work) -> Resul
             work.spend_hash()?;
             Ok(ds.covers(zone, key).unwrap_or(false))
         }
-    }
-}
-
-pub fn dnskey(record: &Record) -> Option<&DNSKEY> {
-    match &record.data {
-        hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::DNSKEY(key)) => Some(key),
-        _ => None,
     }
 }
 

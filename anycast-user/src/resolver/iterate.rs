@@ -498,9 +498,8 @@ fn referral(response: &Message, child: Name, ns: Vec<Record>, in_zone: impl Fn(&
         .authorities
         .iter()
         .filter(&in_zone)
-        .filter(|r| r.name == child && dnssec::covered_type(r) == RecordType::DS)
-        .cloned();
-    let ds = rrsets(ds.collect::<Vec<_>>().iter()).into_iter().next().unwrap_or_default();
+        .filter(|r| r.name == child && dnssec::covered_type(r) == RecordType::DS);
+    let ds = rrsets(ds).into_iter().next().unwrap_or_default();
     Reply::Referral { zone: child, ns, glue, ds }
 }
 
@@ -563,7 +562,7 @@ fn chain<'a>(answers: Vec<&'a Record>, name: &Name, rtype: RecordType) -> Vec<&'
 
 /// Groups records into RRsets by (owner, type, class), an RRSIG with the
 /// RRset it covers, keeping order but for the RRSIGs, which go last.
-fn rrsets<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<Vec<Record>> {
+pub(super) fn rrsets<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<Vec<Record>> {
     let mut sets: Vec<Vec<Record>> = Vec::new();
     for record in records {
         let rtype = dnssec::covered_type(record);

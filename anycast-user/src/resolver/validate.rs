@@ -32,6 +32,7 @@ use super::{
     cache::{BOGUS_TTL, Kind, Verdict},
     chain::{Chain, Part},
     failure::Failure,
+    iterate::rrsets,
     upstream::Upstream,
     zones::{MAX_ZONE_TTL, MIN_ZONE_TTL, Trust, Zone},
 };
@@ -209,20 +210,19 @@ impl<U: Upstream> Resolver<U> {
         let now = Instant::now();
         let bogus = |why| Zone { apex: name.clone(), trust: Trust::Bogus(why), expires: now + BOGUS_TTL };
         let work = &mut budget.work;
+        let signer = Signer { zone: &parent.apex, keys, now: unix_now(), memo: &self.memo };
         if end.kind == Kind::Records {
             let (ds, sigs) = split(&end.found.records);
-            let signer = Signer { zone: &parent.apex, keys, now: unix_now(), memo: &self.memo };
             let verified = match signer.verify(&ds, &sigs, work) {
                 Ok(verified) => verified,
                 Err(why) => return Ok(bogus(why)),
             };
-            let anchors: Vec<Anchor> = ds.iter().filter_map(ds_of).map(Anchor::Ds).collect();
+            let anchors: Vec<Anchor> = ds.iter().filter_map(dnssec::ds).cloned().map(Anchor::Ds).collect();
             let expires = lifetime(&ds, now).min(parent.expires).min(until(verified.expiration, now));
             return self.keys_of(name, &anchors, expires, class, budget).await;
         }
         let authority = &end.found.authority;
         let expires = lifetime(authority, now).min(parent.expires);
-        let signer = Signer { zone: &parent.apex, keys, now: unix_now(), memo: &self.memo };
         Ok(match verify_negative((name, RecordType::DS, end.kind), authority, &signer, work) {
             // The name is inside the parent's zone (or does not exist).
             Ok((Denial::NoData | Denial::NxDomain, _)) => parent,
@@ -257,13 +257,6 @@ impl<U: Upstream> Resolver<U> {
             Ok(KeyTrust::Insecure) => zone(Trust::Insecure, expires),
             Err(why) => zone(Trust::Bogus(why), now + BOGUS_TTL),
         })
-    }
-}
-
-fn ds_of(record: &Record) -> Option<hickory_proto::dnssec::rdata::DS> {
-    match &record.data {
-        hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::DS(ds)) => Some(ds.clone()),
-        _ => None,
     }
 }
 
@@ -328,19 +321,14 @@ fn verified_denial(
     signer: &Signer,
     work: &mut verify::Work,
 ) -> Result<(Vec<Record>, u32), Bogus> {
-    let (records, sigs) = split(authority);
-    let mut sets: Vec<Vec<Record>> = Vec::new();
-    for record in records {
-        match sets.iter_mut().find(|s| s[0].name == record.name && s[0].record_type() == record.record_type()) {
-            Some(set) => set.push(record),
-            None => sets.push(vec![record]),
-        }
-    }
+    let mut proof = Vec::new();
     let mut expiration = signer.now.wrapping_add(i32::MAX as u32);
-    for set in &sets {
-        expiration = earlier(expiration, signer.verify(set, &sigs, work)?.expiration, signer.now);
+    for set in rrsets(authority.iter()) {
+        let (records, sigs) = split(&set);
+        expiration = earlier(expiration, signer.verify(&records, &sigs, work)?.expiration, signer.now);
+        proof.extend(records);
     }
-    Ok((sets.into_iter().flatten().collect(), expiration))
+    Ok((proof, expiration))
 }
 
 /// The earlier of two signature expirations (serial arithmetic from
