@@ -270,7 +270,8 @@ pub fn publish_in_sec(dir: &Path, lines: &str) -> Result<(), LabError> {
 }
 
 /// A proxy in front of 10.99.2.17 that drops the RRSIGs from the answer
-/// section of responses about [`STRIPPED_NAME`], as a broken middlebox
+/// section of responses to A queries for [`STRIPPED_NAME`] (other types,
+/// the DS query among them, pass untouched), as a broken middlebox
 /// would (UDP only: the answers are small).
 pub fn stripping_proxy() -> String {
     let target: Vec<u8> = STRIPPED_NAME
@@ -299,7 +300,7 @@ while True:
     finally: b.close()
     qd, an = struct.unpack("!HH", r[4:8])
     qend = skip(r, 12)
-    if qd == 1 and r[12:qend].lower() == TARGET:
+    if qd == 1 and r[12:qend].lower() == TARGET and r[qend:qend + 2] == b"\x00\x01":
         i, kept = qend + 4, []
         for _ in range(an):
             start = i; i = skip(r, i)

@@ -53,6 +53,13 @@ const CASES: &[(&str, &str, &str)] = &[
     (".", "DNSKEY", "secure"),
 ];
 
+/// The Extended DNS Error each bogus case is refused with (RFC 8914).
+const BOGUS_REASONS: &[(&str, &str)] = &[
+    ("www.badds.sec.", "EDE: 9 (DNSKEY Missing)"),
+    ("www.expired.sec.", "EDE: 7 (Signature Expired)"),
+    ("host.nosig.sec.", "EDE: 10 (RRSIGs Missing)"),
+];
+
 /// How a case is asked: plain (dig's default sets AD), DO, DO with CD.
 const MODES: &[(&str, &[&str])] = &[("plain", &[]), ("DO", &["+dnssec"]), ("DO+CD", &["+dnssec", "+cd"])];
 
@@ -115,6 +122,10 @@ fn validates_like_unbound_and_serves_signed_answers_from_xdp() {
     println!("{asked} questions, {} the same as Unbound, {} different", asked - differences.len(), differences.len());
     assert!(differences.is_empty(), "{} of {asked} differ:\n  {}", differences.len(), differences.join("\n  "));
     assert!(verdicts.is_empty(), "wrong verdicts:\n  {}", verdicts.join("\n  "));
+    for (name, reason) in BOGUS_REASONS {
+        let out = lab.dig(&["+nocookie", "+tries=2", "+time=4", &format!("@{VIP4}"), name, "A"]).expect("dig");
+        assert!(out.contains(reason), "{name}: {reason} was due:\n{out}");
+    }
     delv_validates(&lab);
     signed_repeats_come_from_xdp(&lab);
     signed_answer_sizes(&lab);
