@@ -46,3 +46,41 @@ pub const fn opt_record(udp_size: u16, dnssec_ok: bool) -> [u8; crate::OPT_RECOR
     // root name, TYPE, CLASS = UDP size, ext-RCODE 0, version 0, flags, RDLEN 0
     [0, 0, 41, size[0], size[1], 0, 0, flags[0], flags[1], 0, 0]
 }
+
+/// RCODE 23, BADCOOKIE (RFC 7873 8): 1 in the OPT's extended RCODE, 7 in
+/// the header.
+pub const RCODE_BADCOOKIE: u16 = 23;
+
+/// EDNS option codes the node looks at.
+pub const OPTION_NSID: u16 = 3;
+pub const OPTION_CLIENT_SUBNET: u16 = 8;
+
+/// Longest NSID the node gives (RFC 5001 sets no limit; a node name fits).
+pub const MAX_NSID_LEN: usize = 64;
+
+/// What both paths do with an EDNS option of a query. Responses carry
+/// their options in the order of their codes: NSID, COOKIE, then (from the
+/// daemon only) an Extended DNS Error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionUse {
+    /// COOKIE (RFC 7873): checked, and answered with a server cookie.
+    Cookie,
+    /// NSID (RFC 5001): answered with the node's identifier.
+    Nsid,
+    /// An option the answer could be tailored by (client subnet): the
+    /// fast path leaves the query to the daemon.
+    Tailoring,
+    /// Anything else (padding, keepalive over UDP, unknown codes): no
+    /// effect on the answer (RFC 6891 6.1.2).
+    Ignored,
+}
+
+#[inline(always)]
+pub const fn option_use(code: u16) -> OptionUse {
+    match code {
+        crate::cookie::OPTION_COOKIE => OptionUse::Cookie,
+        OPTION_NSID => OptionUse::Nsid,
+        OPTION_CLIENT_SUBNET => OptionUse::Tailoring,
+        _ => OptionUse::Ignored,
+    }
+}

@@ -6,10 +6,12 @@
 
 pub mod bench;
 pub mod checksum;
+pub mod cookie;
 pub mod dns;
 pub mod hash;
 mod named;
 pub mod ratelimit;
+pub mod siphash;
 pub mod stats;
 
 pub use ratelimit::RateLimit;
@@ -126,9 +128,18 @@ pub struct FastPathConfig {
     pub vip_v6_count: u8,
     /// 1 when every client may query: the ACL lookup is skipped.
     pub acl_open: u8,
-    pub _pad: [u8; 1],
+    /// Bytes used in `nsid`; 0 when the node gives none.
+    pub nsid_len: u8,
+    /// The node's NSID (RFC 5001), for queries that ask for it.
+    pub nsid: [u8; dns::MAX_NSID_LEN],
+    /// 1 when DNS cookies are on: queries with a COOKIE get a server
+    /// cookie made with the secrets of the cookie map.
+    pub cookies: u8,
+    pub _pad: [u8; 7],
 }
-const _: () = assert!(core::mem::size_of::<FastPathConfig>() == 16 + 48 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8);
+const _: () = assert!(
+    core::mem::size_of::<FastPathConfig>() == 16 + 48 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8 + dns::MAX_NSID_LEN + 8
+);
 
 /// Names of the maps in the object file, so the loader cannot misspell them.
 pub mod map_names {
@@ -139,6 +150,12 @@ pub mod map_names {
     pub const ACL_V6: &str = "ACL_V6";
     pub const SCRATCH: &str = "SCRATCH";
     pub const RATE_BUCKETS: &str = "RATE_BUCKETS";
+    /// Two slots of [`crate::cookie::CookieSecrets`]: the daemon writes the
+    /// one not in use, then points the slot map at it, so the program never
+    /// reads a secret half written.
+    pub const COOKIE_SECRETS: &str = "COOKIE_SECRETS";
+    /// One u32: the slot of `COOKIE_SECRETS` in use.
+    pub const COOKIE_SLOT: &str = "COOKIE_SLOT";
 }
 
 /// Name of the XDP program in the object file.
@@ -146,7 +163,7 @@ pub const PROGRAM_NAME: &str = "anycast";
 
 /// Bump when the meaning of a pinned map's contents changes without its
 /// types' sizes changing (a field reordered, a counter slot renamed).
-const MAP_LAYOUT_VERSION: u64 = 2;
+const MAP_LAYOUT_VERSION: u64 = 3;
 
 /// A fingerprint of everything a pinned map's contents depend on: a new
 /// daemon reuses pinned maps only if theirs is the same, so a map written
@@ -159,6 +176,7 @@ pub const MAP_LAYOUT: u64 = {
         core::mem::size_of::<FastPathConfig>() as u64,
         core::mem::size_of::<ratelimit::RateKey>() as u64,
         core::mem::size_of::<ratelimit::RateBucket>() as u64,
+        core::mem::size_of::<cookie::CookieSecrets>() as u64,
         Outcome::COUNT as u64,
         MAX_RECORDS as u64,
         MAX_VIPS as u64,
@@ -187,5 +205,6 @@ mod pod {
     unsafe impl aya::Pod for super::FastPathConfig {}
     unsafe impl aya::Pod for super::ratelimit::RateKey {}
     unsafe impl aya::Pod for super::ratelimit::RateBucket {}
+    unsafe impl aya::Pod for super::cookie::CookieSecrets {}
     unsafe impl aya::Pod for super::bench::GeneratorFrame {}
 }

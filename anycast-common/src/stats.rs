@@ -40,9 +40,15 @@ crate::named! {
         /// A question name the fast path does not take: a compression pointer,
         /// a label over 63, a name over 255, bytes after the message.
         BadName = "bad_name",
-        /// An additional record that is not a plain EDNS(0) OPT.
+        /// An additional record that is not an EDNS(0) OPT, or options that
+        /// run past it.
         BadEdns = "bad_edns",
-        /// An EDNS option (cookie, client subnet, ...): left to the daemon.
+        /// A COOKIE option of a length RFC 7873 does not allow, or two of
+        /// them: the daemon answers FORMERR.
+        BadCookie = "bad_cookie",
+        /// An EDNS option the answer could be tailored by (client subnet),
+        /// or more options (over 8, over 256 bytes) than the fast path
+        /// reads: left to the daemon.
         EdnsOption = "edns_option",
         /// No entry for the question.
         Miss = "miss",

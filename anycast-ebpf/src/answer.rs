@@ -9,7 +9,7 @@
 
 use anycast_common::{
     AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, NAME_BUF_LEN,
-    OPT_RECORD_LEN, Outcome, checksum, dns, ratelimit::Verdict,
+    Outcome, checksum, dns, ratelimit::Verdict,
 };
 use aya_ebpf::{
     helpers::generated::{
@@ -19,11 +19,13 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 
-use anycast_ebpf::packet::{holds, ptr_at, swap, write};
+use anycast_ebpf::packet::{holds, ptr_at, swap};
 
 use crate::{
-    maps::{ANSWERS, CONFIG, FRAME_HEAD, FRAME_HEAD_MAX, SCRATCH},
-    net::{self, Datagram, IPV4_HEADER_LEN, UDP_HEADER_LEN},
+    cookie,
+    edns::{Assembled, Opt},
+    maps::{ANSWERS, CONFIG, FRAME_HEAD, FRAME_HEAD_MAX, REPLY_OPT_LEN, SCRATCH},
+    net::{self, Datagram, IPV4_HEADER_LEN, IPV6_HEADER_LEN, UDP_HEADER_LEN},
     query::{self, Query},
     ratelimit,
 };
@@ -43,16 +45,31 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     }
     let dgram = net::parse(ctx, cfg)?;
     let query = query::parse(ctx, &dgram, cfg)?;
+    // Some(proven) when the query has a cookie.
+    let cookie = match query.edns.as_ref().and_then(|e| e.options.cookie) {
+        Some(cookie) => Some(cookie::reply(cookie, &dgram)?),
+        None => None,
+    };
+    // The OPT record is the same for any answer: assembled here, what is
+    // left of the options after is its length and sum.
+    let opt = match &query.edns {
+        Some(edns) => Some(Opt::answer(edns, cookie.is_some()).assemble(cfg)?),
+        None => None,
+    };
     // SAFETY: a helper without arguments.
     let now = unsafe { bpf_ktime_get_boot_ns() };
-    // Every query is charged, hit or miss: a miss costs the node more.
-    match ratelimit::check(&cfg.rate_limit, &dgram, now) {
-        Verdict::Answer => {}
-        Verdict::Slip => {
-            Reply::truncated(cfg, &query).write(ctx, &dgram, &query, None)?;
-            return Ok(Outcome::Slipped);
+    // Every query is charged, hit or miss (a miss costs the node more),
+    // but for those of clients that proved their address with a server
+    // cookie: spoofed floods cannot have one.
+    if cookie != Some(true) {
+        match ratelimit::check(&cfg.rate_limit, &dgram, now) {
+            Verdict::Answer => {}
+            Verdict::Slip => {
+                Reply::slip(cfg, &query, cookie.is_some(), opt)?.write(ctx, &dgram, &query, None)?;
+                return Ok(Outcome::Slipped);
+            }
+            Verdict::Drop => return Err(Outcome::RateLimited),
         }
-        Verdict::Drop => return Err(Outcome::RateLimited),
     }
     let key = AnswerKey {
         name_hash: query.name_hash,
@@ -70,7 +87,7 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     if now >= entry.expires_ns {
         return Err(Outcome::Expired);
     }
-    let reply = Reply::plan(cfg, &query, entry, now)?;
+    let reply = Reply::plan(cfg, &query, opt, entry, now)?;
     reply.write(ctx, &dgram, &query, Some(entry))?;
     // Marks the entry as in use, for the daemon's refresher. Concurrent
     // hits on other CPUs write nearly the same time: any one will do.
@@ -111,7 +128,7 @@ struct Reply {
     data_len: usize,
     /// Length of the DNS message.
     dns_len: usize,
-    opt: Option<[u8; OPT_RECORD_LEN]>,
+    opt: Option<Assembled>,
     /// Checksum sum of the data with its rewritten TTLs, placed after the
     /// question.
     data_sum: u64,
@@ -124,14 +141,18 @@ struct Reply {
 
 impl Reply {
     #[inline(always)]
-    fn plan(cfg: &FastPathConfig, query: &Query, entry: &AnswerValue, now: u64) -> Result<Reply, Outcome> {
+    fn plan(
+        cfg: &FastPathConfig,
+        query: &Query,
+        opt: Option<Assembled>,
+        entry: &AnswerValue,
+        now: u64,
+    ) -> Result<Reply, Outcome> {
         let data_len = entry.data_len as usize;
         if data_len == 0 || data_len > MAX_DATA_LEN {
             return Err(Outcome::TxFailed);
         }
-        let opt = query.edns.as_ref().map(|e| dns::opt_record(cfg.edns_udp_size, e.dnssec_ok));
-        let dns_len =
-            dns::HEADER_LEN + query.question_len() + data_len + if opt.is_some() { OPT_RECORD_LEN } else { 0 };
+        let dns_len = dns::HEADER_LEN + query.question_len() + data_len + opt.map_or(0, |o| o.len);
         let limit = match &query.edns {
             // RFC 6891 6.2.5: values below 512 are treated as 512.
             Some(edns) => edns.udp_size.max(CLASSIC_UDP_LEN).min(cfg.edns_udp_size),
@@ -165,22 +186,31 @@ impl Reply {
         })
     }
 
-    /// The rate limiter's slip: no records, TC set, the question and OPT
-    /// as for an answer. It is as long as the query.
+    /// The rate limiter's slip: no records, the question and OPT as for an
+    /// answer. TC set (the client retries over TCP), or BADCOOKIE with a
+    /// new server cookie for a query with a client cookie: the client
+    /// retries over UDP with it and is let through (RFC 7873 5.2.3).
     #[inline(always)]
-    fn truncated(cfg: &FastPathConfig, query: &Query) -> Reply {
-        let opt = query.edns.as_ref().map(|e| dns::opt_record(cfg.edns_udp_size, e.dnssec_ok));
-        Reply {
+    fn slip(cfg: &FastPathConfig, query: &Query, cookie: bool, opt: Option<Assembled>) -> Result<Reply, Outcome> {
+        let (flags, opt) = match &query.edns {
+            Some(edns) if cookie => {
+                let badcookie = dns::response_flags(query.flags, (dns::RCODE_BADCOOKIE & 0xf) as u8);
+                let opt = Opt { extended_rcode: (dns::RCODE_BADCOOKIE >> 4) as u8, ..Opt::answer(edns, true) };
+                (badcookie, Some(opt.assemble(cfg)?))
+            }
+            _ => (dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC, opt),
+        };
+        Ok(Reply {
             elapsed: 0,
             data_len: 0,
-            dns_len: dns::HEADER_LEN + query.question_len() + if opt.is_some() { OPT_RECORD_LEN } else { 0 },
+            dns_len: dns::HEADER_LEN + query.question_len() + opt.map_or(0, |o| o.len),
             opt,
             data_sum: 0,
-            flags: dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC,
+            flags,
             ancount: 0,
             nscount: 0,
             arcount: opt.is_some() as u16,
-        }
+        })
     }
 
     /// Writes the response over the query: `entry` is where the records
@@ -213,21 +243,14 @@ impl Reply {
         if let Some(entry) = entry {
             self.write_records(ctx, data_at, entry)?;
         }
-        if let Some(mut opt) = self.opt {
-            // SAFETY: an 11-byte stack buffer; the helper checks the frame.
-            let stored = unsafe {
-                bpf_xdp_store_bytes(
-                    ctx.ctx,
-                    (data_at + self.data_len) as u32,
-                    opt.as_mut_ptr() as *mut _,
-                    OPT_RECORD_LEN as u32,
-                )
-            };
-            if stored != 0 {
-                return Err(Outcome::TxFailed);
+        let opt_sum = match &self.opt {
+            Some(opt) => {
+                write_opt(ctx, opt, data_at + self.data_len)?;
+                checksum::at_parity(checksum::fold(opt.sum), (query.question_len() + self.data_len) & 1 == 1)
             }
-        }
-        self.turn_headers(ctx, dgram, query).ok_or(Outcome::TxFailed)
+            None => 0,
+        };
+        self.turn_headers(ctx, dgram, query, opt_sum).ok_or(Outcome::TxFailed)
     }
 
     /// Copies the entry's records behind the question, with their TTLs aged.
@@ -261,21 +284,15 @@ impl Reply {
         Ok(())
     }
 
-    /// Rewrites Ethernet, IP, UDP and DNS headers into the response's.
+    /// Rewrites Ethernet, IP, UDP and DNS headers into the response's;
+    /// `opt_sum` is the OPT record's checksum sum at its place.
     #[inline(always)]
-    fn turn_headers(&self, ctx: &XdpContext, dgram: &Datagram, query: &Query) -> Option<()> {
+    fn turn_headers(&self, ctx: &XdpContext, dgram: &Datagram, query: &Query, opt_sum: u64) -> Option<()> {
         let udp_len = UDP_HEADER_LEN + self.dns_len;
 
         // The checksum from parts: the pseudo-header (addresses sum the
         // same swapped), the UDP header, the DNS header, the client's
         // question, the entry's data and the OPT record, each at its parity.
-        let opt_sum = match &self.opt {
-            Some(opt) => checksum::at_parity(
-                checksum::fold(checksum::bytes(opt)),
-                (query.question_len() + self.data_len) & 1 == 1,
-            ),
-            None => 0,
-        };
         let header_sum =
             query.id as u64 + self.flags as u64 + 1 + self.ancount as u64 + self.nscount as u64 + self.arcount as u64;
         let sum = dgram.addr_sum
@@ -288,26 +305,58 @@ impl Reply {
             + opt_sum;
 
         swap::<6>(ctx, 0, 6)?;
+        // Each header through one checked pointer: its offset is not a
+        // constant (VLAN tags), and fields at constant offsets from one
+        // checked pointer are what the verifier follows best.
         if dgram.ipv6 {
-            write(ctx, dgram.l3 + 4, (udp_len as u16).to_be_bytes())?;
-            write(ctx, dgram.l3 + 7, [RESPONSE_HOP_LIMIT])?;
-            swap::<16>(ctx, dgram.l3 + 8, dgram.l3 + 24)?;
+            // SAFETY: ptr_at checked the bounds.
+            let ip = unsafe { &mut *ptr_at::<[u8; IPV6_HEADER_LEN]>(ctx, dgram.l3)? };
+            ip[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
+            ip[7] = RESPONSE_HOP_LIMIT;
+            let (src, dst) = ip[8..40].split_at_mut(16);
+            src.swap_with_slice(dst);
         } else {
-            write(ctx, dgram.l3 + 2, ((IPV4_HEADER_LEN + udp_len) as u16).to_be_bytes())?;
-            write(ctx, dgram.l3 + 8, [RESPONSE_HOP_LIMIT])?;
-            swap::<4>(ctx, dgram.l3 + 12, dgram.l3 + 16)?;
-            ipv4_checksum(ctx, dgram.l3)?;
+            // SAFETY: ptr_at checked the bounds.
+            let ip = unsafe { &mut *ptr_at::<[u8; IPV4_HEADER_LEN]>(ctx, dgram.l3)? };
+            ip[2..4].copy_from_slice(&((IPV4_HEADER_LEN + udp_len) as u16).to_be_bytes());
+            ip[8] = RESPONSE_HOP_LIMIT;
+            let (src, dst) = ip[12..20].split_at_mut(4);
+            src.swap_with_slice(dst);
+            ip[10..12].copy_from_slice(&[0, 0]);
+            let header_sum = checksum::bytes(ip);
+            ip[10..12].copy_from_slice(&(!checksum::fold(header_sum)).to_be_bytes());
         }
-        let udp = dgram.udp;
-        swap::<2>(ctx, udp, udp + 2)?;
-        write(ctx, udp + 4, (udp_len as u16).to_be_bytes())?;
-        write(ctx, udp + 6, checksum::finish_udp(sum).to_be_bytes())?;
-        let dns = udp + UDP_HEADER_LEN;
-        write(ctx, dns + 2, self.flags.to_be_bytes())?;
-        write(ctx, dns + 6, self.ancount.to_be_bytes())?;
-        write(ctx, dns + 8, self.nscount.to_be_bytes())?;
-        write(ctx, dns + 10, self.arcount.to_be_bytes())
+        // SAFETY: ptr_at checked the bounds.
+        let udp = unsafe { &mut *ptr_at::<[u8; UDP_HEADER_LEN + dns::HEADER_LEN]>(ctx, dgram.udp)? };
+        let (sport, dport) = udp[..4].split_at_mut(2);
+        sport.swap_with_slice(dport);
+        udp[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
+        udp[6..8].copy_from_slice(&checksum::finish_udp(sum).to_be_bytes());
+        let dns = &mut udp[UDP_HEADER_LEN..];
+        dns[2..4].copy_from_slice(&self.flags.to_be_bytes());
+        dns[6..8].copy_from_slice(&self.ancount.to_be_bytes());
+        dns[8..10].copy_from_slice(&self.nscount.to_be_bytes());
+        dns[10..12].copy_from_slice(&self.arcount.to_be_bytes());
+        Some(())
     }
+}
+
+/// Writes the OPT record assembled in the scratch buffer at `at`.
+#[inline(always)]
+fn write_opt(ctx: &XdpContext, opt: &Assembled, at: usize) -> Result<(), Outcome> {
+    let len = opt.len;
+    if len == 0 || len > REPLY_OPT_LEN {
+        return Err(Outcome::TxFailed);
+    }
+    let buf = SCRATCH.get_ptr_mut(0).ok_or(Outcome::TxFailed)?;
+    // SAFETY: `len` bytes of the per-CPU buffer; the helper checks the
+    // frame bounds.
+    let stored =
+        unsafe { bpf_xdp_store_bytes(ctx.ctx, at as u32, (*buf).reply_opt.as_mut_ptr() as *mut _, len as u32) };
+    if stored != 0 {
+        return Err(Outcome::TxFailed);
+    }
+    Ok(())
 }
 
 /// Grows the frame by `delta` bytes at its head and moves its first `keep`
@@ -355,14 +404,4 @@ fn stored_ttl(entry: &AnswerValue, at: usize, data_len: usize) -> Result<u32, Ou
     }
     let field = entry.data.get(at..at + 4).ok_or(Outcome::TxFailed)?;
     Ok(u32::from_be_bytes([field[0], field[1], field[2], field[3]]))
-}
-
-/// Recomputes the IPv4 header checksum after the rewrite.
-#[inline(always)]
-fn ipv4_checksum(ctx: &XdpContext, l3: usize) -> Option<()> {
-    write(ctx, l3 + 10, [0, 0])?;
-    let header = ptr_at::<[u8; IPV4_HEADER_LEN]>(ctx, l3)?;
-    // SAFETY: ptr_at checked the bounds.
-    let sum = checksum::bytes(unsafe { &*header });
-    write(ctx, l3 + 10, (!checksum::fold(sum)).to_be_bytes())
 }

@@ -4,6 +4,8 @@
 #![no_main]
 
 mod answer;
+mod cookie;
+mod edns;
 mod maps;
 mod net;
 mod query;

@@ -2,6 +2,7 @@
 
 use anycast_common::{
     AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome,
+    cookie::CookieSecrets,
     ratelimit::{RateBucket, RateKey},
 };
 use aya_ebpf::{
@@ -35,18 +36,72 @@ pub static RATE_BUCKETS: LruHashMap<RateKey, RateBucket> = LruHashMap::with_max_
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Outcome::COUNT, 0);
 
-/// The question name of the packet being handled, lower-cased: too large
-/// for the 512-byte stack.
+/// OPT RDATA the fast path reads; a query with more is the daemon's.
+pub const OPTIONS_MAX: usize = 256;
+/// The options buffer: room for a whole cookie option read at any offset
+/// below [`OPTIONS_MAX`].
+pub const OPTIONS_BUF_LEN: usize = OPTIONS_MAX + 64;
+/// The OPT record of a response: fixed part, NSID and COOKIE options
+/// (107 bytes at most), with room for the cookie's write at any offset
+/// below 128.
+pub const REPLY_OPT_LEN: usize = 160;
+
+/// What the packet being handled needs beyond the 512-byte stack.
 #[repr(C)]
-pub struct NameScratch {
+pub struct Scratch {
+    /// The question name, lower-cased.
     pub name: [u8; NAME_BUF_LEN],
     /// The name's length, passed through memory on purpose (see
     /// `query::name`).
     pub len: u64,
+    /// The query's EDNS options as received (see `edns::options`).
+    pub options: [u8; OPTIONS_BUF_LEN],
+    /// The response's OPT record, assembled (see `edns::assemble`).
+    pub reply_opt: [u8; REPLY_OPT_LEN],
+    /// The response's client and server cookie, as little-endian words
+    /// (see `cookie::reply`).
+    pub reply_cookie: [u64; 3],
+    /// The client's address as the cookie hash takes it.
+    pub client: [u64; 2],
+    /// Values passed through memory on purpose (see [`forget`]).
+    pub forgotten: [u64; FORGET_SLOTS],
+}
+
+/// Slots of [`Scratch::forgotten`], one per value.
+pub const FORGET_SLOTS: usize = 8;
+pub const FORGET_SUM: usize = 0;
+pub const FORGET_FOUND: usize = 1;
+pub const FORGET_AT: usize = 2;
+pub const FORGET_LEN: usize = 3;
+pub const FORGET_L3: usize = 4;
+pub const FORGET_UDP: usize = 5;
+
+/// `value`, read back from map memory: to the verifier, any value of its
+/// type. A loop with a variable exit leaves values whose ranges differ by
+/// the iteration it left at; everything after it is then verified once
+/// per range, over the budget. Forgotten, they are one state. Only for
+/// values nothing after depends on for safety (sums, flags, offsets that
+/// are checked again).
+#[inline(always)]
+pub fn forget(slot: usize, value: u64) -> u64 {
+    let Some(buf) = SCRATCH.get_ptr_mut(0) else { return value };
+    // SAFETY: the per-CPU buffer; volatile keeps the round trip.
+    unsafe {
+        let slot = core::ptr::addr_of_mut!((*buf).forgotten[slot % FORGET_SLOTS]);
+        core::ptr::write_volatile(slot, value);
+        core::ptr::read_volatile(slot)
+    }
 }
 
 #[map(name = "SCRATCH")]
-pub static SCRATCH: PerCpuArray<NameScratch> = PerCpuArray::with_max_entries(1, 0);
+pub static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// The cookie secrets, in two slots (see `map_names::COOKIE_SECRETS`).
+#[map(name = "COOKIE_SECRETS")]
+pub static COOKIE_SECRETS: Array<CookieSecrets> = Array::with_max_entries(2, 0);
+
+#[map(name = "COOKIE_SLOT")]
+pub static COOKIE_SLOT: Array<u32> = Array::with_max_entries(1, 0);
 
 /// Bytes of headers and question the head-growing path can move.
 pub const FRAME_HEAD_MAX: usize = 512;

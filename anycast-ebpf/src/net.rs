@@ -8,7 +8,7 @@ use aya_ebpf::maps::lpm_trie::Key;
 
 use anycast_ebpf::packet::{holds, ptr_at, read_u8, read_u16};
 
-use crate::maps::{ACL_V4, ACL_V6};
+use crate::maps::{ACL_V4, ACL_V6, FORGET_L3, FORGET_UDP, forget};
 
 const ETH_HEADER_LEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
@@ -60,8 +60,18 @@ pub fn parse(ctx: &XdpContext, cfg: &FastPathConfig) -> Result<Datagram, Outcome
     if sport == 0 || udp_len != ip_payload_len {
         return Err(Outcome::Malformed);
     }
+    // Each VLAN tag count and family is another constant offset: forgotten
+    // (and masked to the largest each can be), they are one state to
+    // verify what follows with, rather than six.
+    let l3 = forget(FORGET_L3, l3 as u64) as usize & MAX_L3_OFFSET_MASK;
+    let udp = forget(FORGET_UDP, udp as u64) as usize & MAX_UDP_OFFSET_MASK;
     Ok(Datagram { src, l3, ipv6, udp, udp_len, addr_sum, ports_sum: sport as u64 + dport as u64, udp_csum })
 }
+
+/// Masks covering the largest offsets of the IP header (two VLAN tags:
+/// 22) and the UDP header (then IPv6: 62).
+const MAX_L3_OFFSET_MASK: usize = 0x1f;
+const MAX_UDP_OFFSET_MASK: usize = 0x3f;
 
 /// What the IP header says: (ipv6, UDP offset, payload length, address sum,
 /// source address).

@@ -1,6 +1,6 @@
 //! The DNS query: strict header checks, the question name (bounded, hashed
 //! and lower-cased into the scratch buffer as it is read), QTYPE/QCLASS and
-//! an optional EDNS(0) OPT record without options.
+//! an optional EDNS(0) OPT record, whose options [`edns`] reads.
 
 use anycast_common::{
     FastPathConfig, MAX_LABEL_LEN, MAX_NAME_LEN, NAME_BUF_LEN, OPT_RECORD_LEN, Outcome, checksum,
@@ -12,7 +12,8 @@ use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 use anycast_ebpf::packet::{read_u8, read_u16};
 
 use crate::{
-    maps::{NameScratch, SCRATCH},
+    edns::{self, Options},
+    maps::{SCRATCH, Scratch},
     net::{Datagram, UDP_HEADER_LEN},
 };
 
@@ -20,6 +21,7 @@ use crate::{
 pub struct Edns {
     pub udp_size: u16,
     pub dnssec_ok: bool,
+    pub options: Options,
 }
 
 pub struct Query {
@@ -70,10 +72,14 @@ pub fn parse(ctx: &XdpContext, dgram: &Datagram, cfg: &FastPathConfig) -> Result
     let mut end = question + name_len + 4;
     let mut opt_sum = 0;
     let edns = if arcount == 1 {
-        let (edns, raw) = opt(ctx, end)?;
+        let (edns, raw, rdlen) = opt(ctx, end)?;
         opt_sum = checksum::at_parity(checksum::fold(checksum::bytes(&raw)), name_len & 1 == 1);
         end += OPT_RECORD_LEN;
-        Some(edns)
+        let (options, options_sum) = edns::options(ctx, cfg, end, rdlen)?;
+        // The options start an OPT record's length after it.
+        opt_sum += checksum::at_parity(checksum::fold(options_sum), name_len & 1 == 0);
+        end += rdlen;
+        Some(Edns { options, ..edns })
     } else {
         None
     };
@@ -134,14 +140,10 @@ fn name(ctx: &XdpContext, at: usize, end: usize, key: &[u64; 2]) -> Result<(usiz
         let slot = unsafe { (*buf).name.as_mut_ptr().add(at) as *mut [u8; 8] };
         // Past the name the buffer holds bytes of the query (or of older
         // packets): zero them.
-        let left = len - at;
-        let mask = if left >= 8 { u64::MAX } else { (1u64 << (left * 8)) - 1 };
         // SAFETY: see above.
-        let received = u64::from_le_bytes(unsafe { *slot }) & mask;
-        // Checksum words are big-endian pairs; the question starts at an
-        // even offset of the datagram. 32-bit halves fold like 16-bit words.
-        let big_endian = received.swap_bytes();
-        sum += (big_endian >> 32) + (big_endian & 0xffff_ffff);
+        let received = checksum::le_prefix(u64::from_le_bytes(unsafe { *slot }), len - at);
+        // The question starts at an even offset of the datagram.
+        sum += checksum::le_word_sum(received);
         let lowered = hash::lower_word(received);
         // SAFETY: see above.
         unsafe { *slot = lowered.to_le_bytes() };
@@ -182,7 +184,7 @@ fn name_len(name: &[u8; NAME_BUF_LEN], available: usize) -> Result<usize, Outcom
 /// from memory, the length is one range, and what follows is verified once.
 /// Both loops over the name need it.
 #[inline(always)]
-fn widen(buf: *mut NameScratch, len: usize) -> Result<usize, Outcome> {
+fn widen(buf: *mut Scratch, len: usize) -> Result<usize, Outcome> {
     // SAFETY: per-CPU buffer; volatile keeps the round trip.
     let len = unsafe {
         core::ptr::write_volatile(&mut (*buf).len, len as u64);
@@ -191,10 +193,11 @@ fn widen(buf: *mut NameScratch, len: usize) -> Result<usize, Outcome> {
     if len == 0 || len > MAX_NAME_LEN { Err(Outcome::BadName) } else { Ok(len) }
 }
 
-/// An OPT record for EDNS version 0 with no options. Returns it and its raw
-/// bytes (for the checksum).
+/// An OPT record for EDNS version 0. Returns it (without its options), the
+/// raw bytes of its fixed part (for the checksum) and the length of its
+/// options.
 #[inline(always)]
-fn opt(ctx: &XdpContext, at: usize) -> Result<(Edns, [u8; OPT_RECORD_LEN]), Outcome> {
+fn opt(ctx: &XdpContext, at: usize) -> Result<(Edns, [u8; OPT_RECORD_LEN], usize), Outcome> {
     let owner = read_u8(ctx, at).ok_or(Outcome::Malformed)?;
     let rtype = read_u16(ctx, at + 1).ok_or(Outcome::Malformed)?;
     let udp_size = read_u16(ctx, at + 3).ok_or(Outcome::Malformed)?;
@@ -206,14 +209,13 @@ fn opt(ctx: &XdpContext, at: usize) -> Result<(Edns, [u8; OPT_RECORD_LEN]), Outc
     if owner != 0 || rtype != TYPE_OPT || ext_rcode_version != 0 {
         return Err(Outcome::BadEdns);
     }
-    if rdlen != 0 {
-        return Err(Outcome::EdnsOption);
-    }
     let [t0, t1] = rtype.to_be_bytes();
     let [s0, s1] = udp_size.to_be_bytes();
     let [f0, f1] = flags.to_be_bytes();
-    let raw = [0, t0, t1, s0, s1, 0, 0, f0, f1, 0, 0];
-    Ok((Edns { udp_size, dnssec_ok: flags & EDNS_FLAG_DO != 0 }, raw))
+    let [r0, r1] = rdlen.to_be_bytes();
+    let raw = [0, t0, t1, s0, s1, 0, 0, f0, f1, r0, r1];
+    let edns = Edns { udp_size, dnssec_ok: flags & EDNS_FLAG_DO != 0, options: Options::NONE };
+    Ok((edns, raw, rdlen as usize))
 }
 
 /// The query's UDP checksum over the whole datagram. A corrupted query goes

@@ -5,7 +5,11 @@
 //! stores the sections for the XDP program, which assembles exactly this;
 //! the daemon assembles it with [`assemble`].
 
-use anycast_common::dns::{self, HEADER_LEN};
+use anycast_common::{
+    OPT_RECORD_LEN,
+    cookie::{CLIENT_COOKIE_LEN, OPTION_COOKIE, SERVER_COOKIE_LEN},
+    dns::{self, HEADER_LEN, MAX_NSID_LEN},
+};
 use hickory_proto::{
     ProtoError,
     op::{Message, OpCode, Query},
@@ -71,14 +75,42 @@ const OPTION_EDE: u16 = 15;
 /// EDE INFO-CODE 3: a stale answer (RFC 8914 4.4).
 pub const EDE_STALE_ANSWER: u16 = 3;
 
-/// The EDNS part of a response: the node's OPT record, DO echoed.
+/// The node's NSID (RFC 5001), in a form that copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nsid {
+    len: u8,
+    bytes: [u8; MAX_NSID_LEN],
+}
+
+impl Nsid {
+    pub const NONE: Nsid = Nsid { len: 0, bytes: [0; MAX_NSID_LEN] };
+
+    /// None if it is longer than [`MAX_NSID_LEN`] (the config refuses it).
+    pub fn new(nsid: &[u8]) -> Option<Nsid> {
+        let mut bytes = [0; MAX_NSID_LEN];
+        bytes.get_mut(..nsid.len())?.copy_from_slice(nsid);
+        Some(Nsid { len: nsid.len() as u8, bytes })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+/// The EDNS part of a response: the node's OPT record, DO echoed, and the
+/// options in the order of their codes (NSID, COOKIE, EDE), as the fast
+/// path writes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResponseEdns {
     pub udp_size: u16,
     pub dnssec_ok: bool,
     /// The upper eight bits of a 12-bit RCODE (RFC 6891 6.1.3): 1 for
-    /// BADVERS.
+    /// BADVERS and BADCOOKIE.
     pub extended_rcode: u8,
+    /// The NSID, when the query asked for it and the node has one.
+    pub nsid: Option<Nsid>,
+    /// The client cookie then the server cookie, for a query with a COOKIE.
+    pub cookie: Option<[u8; CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN]>,
     /// An Extended DNS Error's INFO-CODE (RFC 8914), without text.
     pub ede: Option<u16>,
 }
@@ -88,13 +120,22 @@ impl ResponseEdns {
     pub fn record(&self) -> Vec<u8> {
         let mut opt = dns::opt_record(self.udp_size, self.dnssec_ok).to_vec();
         opt[5] = self.extended_rcode;
-        if let Some(code) = self.ede {
-            // RDLEN 6: the option's code, its length (2), the INFO-CODE.
-            opt[9..11].copy_from_slice(&6u16.to_be_bytes());
-            for field in [OPTION_EDE, 2, code] {
-                opt.extend_from_slice(&field.to_be_bytes());
-            }
+        let mut option = |code: u16, data: &[u8]| {
+            opt.extend_from_slice(&code.to_be_bytes());
+            opt.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            opt.extend_from_slice(data);
+        };
+        if let Some(nsid) = self.nsid.filter(|n| n.len > 0) {
+            option(dns::OPTION_NSID, nsid.bytes());
         }
+        if let Some(cookie) = &self.cookie {
+            option(OPTION_COOKIE, cookie);
+        }
+        if let Some(code) = self.ede {
+            option(OPTION_EDE, &code.to_be_bytes());
+        }
+        let rdlen = (opt.len() - OPT_RECORD_LEN) as u16;
+        opt[9..11].copy_from_slice(&rdlen.to_be_bytes());
         opt
     }
 }

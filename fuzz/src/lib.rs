@@ -8,14 +8,19 @@ use std::{
 };
 
 use anycast_user::{
-    policy::acl::Acl,
+    policy::{
+        acl::Acl,
+        cookies::{self, Cookies},
+        ratelimit::{Limiter, RateLimitSettings},
+    },
     resolver::{
         Limits, Mode, Resolver,
         cache::CacheLimits,
         hints::RootHints,
         upstream::{Upstream, UpstreamError},
     },
-    server::respond::Responder,
+    server::{edns::EdnsPolicy, respond::Responder},
+    wire::Nsid,
 };
 use hickory_proto::op::Message;
 
@@ -64,11 +69,21 @@ pub fn responder(upstream: Replies) -> Responder<Replies> {
         )),
         stats: Default::default(),
         acl: Acl::new(vec!["10.0.0.0/8".parse().unwrap()]),
-        edns_udp_size: 1232,
+        edns: EdnsPolicy {
+            udp_size: 1232,
+            nsid: Nsid::new(b"fuzz").expect("a short NSID"),
+            cookies: Some(Arc::new(Cookies::new(cookies::random_secrets()))),
+        },
         limiter: None,
         tcp_limiter: None,
         sink: None,
     }
+}
+
+/// `responder` with a rate limit that slips every query after the first.
+pub fn limited(responder: Responder<Replies>) -> Responder<Replies> {
+    let settings = RateLimitSettings { responses_per_second: 1, burst: 1, slip: 1, ..RateLimitSettings::OFF };
+    Responder { limiter: Limiter::new(&settings), ..responder }
 }
 
 /// Runs `future` to completion on one shared single-threaded runtime.

@@ -1,11 +1,14 @@
 """A flood of queries from one source address, to see rate limiting.
 
-Usage: flood.py SERVER NAME COUNT RATE SOURCE COOKIE
+Usage: flood.py SERVER NAME COUNT RATE SOURCE KIND
 Sends COUNT queries for NAME (each its own ID) at RATE a second from
-SOURCE, with an EDNS COOKIE option if COOKIE is 1 (the XDP program leaves
-those to the daemon), then listens one more second. Prints one JSON
-object: sent, answered (TC clear), truncated (TC set), silent (no reply),
-seconds (how long sending took). Runs after dnswire.py.
+SOURCE, then listens one more second. KIND is what they carry: `plain`;
+`subnet`, an EDNS client subnet option (which the XDP program leaves to
+the daemon); `cookie`, a client cookie; `server-cookie`, the client cookie
+and the server cookie one query learned first. Prints one JSON object:
+sent, answered (NOERROR, TC clear), truncated (TC set), badcookie
+(RCODE BADCOOKIE), silent (no reply), seconds (how long sending took).
+Runs after dnswire.py.
 """
 import json
 import socket
@@ -14,10 +17,25 @@ import time
 
 SERVER, NAME = sys.argv[1], sys.argv[2]
 COUNT, RATE, SOURCE = int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-COOKIE = b"\x01\x02\x03\x04\x05\x06\x07\x08" if sys.argv[6] == "1" else None
+KIND = sys.argv[6]
+CLIENT_COOKIE = b"\x01\x02\x03\x04\x05\x06\x07\x08"
 family = socket.AF_INET6 if ":" in SERVER else socket.AF_INET
 s = socket.socket(family, socket.SOCK_DGRAM)
 s.bind((SOURCE, 0))
+cookie, options = None, ()
+if KIND == "subnet":
+    options = [(CLIENT_SUBNET, bytes([0, 1, 24, 0, 10, 0, 0]))]
+elif KIND == "cookie":
+    cookie = CLIENT_COOKIE
+elif KIND == "server-cookie":
+    s.settimeout(2.0)
+    s.sendto(query(NAME, qid=0xffff, cookie=CLIENT_COOKIE), (SERVER, 53))
+    cookie = response_cookie(s.recv(4096))
+    assert cookie and cookie[:8] == CLIENT_COOKIE and len(cookie) == 24, cookie
+    # Let that query's token come back before the flood.
+    time.sleep(1.0)
+elif KIND != "plain":
+    sys.exit(f"unknown kind {KIND}")
 s.setblocking(False)
 replies = {}  # ID -> "answered" | "truncated"
 start = time.monotonic()
@@ -27,7 +45,7 @@ while True:
     now = time.monotonic()
     if n < COUNT and now >= start + n / RATE:
         try:
-            s.sendto(query(NAME, qid=n, cookie=COOKIE), (SERVER, 53))
+            s.sendto(query(NAME, qid=n, cookie=cookie, options=options), (SERVER, 53))
             n += 1
         except BlockingIOError:
             time.sleep(0.0005)
@@ -44,13 +62,19 @@ while True:
         continue
     if len(data) >= 12:
         qid = int.from_bytes(data[0:2], "big")
-        replies[qid] = "truncated" if data[2] & 0x02 else "answered"
+        if data[2] & 0x02:
+            replies[qid] = "truncated"
+        elif data[3] & 0x0F == 7:
+            replies[qid] = "badcookie"  # 23: 7 here, 1 in the OPT
+        else:
+            replies[qid] = "answered"
 
 values = list(replies.values())
 print(json.dumps({
     "sent": n,
     "answered": values.count("answered"),
     "truncated": values.count("truncated"),
+    "badcookie": values.count("badcookie"),
     "silent": n - len(values),
     "seconds": round(sending, 3),
 }))

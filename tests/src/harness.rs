@@ -12,11 +12,18 @@ use anycast_common::Outcome;
 use anycast_user::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
-    fastpath::{FastPath, Settings},
-    policy::{acl::Acl, ratelimit::RateLimitSettings},
+    fastpath::{FastPath, Settings, cookie_map::CookieMap},
+    policy::{
+        acl::Acl,
+        cookies::{self, Cookies},
+        ratelimit::RateLimitSettings,
+    },
+    server::edns::EdnsPolicy,
+    wire::Nsid,
 };
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::Message;
+use std::sync::Arc;
 
 use crate::zone;
 
@@ -26,6 +33,8 @@ pub const CLIENT4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 pub const CLIENT6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0, 0, 0, 0, 7);
 /// The node's EDNS UDP size in these tests.
 pub const EDNS_UDP_SIZE: u16 = 1232;
+/// The node's NSID in these tests.
+pub const NSID: &[u8] = b"xdp-test-node";
 
 pub const XDP_PASS: u32 = 2;
 pub const XDP_TX: u32 = 3;
@@ -49,6 +58,11 @@ pub struct Run {
 
 pub struct Node {
     pub fast_path: FastPath,
+    /// The cookie secrets in the program's map.
+    pub cookie_map: CookieMap,
+    /// What the daemon answers EDNS with, with the same secrets: the
+    /// fast path's OPT records must equal its.
+    pub edns: EdnsPolicy,
 }
 
 impl Node {
@@ -67,9 +81,27 @@ impl Node {
             udp_port: 53,
             edns_udp_size: EDNS_UDP_SIZE,
             rate_limit,
+            nsid: NSID.to_vec(),
+            cookies: true,
         };
         let fast_path = FastPath::load(&settings).unwrap_or_else(|e| panic!("loading the XDP program failed: {e:?}"));
-        Node { fast_path }
+        let mut cookie_map = fast_path.cookie_map().unwrap_or_else(|e| panic!("the cookie maps: {e}"));
+        let secrets = cookies::random_secrets();
+        cookie_map.set(&secrets).unwrap_or_else(|e| panic!("writing the cookie secrets: {e}"));
+        let edns = EdnsPolicy {
+            udp_size: EDNS_UDP_SIZE,
+            nsid: Nsid::new(NSID).expect("a short NSID"),
+            cookies: Some(Arc::new(Cookies::new(secrets))),
+        };
+        Node { fast_path, cookie_map, edns }
+    }
+
+    /// Rotates the cookie secret on both sides, as the daemon does.
+    pub fn rotate_cookie_secret(&mut self) {
+        let cookies = self.edns.cookies.as_ref().expect("cookies on");
+        let next = cookies::rotated(&cookies.secrets());
+        self.cookie_map.set(&next).unwrap_or_else(|e| panic!("writing the cookie secrets: {e}"));
+        cookies.set(next);
     }
 
     /// A node whose map holds the catalog, written [`AGE`] ago, and one

@@ -43,10 +43,10 @@ impl Traffic {
         Traffic::start("query stream", ns, STREAM, &args)
     }
 
-    /// `count` queries at `rate` a second from `source` (see `flood.py`);
-    /// with `cookie`, each carries an EDNS COOKIE option.
-    pub fn flood(ns: &Netns, server: &str, name: &str, count: u32, rate: u32, source: &str, cookie: bool) -> Traffic {
-        let args = [server, name, &count.to_string(), &rate.to_string(), source, if cookie { "1" } else { "0" }];
+    /// `count` queries at `rate` a second from `source`, carrying `kind`
+    /// (see `flood.py`).
+    pub fn flood(ns: &Netns, server: &str, name: &str, count: u32, rate: u32, source: &str, kind: Flood) -> Traffic {
+        let args = [server, name, &count.to_string(), &rate.to_string(), source, kind.name()];
         Traffic::start("flood", ns, FLOOD, &args.map(str::to_string))
     }
 
@@ -86,6 +86,30 @@ impl Traffic {
         let out = child.wait_with_output().unwrap_or_else(|e| panic!("waiting for the {}: {e}", self.what));
         let text = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("the {}'s report `{text}`: {e}", self.what))
+    }
+}
+
+/// What the queries of a flood carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flood {
+    Plain,
+    /// An EDNS client subnet option: the XDP program leaves them to the
+    /// daemon.
+    Subnet,
+    /// A client cookie.
+    ClientCookie,
+    /// The client cookie and the server cookie a first query learned.
+    ServerCookie,
+}
+
+impl Flood {
+    fn name(self) -> &'static str {
+        match self {
+            Flood::Plain => "plain",
+            Flood::Subnet => "subnet",
+            Flood::ClientCookie => "cookie",
+            Flood::ServerCookie => "server-cookie",
+        }
     }
 }
 

@@ -18,9 +18,21 @@ use crate::{
 };
 
 /// Checks `answer`, sent in reply to `query`, from entries whose TTLs have
-/// aged by a number of seconds in `ages`.
+/// aged by a number of seconds in `ages`; its OPT record, if any, must
+/// have no options.
 pub fn answer(query: &[u8], answer: &[u8], ages: RangeInclusive<u32>) -> Result<(), String> {
-    let (asked, got) = turned_around(query, answer)?;
+    answer_with_opt(query, answer, ages, None)
+}
+
+/// [`answer`], with the OPT record the daemon makes for the query: the
+/// fast path's must be the same bytes.
+pub fn answer_with_opt(
+    query: &[u8],
+    answer: &[u8],
+    ages: RangeInclusive<u32>,
+    opt: Option<&[u8]>,
+) -> Result<(), String> {
+    let (asked, got, dns) = turned_around(query, answer)?;
     let [question] = asked.queries.as_slice() else {
         return Err(format!("answered a query with {} questions", asked.queries.len()));
     };
@@ -29,14 +41,15 @@ pub fn answer(query: &[u8], answer: &[u8], ages: RangeInclusive<u32>) -> Result<
         .into_iter()
         .find(|e| e.answers(question, dnssec_ok))
         .ok_or_else(|| format!("answered {question} (DO={dnssec_ok}), which has no live entry"))?;
-    compare(&asked, &got, &entry, &ages)
+    compare(&asked, &got, &entry, &ages)?;
+    check_opt(&asked, &got, &entry.answer_to(&asked), &dns, opt)
 }
 
 /// Checks `answer`, the rate limiter's slip in reply to `query`: headers
 /// turned around as for an answer, no records, TC set, the OPT as for an
 /// answer.
 pub fn truncated(query: &[u8], answer: &[u8]) -> Result<(), String> {
-    let (asked, got) = turned_around(query, answer)?;
+    let (asked, got, dns) = turned_around(query, answer)?;
     let mut expected = respond(&asked, ResponseCode::NoError, Sections::answers(Vec::new()));
     expected.metadata.truncation = true;
     if got.metadata != expected.metadata {
@@ -48,12 +61,28 @@ pub fn truncated(query: &[u8], answer: &[u8]) -> Result<(), String> {
     if !(got.answers.is_empty() && got.authorities.is_empty() && got.additionals.is_empty()) {
         return Err("records in a TC=1 slip".into());
     }
-    check_opt(&asked, &got, &expected)
+    check_opt(&asked, &got, &expected, &dns, None)
 }
 
-/// The query and response of a frame the fast path sent back, once every
-/// header is checked to be turned around and the ID and question echoed.
-fn turned_around(query: &[u8], answer: &[u8]) -> Result<(Message, Message), String> {
+/// Checks `answer`, the rate limiter's slip in reply to `query` with a
+/// client cookie: headers turned around, no records, RCODE BADCOOKIE, TC
+/// clear, and the daemon's OPT record `opt` (which carries the cookie).
+pub fn badcookie(query: &[u8], answer: &[u8], opt: &[u8]) -> Result<(), String> {
+    let (asked, got, dns) = turned_around(query, answer)?;
+    let expected = respond(&asked, ResponseCode::BADCOOKIE, Sections::answers(Vec::new()));
+    if got.metadata != expected.metadata {
+        return Err(format!("header {:?}, expected {:?}", got.metadata, expected.metadata));
+    }
+    if !(got.answers.is_empty() && got.authorities.is_empty() && got.additionals.is_empty()) {
+        return Err("records in a BADCOOKIE slip".into());
+    }
+    check_opt(&asked, &got, &expected, &dns, Some(opt))
+}
+
+/// The query and response of a frame the fast path sent back (and the
+/// response's DNS bytes), once every header is checked to be turned around
+/// and the ID and question echoed.
+fn turned_around(query: &[u8], answer: &[u8]) -> Result<(Message, Message, Vec<u8>), String> {
     let input =
         reply::parse(query, Sender::Client).map_err(|e| format!("answered a frame that is no valid query: {e}"))?;
     let out = reply::parse(answer, Sender::Node)?;
@@ -76,7 +105,7 @@ fn turned_around(query: &[u8], answer: &[u8]) -> Result<(Message, Message), Stri
         return Err("ID or question not echoed byte for byte".into());
     }
     let got = Message::from_vec(&out.dns).map_err(|e| format!("the answer does not parse: {e}"))?;
-    Ok((asked, got))
+    Ok((asked, got, out.dns))
 }
 
 /// `got` against the node's answer to `asked` from `entry`.
@@ -102,11 +131,13 @@ fn compare(asked: &Message, got: &Message, entry: &Entry, ages: &RangeInclusive<
             aged(g, w, ages).map_err(|e| format!("{section}: {e}"))?;
         }
     }
-    check_opt(asked, got, &expected)
+    Ok(())
 }
 
-/// The node's OPT record in `got` if and only if `expected` has one.
-fn check_opt(asked: &Message, got: &Message, expected: &Message) -> Result<(), String> {
+/// The node's OPT record in `got` if and only if `expected` has one; the
+/// daemon's bytes `opt` at the end of the response `dns` if given, else
+/// one without options.
+fn check_opt(asked: &Message, got: &Message, expected: &Message, dns: &[u8], opt: Option<&[u8]>) -> Result<(), String> {
     match (&got.edns, &expected.edns) {
         (None, None) => Ok(()),
         (Some(g), Some(_)) => {
@@ -114,10 +145,15 @@ fn check_opt(asked: &Message, got: &Message, expected: &Message) -> Result<(), S
             if g.max_payload() != EDNS_UDP_SIZE || g.version() != 0 || g.flags().dnssec_ok != want_do {
                 return Err(format!("OPT {g:?}"));
             }
-            if !g.options().options.is_empty() {
-                return Err("OPT with options".into());
+            match opt {
+                Some(opt) if !dns.ends_with(opt) => Err(format!(
+                    "OPT record {:02x?}, the daemon's is {opt:02x?}",
+                    &dns[dns.len().saturating_sub(opt.len())..]
+                )),
+                Some(_) => Ok(()),
+                None if !g.options().options.is_empty() => Err("OPT with options".into()),
+                None => Ok(()),
             }
-            Ok(())
         }
         (g, e) => Err(format!("OPT {g:?}, expected {e:?}")),
     }

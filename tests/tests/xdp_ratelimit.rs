@@ -13,7 +13,7 @@ use anycast_tests::{
     frame::FrameSpec,
     harness::{CLIENT6, Node, VIP4, VIP6, XDP_DROP, XDP_TX, ages_since},
     verify,
-    zone::{EDNS_DO, query, wire},
+    zone::{EDNS, EDNS_DO, query, wire},
 };
 use anycast_user::policy::ratelimit::RateLimitSettings;
 use hickory_proto::rr::RecordType;
@@ -105,4 +105,68 @@ fn without_a_limit_nothing_is_limited() {
         let (_, outcome) = node.run_counted(&frame);
         assert_eq!(outcome, Outcome::Answered, "query {i}");
     }
+}
+
+/// A query for www.example. A with EDNS and a COOKIE option of `cookie`.
+fn with_cookie(id: u16, cookie: &[u8]) -> Vec<u8> {
+    let mut q = wire(&query(id, "www.example.", RecordType::A, EDNS));
+    let at = q.len() - 2;
+    q[at..].copy_from_slice(&((4 + cookie.len()) as u16).to_be_bytes());
+    q.extend_from_slice(&anycast_common::cookie::OPTION_COOKIE.to_be_bytes());
+    q.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+    q.extend_from_slice(cookie);
+    q
+}
+
+#[test]
+fn a_valid_server_cookie_is_never_limited_and_a_client_cookie_slips_as_badcookie() {
+    use anycast_common::cookie::{self, ServerCookie};
+    use anycast_user::{policy::cookies::client_addr, wire::ResponseEdns};
+    use hickory_proto::op::Message;
+
+    let slip_all = RateLimitSettings { slip: 1, ..LIMIT };
+    let (mut node, populated) = Node::populated_with(Node::with_rate_limit(slip_all));
+    let client = v4_client(9);
+    let client_cookie = [7u8; 8];
+    let (secrets, now) = node.edns.cookies.as_ref().unwrap().now();
+    let made = cookie::make(&secrets, u64::from_le_bytes(client_cookie), &client_addr(client), now);
+    let valid = with_cookie(0x0101, &[client_cookie.as_slice(), &made.to_bytes()].concat());
+    let client_only = with_cookie(0x0102, &client_cookie);
+    let (mut problems, mut straddled) = (Vec::new(), 0);
+    for i in 0..20 {
+        let frame = FrameSpec::dns(client, VIP4.into(), valid.clone()).build();
+        let (run, outcome) = node.run_counted(&frame);
+        if outcome != Outcome::Answered || !run.frame.ends_with(&made.to_bytes()) {
+            problems.push(format!("valid cookie, query {i}: {outcome:?}"));
+        }
+        // From the fifth on, over the limit: every one slips (slip 1), as
+        // BADCOOKIE with the daemon's OPT (a new cookie, so made in the
+        // same second: a query that straddles one is not compared).
+        let frame = FrameSpec::dns(client, VIP4.into(), client_only.clone()).build();
+        let second = node.edns.cookies.as_ref().unwrap().now().1;
+        let (run, outcome) = node.run_counted(&frame);
+        let m = Message::from_vec(&client_only).unwrap();
+        let edns = node.edns.answer(m.edns.as_ref().unwrap(), client).unwrap();
+        if node.edns.cookies.as_ref().unwrap().now().1 != second {
+            straddled += 1;
+            continue;
+        }
+        let checked = match outcome {
+            Outcome::Answered if i < 4 => {
+                verify::answer_with_opt(&frame, &run.frame, ages_since(populated), Some(&edns.response.record()))
+            }
+            Outcome::Slipped if i >= 4 => {
+                let opt = ResponseEdns { extended_rcode: 1, ..edns.response }.record();
+                verify::badcookie(&frame, &run.frame, &opt)
+            }
+            other => Err(format!("{other:?}")),
+        };
+        if let Err(e) = checked {
+            problems.push(format!("client cookie only, query {i}: {e}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(straddled <= 1, "{straddled} queries straddled a second");
+    let server = ServerCookie::from_bytes(&made.to_bytes());
+    assert!(cookie::check(&secrets, &server, u64::from_le_bytes(client_cookie), &client_addr(client), now).is_valid());
 }

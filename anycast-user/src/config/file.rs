@@ -9,6 +9,7 @@ use super::{
     acl::AclSection,
     announce::{AnnounceSection, HealthSection},
     bgp::BgpSection,
+    cookies::CookiesSection,
     dnssec::DnssecSection,
     error::ConfigError,
     fastpath::FastPathSection,
@@ -30,6 +31,8 @@ pub struct File {
     pub cache: CacheSection,
     #[serde(default)]
     pub dnssec: DnssecSection,
+    #[serde(default)]
+    pub cookies: CookiesSection,
     #[serde(default)]
     pub fastpath: FastPathSection,
     #[serde(default)]

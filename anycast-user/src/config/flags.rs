@@ -62,6 +62,9 @@ pub struct Flags {
     /// (service.threads).
     #[arg(long, value_name = "N")]
     pub threads: Option<u64>,
+    /// The node's NSID (RFC 5001), e.g. its host name (service.nsid).
+    #[arg(long, value_name = "NAME")]
+    pub nsid: Option<String>,
 }
 
 impl Flags {
@@ -87,6 +90,7 @@ impl Flags {
         set(&mut service.control_socket, &self.control_socket);
         set(&mut service.metrics, &self.metrics);
         set(&mut service.threads, &self.threads);
+        set(&mut service.nsid, &self.nsid);
         set_list(&mut file.acl.allow, &self.allow);
         let resolver = &mut file.resolver;
         set(&mut resolver.mode, &self.mode);

@@ -9,6 +9,7 @@
 pub mod acl;
 pub mod announce;
 pub mod bgp;
+pub mod cookies;
 pub mod dnssec;
 pub mod error;
 pub mod fastpath;
@@ -27,7 +28,7 @@ use resolver::ResolverSettings;
 use service::ServiceSettings;
 
 use crate::{
-    policy::{acl::Network, ratelimit::RateLimitSettings},
+    policy::{acl::Network, cookies::SecretSource, ratelimit::RateLimitSettings},
     resolver::cache::CacheLimits,
     route::announce::AnnounceSettings,
 };
@@ -41,6 +42,8 @@ pub struct Config {
     pub cache: CacheLimits,
     /// None when validation is off.
     pub dnssec: Option<DnssecSettings>,
+    /// Where the DNS cookie secret comes from; None when cookies are off.
+    pub cookies: Option<SecretSource>,
     pub fast_path: FastPathSettings,
     pub rate_limit: RateLimitSettings,
     pub announce: AnnounceSettings,
@@ -64,6 +67,7 @@ impl Config {
             allow: file.acl.check()?,
             resolver: file.resolver.check()?,
             dnssec: file.dnssec.check()?,
+            cookies: file.cookies.check()?,
             fast_path: file.fastpath.check(cache.ttl.max_ttl)?,
             rate_limit: file.rate_limit.check()?,
             announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,

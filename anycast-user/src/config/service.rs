@@ -7,6 +7,7 @@ use std::{
     time::Duration,
 };
 
+use anycast_common::dns::MAX_NSID_LEN;
 use serde::Deserialize;
 
 use super::error::{ConfigError, invalid, within};
@@ -57,6 +58,9 @@ pub struct ServiceSection {
     pub metrics: Option<SocketAddr>,
     /// Worker threads (default: one per CPU the daemon may run on).
     pub threads: Option<u64>,
+    /// The node's name server identifier (RFC 5001), given to queries
+    /// that ask (`dig +nsid`): which node of the anycast service answered.
+    pub nsid: Option<String>,
 }
 
 /// `[service]`, checked.
@@ -73,6 +77,8 @@ pub struct ServiceSettings {
     pub metrics: Option<SocketAddr>,
     /// Worker threads (None: one per CPU the daemon may run on).
     pub threads: Option<usize>,
+    /// The NSID's bytes; empty for none.
+    pub nsid: Vec<u8>,
 }
 
 impl ServiceSection {
@@ -103,6 +109,7 @@ impl ServiceSection {
             control_socket: self.control_socket.unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
             metrics: self.metrics,
             threads: threads(self.threads)?,
+            nsid: nsid(self.nsid)?,
         })
     }
 }
@@ -128,6 +135,14 @@ impl ServiceSection {
             max_pipelined: count("service.tcp_max_pipelined", self.tcp_max_pipelined, defaults.max_pipelined)?,
         })
     }
+}
+
+fn nsid(value: Option<String>) -> Result<Vec<u8>, ConfigError> {
+    let nsid = value.unwrap_or_default().into_bytes();
+    if nsid.len() > MAX_NSID_LEN {
+        return Err(invalid("service.nsid", format!("{} bytes; at most {MAX_NSID_LEN}", nsid.len())));
+    }
+    Ok(nsid)
 }
 
 fn threads(value: Option<u64>) -> Result<Option<usize>, ConfigError> {

@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use crate::{
-    dnssec::anchors::AnchorError, fastpath::FastPathError, netlink::NetlinkError, resolver::hints::HintsError,
-    route::announce::AnnounceError,
+    dnssec::anchors::AnchorError, fastpath::FastPathError, netlink::NetlinkError, policy::cookies::SecretError,
+    resolver::hints::HintsError, route::announce::AnnounceError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +13,8 @@ pub enum DaemonError {
     Hints(#[from] HintsError),
     #[error(transparent)]
     Anchors(#[from] AnchorError),
+    #[error(transparent)]
+    CookieSecret(#[from] SecretError),
     #[error("{what} {addr}: {source}")]
     Socket { what: &'static str, addr: SocketAddr, source: std::io::Error },
     #[error("{context}: {source}")]

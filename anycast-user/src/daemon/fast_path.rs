@@ -11,7 +11,8 @@ use crate::{
     policy::acl::Acl,
 };
 
-/// Loads and attaches the XDP program, unless the fast path is off.
+/// Loads the XDP program, unless the fast path is off; [`attach`] then
+/// attaches it.
 pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
     let service = &config.service;
     let Some(interface) = service.interface.as_deref().filter(|_| service.xdp_mode != XdpMode::Off) else {
@@ -25,8 +26,10 @@ pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
         udp_port: service.port,
         edns_udp_size: config.fast_path.edns_udp_size,
         rate_limit: config.rate_limit,
+        nsid: service.nsid.clone(),
+        cookies: config.cookies.is_some(),
     };
-    let mut fast_path = match &config.fast_path.pin_dir {
+    let fast_path = match &config.fast_path.pin_dir {
         Some(dir) => FastPath::load_pinned(&settings, dir, interface)
             .map_err(context(format!("loading the XDP program pinned under {}", dir.display())))?,
         None => FastPath::load(&settings).map_err(context("loading the XDP program".into()))?,
@@ -34,12 +37,18 @@ pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
     if fast_path.taken_over() {
         tracing::info!(interface, "the pinned maps are taken over: answers, counters and rate limits carry on");
     }
-    attach(&mut fast_path, interface, service.xdp_mode)?;
-    tracing::info!(interface, "fast path attached");
     Ok(Some(fast_path))
 }
 
-fn attach(fast_path: &mut FastPath, interface: &str, mode: XdpMode) -> Result<(), DaemonError> {
+/// Attaches the loaded program in the configured mode.
+pub fn attach(config: &Config, fast_path: &mut FastPath) -> Result<(), DaemonError> {
+    let interface = config.service.interface.as_deref().expect("a loaded fast path has its interface");
+    attach_in(fast_path, interface, config.service.xdp_mode)?;
+    tracing::info!(interface, "fast path attached");
+    Ok(())
+}
+
+fn attach_in(fast_path: &mut FastPath, interface: &str, mode: XdpMode) -> Result<(), DaemonError> {
     let attach = |fast_path: &mut FastPath, mode: Attach, name: &str| {
         fast_path.attach(interface, mode).map_err(context(format!("attaching XDP to {interface} ({name})")))
     };
@@ -60,6 +69,6 @@ fn attach(fast_path: &mut FastPath, interface: &str, mode: XdpMode) -> Result<()
     }
 }
 
-fn context(context: String) -> impl FnOnce(FastPathError) -> DaemonError {
+pub fn context(context: String) -> impl FnOnce(FastPathError) -> DaemonError {
     move |source| DaemonError::FastPath { context, source: Box::new(source) }
 }

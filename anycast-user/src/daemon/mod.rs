@@ -4,6 +4,7 @@
 //! metrics ([`metrics`]) and the control socket ([`control`]).
 
 pub mod control;
+mod cookies;
 mod error;
 mod fast_path;
 pub mod metrics;
@@ -25,9 +26,11 @@ use crate::{
     resolver::{Resolver, Validation, hints::RootHints, upstream::NetUpstream},
     route::announce::{self, Announcer},
     server::{
+        edns::EdnsPolicy,
         respond::{AnswerSink, Responder},
         tcp, udp,
     },
+    wire::Nsid,
 };
 pub use error::DaemonError;
 use node::Node;
@@ -85,18 +88,36 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
     let sockets = sockets::bind_all(&addresses, service.port)?;
-    let (feed, attachment) = match fast_path::load(&config)? {
-        Some(mut fast_path) => {
-            let attachment = watch_attachment(&config, &mut fast_path)?;
-            (Some(Arc::new(Feed::new(fast_path, config.fast_path.write_policy))), attachment)
+    let mut fast_path = fast_path::load(&config)?;
+    let mut cookie_map = match &fast_path {
+        Some(fast_path) => {
+            Some(fast_path.cookie_map().map_err(fast_path::context("the fast path's cookie maps".into()))?)
+        }
+        None => None,
+    };
+    let cookies = match &config.cookies {
+        Some(source) => Some(cookies::start(source, cookie_map.as_mut())?),
+        None => None,
+    };
+    let (feed, attachment) = match fast_path.as_mut() {
+        Some(loaded) => {
+            fast_path::attach(&config, loaded)?;
+            let attachment = watch_attachment(&config, loaded)?;
+            let loaded = fast_path.take().expect("loaded");
+            (Some(Arc::new(Feed::new(loaded, config.fast_path.write_policy))), attachment)
         }
         None => (None, None),
+    };
+    let edns = EdnsPolicy {
+        udp_size: config.fast_path.edns_udp_size,
+        nsid: Nsid::new(&service.nsid).expect("the config checked its length"),
+        cookies: cookies.clone(),
     };
     let responder = Arc::new(Responder {
         resolver: resolver.clone(),
         stats: Default::default(),
         acl: Acl::new(config.allow.clone()),
-        edns_udp_size: config.fast_path.edns_udp_size,
+        edns,
         limiter: Limiter::new(&config.rate_limit),
         tcp_limiter: Limiter::new(&config.rate_limit),
         sink: feed.clone().map(|feed| feed as Arc<dyn AnswerSink>),
@@ -105,7 +126,10 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
     let node = Arc::new(Node { resolver, responder, feed, announcer });
 
     let (stop_serving, serving) = watch::channel(false);
-    let services = serve(&node, sockets, &config, serving).await?;
+    let mut services = serve(&node, sockets, &config, serving.clone()).await?;
+    if let (Some(cookies), Some(source)) = (cookies, config.cookies.clone()) {
+        services.spawn(cookies::run(cookies, source, cookie_map, serving));
+    }
     let probe = NodeProbe {
         attachment,
         resolver: node.resolver.clone(),

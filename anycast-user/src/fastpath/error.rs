@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anycast_common::{CLASSIC_UDP_LEN, MAX_RESPONSE_LEN, MAX_VIPS};
+use anycast_common::{CLASSIC_UDP_LEN, MAX_RESPONSE_LEN, MAX_VIPS, dns::MAX_NSID_LEN};
 use aya::{
     maps::MapError,
     programs::{ProgramError, links::LinkError},
@@ -32,6 +32,8 @@ pub enum FastPathError {
     TooManyVips { family: &'static str, count: usize },
     #[error("no VIP to answer for")]
     NoVips,
+    #[error("an NSID of {0} bytes; the fast path gives at most {MAX_NSID_LEN}")]
+    NsidTooLong(usize),
     #[error("{what} {}{}", path.display(), source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
     Pin { path: PathBuf, what: &'static str, source: Option<std::io::Error> },
     #[error("the pinned XDP link {path}: {source}")]

@@ -3,6 +3,7 @@
 //! (see [`pin`]), it outlives the daemon and is taken over by the next.
 
 pub mod attachment;
+pub mod cookie_map;
 mod error;
 mod pin;
 
@@ -12,7 +13,7 @@ use std::{collections::HashSet, net::IpAddr, path::Path};
 
 use anycast_common::{
     AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME,
-    map_names,
+    dns::MAX_NSID_LEN, map_names,
 };
 use aya::{
     Ebpf, EbpfLoader,
@@ -55,6 +56,12 @@ pub struct Settings {
     pub edns_udp_size: u16,
     /// Response rate limiting per client prefix.
     pub rate_limit: RateLimitSettings,
+    /// The node's NSID (RFC 5001), at most [`MAX_NSID_LEN`] bytes; empty
+    /// for none.
+    pub nsid: Vec<u8>,
+    /// Whether queries with a COOKIE get server cookies, made with the
+    /// secrets [`FastPath::set_cookie_secrets`] writes.
+    pub cookies: bool,
 }
 
 impl Default for Settings {
@@ -66,6 +73,8 @@ impl Default for Settings {
             udp_port: 53,
             edns_udp_size: MAX_RESPONSE_LEN as u16,
             rate_limit: RateLimitSettings::OFF,
+            nsid: Vec::new(),
+            cookies: true,
         }
     }
 }
@@ -391,6 +400,11 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
     if settings.vips.is_empty() {
         return Err(FastPathError::NoVips);
     }
+    if settings.nsid.len() > MAX_NSID_LEN {
+        return Err(FastPathError::NsidTooLong(settings.nsid.len()));
+    }
+    let mut nsid = [0u8; MAX_NSID_LEN];
+    nsid[..settings.nsid.len()].copy_from_slice(&settings.nsid);
     let mut config = FastPathConfig {
         hash_key: rand::random(),
         rate_limit: settings.rate_limit.limit(),
@@ -401,7 +415,10 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         vip_v4_count: 0,
         vip_v6_count: 0,
         acl_open: settings.acl.is_open() as u8,
-        _pad: [0; 1],
+        nsid_len: settings.nsid.len() as u8,
+        nsid,
+        cookies: settings.cookies as u8,
+        _pad: [0; 7],
     };
     let (mut v4, mut v6): (Vec<[u8; 4]>, Vec<[u8; 16]>) = (Vec::new(), Vec::new());
     for vip in &settings.vips {

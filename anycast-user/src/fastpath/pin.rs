@@ -23,13 +23,15 @@ use super::error::FastPathError;
 
 /// The maps whose contents must survive a restart. The per-CPU scratch
 /// buffers need not.
-pub const PINNED_MAPS: [&str; 6] = [
+pub const PINNED_MAPS: [&str; 8] = [
     map_names::ANSWERS,
     map_names::CONFIG,
     map_names::ACL_V4,
     map_names::ACL_V6,
     map_names::STATS,
     map_names::RATE_BUCKETS,
+    map_names::COOKIE_SECRETS,
+    map_names::COOKIE_SLOT,
 ];
 
 /// Where bpffs is mounted on a standard system.

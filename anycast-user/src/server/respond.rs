@@ -12,19 +12,27 @@
 //! the data unvalidated. Cacheable answers to UDP queries are written into
 //! the answer map.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    net::IpAddr,
+    sync::{Arc, atomic::Ordering::Relaxed},
+};
 
-use anycast_common::dns::{self, HEADER_LEN};
+use anycast_common::{
+    dns::{self, HEADER_LEN},
+    ratelimit::Verdict,
+};
 use hickory_proto::{
     op::{Message, OpCode, ResponseCode},
     rr::{DNSClass, RecordType},
 };
 
 use super::{
+    edns::{EdnsPolicy, MalformedCookie, QueryEdns},
     stats::{Error, Stats},
     transport::Transport,
 };
 use crate::{
+    clock,
     dnssec::Security,
     policy::{acl::Acl, ratelimit::Limiter},
     resolver::{Answer, Resolver, upstream::Upstream},
@@ -44,9 +52,10 @@ pub struct Responder<U> {
     pub resolver: Arc<Resolver<U>>,
     pub stats: Stats,
     pub acl: Acl,
-    /// EDNS UDP payload size this node advertises and accepts.
-    pub edns_udp_size: u16,
-    /// Response rate limiting of what reaches the daemon over UDP.
+    /// How the OPT record of a response is made: UDP size, NSID, cookies.
+    pub edns: EdnsPolicy,
+    /// Response rate limiting of what reaches the daemon over UDP; clients
+    /// with a valid server cookie are let through.
     pub limiter: Option<Limiter>,
     /// The same limit over TCP, with buckets of its own.
     pub tcp_limiter: Option<Limiter>,
@@ -82,11 +91,30 @@ impl<U: Upstream> Responder<U> {
             let rcode = u16::from(rcode) as u8;
             wire::assemble(id, dns::response_flags(flags, rcode), question, None, None)
         };
-        let parsed = match parse(query) {
+        let parsed = parse(query);
+        let query_edns =
+            parsed.as_ref().ok().and_then(|p| p.message.edns.as_ref()).map(|e| self.edns.answer(e, client));
+        if transport == Transport::Udp {
+            // Every datagram is charged, but for those of clients that
+            // proved their address with a server cookie.
+            match self.admit(client, matches!(query_edns, Some(Ok(q)) if q.proven)) {
+                Verdict::Answer => {}
+                Verdict::Slip => return parsed.ok().map(|p| slipped(id, flags, &p, query_edns)),
+                Verdict::Drop => return None,
+            }
+        }
+        let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(rcode) => return Some(without_question(error(rcode, &[]))),
         };
-        let edns = self.edns(&parsed.message);
+        let edns = match query_edns {
+            None => None,
+            Some(Ok(query_edns)) => Some(query_edns.response),
+            Some(Err(MalformedCookie)) => {
+                let edns = parsed.message.edns.as_ref().map(|e| self.edns.without_cookie(e));
+                return Some(with_edns(error(ResponseCode::FormErr, &parsed.question), edns));
+            }
+        };
         if parsed.message.metadata.op_code != OpCode::Query {
             return Some(with_edns(error(ResponseCode::NotImp, &parsed.question), edns));
         }
@@ -164,28 +192,35 @@ impl<U: Upstream> Responder<U> {
         response
     }
 
-    /// The rate limiter's slip: an empty TC=1 response to `query` (the
-    /// client retries over TCP), or None for a datagram not worth one.
-    pub fn slip(&self, query: &[u8]) -> Option<Vec<u8>> {
-        let header = query.get(..HEADER_LEN)?;
-        let id = u16::from_be_bytes([header[0], header[1]]);
-        let flags = u16::from_be_bytes([header[2], header[3]]);
-        if flags & dns::FLAG_QR != 0 {
-            return None;
+    /// The rate limiter's verdict on a UDP query from `client`, counted.
+    fn admit(&self, client: IpAddr, proven: bool) -> Verdict {
+        let Some(limiter) = self.limiter.as_ref().filter(|_| !proven) else { return Verdict::Answer };
+        let verdict = limiter.admit(client, clock::boottime_ns());
+        match verdict {
+            Verdict::Answer => {}
+            Verdict::Slip => _ = self.stats.slipped.fetch_add(1, Relaxed),
+            Verdict::Drop => _ = self.stats.rate_dropped.fetch_add(1, Relaxed),
         }
-        let parsed = parse(query).ok()?;
-        let tc = dns::response_flags(flags, dns::RCODE_NOERROR) | dns::FLAG_TC;
-        Some(wire::assemble(id, tc, &parsed.question, None, self.edns(&parsed.message)))
+        verdict
     }
+}
 
-    /// The node's OPT record for a response to `query`, if it had one.
-    fn edns(&self, query: &Message) -> Option<ResponseEdns> {
-        query.edns.as_ref().map(|e| ResponseEdns {
-            udp_size: self.edns_udp_size,
-            dnssec_ok: e.flags().dnssec_ok,
-            extended_rcode: 0,
-            ede: None,
-        })
+/// The rate limiter's slip: no records, the question and OPT as for an
+/// answer. TC set (the client retries over TCP), or BADCOOKIE with a new
+/// server cookie for a query with a client cookie: the client retries over
+/// UDP with it and is let through (RFC 7873 5.2.3). The fast path slips
+/// the same way.
+fn slipped(id: u16, flags: u16, parsed: &Parsed, edns: Option<Result<QueryEdns, MalformedCookie>>) -> Vec<u8> {
+    match edns {
+        Some(Ok(edns)) if edns.has_cookie => {
+            let badcookie = dns::response_flags(flags, (dns::RCODE_BADCOOKIE & 0xf) as u8);
+            let edns = ResponseEdns { extended_rcode: (dns::RCODE_BADCOOKIE >> 4) as u8, ..edns.response };
+            wire::assemble(id, badcookie, &parsed.question, None, Some(edns))
+        }
+        edns => {
+            let tc = dns::response_flags(flags, dns::RCODE_NOERROR) | dns::FLAG_TC;
+            wire::assemble(id, tc, &parsed.question, None, edns.and_then(Result::ok).map(|e| e.response))
+        }
     }
 }
 

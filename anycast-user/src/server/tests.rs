@@ -19,20 +19,27 @@ use tokio::{
 };
 
 use super::{
+    edns::EdnsPolicy,
     respond::Responder,
     tcp::{self, TcpLimits},
     udp,
 };
 use crate::{
-    policy::acl::Acl,
+    policy::{
+        acl::Acl,
+        cookies::{self, Cookies},
+    },
     resolver::{
         Limits, Mode, Resolver,
         cache::CacheLimits,
         testnet::{FakeNet, hierarchy, hints},
     },
+    wire::Nsid,
 };
 
 pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+/// The test responder's NSID.
+pub const NSID: &[u8] = b"node-a";
 
 /// A responder over the fake hierarchy, for clients in 198.51.100.0/24 (and
 /// loopback).
@@ -46,11 +53,29 @@ pub fn responder() -> Responder<FakeNet> {
         )),
         stats: Default::default(),
         acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
-        edns_udp_size: 1232,
+        edns: EdnsPolicy {
+            udp_size: 1232,
+            nsid: Nsid::new(NSID).unwrap(),
+            cookies: Some(Arc::new(Cookies::new(cookies::random_secrets()))),
+        },
         limiter: None,
         tcp_limiter: None,
         sink: None,
     }
+}
+
+/// `query` (which must have EDNS without options) with these options
+/// (code, data) in its OPT record.
+pub fn with_options(mut query: Vec<u8>, options: &[(u16, &[u8])]) -> Vec<u8> {
+    let at = query.len() - 2;
+    for (code, data) in options {
+        query.extend_from_slice(&code.to_be_bytes());
+        query.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        query.extend_from_slice(data);
+    }
+    let rdlen = (query.len() - at - 2) as u16;
+    query[at..at + 2].copy_from_slice(&rdlen.to_be_bytes());
+    query
 }
 
 /// A query with RD and CD, ID 0xbeef, and EDNS (size, DO, version) if given.

@@ -1,20 +1,15 @@
 //! The DNS service over UDP: one task per query, answered from the socket
 //! it came in on (bound to the VIP, so replies come from the VIP).
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, atomic::Ordering::Relaxed},
-};
+use std::{net::SocketAddr, sync::Arc};
 
 use tokio::{
     net::UdpSocket,
     sync::{Semaphore, watch},
 };
 
-use anycast_common::ratelimit::Verdict;
-
 use super::{respond::Responder, stats::Error, transport::Transport};
-use crate::{clock, resolver::upstream::Upstream};
+use crate::resolver::upstream::Upstream;
 
 /// Queries being answered at once, at most; beyond it queries are dropped
 /// (the client retries) rather than queued without bound.
@@ -39,24 +34,6 @@ pub async fn serve<U: Upstream>(socket: UdpSocket, responder: Arc<Responder<U>>,
             },
         };
         let query = &buf[..len];
-        let verdict = responder.limiter.as_ref().map_or(Verdict::Answer, |l| l.admit(peer.ip(), clock::boottime_ns()));
-        match verdict {
-            Verdict::Answer => {}
-            Verdict::Slip => {
-                responder.stats.slipped.fetch_add(1, Relaxed);
-                if let Some(response) = responder.slip(query)
-                    && let Err(e) = socket.send_to(&response, peer).await
-                {
-                    responder.stats.error(Error::UdpSend);
-                    tracing::debug!(%peer, error = %e, "UDP send");
-                }
-                continue;
-            }
-            Verdict::Drop => {
-                responder.stats.rate_dropped.fetch_add(1, Relaxed);
-                continue;
-            }
-        }
         let Ok(permit) = inflight.clone().try_acquire_owned() else {
             responder.stats.error(Error::UdpOverload);
             tracing::debug!(%peer, "too many queries under way; dropped");
