@@ -10,7 +10,9 @@
 use crate::wire::{EncodeError, Sections};
 use anycast_common::{
     AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN,
-    checksum, dns, hash,
+    checksum,
+    dns::{self, OptionUse, option_use},
+    hash,
 };
 use hickory_proto::{
     op::{Message, MessageType, OpCode, Query, ResponseCode},
@@ -187,10 +189,13 @@ fn check_cacheable(response: &Message) -> Result<Query, Refusal> {
     if response.signature.is_some() {
         return Err(Refusal::Signed);
     }
-    if let Some(edns) = &response.edns
-        && !edns.options().options.is_empty()
-    {
-        return Err(Refusal::EdnsOptions(edns.options().options.len()));
+    // Cookies, NSID and padding are per query, and each path adds its own
+    // to the OPT record; an option that tailors the answer keeps it out.
+    let tailoring = response.edns.as_ref().map_or(0, |edns| {
+        edns.options().as_ref().iter().filter(|(code, _)| option_use(u16::from(*code)) == OptionUse::Tailoring).count()
+    });
+    if tailoring > 0 {
+        return Err(Refusal::EdnsOptions(tailoring));
     }
     for record in response.all_sections() {
         match record.record_type() {
@@ -271,11 +276,12 @@ fn data_checksum(data: &[u8], ttl_offsets: &[u16]) -> u16 {
 mod tests {
     use std::str::FromStr;
 
+    use anycast_common::{cookie, dns::OPTION_CLIENT_SUBNET};
     use hickory_proto::{
         op::Edns,
         rr::{
             Name,
-            rdata::{A, CNAME, SOA},
+            rdata::{A, CNAME, SOA, opt::EdnsOption},
         },
     };
 
@@ -411,6 +417,17 @@ mod tests {
         edns.flags_mut().dnssec_ok = true;
         m.edns = Some(edns);
         assert_eq!(build(&m).unwrap().key.flags, KEY_FLAG_DO);
+        let option = |code: u16, data: Vec<u8>| EdnsOption::Unknown(code, data);
+        for (what, code, data, allowed) in [
+            ("a cookie", cookie::OPTION_COOKIE, vec![1; 8], true),
+            ("padding", 12, vec![0; 20], true),
+            ("client subnet", OPTION_CLIENT_SUBNET, vec![0, 1, 24, 0, 192, 0, 2], false),
+        ] {
+            let mut with = m.clone();
+            let edns = with.edns.as_mut().unwrap();
+            edns.options_mut().insert(option(code, data));
+            assert_eq!(build(&with).is_ok(), allowed, "{what}");
+        }
     }
 
     #[test]

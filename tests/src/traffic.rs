@@ -12,6 +12,7 @@ const STEADY: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!
 const RANDOM_FLOOD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/random_flood.py"));
 const TCP_HOARD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/tcp_hoard.py"));
 const SPOOFER: &str = include_str!("../scripts/spoofer.py");
+const EXCHANGE: &str = include_str!("../scripts/exchange.py");
 
 /// A script running in the background; killed if dropped unfinished.
 pub struct Traffic {
@@ -78,6 +79,16 @@ impl Traffic {
     pub fn spoofer(ns: &Netns, interface: &str, server: &str, node: &str, seconds: f64, poison: &str) -> Traffic {
         let args = [interface, server, node, &seconds.to_string(), poison];
         Traffic::start("spoofer", ns, SPOOFER, &args.map(str::to_string))
+    }
+
+    /// Sends each of `queries` (wire form) to `server` in turn and returns
+    /// each response (None where none came), in order (see `exchange.py`).
+    pub fn exchange(ns: &Netns, server: &str, queries: &[Vec<u8>]) -> Vec<Option<Vec<u8>>> {
+        let mut args = vec![server.to_string()];
+        args.extend(queries.iter().map(|q| q.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+        let report = Traffic::start("exchange", ns, EXCHANGE, &args).finish();
+        let hex = |h: &str| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect();
+        report["responses"].as_array().expect("responses").iter().map(|r| r.as_str().map(hex)).collect()
     }
 
     /// Waits for the script and returns its report.

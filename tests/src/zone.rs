@@ -113,6 +113,21 @@ pub fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
     Record::from_rdata(name(zone), ttl, RData::SOA(soa))
 }
 
+/// `query` (wire form, with an OPT record without options as its last
+/// record) with these (code, data) EDNS options added to the OPT.
+pub fn with_options(mut query: Vec<u8>, options: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let at = query.len() - 2;
+    assert_eq!(query[at..], [0, 0], "the query's OPT record comes last, without options");
+    for (code, data) in options {
+        query.extend_from_slice(&code.to_be_bytes());
+        query.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        query.extend_from_slice(data);
+    }
+    let rdlen = (query.len() - at - 2) as u16;
+    query[at..at + 2].copy_from_slice(&rdlen.to_be_bytes());
+    query
+}
+
 /// `query` in wire format.
 pub fn wire(query: &Message) -> Vec<u8> {
     query.to_vec().unwrap_or_else(|e| panic!("encoding a fixture query: {e}"))

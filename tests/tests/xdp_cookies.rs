@@ -16,7 +16,7 @@ use anycast_tests::{
     frame::FrameSpec,
     harness::{CLIENT4, CLIENT6, NSID, Node, VIP4, VIP6, XDP_PASS, XDP_TX, ages_since},
     verify,
-    zone::{EDNS, EDNS_DO, query, wire},
+    zone::{self, EDNS, EDNS_DO, query, wire},
 };
 use anycast_user::policy::cookies::client_addr;
 use hickory_proto::{op::Message, rr::RecordType};
@@ -26,16 +26,7 @@ const CLIENT_COOKIE: [u8; CLIENT_COOKIE_LEN] = [0x24, 0x64, 0xc4, 0xab, 0xcf, 0x
 
 /// A query for `qname` A with EDNS (DO as asked) and these options.
 fn with_options(qname: &str, dnssec_ok: bool, options: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    let mut q = wire(&query(0x0c0c, qname, RecordType::A, if dnssec_ok { EDNS_DO } else { EDNS }));
-    let at = q.len() - 2;
-    for (code, data) in options {
-        q.extend_from_slice(&code.to_be_bytes());
-        q.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        q.extend_from_slice(data);
-    }
-    let rdlen = (q.len() - at - 2) as u16;
-    q[at..at + 2].copy_from_slice(&rdlen.to_be_bytes());
-    q
+    zone::with_options(wire(&query(0x0c0c, qname, RecordType::A, if dnssec_ok { EDNS_DO } else { EDNS })), options)
 }
 
 fn cookie_option(data: Vec<u8>) -> (u16, Vec<u8>) {

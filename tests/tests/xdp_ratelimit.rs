@@ -13,7 +13,7 @@ use anycast_tests::{
     frame::FrameSpec,
     harness::{CLIENT6, Node, VIP4, VIP6, XDP_DROP, XDP_TX, ages_since},
     verify,
-    zone::{EDNS, EDNS_DO, query, wire},
+    zone::{self, EDNS, EDNS_DO, query, wire},
 };
 use anycast_user::policy::ratelimit::RateLimitSettings;
 use hickory_proto::rr::RecordType;
@@ -109,13 +109,8 @@ fn without_a_limit_nothing_is_limited() {
 
 /// A query for www.example. A with EDNS and a COOKIE option of `cookie`.
 fn with_cookie(id: u16, cookie: &[u8]) -> Vec<u8> {
-    let mut q = wire(&query(id, "www.example.", RecordType::A, EDNS));
-    let at = q.len() - 2;
-    q[at..].copy_from_slice(&((4 + cookie.len()) as u16).to_be_bytes());
-    q.extend_from_slice(&anycast_common::cookie::OPTION_COOKIE.to_be_bytes());
-    q.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
-    q.extend_from_slice(cookie);
-    q
+    let q = wire(&query(id, "www.example.", RecordType::A, EDNS));
+    zone::with_options(q, &[(anycast_common::cookie::OPTION_COOKIE, cookie.to_vec())])
 }
 
 #[test]
