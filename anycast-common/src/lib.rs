@@ -135,7 +135,17 @@ pub struct FastPathConfig {
     /// 1 when DNS cookies are on: queries with a COOKIE get a server
     /// cookie made with the secrets of the cookie map.
     pub cookies: u8,
-    pub _pad: [u8; 7],
+    /// 1 while the daemon has turned the fast path to pass everything:
+    /// its answers were not leaving the interface (see `TX_ERRORS`).
+    pub pass_only: u8,
+    /// 1 to answer queries whose UDP checksum is partial (the
+    /// pseudo-header's sum alone, as local senders leave it to offload);
+    /// 0 to pass them.
+    pub accept_partial_checksums: u8,
+    pub _pad: [u8; 1],
+    /// The interface the program is attached to, whose transmit errors
+    /// the delivery programs count.
+    pub ifindex: u32,
 }
 const _: () = assert!(
     core::mem::size_of::<FastPathConfig>() == 16 + 48 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8 + dns::MAX_NSID_LEN + 8
@@ -156,6 +166,23 @@ pub mod map_names {
     pub const COOKIE_SECRETS: &str = "COOKIE_SECRETS";
     /// One u32: the slot of `COOKIE_SECRETS` in use.
     pub const COOKIE_SLOT: &str = "COOKIE_SLOT";
+    /// Per CPU, the XDP_TX frames the driver of the interface could not
+    /// send (counted by the delivery programs).
+    pub const TX_ERRORS: &str = "TX_ERRORS";
+}
+
+/// Names of the delivery programs, on the tracepoints where drivers
+/// report XDP_TX frames they could not send: `xdp:xdp_exception` (a frame
+/// the driver refused) and `xdp:xdp_bulk_tx` (frames a bulk send dropped,
+/// as veth reports a peer that cannot receive them).
+pub mod delivery {
+    pub const EXCEPTION_PROGRAM: &str = "anycast_xdp_exception";
+    pub const BULK_TX_PROGRAM: &str = "anycast_xdp_bulk_tx";
+    pub const CATEGORY: &str = "xdp";
+    pub const EXCEPTION_TRACEPOINT: &str = "xdp_exception";
+    pub const BULK_TX_TRACEPOINT: &str = "xdp_bulk_tx";
+    /// XDP_TX, as the tracepoints report the action.
+    pub const XDP_TX: u32 = 3;
 }
 
 /// Name of the XDP program in the object file.

@@ -13,6 +13,9 @@ crate::named! {
         Answered = "answered",
         /// The config map has not been written yet.
         NotConfigured = "not_configured",
+        /// The daemon turned the fast path to pass everything: its answers
+        /// were not leaving the interface.
+        PassOnly = "pass_only",
         /// Not IPv4 or IPv6 (ARP among them), or more than two VLAN tags.
         NotIp = "not_ip",
         /// IPv4 with options, or a fragment.
@@ -32,6 +35,10 @@ crate::named! {
         /// The IPv4 header checksum or the query's UDP checksum is wrong (or
         /// the UDP checksum is zero over IPv6).
         BadChecksum = "bad_checksum",
+        /// The UDP checksum is partial (the pseudo-header's sum alone: a
+        /// sender on the same host left it to offload), and the fast path
+        /// is set to pass those (`fastpath.partial_checksums`).
+        PartialChecksum = "partial_checksum",
         /// Not a plain query: QR set, another OPCODE, TC set, RCODE set.
         NotQuery = "not_query",
         /// Not exactly one question, or answer/authority records, or more than

@@ -43,6 +43,9 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     if cfg.udp_port == 0 {
         return Err(Outcome::NotConfigured);
     }
+    if cfg.pass_only != 0 {
+        return Err(Outcome::PassOnly);
+    }
     let dgram = net::parse(ctx, cfg)?;
     let query = query::parse(ctx, &dgram, cfg)?;
     // Some(proven) when the query has a cookie.

@@ -5,6 +5,7 @@
 
 mod answer;
 mod cookie;
+mod delivery;
 mod edns;
 mod maps;
 mod net;
@@ -14,7 +15,11 @@ mod ratelimit;
 anycast_ebpf::program_runtime!();
 
 use anycast_common::Outcome;
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use aya_ebpf::{
+    bindings::xdp_action,
+    macros::{tracepoint, xdp},
+    programs::{TracePointContext, XdpContext},
+};
 
 /// Dispatch and count: every packet gets exactly one outcome.
 #[xdp]
@@ -26,4 +31,18 @@ pub fn anycast(ctx: XdpContext) -> u32 {
         Outcome::RateLimited => xdp_action::XDP_DROP,
         _ => xdp_action::XDP_PASS,
     }
+}
+
+/// `xdp:xdp_exception`, for frames the driver refused (see `delivery`).
+#[tracepoint]
+pub fn anycast_xdp_exception(ctx: TracePointContext) -> u32 {
+    delivery::exception(&ctx);
+    0
+}
+
+/// `xdp:xdp_bulk_tx`, for frames a bulk send dropped (see `delivery`).
+#[tracepoint]
+pub fn anycast_xdp_bulk_tx(ctx: TracePointContext) -> u32 {
+    delivery::bulk_tx(&ctx);
+    0
 }

@@ -32,6 +32,11 @@ pub static ACL_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(1024, 0);
 #[map(name = "RATE_BUCKETS")]
 pub static RATE_BUCKETS: LruHashMap<RateKey, RateBucket> = LruHashMap::with_max_entries(65536, 0);
 
+/// XDP_TX frames the interface's driver could not send, per CPU (see
+/// `delivery`).
+#[map(name = "TX_ERRORS")]
+pub static TX_ERRORS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
 /// One counter per [`Outcome`], per CPU.
 #[map(name = "STATS")]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Outcome::COUNT, 0);

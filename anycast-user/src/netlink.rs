@@ -51,6 +51,16 @@ impl Netlink {
         }
     }
 
+    /// The interface with index `index`, None if there is none.
+    pub async fn link_by_index(&self, index: u32) -> Result<Option<LinkMessage>, NetlinkError> {
+        let mut links = self.handle.link().get().match_index(index).execute();
+        match links.try_next().await {
+            Ok(link) => Ok(link),
+            Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
+            Err(source) => Err(NetlinkError::Request { what: format!("looking up interface {index}"), source }),
+        }
+    }
+
     pub async fn link_index(&self, name: &str) -> Result<Option<u32>, NetlinkError> {
         Ok(self.link(name).await?.map(|link| link.header.index))
     }

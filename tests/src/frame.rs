@@ -20,6 +20,9 @@ pub enum Checksum {
     Zero,
     /// The correct value plus one.
     Wrong,
+    /// What a sender that leaves the checksum to offload puts there (a
+    /// local veth: CHECKSUM_PARTIAL): the pseudo-header's sum alone.
+    Partial,
 }
 
 impl Checksum {
@@ -28,6 +31,7 @@ impl Checksum {
             Checksum::Correct => correct,
             Checksum::Zero => 0,
             Checksum::Wrong => correct.wrapping_add(1),
+            Checksum::Partial => unreachable!("a partial checksum is not derived from the correct one"),
         }
     }
 }
@@ -135,31 +139,41 @@ impl FrameSpec {
         udp.extend_from_slice(&len.to_be_bytes());
         udp.extend_from_slice(&[0, 0]);
         udp.extend_from_slice(&self.payload);
-        let csum = self.udp_checksum.apply(udp_checksum(self.src, self.dst, &udp));
+        let csum = match self.udp_checksum {
+            Checksum::Partial => !internet_checksum(&pseudo_header(self.src, self.dst, udp.len())),
+            other => other.apply(udp_checksum(self.src, self.dst, &udp)),
+        };
         udp[6..8].copy_from_slice(&csum.to_be_bytes());
         udp
     }
 }
 
-/// The UDP checksum of `datagram` (its checksum field zeroed) between two
-/// addresses; zero comes out as all ones (RFC 768).
-pub fn udp_checksum(src: IpAddr, dst: IpAddr, datagram: &[u8]) -> u16 {
+/// The pseudo-header of a UDP datagram of `len` bytes between two
+/// addresses.
+fn pseudo_header(src: IpAddr, dst: IpAddr, len: usize) -> Vec<u8> {
     let mut pseudo = Vec::new();
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             pseudo.extend_from_slice(&s.octets());
             pseudo.extend_from_slice(&d.octets());
             pseudo.extend_from_slice(&[0, IPPROTO_UDP]);
-            pseudo.extend_from_slice(&(datagram.len() as u16).to_be_bytes());
+            pseudo.extend_from_slice(&(len as u16).to_be_bytes());
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             pseudo.extend_from_slice(&s.octets());
             pseudo.extend_from_slice(&d.octets());
-            pseudo.extend_from_slice(&(datagram.len() as u32).to_be_bytes());
+            pseudo.extend_from_slice(&(len as u32).to_be_bytes());
             pseudo.extend_from_slice(&[0, 0, 0, IPPROTO_UDP]);
         }
         _ => panic!("source and destination must be of one family"),
     }
+    pseudo
+}
+
+/// The UDP checksum of `datagram` (its checksum field zeroed) between two
+/// addresses; zero comes out as all ones (RFC 768).
+pub fn udp_checksum(src: IpAddr, dst: IpAddr, datagram: &[u8]) -> u16 {
+    let mut pseudo = pseudo_header(src, dst, datagram.len());
     let mut zeroed = datagram.to_vec();
     zeroed[6..8].fill(0);
     pseudo.extend_from_slice(&zeroed);

@@ -73,17 +73,25 @@ impl Node {
 
     /// [`Node::new`] with a rate limit.
     pub fn with_rate_limit(rate_limit: RateLimitSettings) -> Node {
+        Node::with_settings(|s| s.rate_limit = rate_limit)
+    }
+
+    /// [`Node::new`] with its settings changed by `change`.
+    pub fn with_settings(change: impl FnOnce(&mut Settings)) -> Node {
         require_root();
-        let settings = Settings {
+        let mut settings = Settings {
             vips: vec![IpAddr::V4(VIP4), IpAddr::V6(VIP6)],
             acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap(), "2001:db8:c::/48".parse().unwrap()]),
             answer_capacity: 4096,
             udp_port: 53,
             edns_udp_size: EDNS_UDP_SIZE,
-            rate_limit,
+            rate_limit: RateLimitSettings::OFF,
             nsid: NSID.to_vec(),
             cookies: true,
+            ifindex: 0,
+            accept_partial_checksums: false,
         };
+        change(&mut settings);
         let fast_path = FastPath::load(&settings).unwrap_or_else(|e| panic!("loading the XDP program failed: {e:?}"));
         let mut cookie_map = fast_path.cookie_map().unwrap_or_else(|e| panic!("the cookie maps: {e}"));
         let secrets = cookies::random_secrets();

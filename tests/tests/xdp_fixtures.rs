@@ -160,6 +160,16 @@ fn cases() -> Vec<Case> {
             Outcome::BadChecksum,
         ),
         pass("IPv6 without UDP checksum", with(v6(www_a()), |f| f.udp_checksum = Checksum::Zero), Outcome::BadChecksum),
+        pass(
+            "a partial UDP checksum (a local sender's, left to offload)",
+            with(v4(www_a()), |f| f.udp_checksum = Checksum::Partial),
+            Outcome::PartialChecksum,
+        ),
+        pass(
+            "a partial UDP checksum over IPv6",
+            with(v6(www_a()), |f| f.udp_checksum = Checksum::Partial),
+            Outcome::PartialChecksum,
+        ),
         pass("QR=1 (a response)", v4(patched(www_a(), |m| m[2] |= 0x80)), Outcome::NotQuery),
         pass("OPCODE NOTIFY", v4(patched(www_a(), |m| m[2] |= 4 << 3)), Outcome::NotQuery),
         pass("TC=1 in a query", v4(patched(www_a(), |m| m[2] |= 0x02)), Outcome::NotQuery),
@@ -278,4 +288,17 @@ fn arp_goes_up_the_stack() {
     arp.extend_from_slice(&[0u8; 28]);
     let (run, outcome) = node.run_counted(&arp);
     assert_eq!((run.action, outcome), (XDP_PASS, Outcome::NotIp));
+}
+
+#[test]
+fn partial_checksums_are_answered_where_the_operator_says_so() {
+    let (mut node, populated) = Node::populated_with(Node::with_settings(|s| s.accept_partial_checksums = true));
+    for frame in [v4(q("www.example.", RecordType::A, None)), v6(q("www.example.", RecordType::AAAA, EDNS))] {
+        let query = with(frame.clone(), |f| f.udp_checksum = Checksum::Partial).build();
+        let (run, outcome) = node.run_counted(&query);
+        assert_eq!((run.action, outcome), (XDP_TX, Outcome::Answered));
+        // The answer is checked against the query with its checksum whole:
+        // the rest of the bytes are the same.
+        verify::answer(&frame.build(), &run.frame, ages_since(populated)).unwrap_or_else(|e| panic!("{e}"));
+    }
 }

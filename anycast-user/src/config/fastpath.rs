@@ -26,6 +26,19 @@ pub struct FastPathSection {
     pub pin: Option<bool>,
     /// Where (bpffs; mounted if it is not).
     pub pin_dir: Option<PathBuf>,
+    /// What the fast path does with a query whose UDP checksum is partial
+    /// (clients on the same host, behind a veth, that leave it to
+    /// offload): "pass" it to the daemon (the default) or "answer" it.
+    pub partial_checksums: Option<PartialChecksums>,
+}
+
+/// `fastpath.partial_checksums`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartialChecksums {
+    #[default]
+    Pass,
+    Answer,
 }
 
 /// `[fastpath]`, checked.
@@ -37,6 +50,7 @@ pub struct FastPathSettings {
     pub write_policy: WritePolicy,
     /// Where the fast path is pinned (None: not pinned).
     pub pin_dir: Option<PathBuf>,
+    pub partial_checksums: PartialChecksums,
 }
 
 impl FastPathSection {
@@ -54,6 +68,7 @@ impl FastPathSection {
         Ok(FastPathSettings {
             capacity: positive("fastpath.capacity", self.capacity.map(u64::from), 65_536)? as u32,
             edns_udp_size,
+            partial_checksums: self.partial_checksums.unwrap_or_default(),
             write_policy: WritePolicy { min_ttl: self.min_ttl.unwrap_or(WritePolicy::default().min_ttl), max_ttl },
             pin_dir,
         })

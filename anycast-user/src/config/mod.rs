@@ -181,6 +181,27 @@ mod tests {
         assert!(rrl("responses_per_second = 10\nipv4_prefix = 33\n").starts_with("rate_limit.ipv4_prefix:"));
         assert!(rrl("responses_per_second = 10\nipv6_prefix = 0\n").starts_with("rate_limit.ipv6_prefix:"));
         assert!(rrl("slip = 1\n").starts_with("rate_limit.slip: set without rate_limit.responses_per_second"));
+        let cookies = |rest: &str| error(&format!("{vip}[cookies]\n{rest}"), &none);
+        assert!(cookies("rotate_every = 1\n").starts_with("cookies.rotate_every: 1 is outside"));
+        assert!(cookies("secret_file = \"/x\"\nrotate_every = 60\n").starts_with("cookies.rotate_every:"));
+        let nsid = format!("[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\nnsid = \"{}\"\n", "n".repeat(65));
+        assert!(error(&nsid, &none).starts_with("service.nsid: 65 bytes"));
+        let partial = toml::from_str::<File>("[fastpath]\npartial_checksums = \"fix\"\n").unwrap_err().to_string();
+        assert!(partial.contains("unknown variant `fix`"), "{partial}");
+    }
+
+    #[test]
+    fn cookies_are_on_with_a_rotated_random_secret_unless_configured() {
+        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n";
+        let config = |text: &str| Config::merge(file(&format!("{vip}{text}")), &Flags::default()).unwrap();
+        let day = Duration::from_secs(86_400);
+        assert_eq!(config("").cookies, Some(SecretSource::Random { rotate_every: day }));
+        assert_eq!(config("[cookies]\nenabled = false\n").cookies, None);
+        let from_file = config("[cookies]\nsecret_file = \"/etc/anycastd/cookie.secret\"\n").cookies;
+        assert_eq!(from_file, Some(SecretSource::File("/etc/anycastd/cookie.secret".into())));
+        let flags = Flags { nsid: Some("node-7".into()), ..Flags::default() };
+        let with_flag = Config::merge(file(vip), &flags).unwrap();
+        assert_eq!(with_flag.service.nsid, b"node-7");
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub enum DaemonError {
     Socket { what: &'static str, addr: SocketAddr, source: std::io::Error },
     #[error("{context}: {source}")]
     FastPath { context: String, source: Box<FastPathError> },
+    #[error("no interface {0}")]
+    NoInterface(String),
     #[error("watching the XDP program's attachment: {0}")]
     Attachment(#[source] NetlinkError),
     #[error("setting up the route announcement: {0}")]

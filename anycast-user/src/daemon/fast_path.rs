@@ -6,7 +6,7 @@ use aya::programs::XdpMode as Attach;
 
 use super::error::DaemonError;
 use crate::{
-    config::{Config, service::XdpMode},
+    config::{Config, fastpath::PartialChecksums, service::XdpMode},
     fastpath::{FastPath, FastPathError, Settings},
     policy::acl::Acl,
 };
@@ -28,6 +28,8 @@ pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
         rate_limit: config.rate_limit,
         nsid: service.nsid.clone(),
         cookies: config.cookies.is_some(),
+        ifindex: ifindex(interface)?,
+        accept_partial_checksums: config.fast_path.partial_checksums == PartialChecksums::Answer,
     };
     let fast_path = match &config.fast_path.pin_dir {
         Some(dir) => FastPath::load_pinned(&settings, dir, interface)
@@ -45,6 +47,9 @@ pub fn attach(config: &Config, fast_path: &mut FastPath) -> Result<(), DaemonErr
     let interface = config.service.interface.as_deref().expect("a loaded fast path has its interface");
     attach_in(fast_path, interface, config.service.xdp_mode)?;
     tracing::info!(interface, "fast path attached");
+    if let Err(e) = fast_path.watch_delivery() {
+        tracing::warn!(interface, error = %e, "the XDP transmit errors cannot be counted: undelivered answers go unnoticed");
+    }
     Ok(())
 }
 
@@ -66,6 +71,16 @@ fn attach_in(fast_path: &mut FastPath, interface: &str, mode: XdpMode) -> Result
             }
         },
         XdpMode::Off => unreachable!("load returns before attaching when the fast path is off"),
+    }
+}
+
+/// The interface's index.
+fn ifindex(interface: &str) -> Result<u32, DaemonError> {
+    let name = std::ffi::CString::new(interface).map_err(|_| DaemonError::NoInterface(interface.to_string()))?;
+    // SAFETY: a valid C string.
+    match unsafe { libc::if_nametoindex(name.as_ptr()) } {
+        0 => Err(DaemonError::NoInterface(interface.to_string())),
+        index => Ok(index),
     }
 }
 

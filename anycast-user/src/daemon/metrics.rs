@@ -153,6 +153,18 @@ fn feeding(out: &mut Exposition, feed: &Feed) {
         }
         Err(e) => tracing::warn!(error = %e, "reading the fast path's counters"),
     }
+    if let Ok(errors) = feed.tx_errors() {
+        out.counter(
+            "anycast_xdp_tx_errors_total",
+            "XDP_TX frames (answers, slips) the interface's driver could not send.",
+            errors,
+        );
+    }
+    out.gauge(
+        "anycast_fastpath_pass_only",
+        "1 while the fast path passes every query to the daemon because its answers were not leaving.",
+        feed.pass_only() as u8,
+    );
 }
 
 fn announcing(out: &mut Exposition, announcer: &Announcer) {

@@ -5,6 +5,7 @@
 
 pub mod control;
 mod cookies;
+mod delivery;
 mod error;
 mod fast_path;
 pub mod metrics;
@@ -102,6 +103,9 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
     let (feed, attachment) = match fast_path.as_mut() {
         Some(loaded) => {
             fast_path::attach(&config, loaded)?;
+            if let Some(interface) = &config.service.interface {
+                delivery::check_veth_peer(interface).await;
+            }
             let attachment = watch_attachment(&config, loaded)?;
             let loaded = fast_path.take().expect("loaded");
             (Some(Arc::new(Feed::new(loaded, config.fast_path.write_policy))), attachment)
@@ -168,6 +172,9 @@ async fn serve(
     }
     if let Some(feed) = &node.feed {
         services.spawn(feed::refresh::run(feed.clone(), node.resolver.clone(), stop.clone()));
+        if let Some(interface) = config.service.interface.clone() {
+            services.spawn(delivery::run(feed.clone(), interface, stop.clone()));
+        }
     }
     let (control_socket, control_node, control_stop) =
         (config.service.control_socket.clone(), node.clone(), stop.clone());

@@ -4,6 +4,7 @@
 
 pub mod attachment;
 pub mod cookie_map;
+mod delivery;
 mod error;
 mod pin;
 
@@ -60,8 +61,14 @@ pub struct Settings {
     /// for none.
     pub nsid: Vec<u8>,
     /// Whether queries with a COOKIE get server cookies, made with the
-    /// secrets [`FastPath::set_cookie_secrets`] writes.
+    /// secrets of the cookie map.
     pub cookies: bool,
+    /// The index of the interface it is attached to (0 if none: transmit
+    /// errors are then not counted).
+    pub ifindex: u32,
+    /// Answer queries whose UDP checksum is partial (see
+    /// `config::fastpath::PartialChecksums`).
+    pub accept_partial_checksums: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +82,8 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::OFF,
             nsid: Vec::new(),
             cookies: true,
+            ifindex: 0,
+            accept_partial_checksums: false,
         }
     }
 }
@@ -418,7 +427,10 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         nsid_len: settings.nsid.len() as u8,
         nsid,
         cookies: settings.cookies as u8,
-        _pad: [0; 7],
+        pass_only: 0,
+        accept_partial_checksums: settings.accept_partial_checksums as u8,
+        _pad: [0; 1],
+        ifindex: settings.ifindex,
     };
     let (mut v4, mut v6): (Vec<[u8; 4]>, Vec<[u8; 16]>) = (Vec::new(), Vec::new());
     for vip in &settings.vips {

@@ -134,6 +134,21 @@ impl Feed {
         self.fast_path.lock().expect("fast path lock").counters()
     }
 
+    /// XDP_TX frames the driver could not send (see `fastpath::delivery`).
+    pub fn tx_errors(&self) -> Result<u64, FastPathError> {
+        self.fast_path.lock().expect("fast path lock").tx_errors()
+    }
+
+    /// Turns the fast path to pass everything, or back.
+    pub fn set_pass_only(&self, on: bool) -> Result<(), FastPathError> {
+        self.fast_path.lock().expect("fast path lock").set_pass_only(on)
+    }
+
+    /// Whether the fast path passes everything.
+    pub fn pass_only(&self) -> bool {
+        self.fast_path.lock().expect("fast path lock").pass_only()
+    }
+
     /// Unpins the fast path, for a stop that takes it with it: the program
     /// is detached when the feed is dropped.
     pub fn unpin(&self) -> Result<(), FastPathError> {
