@@ -34,9 +34,12 @@ fn attached_program(lab: &Lab) -> Option<String> {
 fn restart(lab: &mut Lab) {
     lab.start_anycastd(&anycastd_binary(), &[]).unwrap_or_else(|e| panic!("restarting anycastd: {e}"));
     // Answering hot names proves nothing here (the fast path never
-    // stopped): wait for the daemon itself, with a name it must resolve.
-    anycast_lab::wait("the new anycastd resolving", Duration::from_secs(20), || {
+    // stopped, and the old program may answer from the old maps): wait
+    // for the daemon itself, with a name it must resolve, and for the VIPs
+    // it answers from to be on lo (announced), which takes a health check.
+    anycast_lab::wait("the new anycastd resolving and announcing", Duration::from_secs(20), || {
         try_dig(lab, VIP4, "mail.example.lab.", "A", &["+time=1"]).is_ok_and(|a| a.status == "NOERROR")
+            && lab.stat("anycast_announcement{state=\"announced\"}").is_ok_and(|n| n == 1)
     })
     .unwrap_or_else(|e| panic!("{e}; its log:\n{}", lab.anycastd_log()));
 }
