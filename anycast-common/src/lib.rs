@@ -126,8 +126,15 @@ pub struct FastPathConfig {
     pub edns_udp_size: u16,
     pub vip_v4_count: u8,
     pub vip_v6_count: u8,
-    /// 1 when every client may query: the ACL lookup is skipped.
-    pub acl_open: u8,
+    /// How the clients of each family are checked: [`ACL_OPEN`],
+    /// [`ACL_INLINE`] (the networks below) or [`ACL_TRIE`] (the LPM map,
+    /// for more networks than fit here). A trie lookup costs tens of
+    /// nanoseconds; a handful of masked compares, a few.
+    pub acl_v4_mode: u8,
+    pub acl_v6_mode: u8,
+    /// Networks used in `acl_v4` / `acl_v6` (inline mode).
+    pub acl_v4_count: u8,
+    pub acl_v6_count: u8,
     /// Bytes used in `nsid`; 0 when the node gives none.
     pub nsid_len: u8,
     /// The node's NSID (RFC 5001), for queries that ask for it.
@@ -142,14 +149,31 @@ pub struct FastPathConfig {
     /// pseudo-header's sum alone, as local senders leave it to offload);
     /// 0 to pass them.
     pub accept_partial_checksums: u8,
-    pub _pad: [u8; 1],
+    pub _pad: [u8; 2],
     /// The interface the program is attached to, whose transmit errors
     /// the delivery programs count.
     pub ifindex: u32,
+    /// IPv4 networks as (address, mask), each the packet's four bytes read
+    /// as a native u32.
+    pub acl_v4: [[u32; 2]; MAX_INLINE_ACL_V4],
+    pub _pad2: [u8; 4],
+    /// IPv6 networks as (address halves, mask halves), each half the
+    /// packet's eight bytes read as a native u64.
+    pub acl_v6: [[u64; 4]; MAX_INLINE_ACL_V6],
 }
 const _: () = assert!(
-    core::mem::size_of::<FastPathConfig>() == 16 + 48 + 16 * MAX_VIPS + 4 * MAX_VIPS + 8 + dns::MAX_NSID_LEN + 8
+    core::mem::size_of::<FastPathConfig>()
+        == 16 + 48 + 16 * MAX_VIPS + 4 * MAX_VIPS + 10 + dns::MAX_NSID_LEN + 10 + 8 * MAX_INLINE_ACL_V4 + 4
+            + 32 * MAX_INLINE_ACL_V6
 );
+
+/// `FastPathConfig::acl_v4_mode` and `acl_v6_mode`.
+pub const ACL_OPEN: u8 = 0;
+pub const ACL_INLINE: u8 = 1;
+pub const ACL_TRIE: u8 = 2;
+/// Networks of each family checked inline, at most.
+pub const MAX_INLINE_ACL_V4: usize = 8;
+pub const MAX_INLINE_ACL_V6: usize = 4;
 
 /// Names of the maps in the object file, so the loader cannot misspell them.
 pub mod map_names {
@@ -190,7 +214,7 @@ pub const PROGRAM_NAME: &str = "anycast";
 
 /// Bump when the meaning of a pinned map's contents changes without its
 /// types' sizes changing (a field reordered, a counter slot renamed).
-const MAP_LAYOUT_VERSION: u64 = 3;
+const MAP_LAYOUT_VERSION: u64 = 4;
 
 /// A fingerprint of everything a pinned map's contents depend on: a new
 /// daemon reuses pinned maps only if theirs is the same, so a map written

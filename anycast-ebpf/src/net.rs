@@ -1,7 +1,9 @@
 //! Ethernet (up to two VLAN tags), IPv4 / IPv6 and UDP: finds a UDP datagram
 //! to a VIP on the DNS port, or says why the packet is not one.
 
-use anycast_common::{FastPathConfig, Outcome, checksum};
+use anycast_common::{
+    ACL_INLINE, ACL_OPEN, FastPathConfig, MAX_INLINE_ACL_V4, MAX_INLINE_ACL_V6, Outcome, checksum,
+};
 use aya_ebpf::programs::XdpContext;
 
 use aya_ebpf::maps::lpm_trie::Key;
@@ -123,7 +125,7 @@ fn ipv4(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<Ip, Outcome
     if !is_vip(&cfg.vips_v4, cfg.vip_v4_count, dst, u32::from_ne_bytes) {
         return Err(Outcome::NotVip);
     }
-    if cfg.acl_open == 0 && ACL_V4.get(Key::new(32, src)).is_none() {
+    if !allowed_v4(cfg, src) {
         return Err(Outcome::NotAllowed);
     }
     if total_len < IPV4_HEADER_LEN + UDP_HEADER_LEN || !holds(ctx, l3 + total_len) {
@@ -157,7 +159,7 @@ fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<Ip, Outcome
     if !is_vip(&cfg.vips_v6, cfg.vip_v6_count, dst, u128::from_ne_bytes) {
         return Err(Outcome::NotVip);
     }
-    if cfg.acl_open == 0 && ACL_V6.get(Key::new(128, src)).is_none() {
+    if !allowed_v6(cfg, &src) {
         return Err(Outcome::NotAllowed);
     }
     if payload_len < UDP_HEADER_LEN || !holds(ctx, l3 + IPV6_HEADER_LEN + payload_len) {
@@ -170,6 +172,52 @@ fn ipv6(ctx: &XdpContext, cfg: &FastPathConfig, l3: usize) -> Result<Ip, Outcome
         addr_sum += checksum::u32_words(u32::from_be_bytes([dst[at], dst[at + 1], dst[at + 2], dst[at + 3]]));
     }
     Ok((true, l3 + IPV6_HEADER_LEN, payload_len, addr_sum, src))
+}
+
+/// Whether the ACL lets the IPv4 client `src` query.
+#[inline(always)]
+fn allowed_v4(cfg: &FastPathConfig, src: [u8; 4]) -> bool {
+    match cfg.acl_v4_mode {
+        ACL_OPEN => true,
+        ACL_INLINE => {
+            let addr = u32::from_ne_bytes(src);
+            for i in 0..MAX_INLINE_ACL_V4 {
+                if i >= cfg.acl_v4_count as usize {
+                    break;
+                }
+                let [network, mask] = cfg.acl_v4[i];
+                if addr & mask == network {
+                    return true;
+                }
+            }
+            false
+        }
+        _ => ACL_V4.get(Key::new(32, src)).is_some(),
+    }
+}
+
+/// Whether the ACL lets the IPv6 client `src` query.
+#[inline(always)]
+fn allowed_v6(cfg: &FastPathConfig, src: &[u8; 16]) -> bool {
+    match cfg.acl_v6_mode {
+        ACL_OPEN => true,
+        ACL_INLINE => {
+            let s = src;
+            let hi = u64::from_ne_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+            let lo = u64::from_ne_bytes([s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15]]);
+            for i in 0..MAX_INLINE_ACL_V6 {
+                if i >= cfg.acl_v6_count as usize {
+                    break;
+                }
+                let [network_hi, network_lo, mask_hi, mask_lo] = cfg.acl_v6[i];
+                if hi & mask_hi == network_hi && lo & mask_lo == network_lo {
+                    return true;
+                }
+            }
+            false
+        }
+        _ => ACL_V6.get(Key::new(128, *src)).is_some(),
+    }
 }
 
 /// Whether `dst` is one of the first `count` of `vips`, compared as one

@@ -13,8 +13,8 @@ pub use error::FastPathError;
 use std::{collections::HashSet, net::IpAddr, path::Path};
 
 use anycast_common::{
-    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME,
-    dns::MAX_NSID_LEN, map_names,
+    ACL_INLINE, ACL_OPEN, ACL_TRIE, AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_INLINE_ACL_V4,
+    MAX_INLINE_ACL_V6, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME, dns::MAX_NSID_LEN, map_names,
 };
 use aya::{
     Ebpf, EbpfLoader,
@@ -35,7 +35,10 @@ use pin::{PINNED_MAPS, Pins};
 use crate::{
     answer_entry::AnswerEntry,
     clock,
-    policy::{acl::Acl, ratelimit::RateLimitSettings},
+    policy::{
+        acl::{Acl, prefix_mask},
+        ratelimit::RateLimitSettings,
+    },
 };
 
 /// The XDP fast path's object file, built by this crate's build script.
@@ -423,15 +426,22 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         edns_udp_size: settings.edns_udp_size,
         vip_v4_count: 0,
         vip_v6_count: 0,
-        acl_open: settings.acl.is_open() as u8,
+        acl_v4_mode: ACL_OPEN,
+        acl_v6_mode: ACL_OPEN,
+        acl_v4_count: 0,
+        acl_v6_count: 0,
         nsid_len: settings.nsid.len() as u8,
         nsid,
         cookies: settings.cookies as u8,
         pass_only: 0,
         accept_partial_checksums: settings.accept_partial_checksums as u8,
-        _pad: [0; 1],
+        _pad: [0; 2],
         ifindex: settings.ifindex,
+        acl_v4: [[0; 2]; MAX_INLINE_ACL_V4],
+        _pad2: [0; 4],
+        acl_v6: [[0; 4]; MAX_INLINE_ACL_V6],
     };
+    inline_acl(&mut config, &settings.acl);
     let (mut v4, mut v6): (Vec<[u8; 4]>, Vec<[u8; 16]>) = (Vec::new(), Vec::new());
     for vip in &settings.vips {
         match vip {
@@ -449,6 +459,42 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
     config.vip_v4_count = v4.len() as u8;
     config.vip_v6_count = v6.len() as u8;
     Ok(config)
+}
+
+/// How the program checks the clients of each family: open where a /0 is
+/// allowed, the networks inline where they fit, else the tries.
+fn inline_acl(config: &mut FastPathConfig, acl: &Acl) {
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    for network in acl.networks() {
+        match network.addr() {
+            IpAddr::V4(a) => v4.push((a.octets(), network.prefix())),
+            IpAddr::V6(a) => v6.push((a.octets(), network.prefix())),
+        }
+    }
+    let mode = |networks: usize, open: bool, inline: usize| match (open, networks <= inline) {
+        (true, _) => ACL_OPEN,
+        (false, true) => ACL_INLINE,
+        (false, false) => ACL_TRIE,
+    };
+    config.acl_v4_mode = mode(v4.len(), v4.iter().any(|(_, p)| *p == 0), MAX_INLINE_ACL_V4);
+    config.acl_v6_mode = mode(v6.len(), v6.iter().any(|(_, p)| *p == 0), MAX_INLINE_ACL_V6);
+    if config.acl_v4_mode == ACL_INLINE {
+        config.acl_v4_count = v4.len() as u8;
+        for (slot, (addr, prefix)) in config.acl_v4.iter_mut().zip(&v4) {
+            let mask = prefix_mask::<4>(*prefix);
+            let network: [u8; 4] = std::array::from_fn(|i| addr[i] & mask[i]);
+            *slot = [u32::from_ne_bytes(network), u32::from_ne_bytes(mask)];
+        }
+    }
+    if config.acl_v6_mode == ACL_INLINE {
+        config.acl_v6_count = v6.len() as u8;
+        for (slot, (addr, prefix)) in config.acl_v6.iter_mut().zip(&v6) {
+            let mask = prefix_mask::<16>(*prefix);
+            let network: [u8; 16] = std::array::from_fn(|i| addr[i] & mask[i]);
+            let half = |b: &[u8; 16], at: usize| u64::from_ne_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+            *slot = [half(&network, 0), half(&network, 8), half(&mask, 0), half(&mask, 8)];
+        }
+    }
 }
 
 /// The XDP program `name` of `ebpf`.
@@ -493,6 +539,24 @@ mod tests {
         assert_eq!(cfg.vips_v4[..2], [[6, 6, 6, 6], [6, 6, 6, 7]]);
         assert_eq!(cfg.vips_v6[0][15], 6);
         assert_ne!(cfg.hash_key, config(&settings(vec![a])).unwrap().hash_key, "a fresh key per load");
+    }
+
+    #[test]
+    fn small_acls_go_inline_large_ones_in_the_tries() {
+        let nets = |list: &[&str]| Acl::new(list.iter().map(|n| n.parse().unwrap()).collect());
+        let vip = IpAddr::V4(Ipv4Addr::new(6, 6, 6, 6));
+        let with = |acl| config(&Settings { acl, ..settings(vec![vip]) }).unwrap();
+        let small = with(nets(&["10.1.0.0/16", "2001:db8::/32"]));
+        assert_eq!((small.acl_v4_mode, small.acl_v4_count), (ACL_INLINE, 2), "with loopback");
+        assert_eq!(small.acl_v4[1], [u32::from_ne_bytes([10, 1, 0, 0]), u32::from_ne_bytes([255, 255, 0, 0])]);
+        assert_eq!((small.acl_v6_mode, small.acl_v6_count), (ACL_INLINE, 2));
+        assert_eq!(small.acl_v6[1][0], u64::from_ne_bytes([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0]), "network");
+        assert_eq!(small.acl_v6[1][2], u64::from_ne_bytes([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]), "mask");
+        let open = with(nets(&["0.0.0.0/0"]));
+        assert_eq!((open.acl_v4_mode, open.acl_v6_mode), (ACL_OPEN, ACL_INLINE), "IPv6 still filtered");
+        let many: Vec<String> = (0..8).map(|i| format!("10.{i}.0.0/16")).collect();
+        let large = with(nets(&many.iter().map(String::as_str).collect::<Vec<_>>()));
+        assert_eq!(large.acl_v4_mode, ACL_TRIE, "nine networks with loopback");
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::{collections::HashMap, net::IpAddr, sync::Mutex};
 
 use anycast_common::ratelimit::{RateBucket, RateKey, RateLimit, Verdict, admit};
 
+use super::acl::prefix_mask;
+
 /// The operator's rate limit (`[rate_limit]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimitSettings {
@@ -46,19 +48,14 @@ impl RateLimitSettings {
             interval_ns,
             window_ns: interval_ns * u64::from(self.burst.max(1)),
             slip: self.slip,
-            mask_v4: mask::<4>(self.ipv4_prefix),
-            mask_v6: mask::<16>(self.ipv6_prefix),
+            mask_v4: prefix_mask::<4>(self.ipv4_prefix),
+            mask_v6: prefix_mask::<16>(self.ipv6_prefix),
             _pad: [0; 8],
         }
     }
 }
 
-/// The network mask of a `/len` prefix, as bytes.
-fn mask<const N: usize>(len: u8) -> [u8; N] {
-    let bits = u128::MAX.checked_shl(128 - u32::from(len).min(N as u32 * 8)).unwrap_or(0);
-    let bytes = bits.to_be_bytes();
-    bytes[..N].try_into().expect("N <= 16")
-}
+
 
 /// The daemon's buckets.
 pub struct Limiter {
@@ -129,10 +126,10 @@ mod tests {
         assert_eq!((limit.interval_ns, limit.window_ns, limit.slip), (10 * MS, 50 * MS, 2));
         assert_eq!(limit.mask_v4, [255, 255, 255, 0]);
         assert_eq!(limit.mask_v6[..8], [255, 255, 255, 255, 255, 255, 255, 0]);
-        assert_eq!(mask::<4>(0), [0; 4]);
-        assert_eq!(mask::<4>(32), [255; 4]);
-        assert_eq!(mask::<16>(128), [255; 16]);
-        assert_eq!(mask::<4>(20), [255, 255, 240, 0]);
+        assert_eq!(prefix_mask::<4>(0), [0; 4]);
+        assert_eq!(prefix_mask::<4>(32), [255; 4]);
+        assert_eq!(prefix_mask::<16>(128), [255; 16]);
+        assert_eq!(prefix_mask::<4>(20), [255, 255, 240, 0]);
         assert!(!RateLimitSettings::OFF.limit().is_on());
         assert!(Limiter::new(&RateLimitSettings::OFF).is_none());
     }
