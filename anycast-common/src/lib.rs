@@ -163,7 +163,15 @@ pub struct FastPathConfig {
 }
 const _: () = assert!(
     core::mem::size_of::<FastPathConfig>()
-        == 16 + 48 + 16 * MAX_VIPS + 4 * MAX_VIPS + 10 + dns::MAX_NSID_LEN + 10 + 8 * MAX_INLINE_ACL_V4 + 4
+        == 16
+            + 48
+            + 16 * MAX_VIPS
+            + 4 * MAX_VIPS
+            + 10
+            + dns::MAX_NSID_LEN
+            + 10
+            + 8 * MAX_INLINE_ACL_V4
+            + 4
             + 32 * MAX_INLINE_ACL_V6
 );
 

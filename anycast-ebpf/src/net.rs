@@ -1,9 +1,7 @@
 //! Ethernet (up to two VLAN tags), IPv4 / IPv6 and UDP: finds a UDP datagram
 //! to a VIP on the DNS port, or says why the packet is not one.
 
-use anycast_common::{
-    ACL_INLINE, ACL_OPEN, FastPathConfig, MAX_INLINE_ACL_V4, MAX_INLINE_ACL_V6, Outcome, checksum,
-};
+use anycast_common::{ACL_INLINE, ACL_OPEN, FastPathConfig, MAX_INLINE_ACL_V4, MAX_INLINE_ACL_V6, Outcome, checksum};
 use aya_ebpf::programs::XdpContext;
 
 use aya_ebpf::maps::lpm_trie::Key;

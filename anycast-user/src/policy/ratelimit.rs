@@ -55,8 +55,6 @@ impl RateLimitSettings {
     }
 }
 
-
-
 /// The daemon's buckets.
 pub struct Limiter {
     limit: RateLimit,

@@ -5,7 +5,7 @@ use std::path::Path;
 use anycast_lab::netns::Netns;
 use anyhow::{Context, Result};
 
-use super::cpu::CLIENT_CPU;
+use super::{cpu::CLIENT_CPU, workload::Client};
 
 /// What dnsperf reported.
 #[derive(Clone, Debug, Default)]
@@ -18,6 +18,7 @@ pub struct Report {
 }
 
 /// How dnsperf sends.
+#[derive(Clone, Copy, Debug)]
 pub enum Pace {
     /// As fast as the answers come back, for `seconds`.
     Max { seconds: u32 },
@@ -27,17 +28,48 @@ pub enum Pace {
     Fixed { rate: u32, seconds: u32 },
 }
 
-/// Runs dnsperf against `server` with the names of `input`, with EDNS and
-/// DO set when `dnssec_ok`.
-pub fn run(client: &Netns, server: &str, input: &Path, pace: Pace, dnssec_ok: bool) -> Result<Report> {
+/// Runs dnsperf against `server` with the names of `input`, asked by
+/// `clients` (kind, share in twentieths): one dnsperf per kind at once,
+/// each with its share of the clients and of a fixed rate, their reports
+/// added up.
+pub fn run(client: &Netns, server: &str, input: &Path, pace: Pace, clients: &[(Client, u32)]) -> Result<Report> {
+    let reports: Vec<Result<Report>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = clients
+            .iter()
+            .map(|&(kind, share)| scope.spawn(move || run_one(client, server, input, &pace, kind, share)))
+            .collect();
+        runs.into_iter().map(|r| r.join().map_err(|_| anyhow::anyhow!("a dnsperf thread panicked"))?).collect()
+    });
+    let mut total = Report::default();
+    for report in reports {
+        let report = report?;
+        total.completed += report.completed;
+        total.lost += report.lost;
+        total.qps += report.qps;
+        total.latencies.extend(report.latencies);
+    }
+    Ok(total)
+}
+
+/// One dnsperf for the `share` (twentieths) of the queries `kind` asks.
+fn run_one(client: &Netns, server: &str, input: &Path, pace: &Pace, kind: Client, share: u32) -> Result<Report> {
     let cpu = CLIENT_CPU.to_string();
     let input = input.display().to_string();
-    let mut args = vec!["-c", &cpu, "dnsperf", "-s", server, "-d", &input, "-c", "8", "-q", "2000", "-t", "2"];
-    if dnssec_ok {
+    let clients = (8 * share / 20).max(1).to_string();
+    let outstanding = (2000 * share / 20).max(100).to_string();
+    let mut args =
+        vec!["-c", &cpu, "dnsperf", "-s", server, "-d", &input, "-c", &clients, "-q", &outstanding, "-t", "2"];
+    if kind.dnssec_ok() {
         args.push("-D");
     }
+    let option = kind
+        .option()
+        .map(|(code, data)| format!("{code}:{}", data.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+    if let Some(option) = &option {
+        args.extend(["-e", "-E", option]);
+    }
     let (seconds, rate);
-    match pace {
+    match *pace {
         Pace::Max { seconds: s } => {
             seconds = s.to_string();
             args.extend(["-l", &seconds]);
@@ -48,7 +80,7 @@ pub fn run(client: &Netns, server: &str, input: &Path, pace: Pace, dnssec_ok: bo
         }
         Pace::Fixed { rate: r, seconds: s } => {
             seconds = s.to_string();
-            rate = r.to_string();
+            rate = (r * share / 20).max(1).to_string();
             args.extend(["-l", &seconds, "-Q", &rate, "-v"]);
         }
     }

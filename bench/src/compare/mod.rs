@@ -17,7 +17,7 @@ use std::{path::PathBuf, time::Duration};
 use anycast_lab::topology::{CLIENT4, Lab, VIP4};
 use anycast_tests::{
     frame::{CLIENT_MAC, FrameSpec, NODE_MAC},
-    zone::{EDNS_DO, query, wire},
+    zone::{EDNS, EDNS_DO, query, wire, with_options},
 };
 use anyhow::{Context, Result, bail};
 use hickory_proto::rr::RecordType;
@@ -159,14 +159,14 @@ impl<'a> Bench<'a> {
     /// the fast path answers), the Zipf mix for ten seconds.
     fn warm_up(&mut self, workload: Workload) -> Result<()> {
         let (names, pace) = match workload {
-            Workload::Hot | Workload::HotDo => {
+            w if w.is_hot() => {
                 (self.names.draw(workload, 2 * workload::HOT_NAMES as usize, 0), Pace::Once { limit_seconds: 30 })
             }
-            Workload::Zipf => (self.names.draw(workload, 200_000, 0), Pace::Once { limit_seconds: 30 }),
             Workload::Cold => return Ok(()),
+            _ => (self.names.draw(workload, 200_000, 0), Pace::Once { limit_seconds: 30 }),
         };
         let input = self.write_input("warm-up", &names)?;
-        dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.dnssec_ok())?;
+        dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.clients())?;
         Ok(())
     }
 
@@ -186,21 +186,19 @@ impl<'a> Bench<'a> {
         // Highest rate.
         let fresh = if warm.is_none() { Some(servers::start(&mut self.lab, server, self.binaries)?) } else { None };
         let (names, pace) = match workload {
-            Workload::Hot | Workload::HotDo => {
-                (self.names.draw(workload, workload::HOT_NAMES as usize, 0), Pace::Max { seconds })
-            }
-            Workload::Zipf => {
-                let seed = self.next_seed();
-                (self.names.draw(workload, 1_000_000, seed), Pace::Max { seconds })
-            }
+            w if w.is_hot() => (self.names.draw(workload, workload::HOT_NAMES as usize, 0), Pace::Max { seconds }),
             Workload::Cold => {
                 let seed = self.next_seed();
                 (self.names.draw(workload, COLD_NAMES, seed), Pace::Once { limit_seconds: 6 * seconds })
             }
+            _ => {
+                let seed = self.next_seed();
+                (self.names.draw(workload, 1_000_000, seed), Pace::Max { seconds })
+            }
         };
         let input = self.write_input("max", &names)?;
         let sample = Sample::take();
-        let max = dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.dnssec_ok())?;
+        let max = dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.clients())?;
         let load = sample.since();
         figures.dnsperf_qps = max.qps;
         figures.dnsperf_bottleneck = load.bottleneck();
@@ -215,14 +213,14 @@ impl<'a> Bench<'a> {
         let rate = workload.fixed_rate();
         let seed = self.next_seed();
         let names = match workload {
-            Workload::Hot | Workload::HotDo => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
+            w if w.is_hot() => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
             _ => self.names.draw(workload, (rate * seconds) as usize, seed),
         };
         let input = self.write_input("fixed", &names)?;
         let xdp_before = self.xdp_answers(server);
         let server_ns = cpu::run_ns(&running.pids);
         let sample = Sample::take();
-        let fixed = dnsperf::run(&self.lab.client, VIP4, &input, Pace::Fixed { rate, seconds }, workload.dnssec_ok())?;
+        let fixed = dnsperf::run(&self.lab.client, VIP4, &input, Pace::Fixed { rate, seconds }, workload.clients())?;
         let load = sample.since();
         let server_ns = cpu::run_ns(&running.pids).saturating_sub(server_ns);
         let answered = fixed.completed.max(1) as f64;
@@ -239,15 +237,14 @@ impl<'a> Bench<'a> {
         if workload != Workload::Cold {
             let seed = self.next_seed();
             let names = match workload {
-                Workload::Hot | Workload::HotDo => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
+                w if w.is_hot() => self.names.draw(workload, workload::HOT_NAMES as usize, 0),
                 _ => self.names.draw(workload, ZIPF_FRAMES, seed),
             };
-            let edns = if workload.dnssec_ok() { EDNS_DO } else { None };
             let frames: Vec<Vec<u8>> = names
                 .iter()
                 .enumerate()
                 .map(|(i, name)| {
-                    let payload = wire(&query(i as u16, name, RecordType::A, edns));
+                    let payload = client_query(workload.client(i), i as u16, name);
                     FrameSpec::dns(CLIENT4.parse().expect("an address"), VIP4.parse().expect("an address"), payload)
                         .build()
                 })
@@ -312,6 +309,20 @@ impl<'a> Bench<'a> {
         anycast_lab::netns::accept_xdp_tx(client, &interface, &objects.join("pass"))?;
         pin_client_napi(&self.lab)?;
         generated
+    }
+}
+
+/// The query `client` sends for `name` A.
+fn client_query(client: workload::Client, id: u16, name: &str) -> Vec<u8> {
+    let edns = match (client, client.dnssec_ok()) {
+        (workload::Client::Plain, _) => None,
+        (_, true) => EDNS_DO,
+        (_, false) => EDNS,
+    };
+    let plain = wire(&query(id, name, RecordType::A, edns));
+    match client.option() {
+        Some(option) => with_options(plain, &[option]),
+        None => plain,
     }
 }
 

@@ -295,6 +295,28 @@ pub fn print_targets(rows: &[Row]) {
         let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
         check("cold, both validating: >= 1x Unbound", Some(r >= 1.0), format!("{r:.2}x"));
     }
+    // Real clients (cookies, DO=1, padding): the fast path must serve them
+    // as it serves plain queries.
+    for workload in [Workload::HotReal, Workload::ZipfReal] {
+        let Some(real) = get(xdp, workload) else { continue };
+        let at_xdp = real.at_xdp.map(|a| a.median);
+        let (what, target) = match workload {
+            Workload::HotReal => ("hot-real: >= 95% answered at XDP (dnsperf, paced)", Some(0.95)),
+            _ => ("zipf-real: answered at XDP (dnsperf, paced)", None),
+        };
+        let plain = get(xdp, if workload == Workload::HotReal { Workload::Hot } else { Workload::Zipf });
+        let rate = plain
+            .and_then(|p| p.generator_qps.zip(real.generator_qps))
+            .map_or("-".into(), |(p, r)| format!("{:.0}%", r.median / p.median * 100.0));
+        check(
+            what,
+            target.zip(at_xdp).map(|(t, a)| a >= t),
+            format!(
+                "{}; generator rate {rate} of the plain workload's",
+                at_xdp.map_or("-".into(), |a| format!("{:.1}%", a * 100.0))
+            ),
+        );
+    }
     if let (Some(plain), Some(signed)) = (hot(xdp), get(xdp, Workload::HotDo)) {
         let rate = plain.generator_qps.zip(signed.generator_qps).map(|(p, s)| s.median / p.median);
         let at_xdp = signed.at_xdp.map_or("-".into(), |a| format!("{:.1}%", a.median * 100.0));

@@ -13,9 +13,59 @@ pub enum Workload {
     Hot,
     /// The hot set asked with DO=1: answers with their RRSIGs and proofs.
     HotDo,
+    /// The hot set asked as real clients ask (see [`REAL_CLIENTS`]).
+    HotReal,
     Zipf,
+    /// The Zipf mix asked as real clients ask.
+    ZipfReal,
     Cold,
 }
+
+/// How one kind of client asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    /// No EDNS option (stub resolvers: glibc, musl, systemd-resolved,
+    /// Windows, Android).
+    Plain,
+    /// EDNS with DO=1, no option.
+    Dnssec,
+    /// A client cookie (dig, BIND-based forwarders).
+    Cookie,
+    /// DO=1 and a client cookie (a validating BIND forwarder).
+    DnssecCookie,
+    /// EDNS padding (RFC 7830) to a 128-byte block (stubs that pad).
+    Padding,
+}
+
+/// The client cookie the benchmark's clients send.
+pub const CLIENT_COOKIE: [u8; 8] = [0xbe, 0x9c, 0x0c, 0x00, 0x4b, 0x1e, 0x55, 0xed];
+/// Padding bytes of a padded query (an A query for a bench name padded to
+/// the 128-byte block RFC 8467 recommends).
+pub const PADDING_LEN: usize = 60;
+
+impl Client {
+    pub fn dnssec_ok(self) -> bool {
+        matches!(self, Client::Dnssec | Client::DnssecCookie)
+    }
+
+    /// Its EDNS option (code, data), if any.
+    pub fn option(self) -> Option<(u16, Vec<u8>)> {
+        match self {
+            Client::Cookie | Client::DnssecCookie => Some((10, CLIENT_COOKIE.to_vec())),
+            Client::Padding => Some((12, vec![0; PADDING_LEN])),
+            Client::Plain | Client::Dnssec => None,
+        }
+    }
+}
+
+/// Real clients, in twentieths of the queries: half plain (stubs), 30%
+/// with a cookie (dig and BIND forwarders send one with every query), 15%
+/// DO=1 with a cookie (validating BIND forwarders), 5% padded. A model of
+/// a resolver whose clients are both stubs and forwarders, not a
+/// measurement; the point is that every kind the fast path must serve is
+/// in it.
+pub const REAL_CLIENTS: [(Client, u32); 4] =
+    [(Client::Plain, 10), (Client::Cookie, 6), (Client::DnssecCookie, 3), (Client::Padding, 1)];
 
 /// Names in the hot set: the hosts of z0.bench.sec.
 pub const HOT_NAMES: u64 = anycast_lab::hierarchy::BENCH_HOSTS as u64;
@@ -28,15 +78,44 @@ const FIXED_RATE: u32 = 20_000;
 const COLD_FIXED_RATE: u32 = 2_000;
 
 impl Workload {
-    pub const ALL: [Workload; 4] = [Workload::Hot, Workload::HotDo, Workload::Zipf, Workload::Cold];
+    pub const ALL: [Workload; 6] =
+        [Workload::Hot, Workload::HotDo, Workload::HotReal, Workload::Zipf, Workload::ZipfReal, Workload::Cold];
 
     pub fn name(self) -> &'static str {
         match self {
             Workload::Hot => "hot",
             Workload::HotDo => "hot-do",
+            Workload::HotReal => "hot-real",
             Workload::Zipf => "zipf",
+            Workload::ZipfReal => "zipf-real",
             Workload::Cold => "cold",
         }
+    }
+
+    /// Whether it asks the hot set (else the Zipf mix, or new names).
+    pub fn is_hot(self) -> bool {
+        matches!(self, Workload::Hot | Workload::HotDo | Workload::HotReal)
+    }
+
+    /// The clients that ask it, with their shares (twentieths).
+    pub fn clients(self) -> &'static [(Client, u32)] {
+        match self {
+            Workload::HotDo => &[(Client::Dnssec, 20)],
+            Workload::HotReal | Workload::ZipfReal => &REAL_CLIENTS,
+            Workload::Hot | Workload::Zipf | Workload::Cold => &[(Client::Plain, 20)],
+        }
+    }
+
+    /// The client of the `i`-th query: the shares in turn, query by query.
+    pub fn client(self, i: usize) -> Client {
+        let mut slot = (i % 20) as u32;
+        for &(client, share) in self.clients() {
+            if slot < share {
+                return client;
+            }
+            slot -= share;
+        }
+        unreachable!("the shares of a workload add up to 20")
     }
 
     /// The offered load at which CPU per query and latency are measured.
@@ -45,11 +124,6 @@ impl Workload {
             Workload::Cold => COLD_FIXED_RATE,
             _ => FIXED_RATE,
         }
-    }
-
-    /// Whether its queries carry EDNS with DO set.
-    pub fn dnssec_ok(self) -> bool {
-        self == Workload::HotDo
     }
 
     /// Whether every run needs a freshly started server (an empty cache).
@@ -82,8 +156,8 @@ impl Names {
         let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         (0..count as u64)
             .map(|i| match workload {
-                Workload::Hot | Workload::HotDo => hot_name(i % HOT_NAMES),
-                Workload::Zipf => {
+                Workload::Hot | Workload::HotDo | Workload::HotReal => hot_name(i % HOT_NAMES),
+                Workload::Zipf | Workload::ZipfReal => {
                     let u = rng.unit();
                     let rank = self.zipf_cdf.partition_point(|&c| c < u);
                     format!("n{rank}.z{}.bench.sec.", rank % 1000)
@@ -126,6 +200,17 @@ impl XorShift {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_add_up_and_come_in_turn() {
+        for workload in Workload::ALL {
+            assert_eq!(workload.clients().iter().map(|(_, s)| s).sum::<u32>(), 20, "{}", workload.name());
+        }
+        let kinds: Vec<Client> = (0..20).map(|i| Workload::HotReal.client(i)).collect();
+        assert_eq!(kinds.iter().filter(|c| **c == Client::Cookie).count(), 6);
+        assert_eq!(Workload::HotReal.client(19), Client::Padding);
+        assert_eq!(Workload::HotDo.client(7), Client::Dnssec);
+    }
 
     #[test]
     fn zipf_favours_the_first_ranks_and_reaches_the_tail() {
