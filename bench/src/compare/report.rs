@@ -355,34 +355,74 @@ pub fn write_png(path: &Path, rows: &[Row]) -> Result<()> {
     let root = BitMapBackend::new(path, (1400, 1350)).into_drawing_area();
     root.fill(&WHITE)?;
     let panels = root.split_evenly((3, 1));
-    panel(&panels[0], rows, "highest rate, queries/s (best of dnsperf and the frame generator)", Row::best_qps, true)?;
+    panel(
+        &panels[0],
+        rows,
+        "highest rate, queries/s (best of dnsperf and the frame generator)",
+        Panel { value: Row::best_qps, unit: Unit::Rate, legend: true },
+    )?;
     panel(
         &panels[1],
         rows,
-        "server core CPU per answered query, us (fixed offered load, dnsperf: one query per wakeup)",
-        |r| r.server_us_per_query.median,
-        false,
+        "server core CPU per answered query (fixed offered load, dnsperf: one query per wakeup)",
+        Panel { value: |r| r.server_us_per_query.median, unit: Unit::Micros, legend: false },
     )?;
     panel(
         &panels[2],
         rows,
         &format!(
-            "server core CPU per answered query, us (fixed offered load, generator bursts of {})",
+            "server core CPU per answered query (fixed offered load, generator bursts of {})",
             super::generator::PACED_BURST
         ),
-        |r| r.batched_us_per_query.map_or(0.0, |b| b.median),
-        false,
+        Panel { value: |r| r.batched_us_per_query.map_or(0.0, |b| b.median), unit: Unit::Micros, legend: false },
     )?;
     root.present().with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// What a panel shows.
+struct Panel {
+    value: fn(&Row) -> f64,
+    unit: Unit,
+    legend: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    /// Queries a second: 950, 120k, 1.2M.
+    Rate,
+    /// Microseconds: 0.8 us, 12 us.
+    Micros,
+}
+
+impl Unit {
+    /// `v` as people write it.
+    fn human(self, v: f64) -> String {
+        // Three significant digits at most, no trailing zeros: 2, 1.05, 36.2.
+        let short = |v: f64| {
+            let text = if v >= 100.0 {
+                format!("{v:.0}")
+            } else if v >= 10.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.2}")
+            };
+            if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
+        };
+        match self {
+            Unit::Rate if v >= 1e6 => format!("{}M", short(v / 1e6)),
+            Unit::Rate if v >= 1e3 => format!("{}k", short(v / 1e3)),
+            Unit::Rate => short(v),
+            Unit::Micros => format!("{} us", short(v)),
+        }
+    }
 }
 
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     rows: &[Row],
     title: &str,
-    value: fn(&Row) -> f64,
-    legend: bool,
+    Panel { value, unit, legend }: Panel,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -398,7 +438,8 @@ where
         return Ok(());
     }
     let low = values.iter().copied().fold(f64::INFINITY, f64::min).max(1e-3) / 2.0;
-    let high = values.iter().copied().fold(0.0, f64::max).max(low * 10.0) * 2.0;
+    // Room above the tallest bar for its value and ratios.
+    let high = values.iter().copied().fold(0.0, f64::max).max(low * 10.0) * 4.0;
     let slots = workloads.len() * (servers.len() + 1);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
@@ -412,7 +453,7 @@ where
         .disable_x_mesh()
         .x_labels(workloads.len())
         .x_label_formatter(&|_| String::new())
-        .y_label_formatter(&|v| format!("{v:.3e}"))
+        .y_label_formatter(&|v| unit.human(*v))
         .draw()
         .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
     for (w, workload) in workloads.iter().enumerate() {
@@ -433,6 +474,23 @@ where
                 bar.label(server.name())
                     .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
             }
+            // The value on the bar, and beside it the ratio to the echo
+            // and to Unbound in the same workload.
+            let ratio = |to: Server, name: &str| {
+                find(rows, to, *workload)
+                    .map(value)
+                    .filter(|r| *r > 0.0 && to != *server)
+                    .map(|r| format!("{:.2}x {name}", v / r))
+            };
+            let mut lines = vec![unit.human(v)];
+            lines.extend(ratio(Server::Reflector, "echo"));
+            lines.extend(ratio(Server::Unbound, "unbound"));
+            for (i, line) in lines.iter().enumerate() {
+                let y = v * 1.25f64.powi(lines.len() as i32 - i as i32);
+                chart
+                    .draw_series(std::iter::once(Text::new(line.clone(), (x + 0.05, y), ("sans-serif", 11))))
+                    .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
+            }
         }
     }
     // Workload names over their groups, after the bars so none covers them.
@@ -452,4 +510,27 @@ where
             .map_err(|e| anyhow::anyhow!("chart: {e}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Unit;
+
+    #[test]
+    fn figures_read_as_people_write_them() {
+        let cases = [
+            (Unit::Rate, 950.0, "950"),
+            (Unit::Rate, 120_400.0, "120k"),
+            (Unit::Rate, 15_250.0, "15.2k"),
+            (Unit::Rate, 1_234_000.0, "1.23M"),
+            (Unit::Micros, 2.0, "2 us"),
+            (Unit::Rate, 2_000_000.0, "2M"),
+            (Unit::Micros, 0.5, "0.5 us"),
+            (Unit::Micros, 36.17, "36.2 us"),
+            (Unit::Micros, 150.0, "150 us"),
+        ];
+        for (unit, value, written) in cases {
+            assert_eq!(unit.human(value), written, "{value}");
+        }
+    }
 }
