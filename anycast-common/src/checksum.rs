@@ -57,6 +57,18 @@ pub fn le_word_sum(word: u64) -> u64 {
     (big_endian >> 32) + (big_endian & 0xffff_ffff)
 }
 
+/// The sum (unfolded, for [`fold`]) of data whose sum was `stored` once
+/// every one of its TTL fields (`even` of them at even offsets, `odd` at
+/// odd ones) has gone down by `elapsed`, none below zero. Ones-complement
+/// sums are sums modulo 65535, in which a 32-bit field's halves add up to
+/// the field itself, and a field at an odd offset counts 256 times over.
+#[inline(always)]
+pub fn aged_sum(stored: u16, even: u64, odd: u64, elapsed: u32) -> u64 {
+    let elapsed = elapsed as u64;
+    let less = (even * elapsed + odd * 256 * elapsed) % 0xffff;
+    stored as u64 + 0xffff - less
+}
+
 /// The value for a UDP checksum field: zero is sent as all ones (RFC 768).
 #[inline(always)]
 pub fn finish_udp(sum: u64) -> u16 {

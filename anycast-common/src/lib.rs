@@ -81,13 +81,18 @@ pub struct AnswerValue {
     pub rcode: u8,
     /// Entries used in `ttl_offsets`.
     pub ttl_count: u8,
-    /// Folded ones-complement sum of `data[..data_len]` with every TTL field
-    /// zeroed, summed as if `data` started at an even offset.
+    /// Folded ones-complement sum of `data[..data_len]` as stored, summed as
+    /// if `data` started at an even offset. A TTL aged by `e` seconds sums
+    /// to its stored value minus `e` modulo 65535 (a 32-bit field's two
+    /// halves sum to the field modulo 65535), or minus `256 e` at an odd
+    /// offset (the sum of swapped bytes): the program subtracts that rather
+    /// than summing every TTL it writes.
     pub data_csum: u16,
     /// 1 when the data was validated secure: the answer gets AD when the
     /// query had DO or AD (see `dns::authentic_data`).
     pub secure: u8,
-    pub _pad: [u8; 1],
+    /// Of the TTL fields, those at an odd offset in `data`.
+    pub ttl_odd_count: u8,
     /// Offset in `data` of each record's 32-bit TTL field.
     pub ttl_offsets: [u16; MAX_RECORDS],
     /// Lower-cased wire-format question name, zero padded.
@@ -222,7 +227,7 @@ pub const PROGRAM_NAME: &str = "anycast";
 
 /// Bump when the meaning of a pinned map's contents changes without its
 /// types' sizes changing (a field reordered, a counter slot renamed).
-const MAP_LAYOUT_VERSION: u64 = 4;
+const MAP_LAYOUT_VERSION: u64 = 5;
 
 /// A fingerprint of everything a pinned map's contents depend on: a new
 /// daemon reuses pinned maps only if theirs is the same, so a map written

@@ -13,8 +13,7 @@ use anycast_common::{
 };
 use aya_ebpf::{
     helpers::generated::{
-        bpf_ktime_get_boot_ns, bpf_xdp_adjust_head, bpf_xdp_adjust_tail, bpf_xdp_get_buff_len, bpf_xdp_load_bytes,
-        bpf_xdp_store_bytes,
+        bpf_ktime_get_boot_ns, bpf_xdp_adjust_head, bpf_xdp_adjust_tail, bpf_xdp_load_bytes, bpf_xdp_store_bytes,
     },
     programs::XdpContext,
 };
@@ -165,22 +164,29 @@ impl Reply {
             return Err(Outcome::TooBig);
         }
         let elapsed = ((now.saturating_sub(entry.inserted_ns)) / NS_PER_SEC) as u32;
-        let mut ttl_sum = 0;
+        // No TTL reaches zero before the entry expires (it lives as long as
+        // its shortest TTL): each has aged by `elapsed`, which the stored
+        // sum is corrected by at once.
+        // Every TTL field must be inside the data before anything is
+        // written (the map writer's entries always are).
         for i in 0..MAX_RECORDS {
             if i >= entry.ttl_count as usize {
                 break;
             }
-            let at = entry.ttl_offsets[i] as usize;
-            let ttl = stored_ttl(entry, at, data_len)?.saturating_sub(elapsed);
-            ttl_sum += checksum::at_parity(checksum::fold(checksum::u32_words(ttl)), at & 1 == 1);
+            if entry.ttl_offsets[i] as usize + 4 > data_len {
+                return Err(Outcome::TxFailed);
+            }
         }
+        let odd = entry.ttl_odd_count.min(entry.ttl_count) as u64;
+        let even = entry.ttl_count as u64 - odd;
+        let aged = checksum::aged_sum(entry.data_csum, even, odd, elapsed);
         let question_odd = query.question_len() & 1 == 1;
         Ok(Reply {
             elapsed,
             data_len,
             dns_len,
             opt,
-            data_sum: checksum::at_parity(checksum::fold(entry.data_csum as u64 + ttl_sum), question_odd),
+            data_sum: checksum::at_parity(checksum::fold(aged), question_odd),
             flags: dns::response_flags(query.flags, entry.rcode)
                 | dns::authentic_data(query.flags, query.edns.as_ref().is_some_and(|e| e.dnssec_ok), entry.secure != 0),
             ancount: entry.ancount,
@@ -228,10 +234,9 @@ impl Reply {
     ) -> Result<(), Outcome> {
         let dns = dgram.udp + UDP_HEADER_LEN;
         let data_at = dns + dns::HEADER_LEN + query.question_len();
-        // SAFETY: helper call on our own context.
-        let frame_len = unsafe { bpf_xdp_get_buff_len(ctx.ctx) } as usize;
-        // A frame with fragments beyond its linear part is not ours to grow
-        // (and never a plain DNS query).
+        // The program is not frags-aware (no xdp.frags): the kernel gives
+        // it linear frames only, whose length is the data's.
+        let frame_len = ctx.data_end() - ctx.data();
         if frame_len > MAX_FRAME_LEN || !holds(ctx, frame_len) {
             return Err(Outcome::TxFailed);
         }

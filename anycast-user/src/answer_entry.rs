@@ -135,9 +135,9 @@ impl AnswerEntry {
             arcount: response.additionals.len() as u16,
             rcode: u16::from(response.metadata.response_code) as u8,
             ttl_count: records as u8,
-            data_csum: data_checksum(data, &ttl_offsets),
+            data_csum: checksum::fold(checksum::bytes(data)),
             secure: response.metadata.authentic_data as u8,
-            _pad: [0; 1],
+            ttl_odd_count: ttl_offsets.iter().filter(|at| *at & 1 == 1).count() as u8,
             ttl_offsets: [0; MAX_RECORDS],
             name: [0; NAME_BUF_LEN],
             data: [0; MAX_DATA_LEN],
@@ -262,16 +262,6 @@ fn ttl_offsets(data: &[u8], records: usize) -> Option<Vec<u16>> {
     (at == data.len()).then_some(offsets)
 }
 
-/// Checksum sum of the data with every TTL field zeroed: the XDP program
-/// adds the TTLs it writes.
-fn data_checksum(data: &[u8], ttl_offsets: &[u16]) -> u16 {
-    let mut zeroed = data.to_vec();
-    for &at in ttl_offsets {
-        zeroed[at as usize..at as usize + 4].fill(0);
-    }
-    checksum::fold(checksum::bytes(&zeroed))
-}
-
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -336,12 +326,32 @@ mod tests {
     }
 
     #[test]
-    fn checksum_leaves_out_the_ttls() {
+    fn the_stored_sum_ages_into_the_sum_of_the_aged_data() {
         let mut m = response("a.example.", RecordType::A, ResponseCode::NoError);
         m.answers.push(a("a.example.", 300, [192, 0, 2, 1]));
-        let mut other = m.clone();
-        other.answers[0].ttl = 999;
-        assert_eq!(build(&m).unwrap().value.data_csum, build(&other).unwrap().value.data_csum);
+        let txt = hickory_proto::rr::rdata::TXT::new(vec!["odds".into()]);
+        m.answers.push(Record::from_rdata(Name::from_str("a.example.").unwrap(), 7_000, RData::TXT(txt)));
+        m.answers.push(a("a.example.", 86_000, [192, 0, 2, 2]));
+        let e = build(&m).unwrap();
+        let value = &e.value;
+        let offsets = &value.ttl_offsets[..value.ttl_count as usize];
+        assert!(value.ttl_odd_count >= 1 && (value.ttl_odd_count as usize) < offsets.len(), "both parities");
+        for elapsed in [0u32, 1, 255, 256, 299] {
+            let mut aged = value.data[..value.data_len as usize].to_vec();
+            for &at in offsets {
+                let at = at as usize;
+                let ttl = u32::from_be_bytes(aged[at..at + 4].try_into().unwrap()) - elapsed;
+                aged[at..at + 4].copy_from_slice(&ttl.to_be_bytes());
+            }
+            let odd = value.ttl_odd_count as u64;
+            let even = value.ttl_count as u64 - odd;
+            let computed = checksum::aged_sum(value.data_csum, even, odd, elapsed);
+            assert_eq!(
+                checksum::fold(computed) % 0xffff,
+                checksum::fold(checksum::bytes(&aged)) % 0xffff,
+                "aged {elapsed} s"
+            );
+        }
     }
 
     #[test]
