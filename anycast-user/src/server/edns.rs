@@ -126,7 +126,7 @@ mod tests {
         policy::ratelimit::{Limiter, RateLimitSettings},
         server::{
             respond::Responder,
-            tests::{CLIENT, NSID, query, responder, with_options},
+            tests::{CLIENT, NSID, query_with_options, responder},
             transport::Transport,
         },
     };
@@ -145,7 +145,7 @@ mod tests {
     }
 
     async fn ask(r: &Responder<crate::resolver::testnet::FakeNet>, options: &[(u16, &[u8])]) -> Vec<u8> {
-        let q = with_options(query("www.example.lab.", RecordType::A, Some((1232, false, 0))), options);
+        let q = query_with_options("www.example.lab.", RecordType::A, Some((1232, false, 0)), options);
         r.respond(&q, CLIENT, Transport::Udp).await.expect("a response")
     }
 

@@ -9,7 +9,10 @@ use std::{
 
 use hickory_proto::{
     op::{Edns, Message, MessageType, OpCode, Query},
-    rr::{Name, RecordType},
+    rr::{
+        Name, RecordType,
+        rdata::opt::{EdnsCode, EdnsOption},
+    },
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -64,22 +67,19 @@ pub fn responder() -> Responder<FakeNet> {
     }
 }
 
-/// `query` (which must have EDNS without options) with these options
-/// (code, data) in its OPT record.
-pub fn with_options(mut query: Vec<u8>, options: &[(u16, &[u8])]) -> Vec<u8> {
-    let at = query.len() - 2;
-    for (code, data) in options {
-        query.extend_from_slice(&code.to_be_bytes());
-        query.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        query.extend_from_slice(data);
-    }
-    let rdlen = (query.len() - at - 2) as u16;
-    query[at..at + 2].copy_from_slice(&rdlen.to_be_bytes());
-    query
-}
-
 /// A query with RD and CD, ID 0xbeef, and EDNS (size, DO, version) if given.
 pub fn query(qname: &str, qtype: RecordType, edns: Option<(u16, bool, u8)>) -> Vec<u8> {
+    query_with_options(qname, qtype, edns, &[])
+}
+
+/// [`query`] with these EDNS options (code, data), in this order and as
+/// many times as given.
+pub fn query_with_options(
+    qname: &str,
+    qtype: RecordType,
+    edns: Option<(u16, bool, u8)>,
+    options: &[(u16, &[u8])],
+) -> Vec<u8> {
     let mut m = Message::new(0xbeef, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
     m.metadata.checking_disabled = true;
@@ -89,6 +89,9 @@ pub fn query(qname: &str, qtype: RecordType, edns: Option<(u16, bool, u8)>) -> V
         e.set_max_payload(size);
         e.flags_mut().dnssec_ok = dnssec_ok;
         e.set_version(version);
+        for (code, data) in options {
+            e.options_mut().options.push((EdnsCode::from(*code), EdnsOption::Unknown(*code, data.to_vec())));
+        }
         e
     });
     m.to_vec().unwrap()
