@@ -47,30 +47,27 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     }
     let dgram = net::parse(ctx, cfg)?;
     let query = query::parse(ctx, &dgram, cfg)?;
-    // Some(proven) when the query has a cookie.
-    let cookie = match query.edns.as_ref().and_then(|e| e.options.cookie) {
-        Some(cookie) => Some(cookie::reply(cookie, &dgram)?),
-        None => None,
-    };
-    // The OPT record is the same for any answer: assembled here, what is
-    // left of the options after is its length and sum.
-    let opt = match &query.edns {
-        Some(edns) => Some(Opt::answer(edns, cookie.is_some()).assemble(cfg)?),
-        None => None,
-    };
+    let query_cookie = query.edns.as_ref().and_then(|e| e.options.cookie);
     // SAFETY: a helper without arguments.
     let now = unsafe { bpf_ktime_get_boot_ns() };
     // Every query is charged, hit or miss (a miss costs the node more),
     // but for those of clients that proved their address with a server
-    // cookie: spoofed floods cannot have one.
-    if cookie != Some(true) {
-        match ratelimit::check(&cfg.rate_limit, &dgram, now) {
-            Verdict::Answer => {}
-            Verdict::Slip => {
-                Reply::slip(cfg, &query, cookie.is_some(), opt)?.write(ctx, &dgram, &query, None)?;
-                return Ok(Outcome::Slipped);
+    // cookie: spoofed floods cannot have one. Without a limit the cookie
+    // waits for a hit: a miss costs no hash.
+    let mut proven = None;
+    if cfg.rate_limit.is_on() {
+        if let Some(c) = query_cookie {
+            proven = Some(cookie::reply(c, &dgram)?);
+        }
+        if proven != Some(true) {
+            match ratelimit::check(&cfg.rate_limit, &dgram, now) {
+                Verdict::Answer => {}
+                Verdict::Slip => {
+                    Reply::slip(cfg, &query, proven.is_some())?.write(ctx, &dgram, &query, None)?;
+                    return Ok(Outcome::Slipped);
+                }
+                Verdict::Drop => return Err(Outcome::RateLimited),
             }
-            Verdict::Drop => return Err(Outcome::RateLimited),
         }
     }
     let key = AnswerKey {
@@ -89,6 +86,15 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     if now >= entry.expires_ns {
         return Err(Outcome::Expired);
     }
+    if let (Some(c), None) = (query_cookie, proven) {
+        cookie::reply(c, &dgram)?;
+    }
+    // The OPT record: what is left of the options after it is assembled
+    // is its length and sum.
+    let opt = match &query.edns {
+        Some(edns) => Some(Opt::answer(edns, query_cookie.is_some()).assemble(cfg)?),
+        None => None,
+    };
     let reply = Reply::plan(cfg, &query, opt, entry, now)?;
     reply.write(ctx, &dgram, &query, Some(entry))?;
     // Marks the entry as in use, for the daemon's refresher. Concurrent
@@ -200,14 +206,18 @@ impl Reply {
     /// new server cookie for a query with a client cookie: the client
     /// retries over UDP with it and is let through (RFC 7873 5.2.3).
     #[inline(always)]
-    fn slip(cfg: &FastPathConfig, query: &Query, cookie: bool, opt: Option<Assembled>) -> Result<Reply, Outcome> {
+    fn slip(cfg: &FastPathConfig, query: &Query, cookie: bool) -> Result<Reply, Outcome> {
         let (flags, opt) = match &query.edns {
             Some(edns) if cookie => {
                 let badcookie = dns::response_flags(query.flags, (dns::RCODE_BADCOOKIE & 0xf) as u8);
                 let opt = Opt { extended_rcode: (dns::RCODE_BADCOOKIE >> 4) as u8, ..Opt::answer(edns, true) };
                 (badcookie, Some(opt.assemble(cfg)?))
             }
-            _ => (dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC, opt),
+            Some(edns) => {
+                let tc = dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC;
+                (tc, Some(Opt::answer(edns, false).assemble(cfg)?))
+            }
+            None => (dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC, None),
         };
         Ok(Reply {
             elapsed: 0,
