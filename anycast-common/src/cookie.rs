@@ -19,8 +19,16 @@ pub const CLIENT_COOKIE_LEN: usize = 8;
 pub const SERVER_COOKIE_LEN: usize = 16;
 /// A server cookie of another implementation may be 8 to 32 bytes long
 /// (RFC 7873 4); the option carries the client cookie before it.
-pub const MIN_OPTION_LEN: usize = CLIENT_COOKIE_LEN + 8;
-pub const MAX_OPTION_LEN: usize = CLIENT_COOKIE_LEN + 32;
+const MIN_OPTION_LEN: usize = CLIENT_COOKIE_LEN + 8;
+const MAX_OPTION_LEN: usize = CLIENT_COOKIE_LEN + 32;
+
+/// Whether a query's COOKIE option of `len` bytes is well formed: a client
+/// cookie alone, or followed by a server cookie of 8 to 32 bytes (RFC 7873
+/// 5.2.2 answers any other length with FORMERR).
+#[inline(always)]
+pub fn valid_option_len(len: usize) -> bool {
+    len == CLIENT_COOKIE_LEN || (MIN_OPTION_LEN..=MAX_OPTION_LEN).contains(&len)
+}
 /// The COOKIE option of a response: code, length, client and server cookie.
 pub const RESPONSE_OPTION_LEN: usize = 4 + CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN;
 const VERSION: u8 = 1;
@@ -68,9 +76,7 @@ impl ClientAddr {
     /// From the address bytes: an IPv4 address in the first four.
     #[inline(always)]
     pub fn new(bytes: &[u8; 16], ipv6: bool) -> ClientAddr {
-        let b = bytes;
-        let first = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-        let second = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+        let [first, second] = siphash::le_words(bytes);
         if ipv6 {
             ClientAddr { words: [first, second], ipv6 }
         } else {
@@ -90,11 +96,8 @@ pub struct ServerCookie {
 
 impl ServerCookie {
     pub fn from_bytes(bytes: &[u8; SERVER_COOKIE_LEN]) -> ServerCookie {
-        let b = bytes;
-        ServerCookie {
-            head: u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-            hash: u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
-        }
+        let [head, hash] = siphash::le_words(bytes);
+        ServerCookie { head, hash }
     }
 
     pub fn to_bytes(self) -> [u8; SERVER_COOKIE_LEN] {

@@ -47,9 +47,17 @@ pub const fn opt_record(udp_size: u16, dnssec_ok: bool) -> [u8; crate::OPT_RECOR
     [0, 0, 41, size[0], size[1], 0, 0, flags[0], flags[1], 0, 0]
 }
 
-/// RCODE 23, BADCOOKIE (RFC 7873 8): 1 in the OPT's extended RCODE, 7 in
-/// the header.
+/// RCODE 16, BADVERS (RFC 6891 9).
+pub const RCODE_BADVERS: u16 = 16;
+/// RCODE 23, BADCOOKIE (RFC 7873 8).
 pub const RCODE_BADCOOKIE: u16 = 23;
+
+/// A 12-bit RCODE as the wire carries it (RFC 6891 6.1.3): the low four
+/// bits in the header, the upper eight in the OPT record's extended RCODE.
+#[inline(always)]
+pub const fn split_rcode(rcode: u16) -> (u8, u8) {
+    ((rcode & RCODE_MASK) as u8, (rcode >> 4) as u8)
+}
 
 /// EDNS option codes the node looks at.
 pub const OPTION_NSID: u16 = 3;

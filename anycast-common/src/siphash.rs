@@ -18,11 +18,20 @@ fn round(v: &mut [u64; 4]) {
     v[2] = v[2].rotate_left(32);
 }
 
+/// Sixteen bytes as two little-endian words, the way SipHash reads its key
+/// and its message.
+#[inline(always)]
+pub fn le_words(b: &[u8; 16]) -> [u64; 2] {
+    [
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+    ]
+}
+
 /// The state after the key.
 #[inline(always)]
 pub fn start(key: &[u8; 16]) -> [u64; 4] {
-    let k0 = u64::from_le_bytes([key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7]]);
-    let k1 = u64::from_le_bytes([key[8], key[9], key[10], key[11], key[12], key[13], key[14], key[15]]);
+    let [k0, k1] = le_words(key);
     [k0 ^ 0x736f_6d65_7073_6575, k1 ^ 0x646f_7261_6e64_6f6d, k0 ^ 0x6c79_6765_6e65_7261, k1 ^ 0x7465_6462_7974_6573]
 }
 

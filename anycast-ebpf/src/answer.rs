@@ -89,12 +89,7 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     if let (Some(c), None) = (query_cookie, proven) {
         cookie::reply(c, &dgram)?;
     }
-    // The OPT record: what is left of the options after it is assembled
-    // is its length and sum.
-    let opt = match &query.edns {
-        Some(edns) => Some(Opt::answer(edns, query_cookie.is_some()).assemble(cfg)?),
-        None => None,
-    };
+    let opt = reply_opt(cfg, &query, query_cookie.is_some(), 0)?;
     let reply = Reply::plan(cfg, &query, opt, entry, now)?;
     reply.write(ctx, &dgram, &query, Some(entry))?;
     // Marks the entry as in use, for the daemon's refresher. Concurrent
@@ -169,10 +164,6 @@ impl Reply {
         if dns_len > limit as usize {
             return Err(Outcome::TooBig);
         }
-        let elapsed = ((now.saturating_sub(entry.inserted_ns)) / NS_PER_SEC) as u32;
-        // No TTL reaches zero before the entry expires (it lives as long as
-        // its shortest TTL): each has aged by `elapsed`, which the stored
-        // sum is corrected by at once.
         // Every TTL field must be inside the data before anything is
         // written (the map writer's entries always are).
         for i in 0..MAX_RECORDS {
@@ -183,6 +174,10 @@ impl Reply {
                 return Err(Outcome::TxFailed);
             }
         }
+        // No TTL reaches zero before the entry expires (it lives as long as
+        // its shortest TTL): each has aged by `elapsed`, which the stored
+        // sum is corrected by at once.
+        let elapsed = ((now.saturating_sub(entry.inserted_ns)) / NS_PER_SEC) as u32;
         let odd = entry.ttl_odd_count.min(entry.ttl_count) as u64;
         let even = entry.ttl_count as u64 - odd;
         let aged = checksum::aged_sum(entry.data_csum, even, odd, elapsed);
@@ -207,18 +202,13 @@ impl Reply {
     /// retries over UDP with it and is let through (RFC 7873 5.2.3).
     #[inline(always)]
     fn slip(cfg: &FastPathConfig, query: &Query, cookie: bool) -> Result<Reply, Outcome> {
-        let (flags, opt) = match &query.edns {
-            Some(edns) if cookie => {
-                let badcookie = dns::response_flags(query.flags, (dns::RCODE_BADCOOKIE & 0xf) as u8);
-                let opt = Opt { extended_rcode: (dns::RCODE_BADCOOKIE >> 4) as u8, ..Opt::answer(edns, true) };
-                (badcookie, Some(opt.assemble(cfg)?))
-            }
-            Some(edns) => {
-                let tc = dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC;
-                (tc, Some(Opt::answer(edns, false).assemble(cfg)?))
-            }
-            None => (dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC, None),
+        let (flags, extended_rcode) = if cookie {
+            let (rcode, extended_rcode) = dns::split_rcode(dns::RCODE_BADCOOKIE);
+            (dns::response_flags(query.flags, rcode), extended_rcode)
+        } else {
+            (dns::response_flags(query.flags, dns::RCODE_NOERROR) | dns::FLAG_TC, 0)
         };
+        let opt = reply_opt(cfg, query, cookie, extended_rcode)?;
         Ok(Reply {
             elapsed: 0,
             data_len: 0,
@@ -357,6 +347,21 @@ impl Reply {
         dns[10..12].copy_from_slice(&self.arcount.to_be_bytes());
         Some(())
     }
+}
+
+/// The response's OPT record for `query` (None if it had none), assembled
+/// in the scratch buffer: what is left of the options after is its length
+/// and sum. `cookie`: with the cookie `cookie::reply` left there.
+#[inline(always)]
+fn reply_opt(
+    cfg: &FastPathConfig,
+    query: &Query,
+    cookie: bool,
+    extended_rcode: u8,
+) -> Result<Option<Assembled>, Outcome> {
+    let Some(edns) = &query.edns else { return Ok(None) };
+    let opt = Opt { dnssec_ok: edns.dnssec_ok, extended_rcode, nsid: edns.options.nsid, cookie };
+    Ok(Some(opt.assemble(cfg)?))
 }
 
 /// Writes the OPT record assembled in the scratch buffer at `at`.

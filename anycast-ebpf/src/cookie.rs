@@ -16,7 +16,7 @@ use anycast_common::{
 use aya_ebpf::helpers::generated::bpf_ktime_get_tai_ns;
 
 use crate::{
-    edns::QueryCookie,
+    edns::{QueryCookie, le_word},
     maps::{COOKIE_SECRETS, COOKIE_SLOT, OPTIONS_MAX, SCRATCH},
     net::Datagram,
 };
@@ -69,11 +69,11 @@ pub fn reply(query: QueryCookie, dgram: &Datagram) -> Result<bool, Outcome> {
     let addr = ClientAddr::new(&dgram.src, dgram.ipv6);
     scratch.client = addr.words;
     let at = query.at & (OPTIONS_MAX - 1);
-    let client = word(&scratch.options, at).ok_or(Outcome::TxFailed)?;
+    let client = le_word(&scratch.options, at).ok_or(Outcome::TxFailed)?;
     let server = match query.server {
         true => Some(ServerCookie {
-            head: word(&scratch.options, at + CLIENT_COOKIE_LEN).ok_or(Outcome::TxFailed)?,
-            hash: word(&scratch.options, at + CLIENT_COOKIE_LEN + 8).ok_or(Outcome::TxFailed)?,
+            head: le_word(&scratch.options, at + CLIENT_COOKIE_LEN).ok_or(Outcome::TxFailed)?,
+            hash: le_word(&scratch.options, at + CLIENT_COOKIE_LEN + 8).ok_or(Outcome::TxFailed)?,
         }),
         false => None,
     };
@@ -83,11 +83,4 @@ pub fn reply(query: QueryCookie, dgram: &Datagram) -> Result<bool, Outcome> {
     let (made, verdict) = cookie::respond(&hasher, server.as_ref(), client, &addr, now);
     scratch.reply_cookie = [client, made.head, made.hash];
     Ok(verdict.is_valid())
-}
-
-/// A little-endian word of the options copy.
-#[inline(always)]
-fn word(options: &[u8], at: usize) -> Option<u64> {
-    let b = options.get(at..at + 8)?;
-    Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
 }

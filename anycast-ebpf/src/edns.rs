@@ -11,11 +11,8 @@ use anycast_common::{
 };
 use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 
-use crate::{
-    maps::{
-        FORGET_AT, FORGET_FOUND, FORGET_LEN, FORGET_SUM, OPTIONS_BUF_LEN, OPTIONS_MAX, REPLY_OPT_LEN, SCRATCH, forget,
-    },
-    query::Edns,
+use crate::maps::{
+    FORGET_AT, FORGET_FOUND, FORGET_LEN, FORGET_SUM, OPTIONS_BUF_LEN, OPTIONS_MAX, REPLY_OPT_LEN, SCRATCH, forget,
 };
 
 /// Options one query may carry for the fast path: the loop's bound.
@@ -85,13 +82,19 @@ fn sum<const N: usize>(bytes: &[u8; N], len: usize, max: usize) -> u64 {
         if at >= len || at >= max {
             break;
         }
-        let Some(chunk) = bytes.get(at..at + 8) else { break };
-        let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        let Some(word) = le_word(bytes, at) else { break };
         // Forgotten each word, so that every word and every exit of the
         // loop is one state (see `forget`).
         sum = forget(FORGET_SUM, sum + checksum::le_word_sum(checksum::le_prefix(word, len - at)));
     }
     sum
+}
+
+/// The little-endian word at `at` of `bytes`, if they hold all of it.
+#[inline(always)]
+pub fn le_word(bytes: &[u8], at: usize) -> Option<u64> {
+    let b = bytes.get(at..at + 8)?;
+    Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
 }
 
 /// Bits of what [`walk`] found: NSID asked, a COOKIE (its offset in bits
@@ -143,7 +146,7 @@ fn walk(bytes: &[u8; OPTIONS_BUF_LEN], len: usize, cookies: bool) -> Result<u64,
 /// daemon answers any other length with FORMERR).
 #[inline(always)]
 fn query_cookie(at: usize, len: usize) -> Result<QueryCookie, Outcome> {
-    if len != CLIENT_COOKIE_LEN && !(cookie::MIN_OPTION_LEN..=cookie::MAX_OPTION_LEN).contains(&len) {
+    if !cookie::valid_option_len(len) {
         return Err(Outcome::BadCookie);
     }
     Ok(QueryCookie { at, server: len == CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN })
@@ -171,12 +174,6 @@ pub struct Assembled {
 }
 
 impl Opt {
-    /// The OPT record of an answer to a query with `edns`.
-    #[inline(always)]
-    pub fn answer(edns: &Edns, cookie: bool) -> Opt {
-        Opt { dnssec_ok: edns.dnssec_ok, extended_rcode: 0, nsid: edns.options.nsid, cookie }
-    }
-
     /// Bytes of the NSID option, if it is sent.
     #[inline(always)]
     fn nsid_len(&self, cfg: &FastPathConfig) -> usize {

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use anycast_common::{
-    cookie::{self, CLIENT_COOKIE_LEN, MAX_OPTION_LEN, MIN_OPTION_LEN, SERVER_COOKIE_LEN, ServerCookie},
+    cookie::{self, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN, ServerCookie},
     dns::{self, OptionUse},
 };
 use hickory_proto::{op::Edns, rr::rdata::opt::EdnsOption};
@@ -66,19 +66,13 @@ impl EdnsPolicy {
             }
             _ => (None, false),
         };
-        let response = ResponseEdns {
-            udp_size: self.udp_size,
-            dnssec_ok: edns.flags().dnssec_ok,
-            extended_rcode: 0,
-            nsid: asked_nsid.then_some(self.nsid),
-            cookie,
-            ede: None,
-        };
+        let response = ResponseEdns { nsid: asked_nsid.then_some(self.nsid), cookie, ..self.without_options(edns) };
         Ok(QueryEdns { response, has_cookie: cookie.is_some(), proven })
     }
 
-    /// The OPT record of a FORMERR for a malformed COOKIE: no cookie.
-    pub fn without_cookie(&self, edns: &Edns) -> ResponseEdns {
+    /// The OPT record without options: for a FORMERR for a malformed
+    /// COOKIE, and the base of every other.
+    pub fn without_options(&self, edns: &Edns) -> ResponseEdns {
         ResponseEdns {
             udp_size: self.udp_size,
             dnssec_ok: edns.flags().dnssec_ok,
@@ -97,7 +91,7 @@ fn reply_cookie(
     client: IpAddr,
     cookies: &Cookies,
 ) -> Result<([u8; CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN], bool), MalformedCookie> {
-    if data.len() != CLIENT_COOKIE_LEN && !(MIN_OPTION_LEN..=MAX_OPTION_LEN).contains(&data.len()) {
+    if !cookie::valid_option_len(data.len()) {
         return Err(MalformedCookie);
     }
     let client_cookie = u64::from_le_bytes(data[..CLIENT_COOKIE_LEN].try_into().expect("8 bytes"));

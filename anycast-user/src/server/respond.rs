@@ -111,7 +111,7 @@ impl<U: Upstream> Responder<U> {
             None => None,
             Some(Ok(query_edns)) => Some(query_edns.response),
             Some(Err(MalformedCookie)) => {
-                let edns = parsed.message.edns.as_ref().map(|e| self.edns.without_cookie(e));
+                let edns = parsed.message.edns.as_ref().map(|e| self.edns.without_options(e));
                 return Some(with_edns(error(ResponseCode::FormErr, &parsed.question), edns));
             }
         };
@@ -121,9 +121,9 @@ impl<U: Upstream> Responder<U> {
         if let (Some(query_edns), Some(edns)) = (&parsed.message.edns, edns)
             && query_edns.version() > EDNS_VERSION
         {
-            // BADVERS (16): 1 in the OPT's extended RCODE, 0 in the header.
-            let edns = ResponseEdns { extended_rcode: 1, ..edns };
-            return Some(wire::assemble(id, dns::response_flags(flags, 0), &parsed.question, None, Some(edns)));
+            let (rcode, extended_rcode) = dns::split_rcode(dns::RCODE_BADVERS);
+            let edns = ResponseEdns { extended_rcode, ..edns };
+            return Some(wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, None, Some(edns)));
         }
         let question = &parsed.message.queries[0];
         if !self.acl.allows(client) || question.query_class() != DNSClass::IN {
@@ -213,9 +213,9 @@ impl<U: Upstream> Responder<U> {
 fn slipped(id: u16, flags: u16, parsed: &Parsed, edns: Option<Result<QueryEdns, MalformedCookie>>) -> Vec<u8> {
     match edns {
         Some(Ok(edns)) if edns.has_cookie => {
-            let badcookie = dns::response_flags(flags, (dns::RCODE_BADCOOKIE & 0xf) as u8);
-            let edns = ResponseEdns { extended_rcode: (dns::RCODE_BADCOOKIE >> 4) as u8, ..edns.response };
-            wire::assemble(id, badcookie, &parsed.question, None, Some(edns))
+            let (rcode, extended_rcode) = dns::split_rcode(dns::RCODE_BADCOOKIE);
+            let edns = ResponseEdns { extended_rcode, ..edns.response };
+            wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, None, Some(edns))
         }
         edns => {
             let tc = dns::response_flags(flags, dns::RCODE_NOERROR) | dns::FLAG_TC;
