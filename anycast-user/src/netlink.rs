@@ -4,7 +4,7 @@
 
 use futures::TryStreamExt;
 use rtnetlink::{
-    Handle,
+    Handle, LinkGetRequest,
     packet_route::link::{LinkAttribute, LinkMessage, LinkXdp},
 };
 
@@ -43,22 +43,12 @@ impl Netlink {
 
     /// The interface called `name`, None if there is none.
     pub async fn link(&self, name: &str) -> Result<Option<LinkMessage>, NetlinkError> {
-        let mut links = self.handle.link().get().match_name(name.to_string()).execute();
-        match links.try_next().await {
-            Ok(link) => Ok(link),
-            Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
-            Err(source) => Err(NetlinkError::Request { what: format!("looking up {name}"), source }),
-        }
+        first_link(self.handle.link().get().match_name(name.to_string()), || format!("looking up {name}")).await
     }
 
     /// The interface with index `index`, None if there is none.
     pub async fn link_by_index(&self, index: u32) -> Result<Option<LinkMessage>, NetlinkError> {
-        let mut links = self.handle.link().get().match_index(index).execute();
-        match links.try_next().await {
-            Ok(link) => Ok(link),
-            Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
-            Err(source) => Err(NetlinkError::Request { what: format!("looking up interface {index}"), source }),
-        }
+        first_link(self.handle.link().get().match_index(index), || format!("looking up interface {index}")).await
     }
 
     pub async fn link_index(&self, name: &str) -> Result<Option<u32>, NetlinkError> {
@@ -75,5 +65,17 @@ impl Netlink {
             }),
             _ => None,
         }))
+    }
+}
+
+/// The interface `request` asks for, None if there is none.
+async fn first_link(
+    request: LinkGetRequest,
+    what: impl FnOnce() -> String,
+) -> Result<Option<LinkMessage>, NetlinkError> {
+    match request.execute().try_next().await {
+        Ok(link) => Ok(link),
+        Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
+        Err(source) => Err(NetlinkError::Request { what: what(), source }),
     }
 }

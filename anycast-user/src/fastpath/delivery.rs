@@ -6,10 +6,7 @@
 use std::{ffi::CString, path::Path};
 
 use anycast_common::{FastPathConfig, delivery, map_names};
-use aya::{
-    maps::{Array, MapData, PerCpuArray},
-    programs::TracePoint,
-};
+use aya::{maps::Array, programs::TracePoint};
 
 use super::{FastPath, FastPathError, error::map_err};
 
@@ -36,9 +33,7 @@ impl FastPath {
     /// XDP_TX frames the driver could not send since the program was
     /// loaded, summed over the CPUs.
     pub fn tx_errors(&self) -> Result<u64, FastPathError> {
-        let map = self.ebpf.map(map_names::TX_ERRORS).ok_or(FastPathError::MissingMap(map_names::TX_ERRORS))?;
-        let errors: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map).map_err(map_err(map_names::TX_ERRORS))?;
-        Ok(errors.get(&0, 0).map_err(map_err(map_names::TX_ERRORS))?.iter().sum())
+        self.per_cpu_sum(map_names::TX_ERRORS, 0)
     }
 
     pub fn pass_only(&self) -> bool {

@@ -302,15 +302,15 @@ impl FastPath {
 
     /// Every outcome counter, summed over the CPUs.
     pub fn counters(&self) -> Result<Vec<(Outcome, u64)>, FastPathError> {
-        let map = self.ebpf.map(map_names::STATS).ok_or(FastPathError::MissingMap(map_names::STATS))?;
-        let stats: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map).map_err(map_err(map_names::STATS))?;
-        Outcome::ALL
-            .iter()
-            .map(|&o| {
-                let per_cpu = stats.get(&(o as u32), 0).map_err(map_err(map_names::STATS))?;
-                Ok((o, per_cpu.iter().sum()))
-            })
-            .collect()
+        Outcome::ALL.iter().map(|&o| Ok((o, self.per_cpu_sum(map_names::STATS, o as u32)?))).collect()
+    }
+
+    /// Slot `index` of the per-CPU counter map `name`, summed over the
+    /// CPUs.
+    fn per_cpu_sum(&self, name: &'static str, index: u32) -> Result<u64, FastPathError> {
+        let map = self.ebpf.map(name).ok_or(FastPathError::MissingMap(name))?;
+        let counters: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map).map_err(map_err(name))?;
+        Ok(counters.get(&index, 0).map_err(map_err(name))?.iter().sum())
     }
 
     /// Attaches the program to `interface` in `mode`. Unpinned, it stays

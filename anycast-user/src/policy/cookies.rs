@@ -15,6 +15,8 @@ use std::{
 
 use anycast_common::cookie::{self, ClientAddr, CookieSecrets};
 
+use crate::clock;
+
 /// Where the secrets come from (`[cookies]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SecretSource {
@@ -56,7 +58,7 @@ impl Cookies {
     /// computes it with them.
     pub fn now(&self) -> (CookieSecrets, u32) {
         let secrets = self.secrets();
-        (secrets, cookie::timestamp(tai_ns(), &secrets))
+        (secrets, cookie::timestamp(clock::tai_ns(), &secrets))
     }
 }
 
@@ -123,23 +125,10 @@ pub fn client_addr(ip: IpAddr) -> ClientAddr {
     }
 }
 
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: a valid clock id and a valid out pointer.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime({clock}) failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// CLOCK_TAI, the clock `bpf_ktime_get_tai_ns` reads.
-fn tai_ns() -> u64 {
-    clock_ns(libc::CLOCK_TAI)
-}
-
 /// Whole seconds CLOCK_TAI is ahead of Unix time (37 where the kernel was
 /// told the leap seconds, else 0).
 fn tai_offset() -> u64 {
-    let (tai, real) = (tai_ns(), clock_ns(libc::CLOCK_REALTIME));
+    let (tai, real) = (clock::tai_ns(), clock::realtime_ns());
     (tai.saturating_sub(real) + 500_000_000) / 1_000_000_000
 }
 
