@@ -7,7 +7,11 @@
 //! in), no EDNS option that tailors the answer, small enough, and a TTL
 //! above the floor.
 
-use crate::wire::{EncodeError, Sections};
+use crate::{
+    dnssec::Security,
+    resolver::Answer,
+    wire::{EncodeError, Sections},
+};
 use anycast_common::{
     AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN,
     checksum,
@@ -70,6 +74,10 @@ pub enum Refusal {
     Encode(#[from] EncodeError),
     #[error("the encoded records do not have the layout of {0} records")]
     Layout(usize),
+    #[error("a stale answer is the daemon's to mark (EDE 3)")]
+    Stale,
+    #[error("bogus data is never served as an answer")]
+    Bogus,
 }
 
 /// A key and value ready for the answer map.
@@ -80,6 +88,33 @@ pub struct AnswerEntry {
 }
 
 impl AnswerEntry {
+    /// Builds the entry for the resolver's `answer` to `query` (the
+    /// client's, whose DO bit says which records it gets).
+    pub fn for_answer(
+        query: &Message,
+        answer: &Answer,
+        hash_key: &[u64; 2],
+        now_ns: u64,
+        policy: &WritePolicy,
+    ) -> Result<AnswerEntry, Refusal> {
+        if answer.stale {
+            return Err(Refusal::Stale);
+        }
+        if matches!(answer.security, Security::Bogus(_)) {
+            return Err(Refusal::Bogus);
+        }
+        let dnssec_ok = query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        let (answers, authorities) = answer.sections(dnssec_ok, query.queries[0].query_type());
+        let mut response = Message::new(0, MessageType::Response, OpCode::Query);
+        response.metadata.response_code = answer.rcode;
+        response.metadata.authentic_data = answer.security == Security::Secure;
+        response.queries = query.queries.clone();
+        response.answers = answers;
+        response.authorities = authorities;
+        response.edns = query.edns.clone();
+        AnswerEntry::from_response(&response, hash_key, now_ns, policy)
+    }
+
     /// Builds the entry for `response`, which answers its own question, as
     /// it stands at `now_ns` (CLOCK_BOOTTIME). The DO bit of the key is the
     /// one of the response's EDNS record: the resolver answers a DO query

@@ -118,12 +118,21 @@ pub struct ResponseEdns {
 impl ResponseEdns {
     /// The OPT record in wire form.
     pub fn record(&self) -> Vec<u8> {
-        let mut opt = dns::opt_record(self.udp_size, self.dnssec_ok).to_vec();
-        opt[5] = self.extended_rcode;
+        let mut opt = Vec::with_capacity(OPT_RECORD_LEN);
+        self.write_record(&mut opt);
+        opt
+    }
+
+    /// Appends the OPT record to `out`.
+    pub fn write_record(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut base = dns::opt_record(self.udp_size, self.dnssec_ok);
+        base[5] = self.extended_rcode;
+        out.extend_from_slice(&base);
         let mut option = |code: u16, data: &[u8]| {
-            opt.extend_from_slice(&code.to_be_bytes());
-            opt.extend_from_slice(&(data.len() as u16).to_be_bytes());
-            opt.extend_from_slice(data);
+            out.extend_from_slice(&code.to_be_bytes());
+            out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            out.extend_from_slice(data);
         };
         if let Some(nsid) = self.nsid.filter(|n| n.len > 0) {
             option(dns::OPTION_NSID, nsid.bytes());
@@ -134,9 +143,8 @@ impl ResponseEdns {
         if let Some(code) = self.ede {
             option(OPTION_EDE, &code.to_be_bytes());
         }
-        let rdlen = (opt.len() - OPT_RECORD_LEN) as u16;
-        opt[9..11].copy_from_slice(&rdlen.to_be_bytes());
-        opt
+        let rdlen = (out.len() - start - OPT_RECORD_LEN) as u16;
+        out[start + 9..start + 11].copy_from_slice(&rdlen.to_be_bytes());
     }
 }
 
@@ -160,7 +168,7 @@ pub fn assemble(
         out.extend_from_slice(&sections.data);
     }
     if let Some(edns) = edns {
-        out.extend_from_slice(&edns.record());
+        edns.write_record(&mut out);
     }
     out
 }

@@ -44,7 +44,7 @@ fn server_cookie(node: &Node, client: IpAddr, age: u32) -> Vec<u8> {
 /// The daemon's OPT record for the DNS query `payload` from `client`.
 fn daemons_opt(node: &Node, payload: &[u8], client: IpAddr) -> Vec<u8> {
     let m = Message::from_vec(payload).expect("the query parses");
-    let edns = node.edns.answer(m.edns.as_ref().expect("EDNS"), client).expect("a well-formed cookie");
+    let edns = node.edns.answer_parsed(m.edns.as_ref().expect("EDNS"), client).expect("a well-formed cookie");
     edns.response.record()
 }
 

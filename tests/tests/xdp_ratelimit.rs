@@ -141,7 +141,7 @@ fn a_valid_server_cookie_is_never_limited_and_a_client_cookie_slips_as_badcookie
         let second = node.edns.cookies.as_ref().unwrap().now().1;
         let (run, outcome) = node.run_counted(&frame);
         let m = Message::from_vec(&client_only).unwrap();
-        let edns = node.edns.answer(m.edns.as_ref().unwrap(), client).unwrap();
+        let edns = node.edns.answer_parsed(m.edns.as_ref().unwrap(), client).unwrap();
         if node.edns.cookies.as_ref().unwrap().now().1 != second {
             straddled += 1;
             continue;

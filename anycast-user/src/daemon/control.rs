@@ -59,6 +59,7 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
             Ok(name) => {
                 let cached = node.resolver.purge(&name);
                 let wire = name.to_lowercase().to_bytes().unwrap_or_default();
+                let hot = node.responder.hot.purge(&wire);
                 let fast = match &node.feed {
                     Some(feed) => match feed.purge(&wire) {
                         Ok(n) => n.to_string(),
@@ -66,7 +67,7 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
                     },
                     None => "off".to_string(),
                 };
-                format!("purged {name}: cache {cached}, fast path entries {fast}\n")
+                format!("purged {name}: cache {cached}, hot answers {hot}, fast path entries {fast}\n")
             }
             Err(e) => format!("error: `{name}` is not a domain name: {e}\n"),
         },

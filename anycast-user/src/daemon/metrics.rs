@@ -20,13 +20,13 @@ use crate::{
     feed::Feed,
     resolver::{Resolver, telemetry::LATENCY_BOUNDS, upstream::Upstream},
     route::{announce::Announcer, bgp::status::PeerStatus, bgp::status::SessionState, state::State},
-    server::{listener::serve_each, stats::Stats},
+    server::{hot::HotAnswers, listener::serve_each, stats::Stats},
 };
 
 /// Every metric the node has, as Prometheus text.
 pub fn render<U: Upstream>(node: &Node<U>) -> String {
     let mut out = Exposition::default();
-    serving(&mut out, &node.responder.stats, node.feed.as_deref());
+    serving(&mut out, &node.responder.stats, &node.responder.hot, node.feed.as_deref());
     resolving(&mut out, &node.resolver);
     if let Some(feed) = &node.feed {
         feeding(&mut out, feed);
@@ -49,7 +49,7 @@ fn resident_bytes() -> Option<u64> {
 
 /// The server's counters; a fast path's write errors count among its
 /// errors.
-fn serving(out: &mut Exposition, stats: &Stats, feed: Option<&Feed>) {
+fn serving(out: &mut Exposition, stats: &Stats, hot: &HotAnswers, feed: Option<&Feed>) {
     out.family("anycast_queries_total", "counter", "Queries that reached the daemon, by transport.");
     for (transport, n) in stats.queries() {
         out.sample("anycast_queries_total", &[("transport", transport)], n);
@@ -58,6 +58,8 @@ fn serving(out: &mut Exposition, stats: &Stats, feed: Option<&Feed>) {
     for (rcode, n) in stats.responses() {
         out.sample("anycast_responses_total", &[("rcode", rcode)], n);
     }
+    out.counter("anycast_hot_answers_total", "UDP queries answered from the daemon's hot answers.", load(&hot.hits));
+    out.gauge("anycast_hot_answers", "Answers the daemon keeps for repeats, live or expired.", hot.count() as u64);
     out.counter("anycast_truncated_total", "UDP responses cut to TC=1 for the client's size.", load(&stats.truncated));
     out.counter(
         "anycast_bogus_answers_total",
@@ -307,7 +309,7 @@ mod tests {
     /// (the announcement needs netlink).
     fn render(r: &Responder<crate::resolver::testnet::FakeNet>) -> String {
         let mut out = Exposition::default();
-        serving(&mut out, &r.stats, None);
+        serving(&mut out, &r.stats, &r.hot, None);
         resolving(&mut out, &r.resolver);
         out.0
     }

@@ -28,6 +28,7 @@ use crate::{
     route::announce::{self, Announcer},
     server::{
         edns::EdnsPolicy,
+        hot::HotAnswers,
         respond::{AnswerSink, Responder},
         tcp, udp,
     },
@@ -39,6 +40,12 @@ use probe::NodeProbe;
 
 /// How long a graceful stop waits for queries under way.
 const DRAIN: Duration = Duration::from_secs(5);
+/// Answers the daemon keeps to answer repeats from (see
+/// `server::hot`): a few hundred bytes each, tens of megabytes at most.
+const HOT_ANSWERS: usize = 100_000;
+/// With a fast path, how long a kept answer serves before the daemon
+/// answers (and feeds the map) again.
+const REOFFER_AFTER: Duration = Duration::from_secs(1);
 
 /// A node serving and announcing, until [`Running::stop`].
 pub struct Running {
@@ -88,7 +95,8 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
     );
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
-    let sockets = sockets::bind_all(&addresses, service.port)?;
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let sockets = sockets::bind_all(&addresses, service.port, workers)?;
     let mut fast_path = fast_path::load(&config)?;
     let mut cookie_map = match &fast_path {
         Some(fast_path) => {
@@ -125,6 +133,8 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         limiter: Limiter::new(&config.rate_limit),
         tcp_limiter: Limiter::new(&config.rate_limit),
         sink: feed.clone().map(|feed| feed as Arc<dyn AnswerSink>),
+        hot: hot_answers(feed.as_deref()),
+        write_policy: config.fast_path.write_policy,
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
     let node = Arc::new(Node { resolver, responder, feed, announcer });
@@ -147,6 +157,14 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
     Ok(Running { node, services, stop_serving, stop_announcing, announcing })
 }
 
+/// The daemon's hot answers, made with the fast path's hash key when it
+/// has one, so that one entry serves both; with a fast path, the daemon
+/// answers again (and feeds the map again) a second after it kept one.
+fn hot_answers(feed: Option<&Feed>) -> HotAnswers {
+    let hash_key = feed.map_or_else(rand::random, Feed::hash_key);
+    HotAnswers::new(hash_key, HOT_ANSWERS, feed.map(|_| REOFFER_AFTER))
+}
+
 /// The health checks watch that this very program stays attached.
 fn watch_attachment(config: &Config, fast_path: &mut FastPath) -> Result<Option<Attachment>, DaemonError> {
     let Some(interface) = &config.service.interface else { return Ok(None) };
@@ -160,15 +178,17 @@ fn watch_attachment(config: &Config, fast_path: &mut FastPath) -> Result<Option<
 /// socket and the metrics, all until `stop` turns true.
 async fn serve(
     node: &Arc<Node<NetUpstream>>,
-    sockets: Vec<(tokio::net::UdpSocket, tokio::net::TcpListener)>,
+    sockets: Vec<sockets::Bound>,
     config: &Config,
     stop: watch::Receiver<bool>,
 ) -> Result<JoinSet<()>, DaemonError> {
     let mut services = JoinSet::new();
     let tcp_limits = config.service.tcp;
-    for (udp_socket, listener) in sockets {
-        services.spawn(udp::serve(udp_socket, node.responder.clone(), stop.clone()));
-        services.spawn(tcp::serve(listener, node.responder.clone(), tcp_limits, stop.clone()));
+    for bound in sockets {
+        for udp_socket in bound.udp {
+            services.spawn(udp::serve(udp_socket, node.responder.clone(), stop.clone()));
+        }
+        services.spawn(tcp::serve(bound.tcp, node.responder.clone(), tcp_limits, stop.clone()));
     }
     if let Some(feed) = &node.feed {
         services.spawn(feed::refresh::run(feed.clone(), node.resolver.clone(), stop.clone()));

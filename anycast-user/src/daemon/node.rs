@@ -7,8 +7,9 @@ use std::sync::Arc;
 use hickory_proto::op::Message;
 
 use crate::{
+    answer_entry::AnswerEntry,
     feed::Feed,
-    resolver::{Answer, Resolver},
+    resolver::Resolver,
     route::announce::Announcer,
     server::respond::{AnswerSink, Responder},
 };
@@ -23,7 +24,7 @@ pub struct Node<U> {
 
 /// The server offers its answers to the feed.
 impl AnswerSink for Feed {
-    fn offer(&self, query: &Message, answer: &Answer) {
-        Feed::offer(self, query, answer);
+    fn offer(&self, query: &Message, entry: &AnswerEntry) {
+        Feed::offer_entry(self, query, entry);
     }
 }

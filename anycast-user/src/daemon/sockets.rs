@@ -10,19 +10,31 @@ use tokio::net::{TcpListener, UdpSocket};
 
 use super::error::DaemonError;
 
-/// UDP and TCP on each of `addresses`, port `port`.
-pub fn bind_all(addresses: &[IpAddr], port: u16) -> Result<Vec<(UdpSocket, TcpListener)>, DaemonError> {
+/// The sockets of one address: UDP, one per worker thread (SO_REUSEPORT:
+/// the kernel spreads the clients over them, and each worker receives
+/// and sends on its own), and TCP.
+pub struct Bound {
+    pub udp: Vec<UdpSocket>,
+    pub tcp: TcpListener,
+}
+
+/// UDP (`udp_sockets` of them) and TCP on each of `addresses`, port `port`.
+pub fn bind_all(addresses: &[IpAddr], port: u16, udp_sockets: usize) -> Result<Vec<Bound>, DaemonError> {
     addresses
         .iter()
         .map(|ip| {
             let addr = SocketAddr::new(*ip, port);
             let error = |what: &'static str| move |source| DaemonError::Socket { what, addr, source };
-            let udp = UdpSocket::from_std(bind(addr, Type::DGRAM).map_err(error("binding UDP"))?.into())
-                .map_err(error("serving UDP"))?;
+            let udp = (0..udp_sockets.max(1))
+                .map(|_| {
+                    let socket = bind(addr, Type::DGRAM).map_err(error("binding UDP"))?;
+                    UdpSocket::from_std(socket.into()).map_err(error("serving UDP"))
+                })
+                .collect::<Result<_, _>>()?;
             let tcp = bind(addr, Type::STREAM).map_err(error("binding TCP"))?;
             tcp.listen(1024).map_err(error("listening on"))?;
             let tcp = TcpListener::from_std(tcp.into()).map_err(error("serving TCP"))?;
-            Ok((udp, tcp))
+            Ok(Bound { udp, tcp })
         })
         .collect()
 }
@@ -39,6 +51,9 @@ fn bind(addr: SocketAddr, kind: Type) -> std::io::Result<Socket> {
         socket.set_freebind_v4(true)?;
     }
     socket.set_reuse_address(true)?;
+    if kind == Type::DGRAM {
+        socket.set_reuse_port(true)?;
+    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(socket)

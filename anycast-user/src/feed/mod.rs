@@ -16,12 +16,11 @@ use std::sync::{
 };
 
 use anycast_common::{AnswerKey, Outcome};
-use hickory_proto::op::{Message, MessageType, OpCode};
+use hickory_proto::op::Message;
 
 use crate::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
-    dnssec::Security,
     fastpath::{AnswerMapView, FastPath, FastPathError},
     resolver::Answer,
 };
@@ -69,30 +68,19 @@ impl Feed {
     /// the map serves only fresh data, and an entry that expires during an
     /// outage is answered by the daemon, stale, from then on.
     pub fn offer(&self, query: &Message, answer: &Answer) -> bool {
-        // Stale data is the daemon's to mark (EDE 3); bogus data is never
-        // served as an answer.
-        if answer.stale || matches!(answer.security, Security::Bogus(_)) {
-            return false;
-        }
-        let dnssec_ok = query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-        let (answers, authorities) = answer.sections(dnssec_ok, query.queries[0].query_type());
-        let mut response = Message::new(0, MessageType::Response, OpCode::Query);
-        response.metadata.response_code = answer.rcode;
-        response.metadata.authentic_data = answer.security == Security::Secure;
-        response.queries = query.queries.clone();
-        response.answers = answers;
-        response.authorities = authorities;
-        response.edns = query.edns.clone();
-        let mut fast_path = self.fast_path.lock().expect("fast path lock");
-        let now = clock::boottime_ns();
-        let entry = match AnswerEntry::from_response(&response, fast_path.hash_key(), now, &self.policy) {
-            Ok(entry) => entry,
+        match AnswerEntry::for_answer(query, answer, &self.hash_key(), clock::boottime_ns(), &self.policy) {
+            Ok(entry) => self.offer_entry(query, &entry),
             Err(refusal) => {
                 tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path");
-                return false;
+                false
             }
-        };
-        if let Err(e) = fast_path.insert(&entry) {
+        }
+    }
+
+    /// Writes `entry`, made for `query` with [`Feed::hash_key`], into the
+    /// map and tracks it for refreshing; true if written.
+    pub fn offer_entry(&self, query: &Message, entry: &AnswerEntry) -> bool {
+        if let Err(e) = self.fast_path.lock().expect("fast path lock").insert(entry) {
             self.stats.write_errors.fetch_add(1, Relaxed);
             tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
             return false;
@@ -101,11 +89,17 @@ impl Feed {
         let written = Written {
             question: query.queries[0].clone(),
             dnssec_ok: query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
-            written_ns: now,
+            written_ns: entry.value.inserted_ns,
             expires_ns: entry.value.expires_ns,
         };
         self.tracking.track(entry.key, written);
         true
+    }
+
+    /// The key of the map's name hash, which entries offered whole must
+    /// be made with.
+    pub fn hash_key(&self) -> [u64; 2] {
+        *self.fast_path.lock().expect("fast path lock").hash_key()
     }
 
     /// When the XDP program last answered from the entry for `key`.

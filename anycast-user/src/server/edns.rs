@@ -9,7 +9,7 @@ use anycast_common::{
     cookie::{self, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN, ServerCookie},
     dns::{self, OptionUse},
 };
-use hickory_proto::{op::Edns, rr::rdata::opt::EdnsOption};
+use hickory_proto::op::Edns;
 
 use crate::{
     policy::cookies::{self as secrets, Cookies},
@@ -43,15 +43,20 @@ pub struct QueryEdns {
 pub struct MalformedCookie;
 
 impl EdnsPolicy {
-    /// The OPT record of a response to a query with `edns` from `client`.
-    pub fn answer(&self, edns: &Edns, client: IpAddr) -> Result<QueryEdns, MalformedCookie> {
+    /// The OPT record of a response to a query from `client` whose OPT had
+    /// the DO bit `dnssec_ok` and `options` as (code, data), in order.
+    pub fn answer<'a>(
+        &self,
+        dnssec_ok: bool,
+        options: impl IntoIterator<Item = (u16, &'a [u8])>,
+        client: IpAddr,
+    ) -> Result<QueryEdns, MalformedCookie> {
         let mut asked_nsid = false;
         let mut query_cookie = None;
-        for (code, option) in edns.options().as_ref() {
-            match dns::option_use(u16::from(*code)) {
+        for (code, data) in options {
+            match dns::option_use(code) {
                 OptionUse::Cookie if self.cookies.is_some() => {
-                    let EdnsOption::Unknown(_, data) = option else { return Err(MalformedCookie) };
-                    if query_cookie.replace(data.as_slice()).is_some() {
+                    if query_cookie.replace(data).is_some() {
                         return Err(MalformedCookie);
                     }
                 }
@@ -66,21 +71,29 @@ impl EdnsPolicy {
             }
             _ => (None, false),
         };
-        let response = ResponseEdns { nsid: asked_nsid.then_some(self.nsid), cookie, ..self.without_options(edns) };
+        let response =
+            ResponseEdns { nsid: asked_nsid.then_some(self.nsid), cookie, ..self.without_options(dnssec_ok) };
         Ok(QueryEdns { response, has_cookie: cookie.is_some(), proven })
+    }
+
+    /// [`EdnsPolicy::answer`] for an OPT record as hickory parsed it.
+    pub fn answer_parsed(&self, edns: &Edns, client: IpAddr) -> Result<QueryEdns, MalformedCookie> {
+        // hickory keeps options it knows (client subnet) decoded; their
+        // bytes are only ever looked at for the code. A COOKIE is always
+        // raw bytes to it.
+        let options: Vec<(u16, Vec<u8>)> = edns
+            .options()
+            .as_ref()
+            .iter()
+            .filter_map(|(code, option)| Some((u16::from(*code), Vec::<u8>::try_from(option).ok()?)))
+            .collect();
+        self.answer(edns.flags().dnssec_ok, options.iter().map(|(code, data)| (*code, data.as_slice())), client)
     }
 
     /// The OPT record without options: for a FORMERR for a malformed
     /// COOKIE, and the base of every other.
-    pub fn without_options(&self, edns: &Edns) -> ResponseEdns {
-        ResponseEdns {
-            udp_size: self.udp_size,
-            dnssec_ok: edns.flags().dnssec_ok,
-            extended_rcode: 0,
-            nsid: None,
-            cookie: None,
-            ede: None,
-        }
+    pub fn without_options(&self, dnssec_ok: bool) -> ResponseEdns {
+        ResponseEdns { udp_size: self.udp_size, dnssec_ok, extended_rcode: 0, nsid: None, cookie: None, ede: None }
     }
 }
 

@@ -3,8 +3,11 @@
 //! given and offers what it answers to an [`respond::AnswerSink`]; it
 //! knows nothing of the fast path or the announcement.
 
+mod batch;
 pub mod edns;
+pub mod hot;
 pub mod listener;
+pub mod query_view;
 pub mod respond;
 pub mod stats;
 pub mod tcp;

@@ -18,7 +18,7 @@ use std::{
 };
 
 use anycast_common::{
-    dns::{self, HEADER_LEN},
+    dns::{self, HEADER_LEN, OptionUse, option_use},
     ratelimit::Verdict,
 };
 use hickory_proto::{
@@ -28,10 +28,13 @@ use hickory_proto::{
 
 use super::{
     edns::{EdnsPolicy, MalformedCookie, QueryEdns},
+    hot::HotAnswers,
+    query_view::QueryView,
     stats::{Error, Stats},
     transport::Transport,
 };
 use crate::{
+    answer_entry::{AnswerEntry, WritePolicy},
     clock,
     dnssec::Security,
     policy::{acl::Acl, ratelimit::Limiter},
@@ -42,10 +45,22 @@ use crate::{
 /// EDNS version this node speaks (RFC 6891).
 const EDNS_VERSION: u8 = 0;
 
-/// Where the responder offers the answers it sends over UDP: the fast
-/// path's feed, which writes those the XDP program may serve.
+/// Where the responder offers the entries it makes of the answers it
+/// sends over UDP: the fast path's feed, which writes them into the map.
 pub trait AnswerSink: Send + Sync {
-    fn offer(&self, query: &Message, answer: &Answer);
+    /// `entry`, made with the sink's hash key, answers `query`.
+    fn offer(&self, query: &Message, entry: &AnswerEntry);
+}
+
+/// What the hot answers did with a UDP query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hot {
+    /// The response is written.
+    Answered,
+    /// The rate limiter dropped it: nothing to send.
+    Dropped,
+    /// Not theirs: the full path answers it.
+    Missed,
 }
 
 pub struct Responder<U> {
@@ -60,6 +75,11 @@ pub struct Responder<U> {
     /// The same limit over TCP, with buckets of its own.
     pub tcp_limiter: Option<Limiter>,
     pub sink: Option<Arc<dyn AnswerSink>>,
+    /// The answers given over UDP, kept to answer repeats at once; made
+    /// with the sink's hash key when there is a sink.
+    pub hot: HotAnswers,
+    /// Which answers are kept, and for how long: the map's rules.
+    pub write_policy: WritePolicy,
 }
 
 /// What a query asks for, once it is known to be one worth answering.
@@ -80,6 +100,37 @@ impl<U: Upstream> Responder<U> {
         Some(response)
     }
 
+    /// Answers a UDP query from the hot answers into `out`, as the full
+    /// path would (but for the TTLs' age), if one is kept for it: the same
+    /// ACL, EDNS and rate limit, the same counters.
+    pub fn respond_hot(&self, query: &[u8], client: IpAddr, out: &mut Vec<u8>) -> Hot {
+        let Some(view) = QueryView::parse(query) else { return Hot::Missed };
+        let tailored = view.opt.is_some_and(|o| o.options().any(|(code, _)| option_use(code) == OptionUse::Tailoring));
+        if view.qclass != u16::from(DNSClass::IN) || tailored || !self.acl.allows(client) {
+            return Hot::Missed;
+        }
+        let edns = match view.opt.map(|opt| self.edns.answer(opt.dnssec_ok, opt.options(), client)) {
+            None => None,
+            Some(Ok(edns)) => Some(edns),
+            Some(Err(MalformedCookie)) => return Hot::Missed,
+        };
+        let Some(found) = self.hot.answer(&view, edns.as_ref().map(|e| &e.response), clock::boottime_ns(), out) else {
+            return Hot::Missed;
+        };
+        let sizes = view.opt.zip(edns).map(|(query, node)| (query.udp_size, node.response.udp_size));
+        if found.len > Transport::Udp.max_response(sizes) {
+            return Hot::Missed;
+        }
+        self.stats.query(Transport::Udp);
+        match self.admit(client, edns.is_some_and(|e| e.proven)) {
+            Verdict::Answer => {}
+            Verdict::Slip => *out = slipped(view.id, view.flags, view.question, edns.map(Ok)),
+            Verdict::Drop => return Hot::Dropped,
+        }
+        self.stats.response(u16::from(out[3] & 0x0f));
+        Hot::Answered
+    }
+
     async fn response(&self, query: &[u8], client: IpAddr, transport: Transport) -> Option<Vec<u8>> {
         let header: &[u8; HEADER_LEN] = query.get(..HEADER_LEN)?.try_into().ok()?;
         let id = u16::from_be_bytes([header[0], header[1]]);
@@ -93,13 +144,13 @@ impl<U: Upstream> Responder<U> {
         };
         let parsed = parse(query);
         let query_edns =
-            parsed.as_ref().ok().and_then(|p| p.message.edns.as_ref()).map(|e| self.edns.answer(e, client));
+            parsed.as_ref().ok().and_then(|p| p.message.edns.as_ref()).map(|e| self.edns.answer_parsed(e, client));
         if transport == Transport::Udp {
             // Every datagram is charged, but for those of clients that
             // proved their address with a server cookie.
             match self.admit(client, matches!(query_edns, Some(Ok(q)) if q.proven)) {
                 Verdict::Answer => {}
-                Verdict::Slip => return parsed.ok().map(|p| slipped(id, flags, &p, query_edns)),
+                Verdict::Slip => return parsed.ok().map(|p| slipped(id, flags, &p.question, query_edns)),
                 Verdict::Drop => return None,
             }
         }
@@ -111,7 +162,7 @@ impl<U: Upstream> Responder<U> {
             None => None,
             Some(Ok(query_edns)) => Some(query_edns.response),
             Some(Err(MalformedCookie)) => {
-                let edns = parsed.message.edns.as_ref().map(|e| self.edns.without_options(e));
+                let edns = parsed.message.edns.as_ref().map(|e| self.edns.without_options(e.flags().dnssec_ok));
                 return Some(with_edns(error(ResponseCode::FormErr, &parsed.question), edns));
             }
         };
@@ -184,12 +235,25 @@ impl<U: Upstream> Responder<U> {
             let tc = flags | dns::FLAG_TC;
             return wire::assemble(id, tc, &parsed.question, None, edns);
         }
-        if transport == Transport::Udp
-            && let Some(sink) = &self.sink
-        {
-            sink.offer(&parsed.message, answer);
+        if transport == Transport::Udp {
+            self.keep(&parsed.message, answer);
         }
         response
+    }
+
+    /// Keeps the entry `answer` makes among the hot answers and offers it
+    /// to the sink, if it may go there.
+    fn keep(&self, query: &Message, answer: &Answer) {
+        let now = clock::boottime_ns();
+        match AnswerEntry::for_answer(query, answer, self.hot.hash_key(), now, &self.write_policy) {
+            Ok(entry) => {
+                self.hot.insert(&entry);
+                if let Some(sink) = &self.sink {
+                    sink.offer(query, &entry);
+                }
+            }
+            Err(refusal) => tracing::trace!(question = %query.queries[0], %refusal, "not kept"),
+        }
     }
 
     /// The rate limiter's verdict on a UDP query from `client`, counted.
@@ -210,16 +274,16 @@ impl<U: Upstream> Responder<U> {
 /// server cookie for a query with a client cookie: the client retries over
 /// UDP with it and is let through (RFC 7873 5.2.3). The fast path slips
 /// the same way.
-fn slipped(id: u16, flags: u16, parsed: &Parsed, edns: Option<Result<QueryEdns, MalformedCookie>>) -> Vec<u8> {
+fn slipped(id: u16, flags: u16, question: &[u8], edns: Option<Result<QueryEdns, MalformedCookie>>) -> Vec<u8> {
     match edns {
         Some(Ok(edns)) if edns.has_cookie => {
             let (rcode, extended_rcode) = dns::split_rcode(dns::RCODE_BADCOOKIE);
             let edns = ResponseEdns { extended_rcode, ..edns.response };
-            wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, None, Some(edns))
+            wire::assemble(id, dns::response_flags(flags, rcode), question, None, Some(edns))
         }
         edns => {
             let tc = dns::response_flags(flags, dns::RCODE_NOERROR) | dns::FLAG_TC;
-            wire::assemble(id, tc, &parsed.question, None, edns.and_then(Result::ok).map(|e| e.response))
+            wire::assemble(id, tc, question, None, edns.and_then(Result::ok).map(|e| e.response))
         }
     }
 }
@@ -250,7 +314,7 @@ fn with_edns(mut response: Vec<u8>, edns: Option<ResponseEdns>) -> Vec<u8> {
     if let Some(edns) = edns {
         let count = u16::from_be_bytes([response[10], response[11]]) + 1;
         response[10..12].copy_from_slice(&count.to_be_bytes());
-        response.extend_from_slice(&edns.record());
+        edns.write_record(&mut response);
     }
     response
 }

@@ -23,11 +23,13 @@ use tokio::{
 
 use super::{
     edns::EdnsPolicy,
+    hot::HotAnswers,
     respond::Responder,
     tcp::{self, TcpLimits},
     udp,
 };
 use crate::{
+    answer_entry::WritePolicy,
     policy::{
         acl::Acl,
         cookies::{self, Cookies},
@@ -64,6 +66,8 @@ pub fn responder() -> Responder<FakeNet> {
         limiter: None,
         tcp_limiter: None,
         sink: None,
+        hot: HotAnswers::new(rand::random(), 1000, None),
+        write_policy: WritePolicy::default(),
     }
 }
 

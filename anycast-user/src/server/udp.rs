@@ -1,14 +1,22 @@
-//! The DNS service over UDP: one task per query, answered from the socket
-//! it came in on (bound to the VIP, so replies come from the VIP).
+//! The DNS service over UDP, answered from the socket each query came in
+//! on (bound to the VIP, so replies come from the VIP). Datagrams come in
+//! and go out by the batch; a query the hot answers have is answered in
+//! the batch, any other in a task of its own.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, os::fd::AsRawFd, sync::Arc};
 
 use tokio::{
+    io::Interest,
     net::UdpSocket,
     sync::{Semaphore, watch},
 };
 
-use super::{respond::Responder, stats::Error, transport::Transport};
+use super::{
+    batch::{Outgoing, Received},
+    respond::{Hot, Responder},
+    stats::Error,
+    transport::Transport,
+};
 use crate::resolver::upstream::Upstream;
 
 /// Queries being answered at once, at most; beyond it queries are dropped
@@ -19,13 +27,14 @@ const MAX_INFLIGHT: usize = 4096;
 /// the queries under way.
 pub async fn serve<U: Upstream>(socket: UdpSocket, responder: Arc<Responder<U>>, mut shutdown: watch::Receiver<bool>) {
     let socket = Arc::new(socket);
+    let fd = socket.as_raw_fd();
     let inflight = Arc::new(Semaphore::new(MAX_INFLIGHT));
-    let mut buf = vec![0u8; 65_535];
+    let (mut received, mut outgoing) = (Received::new(), Outgoing::new());
     loop {
-        let (len, peer): (usize, SocketAddr) = tokio::select! {
+        let count = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
-            received = socket.recv_from(&mut buf) => match received {
-                Ok(received) => received,
+            result = socket.async_io(Interest::READABLE, || received.receive(fd)) => match result {
+                Ok(count) => count,
                 Err(e) => {
                     responder.stats.error(Error::UdpReceive);
                     tracing::warn!(error = %e, "UDP receive");
@@ -33,24 +42,51 @@ pub async fn serve<U: Upstream>(socket: UdpSocket, responder: Arc<Responder<U>>,
                 }
             },
         };
-        let query = &buf[..len];
-        let Ok(permit) = inflight.clone().try_acquire_owned() else {
-            responder.stats.error(Error::UdpOverload);
-            tracing::debug!(%peer, "too many queries under way; dropped");
-            continue;
-        };
-        let query = query.to_vec();
-        let (socket, responder) = (socket.clone(), responder.clone());
-        tokio::spawn(async move {
-            if let Some(response) = responder.respond(&query, peer.ip(), Transport::Udp).await
-                && let Err(e) = socket.send_to(&response, peer).await
-            {
-                responder.stats.error(Error::UdpSend);
-                tracing::debug!(%peer, error = %e, "UDP send");
+        for i in 0..count {
+            let (query, Some(peer)) = received.get(i) else { continue };
+            match responder.respond_hot(query, peer.ip(), outgoing.next_buffer()) {
+                Hot::Answered => outgoing.push(peer),
+                Hot::Dropped => {}
+                Hot::Missed => answer_later(query, peer, &socket, &responder, &inflight),
             }
-            drop(permit);
-        });
+        }
+        match socket.async_io(Interest::WRITABLE, || outgoing.send(fd)).await {
+            Ok(0) => {}
+            Ok(failed) => {
+                for _ in 0..failed {
+                    responder.stats.error(Error::UdpSend);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "UDP send"),
+        }
     }
     // Finish what was accepted before stopping.
     let _ = inflight.acquire_many(MAX_INFLIGHT as u32).await;
+}
+
+/// Answers `query` in a task of its own, if fewer than [`MAX_INFLIGHT`]
+/// are under way.
+fn answer_later<U: Upstream>(
+    query: &[u8],
+    peer: SocketAddr,
+    socket: &Arc<UdpSocket>,
+    responder: &Arc<Responder<U>>,
+    inflight: &Arc<Semaphore>,
+) {
+    let Ok(permit) = inflight.clone().try_acquire_owned() else {
+        responder.stats.error(Error::UdpOverload);
+        tracing::debug!(%peer, "too many queries under way; dropped");
+        return;
+    };
+    let query = query.to_vec();
+    let (socket, responder) = (socket.clone(), responder.clone());
+    tokio::spawn(async move {
+        if let Some(response) = responder.respond(&query, peer.ip(), Transport::Udp).await
+            && let Err(e) = socket.send_to(&response, peer).await
+        {
+            responder.stats.error(Error::UdpSend);
+            tracing::debug!(%peer, error = %e, "UDP send");
+        }
+        drop(permit);
+    });
 }

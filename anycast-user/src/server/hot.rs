@@ -1,0 +1,357 @@
+//! The daemon's hot answers: the entries the map writer makes, kept in
+//! the daemon too, so that a repeated question that reaches it (the fast
+//! path off, or unable to answer: a partial checksum, pass-only, a full
+//! map) is answered as the XDP program answers it, from the stored
+//! sections with their TTLs aged, without parsing, resolving or encoding.
+//! The responder puts every cacheable UDP answer here; an entry lives as
+//! long as the map's would. Memory is bounded: two generations of at most
+//! half the capacity each; when the newer fills, the older is dropped and
+//! what is asked for again moves up.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
+};
+
+use anycast_common::{AnswerKey, KEY_FLAG_DO, dns, hash};
+
+use super::query_view::QueryView;
+use crate::{answer_entry::AnswerEntry, wire::ResponseEdns};
+
+const NS_PER_SEC: u64 = 1_000_000_000;
+/// Locks the entries are spread over, so that workers rarely meet.
+const SHARDS: usize = 16;
+
+/// One answer, as the map holds it, in as many bytes as it needs.
+struct Stored {
+    /// The lower-cased wire name (the key has only its hash).
+    name: Box<[u8]>,
+    /// Answer, authority and additional records, TTLs as at `inserted_ns`.
+    data: Box<[u8]>,
+    ttl_offsets: Box<[u16]>,
+    counts: [u16; 3],
+    rcode: u8,
+    secure: bool,
+    inserted_ns: u64,
+    expires_ns: u64,
+}
+
+#[derive(Default)]
+struct Generations {
+    newer: HashMap<AnswerKey, Stored>,
+    older: HashMap<AnswerKey, Stored>,
+}
+
+/// The hot answers, shared by the workers.
+pub struct HotAnswers {
+    hash_key: [u64; 2],
+    shards: Box<[Mutex<Generations>]>,
+    /// Entries one generation of one shard holds.
+    generation_len: usize,
+    /// How long after it was put here an answer is served, if not until
+    /// it expires: with a fast path, the daemon answers again after that
+    /// and offers its answer to the map again (a query that reached the
+    /// daemon may mean the map lost it).
+    serve_for_ns: Option<u64>,
+    /// Queries answered from here.
+    pub hits: AtomicU64,
+}
+
+/// The answer found for a query, its size known before it is written.
+pub struct Found {
+    pub rcode: u8,
+    pub len: usize,
+}
+
+impl HotAnswers {
+    /// Up to `capacity` answers, their names hashed with `hash_key` (the
+    /// key the entries are made with), each served for `serve_for` after
+    /// it was put here at most.
+    pub fn new(hash_key: [u64; 2], capacity: usize, serve_for: Option<std::time::Duration>) -> HotAnswers {
+        HotAnswers {
+            hash_key,
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            generation_len: (capacity / SHARDS / 2).max(1),
+            serve_for_ns: serve_for.map(|d| d.as_nanos() as u64),
+            hits: AtomicU64::new(0),
+        }
+    }
+
+    pub fn hash_key(&self) -> &[u64; 2] {
+        &self.hash_key
+    }
+
+    /// Keeps `entry` (made with [`HotAnswers::hash_key`]), replacing any
+    /// answer to the same question.
+    pub fn insert(&self, entry: &AnswerEntry) {
+        let v = &entry.value;
+        let stored = Stored {
+            name: entry.name().into(),
+            data: v.data[..v.data_len as usize].into(),
+            ttl_offsets: v.ttl_offsets[..v.ttl_count as usize].into(),
+            counts: [v.ancount, v.nscount, v.arcount],
+            rcode: v.rcode,
+            secure: v.secure != 0,
+            inserted_ns: v.inserted_ns,
+            expires_ns: v.expires_ns,
+        };
+        let mut shard = self.shard(&entry.key);
+        if shard.newer.len() >= self.generation_len && !shard.newer.contains_key(&entry.key) {
+            shard.older = std::mem::take(&mut shard.newer);
+        }
+        shard.older.remove(&entry.key);
+        shard.newer.insert(entry.key, stored);
+    }
+
+    /// Writes into `out` the response to `query` with `edns` (the OPT
+    /// record it gets, None without EDNS), at `now_ns`; None if no live
+    /// answer is kept for its question.
+    pub fn answer(
+        &self,
+        query: &QueryView,
+        edns: Option<&ResponseEdns>,
+        now_ns: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<Found> {
+        let key = self.key(query);
+        let mut guard = self.shard(&key);
+        let shard = &mut *guard;
+        if let Some(stored) = shard.newer.get(&key) {
+            return self.serve(stored, query, edns, now_ns, out);
+        }
+        // Asked for again: it moves up a generation.
+        let stored = shard.older.remove(&key)?;
+        if shard.newer.len() >= self.generation_len {
+            shard.older = std::mem::take(&mut shard.newer);
+        }
+        let stored = shard.newer.entry(key).or_insert(stored);
+        self.serve(stored, query, edns, now_ns, out)
+    }
+
+    fn serve(
+        &self,
+        stored: &Stored,
+        query: &QueryView,
+        edns: Option<&ResponseEdns>,
+        now_ns: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<Found> {
+        let fresh = self.serve_for_ns.is_none_or(|ns| now_ns < stored.inserted_ns + ns);
+        if *stored.name != *query.name() || now_ns >= stored.expires_ns || !fresh {
+            return None;
+        }
+        stored.write(query, edns, now_ns, out);
+        self.hits.fetch_add(1, Relaxed);
+        Some(Found { rcode: stored.rcode, len: out.len() })
+    }
+
+    /// Forgets every answer for the lower-cased wire name `name`; how many.
+    pub fn purge(&self, name: &[u8]) -> usize {
+        let hash = hash::name(name, &self.hash_key);
+        let mut purged = 0;
+        for shard in self.shards.iter() {
+            let mut guard = shard.lock().expect("hot answers lock");
+            let shard = &mut *guard;
+            for generation in [&mut shard.newer, &mut shard.older] {
+                let before = generation.len();
+                generation.retain(|key, stored| key.name_hash != hash || *stored.name != *name);
+                purged += before - generation.len();
+            }
+        }
+        purged
+    }
+
+    /// Answers kept, live or expired.
+    pub fn count(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().map(|s| s.newer.len() + s.older.len()).unwrap_or(0)).sum()
+    }
+
+    fn key(&self, query: &QueryView) -> AnswerKey {
+        AnswerKey {
+            name_hash: hash::name(query.name(), &self.hash_key),
+            qtype: query.qtype,
+            qclass: query.qclass,
+            flags: if query.dnssec_ok() { KEY_FLAG_DO } else { 0 },
+            _pad: [0; 3],
+        }
+    }
+
+    fn shard(&self, key: &AnswerKey) -> std::sync::MutexGuard<'_, Generations> {
+        // The name hash is keyed: clients cannot aim at one shard.
+        let shard = (key.name_hash as usize ^ key.qtype as usize) % SHARDS;
+        self.shards[shard].lock().expect("hot answers lock")
+    }
+}
+
+impl Stored {
+    /// The response as the fast path writes it: the client's ID, flags
+    /// and question, the stored records with their TTLs aged by whole
+    /// seconds, then the OPT record.
+    fn write(&self, query: &QueryView, edns: Option<&ResponseEdns>, now_ns: u64, out: &mut Vec<u8>) {
+        let dnssec_ok = edns.is_some_and(|e| e.dnssec_ok);
+        let flags =
+            dns::response_flags(query.flags, self.rcode) | dns::authentic_data(query.flags, dnssec_ok, self.secure);
+        let [an, ns, ar] = self.counts;
+        out.clear();
+        for field in [query.id, flags, 1, an, ns, ar + edns.is_some() as u16] {
+            out.extend_from_slice(&field.to_be_bytes());
+        }
+        out.extend_from_slice(query.question);
+        let data_at = out.len();
+        out.extend_from_slice(&self.data);
+        let elapsed = (now_ns.saturating_sub(self.inserted_ns) / NS_PER_SEC) as u32;
+        for &offset in self.ttl_offsets.iter() {
+            let at = data_at + offset as usize;
+            let field: &mut [u8; 4] = (&mut out[at..at + 4]).try_into().expect("4 bytes");
+            *field = u32::from_be_bytes(*field).saturating_sub(elapsed).to_be_bytes();
+        }
+        if let Some(edns) = edns {
+            edns.write_record(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anycast_common::{cookie::OPTION_COOKIE, dns::OPTION_CLIENT_SUBNET};
+    use hickory_proto::{op::Message, rr::RecordType};
+
+    use super::*;
+    use crate::{
+        policy::ratelimit::{Limiter, RateLimitSettings},
+        server::{
+            respond::{Hot, Responder},
+            tests::{CLIENT, query_with_options, responder},
+            transport::Transport,
+        },
+    };
+
+    type Edns = Option<(u16, bool, u8)>;
+    /// A case: what, name, type, EDNS, options.
+    type Case<'a> = (&'a str, &'a str, RecordType, Edns, &'a [(u16, &'a [u8])]);
+    const EDNS: Edns = Some((1232, false, 0));
+    const COOKIE: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+    /// The response with every TTL zeroed, as hickory re-encodes it.
+    fn without_ttls(response: &[u8]) -> Vec<u8> {
+        let mut m = Message::from_vec(response).expect("the response parses");
+        for record in m.answers.iter_mut().chain(&mut m.authorities).chain(&mut m.additionals) {
+            record.ttl = 0;
+        }
+        m.to_vec().unwrap()
+    }
+
+    fn hot(r: &Responder<crate::resolver::testnet::FakeNet>, query: &[u8]) -> (Hot, Vec<u8>) {
+        let mut out = Vec::new();
+        (r.respond_hot(query, CLIENT, &mut out), out)
+    }
+
+    #[tokio::test]
+    async fn repeats_are_answered_as_the_full_path_answers_them() {
+        let r = responder();
+        let cases: [Case; 8] = [
+            ("plain", "www.example.lab.", RecordType::A, None, &[]),
+            ("another casing", "WwW.ExAmPle.LAB.", RecordType::A, None, &[]),
+            ("EDNS", "www.example.lab.", RecordType::A, EDNS, &[]),
+            ("DO=1", "www.example.lab.", RecordType::A, Some((4096, true, 0)), &[]),
+            ("a client cookie", "www.example.lab.", RecordType::A, EDNS, &[(OPTION_COOKIE, &COOKIE)]),
+            ("NSID and padding", "www.example.lab.", RecordType::A, EDNS, &[(3, &[]), (12, &[0; 9])]),
+            ("NXDOMAIN", "nope.example.lab.", RecordType::A, EDNS, &[]),
+            ("NODATA", "www.example.lab.", RecordType::AAAA, None, &[]),
+        ];
+        for (what, name, qtype, edns, options) in cases {
+            let q = query_with_options(name, qtype, edns, options);
+            let full = r.respond(&q, CLIENT, Transport::Udp).await.expect("a response");
+            let (outcome, hot) = hot(&r, &q);
+            assert_eq!(outcome, Hot::Answered, "{what}: answered hot");
+            assert_eq!(hot.len(), full.len(), "{what}: as long");
+            let question_end = 12 + q[12..].iter().position(|b| *b == 0).unwrap() + 5;
+            assert_eq!(hot[..question_end], full[..question_end], "{what}: header and question");
+            assert_eq!(without_ttls(&hot), without_ttls(&full), "{what}: the same but for TTLs");
+        }
+        assert_eq!(r.hot.hits.load(Relaxed), 8);
+        assert_eq!(r.stats.responses[3].load(Relaxed), 2, "NXDOMAIN counted on both paths");
+    }
+
+    #[tokio::test]
+    async fn what_the_full_path_must_see_is_missed() {
+        let r = responder();
+        let warm = |edns: Edns| query_with_options("www.example.lab.", RecordType::A, edns, &[]);
+        for q in [warm(None), warm(EDNS)] {
+            r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
+        }
+        let mut chaos = warm(None);
+        let at = chaos.len() - 1;
+        chaos[at] = 3;
+        let with = |options: &[(u16, &[u8])]| query_with_options("www.example.lab.", RecordType::A, EDNS, options);
+        let cases: [(&str, Vec<u8>); 6] = [
+            ("never answered", query_with_options("other.example.lab.", RecordType::A, None, &[])),
+            ("class CH", chaos),
+            ("EDNS version 1", query_with_options("www.example.lab.", RecordType::A, Some((1232, false, 1)), &[])),
+            ("a malformed cookie", with(&[(OPTION_COOKIE, &[1; 5])])),
+            ("client subnet", with(&[(OPTION_CLIENT_SUBNET, &[0, 1, 24, 0, 192, 0, 2])])),
+            (
+                "DO=1, not answered yet",
+                query_with_options("www.example.lab.", RecordType::A, Some((1232, true, 0)), &[]),
+            ),
+        ];
+        for (what, q) in cases {
+            assert_eq!(hot(&r, &q).0, Hot::Missed, "{what}");
+        }
+        let mut out = Vec::new();
+        assert_eq!(
+            r.respond_hot(&warm(None), "203.0.113.9".parse().unwrap(), &mut out),
+            Hot::Missed,
+            "outside the ACL"
+        );
+        assert_eq!(r.hot.purge(b"\x03www\x07example\x03lab\x00"), 1, "one entry answers with and without EDNS");
+        assert_eq!(hot(&r, &warm(None)).0, Hot::Missed, "purged");
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_holds_on_the_hot_path() {
+        let limit = RateLimitSettings { responses_per_second: 1, burst: 1, slip: 2, ..RateLimitSettings::OFF };
+        let r = Responder { limiter: Limiter::new(&limit), ..responder() };
+        let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
+        r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
+        // The full path took the one token; over the limit, every second
+        // query slips.
+        let results: Vec<(Hot, Vec<u8>)> = (0..4).map(|_| hot(&r, &q)).collect();
+        let outcomes: Vec<Hot> = results.iter().map(|(outcome, _)| *outcome).collect();
+        assert_eq!(outcomes, [Hot::Dropped, Hot::Answered, Hot::Dropped, Hot::Answered]);
+        for (_, slip) in results.iter().filter(|(outcome, _)| *outcome == Hot::Answered) {
+            let m = Message::from_vec(slip).unwrap();
+            assert!(m.metadata.truncation && m.answers.is_empty(), "the slip is TC=1");
+        }
+        assert_eq!((r.stats.slipped.load(Relaxed), r.stats.rate_dropped.load(Relaxed)), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn answers_serve_no_longer_than_they_may() {
+        let r =
+            Responder { hot: HotAnswers::new(rand::random(), 1000, Some(std::time::Duration::ZERO)), ..responder() };
+        let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
+        r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
+        assert_eq!(hot(&r, &q).0, Hot::Missed, "with a fast path, the daemon answers again after serve_for");
+        let tcp_only = responder();
+        tcp_only.respond(&q, CLIENT, Transport::Tcp).await.unwrap();
+        assert_eq!(hot(&tcp_only, &q).0, Hot::Missed, "only UDP answers are kept");
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_capacity() {
+        let store = HotAnswers::new([1, 2], 64, None);
+        let mut response = Message::new(0, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
+        for i in 0..2000 {
+            let name = format!("h{i}.example.");
+            response.queries = vec![hickory_proto::op::Query::query(name.parse().unwrap(), RecordType::A)];
+            response.answers = vec![crate::resolver::testnet::a(&name, 300, "192.0.2.1".parse().unwrap())];
+            let entry = AnswerEntry::from_response(&response, store.hash_key(), 0, &Default::default()).unwrap();
+            store.insert(&entry);
+        }
+        assert!(store.count() <= 64, "{} answers kept", store.count());
+    }
+}
