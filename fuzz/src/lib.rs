@@ -8,6 +8,7 @@ use std::{
 };
 
 use anycast_user::{
+    answer_entry::{AnswerEntry, WritePolicy},
     policy::{
         acl::Acl,
         cookies::{self, Cookies},
@@ -19,10 +20,13 @@ use anycast_user::{
         hints::RootHints,
         upstream::{Upstream, UpstreamError},
     },
-    server::{edns::EdnsPolicy, respond::Responder},
+    server::{edns::EdnsPolicy, hot::HotAnswers, respond::Responder},
     wire::Nsid,
 };
-use hickory_proto::op::Message;
+use hickory_proto::{
+    op::{Edns, Message, MessageType, OpCode, Query},
+    rr::{Name, RData, Record, RecordType, rdata::A},
+};
 
 /// Upstream replies taken in turn from the fuzzer's input: each is
 /// decoded, then given the request's ID and question (so that it is
@@ -77,7 +81,36 @@ pub fn responder(upstream: Replies) -> Responder<Replies> {
         limiter: None,
         tcp_limiter: None,
         sink: None,
+        hot: hot_answers(),
+        write_policy: WritePolicy::default(),
     }
+}
+
+/// The name the hot answers have an answer for (A, with and without DO).
+pub const HOT_NAME: &str = "www.example.";
+
+/// Hot answers holding the answer for [`HOT_NAME`], so that queries built
+/// from the fuzzer's bytes can reach the code that writes a response.
+fn hot_answers() -> HotAnswers {
+    let hot = HotAnswers::new([1, 2], 64, None);
+    let name = Name::from_ascii(HOT_NAME).expect("a name");
+    for dnssec_ok in [false, true] {
+        let mut response = Message::new(0, MessageType::Response, OpCode::Query);
+        response.queries.push(Query::query(name.clone(), RecordType::A));
+        response.answers.push(Record::from_rdata(name.clone(), 300, RData::A(A::new(192, 0, 2, 1))));
+        let mut edns = Edns::new();
+        edns.flags_mut().dnssec_ok = dnssec_ok;
+        response.edns = Some(edns);
+        let entry = AnswerEntry::from_response(
+            &response,
+            hot.hash_key(),
+            anycast_user::clock::boottime_ns(),
+            &WritePolicy::default(),
+        )
+        .expect("a cacheable answer");
+        hot.insert(&entry);
+    }
+    hot
 }
 
 /// `responder` with a rate limit that slips every query after the first.
