@@ -92,7 +92,7 @@ pub const HOT_NAME: &str = "www.example.";
 /// Hot answers holding the answer for [`HOT_NAME`], so that queries built
 /// from the fuzzer's bytes can reach the code that writes a response.
 fn hot_answers() -> HotAnswers {
-    let hot = HotAnswers::new([1, 2], 64, None);
+    let hot = HotAnswers::new([1, 2], 1 << 16, None);
     let name = Name::from_ascii(HOT_NAME).expect("a name");
     for dnssec_ok in [false, true] {
         let mut response = Message::new(0, MessageType::Response, OpCode::Query);

@@ -10,13 +10,16 @@ use std::{
 use anycast_common::dns::MAX_NSID_LEN;
 use serde::Deserialize;
 
-use super::error::{ConfigError, invalid, within};
+use super::error::{ConfigError, invalid, positive, within};
 use crate::server::tcp::TcpLimits;
 
 /// Where the control socket is unless configured.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/anycastd.sock";
 /// Most worker threads: more than any machine's CPUs is a typo.
 const MAX_THREADS: u64 = 1024;
+/// What the hot answers may take unless configured: 32 MiB, a hundred
+/// thousand answers of the usual size.
+const HOT_ANSWERS_BYTES: u64 = 32 << 20;
 
 /// How the XDP program is attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -61,6 +64,8 @@ pub struct ServiceSection {
     /// The node's name server identifier (RFC 5001), given to queries
     /// that ask (`dig +nsid`): which node of the anycast service answered.
     pub nsid: Option<String>,
+    /// Memory the hot answers may take (see `server::hot`), in bytes.
+    pub hot_answers_max_bytes: Option<u64>,
 }
 
 /// `[service]`, checked.
@@ -79,6 +84,7 @@ pub struct ServiceSettings {
     pub threads: Option<usize>,
     /// The NSID's bytes; empty for none.
     pub nsid: Vec<u8>,
+    pub hot_answers_max_bytes: usize,
 }
 
 impl ServiceSection {
@@ -110,6 +116,11 @@ impl ServiceSection {
             metrics: self.metrics,
             threads: threads(self.threads)?,
             nsid: nsid(self.nsid)?,
+            hot_answers_max_bytes: positive(
+                "service.hot_answers_max_bytes",
+                self.hot_answers_max_bytes,
+                HOT_ANSWERS_BYTES,
+            )? as usize,
         })
     }
 }

@@ -40,9 +40,6 @@ use probe::NodeProbe;
 
 /// How long a graceful stop waits for queries under way.
 const DRAIN: Duration = Duration::from_secs(5);
-/// Answers the daemon keeps to answer repeats from (see
-/// `server::hot`): a few hundred bytes each, tens of megabytes at most.
-const HOT_ANSWERS: usize = 100_000;
 /// With a fast path, how long a kept answer serves before the daemon
 /// answers (and feeds the map) again.
 const REOFFER_AFTER: Duration = Duration::from_secs(1);
@@ -133,7 +130,7 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         limiter: Limiter::new(&config.rate_limit),
         tcp_limiter: Limiter::new(&config.rate_limit),
         sink: feed.clone().map(|feed| feed as Arc<dyn AnswerSink>),
-        hot: hot_answers(feed.as_deref()),
+        hot: hot_answers(service.hot_answers_max_bytes, feed.as_deref()),
         write_policy: config.fast_path.write_policy,
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
@@ -160,9 +157,9 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
 /// The daemon's hot answers, made with the fast path's hash key when it
 /// has one, so that one entry serves both; with a fast path, the daemon
 /// answers again (and feeds the map again) a second after it kept one.
-fn hot_answers(feed: Option<&Feed>) -> HotAnswers {
+fn hot_answers(max_bytes: usize, feed: Option<&Feed>) -> HotAnswers {
     let hash_key = feed.map_or_else(rand::random, Feed::hash_key);
-    HotAnswers::new(hash_key, HOT_ANSWERS, feed.map(|_| REOFFER_AFTER))
+    HotAnswers::new(hash_key, max_bytes, feed.map(|_| REOFFER_AFTER))
 }
 
 /// The health checks watch that this very program stays attached.

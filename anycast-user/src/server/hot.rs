@@ -5,7 +5,7 @@
 //! sections with their TTLs aged, without parsing, resolving or encoding.
 //! The responder puts every cacheable UDP answer here; an entry lives as
 //! long as the map's would. Memory is bounded: two generations of at most
-//! half the capacity each; when the newer fills, the older is dropped and
+//! half the bytes each; when the newer fills, the older is dropped and
 //! what is asked for again moves up.
 
 use std::{
@@ -43,14 +43,33 @@ struct Stored {
 struct Generations {
     newer: HashMap<AnswerKey, Stored>,
     older: HashMap<AnswerKey, Stored>,
+    /// What the newer generation holds, by [`Stored::bytes`].
+    newer_bytes: usize,
+}
+
+impl Generations {
+    /// Puts `stored` in the newer generation, which is first made the
+    /// older one if it has no room left under `budget`.
+    fn put(&mut self, key: AnswerKey, stored: Stored, budget: usize) -> &Stored {
+        if self.newer_bytes + stored.bytes() > budget && !self.newer.contains_key(&key) {
+            self.older = std::mem::take(&mut self.newer);
+            self.newer_bytes = 0;
+        }
+        self.older.remove(&key);
+        self.newer_bytes += stored.bytes();
+        if let Some(replaced) = self.newer.insert(key, stored) {
+            self.newer_bytes -= replaced.bytes();
+        }
+        &self.newer[&key]
+    }
 }
 
 /// The hot answers, shared by the workers.
 pub struct HotAnswers {
     hash_key: [u64; 2],
     shards: Box<[Mutex<Generations>]>,
-    /// Entries one generation of one shard holds.
-    generation_len: usize,
+    /// Bytes one generation of one shard holds.
+    generation_bytes: usize,
     /// How long after it was put here an answer is served, if not until
     /// it expires: with a fast path, the daemon answers again after that
     /// and offers its answer to the map again (a query that reached the
@@ -67,14 +86,14 @@ pub struct Found {
 }
 
 impl HotAnswers {
-    /// Up to `capacity` answers, their names hashed with `hash_key` (the
-    /// key the entries are made with), each served for `serve_for` after
-    /// it was put here at most.
-    pub fn new(hash_key: [u64; 2], capacity: usize, serve_for: Option<std::time::Duration>) -> HotAnswers {
+    /// Answers in up to `max_bytes`, their names hashed with `hash_key`
+    /// (the key the entries are made with), each served for `serve_for`
+    /// after it was put here at most.
+    pub fn new(hash_key: [u64; 2], max_bytes: usize, serve_for: Option<std::time::Duration>) -> HotAnswers {
         HotAnswers {
             hash_key,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            generation_len: (capacity / SHARDS / 2).max(1),
+            generation_bytes: max_bytes / SHARDS / 2,
             serve_for_ns: serve_for.map(|d| d.as_nanos() as u64),
             hits: AtomicU64::new(0),
         }
@@ -98,12 +117,7 @@ impl HotAnswers {
             inserted_ns: v.inserted_ns,
             expires_ns: v.expires_ns,
         };
-        let mut shard = self.shard(&entry.key);
-        if shard.newer.len() >= self.generation_len && !shard.newer.contains_key(&entry.key) {
-            shard.older = std::mem::take(&mut shard.newer);
-        }
-        shard.older.remove(&entry.key);
-        shard.newer.insert(entry.key, stored);
+        self.shard(&entry.key).put(entry.key, stored, self.generation_bytes);
     }
 
     /// Writes into `out` the response to `query` with `edns` (the OPT
@@ -124,10 +138,7 @@ impl HotAnswers {
         }
         // Asked for again: it moves up a generation.
         let stored = shard.older.remove(&key)?;
-        if shard.newer.len() >= self.generation_len {
-            shard.older = std::mem::take(&mut shard.newer);
-        }
-        let stored = shard.newer.entry(key).or_insert(stored);
+        let stored = shard.put(key, stored, self.generation_bytes);
         self.serve(stored, query, edns, now_ns, out)
     }
 
@@ -187,6 +198,15 @@ impl HotAnswers {
 }
 
 impl Stored {
+    /// Memory it takes, about: its buffers, itself and its key.
+    fn bytes(&self) -> usize {
+        self.name.len()
+            + self.data.len()
+            + 2 * self.ttl_offsets.len()
+            + std::mem::size_of::<Stored>()
+            + std::mem::size_of::<AnswerKey>()
+    }
+
     /// The response as the fast path writes it: the client's ID, flags
     /// and question, the stored records with their TTLs aged by whole
     /// seconds, then the OPT record.
@@ -332,7 +352,7 @@ mod tests {
     #[tokio::test]
     async fn answers_serve_no_longer_than_they_may() {
         let r =
-            Responder { hot: HotAnswers::new(rand::random(), 1000, Some(std::time::Duration::ZERO)), ..responder() };
+            Responder { hot: HotAnswers::new(rand::random(), 1 << 20, Some(std::time::Duration::ZERO)), ..responder() };
         let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
         r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
         assert_eq!(hot(&r, &q).0, Hot::Missed, "with a fast path, the daemon answers again after serve_for");
@@ -342,8 +362,8 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded_by_the_capacity() {
-        let store = HotAnswers::new([1, 2], 64, None);
+    fn memory_is_bounded() {
+        let store = HotAnswers::new([1, 2], 64 * 1024, None);
         let mut response = Message::new(0, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
         for i in 0..2000 {
             let name = format!("h{i}.example.");
@@ -352,6 +372,7 @@ mod tests {
             let entry = AnswerEntry::from_response(&response, store.hash_key(), 0, &Default::default()).unwrap();
             store.insert(&entry);
         }
-        assert!(store.count() <= 64, "{} answers kept", store.count());
+        // Each about 150 bytes: at most 64 KiB of them.
+        assert!((100..=450).contains(&store.count()), "{} answers kept", store.count());
     }
 }

@@ -66,7 +66,7 @@ pub fn responder() -> Responder<FakeNet> {
         limiter: None,
         tcp_limiter: None,
         sink: None,
-        hot: HotAnswers::new(rand::random(), 1000, None),
+        hot: HotAnswers::new(rand::random(), 1 << 20, None),
         write_policy: WritePolicy::default(),
     }
 }
