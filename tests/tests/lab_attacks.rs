@@ -36,6 +36,8 @@ const CACHE_CAPACITY: u64 = 20_000;
 const CACHE_BYTES: u64 = 16 << 20;
 /// The answer map, and so the refresher's table, which the flood fills too.
 const MAP_CAPACITY: u64 = 8192;
+/// The daemon's hot answers, which the flood fills too.
+const HOT_BYTES: u64 = 4 << 20;
 /// NS names one question may look up (the default).
 const MAX_NS_LOOKUPS: u64 = 8;
 /// How long the attack phases before the outage take, for the steady client.
@@ -49,7 +51,8 @@ const OUTAGE: Duration = Duration::from_secs(120);
 fn an_edge_node_survives_forgers_floods_hoarders_and_an_outage() {
     let config = std::env::temp_dir().join(format!("anycast-attacks-{}.toml", std::process::id()));
     let text = format!(
-        "[cache]\ncapacity = {CACHE_CAPACITY}\nmax_bytes = {CACHE_BYTES}\n\
+        "[service]\nhot_answers_max_bytes = {HOT_BYTES}\n\
+         [cache]\ncapacity = {CACHE_CAPACITY}\nmax_bytes = {CACHE_BYTES}\n\
          [fastpath]\ncapacity = {MAP_CAPACITY}\n[rate_limit]\nresponses_per_second = 1000\n[health]\nfall = 1000\n"
     );
     std::fs::write(&config, text).expect("writing the config");
@@ -172,8 +175,9 @@ fn random_subdomains(lab: &Lab, problems: &mut Vec<String>) {
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     let rss: Vec<String> = samples.iter().map(|(rss, _, _)| format!("{:.1}", mib(*rss))).collect();
     println!("random subdomains: {report}; RSS every 5 s (MiB): {}", rss.join(" "));
-    // By then the cache is full and sweeps itself, and the refresher's
-    // table is as large as the answer map.
+    // By then the cache is full and sweeps itself, the hot answers drop
+    // their older half, and the refresher's table is as large as the
+    // answer map.
     let settled: Vec<u64> = samples.iter().skip((WARM_UP_SECONDS / 5) as usize).map(|(rss, _, _)| *rss).collect();
     let (low, high) = (*settled.iter().min().unwrap(), *settled.iter().max().unwrap());
     if (high - low) as f64 > 0.05 * low as f64 {

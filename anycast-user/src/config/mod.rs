@@ -163,7 +163,9 @@ mod tests {
                 .contains("`resolver`")
         );
         assert!(error(&format!("{vip}[cache]\ncapacity = 0\n"), &none).starts_with("cache.capacity:"));
-        assert!(error(&format!("{vip}hot_answers_max_bytes = 0\n"), &none).starts_with("service.hot_answers_max_bytes:"));
+        assert!(
+            error(&format!("{vip}hot_answers_max_bytes = 0\n"), &none).starts_with("service.hot_answers_max_bytes:")
+        );
         assert!(
             error(&format!("{vip}[fastpath]\nedns_udp_size = 4096\n"), &none).starts_with("fastpath.edns_udp_size:")
         );
