@@ -5,7 +5,9 @@
 //! the second (its counter says so), and the two responses must be the
 //! same bytes but for TTLs (and for a server cookie made anew, which must
 //! be valid under the node's secret). Then the secret file is rotated:
-//! cookies of the previous secret are renewed, older ones replaced.
+//! cookies of the previous secret are renewed, older ones replaced. With
+//! the fast path off, the daemon answers the repeats from its hot answers,
+//! with the same bytes.
 
 use std::{
     net::IpAddr,
@@ -18,7 +20,7 @@ use anycast_common::{
 };
 use anycast_lab::topology::{CLIENT4, Lab, VIP4};
 use anycast_tests::{
-    lab::{lab_with_anycastd, series},
+    lab::{anycastd_binary, lab, series},
     traffic::Traffic,
     zone::{EDNS, EDNS_DO, query, wire, with_options},
 };
@@ -130,35 +132,35 @@ struct Case {
 
 /// Asks twice; the second must be answered at XDP with the daemon's bytes.
 fn both_paths(lab: &Lab, case: &Case, secret: [u8; 16]) -> Result<Vec<u8>, String> {
-    let edns = if case.dnssec_ok { EDNS_DO } else { EDNS };
-    let q = with_options(wire(&query(0x7e57, case.qname, RecordType::A, edns)), &case.options);
-    let before = lab.stat(series::XDP_ANSWERED).map_err(|e| e.to_string())?;
-    let responses = Traffic::exchange(&lab.client, VIP4, &[q.clone(), q]);
-    let answered_at_xdp = lab.stat(series::XDP_ANSWERED).map_err(|e| e.to_string())? - before;
-    let [Some(daemon), Some(xdp)] = &responses[..] else { return Err(format!("responses {responses:?}")) };
-    if answered_at_xdp != 1 {
-        return Err(format!("{answered_at_xdp} answered at XDP, expected the second"));
-    }
-    if masked(daemon, case.fresh_cookie) != masked(xdp, case.fresh_cookie) {
-        return Err(format!("the daemon sent {daemon:02x?}\n  the XDP program {xdp:02x?}"));
-    }
-    for response in [daemon, xdp] {
-        valid_server_cookie(response, secret)?;
-    }
-    Ok(xdp.clone())
+    repeat_from(lab, case, secret, series::XDP_ANSWERED)
 }
 
-#[test]
-fn real_clients_are_answered_the_same_by_both_paths() {
-    let config = std::env::temp_dir().join(format!("anycast-real-clients-{}.toml", std::process::id()));
-    let secret_file = std::env::temp_dir().join(format!("anycast-cookie-secret-{}", std::process::id()));
-    std::fs::write(&secret_file, format!("{}\n", hex(&SECRET))).expect("writing the secret");
-    std::fs::write(&config, format!("[cookies]\nsecret_file = \"{}\"\n", secret_file.display())).expect("config");
-    let lab = lab_with_anycastd(&["--config", &config.display().to_string(), "--nsid", NSID]);
-    let _ = std::fs::remove_file(&config);
+/// Asks twice; the first is resolved by the daemon, the second must be
+/// counted in `repeats` (the XDP program's answers, or the daemon's hot
+/// answers) and carry the first's bytes.
+fn repeat_from(lab: &Lab, case: &Case, secret: [u8; 16], repeats: &str) -> Result<Vec<u8>, String> {
+    let edns = if case.dnssec_ok { EDNS_DO } else { EDNS };
+    let q = with_options(wire(&query(0x7e57, case.qname, RecordType::A, edns)), &case.options);
+    let before = lab.stat(repeats).map_err(|e| e.to_string())?;
+    let responses = Traffic::exchange(&lab.client, VIP4, &[q.clone(), q]);
+    let counted = lab.stat(repeats).map_err(|e| e.to_string())? - before;
+    let [Some(first), Some(repeat)] = &responses[..] else { return Err(format!("responses {responses:?}")) };
+    if counted != 1 {
+        return Err(format!("{counted} counted in {repeats}, expected the second"));
+    }
+    if masked(first, case.fresh_cookie) != masked(repeat, case.fresh_cookie) {
+        return Err(format!("the first answer was {first:02x?}\n  the repeat {repeat:02x?}"));
+    }
+    for response in [first, repeat] {
+        valid_server_cookie(response, secret)?;
+    }
+    Ok(repeat.clone())
+}
 
+/// The cases both tests ask (each name asked by one case only).
+fn cases() -> [Case; 5] {
     let cookie_only = vec![(OPTION_COOKIE, CLIENT_COOKIE.to_vec())];
-    let cases = [
+    [
         Case {
             name: "dig's default: a client cookie",
             qname: "h1.example.lab.",
@@ -194,9 +196,50 @@ fn real_clients_are_answered_the_same_by_both_paths() {
             options: vec![(OPTION_COOKIE, CLIENT_COOKIE.to_vec()), (PADDING, vec![0; 65])],
             fresh_cookie: true,
         },
-    ];
+    ]
+}
+
+/// Labs are named after the process: the tests here take turns.
+static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A node with the cookie secret in a file, its fast path attached as
+/// `xdp_mode` says; `tag` keeps the files of the tests apart.
+fn node_with_secret_file(tag: &str, xdp_mode: &str) -> (Lab, std::path::PathBuf) {
+    let config = std::env::temp_dir().join(format!("anycast-real-clients-{tag}-{}.toml", std::process::id()));
+    let secret_file = std::env::temp_dir().join(format!("anycast-cookie-secret-{tag}-{}", std::process::id()));
+    std::fs::write(&secret_file, format!("{}\n", hex(&SECRET))).expect("writing the secret");
+    std::fs::write(&config, format!("[cookies]\nsecret_file = \"{}\"\n", secret_file.display())).expect("config");
+    let config_arg = config.display().to_string();
+    let mut lab = lab();
+    lab.start_anycastd_with(&anycastd_binary(), xdp_mode, &["--config", &config_arg, "--nsid", NSID])
+        .unwrap_or_else(|e| panic!("starting anycastd: {e}"));
+    let _ = std::fs::remove_file(&config);
+    (lab, secret_file)
+}
+
+/// With the fast path off, the daemon answers the repeats from its hot
+/// answers (received and sent by the batch), with the bytes it resolved.
+#[test]
+fn without_xdp_repeats_are_answered_from_the_hot_answers() {
+    let _turn = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (lab, secret_file) = node_with_secret_file("no-xdp", "off");
+    let failures: Vec<String> = cases()
+        .iter()
+        .filter_map(|case| {
+            let result = repeat_from(&lab, case, SECRET, "anycast_hot_answers_total");
+            result.err().map(|e| format!("{}: {e}", case.name))
+        })
+        .collect();
+    let _ = std::fs::remove_file(&secret_file);
+    assert!(failures.is_empty(), "{} failed:\n  {}", failures.len(), failures.join("\n  "));
+}
+
+#[test]
+fn real_clients_are_answered_the_same_by_both_paths() {
+    let _turn = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (lab, secret_file) = node_with_secret_file("xdp", "native");
     let mut failures = Vec::new();
-    for case in &cases {
+    for case in &cases() {
         match both_paths(&lab, case, SECRET) {
             Ok(_) => println!("{}: the same bytes from both paths", case.name),
             Err(e) => failures.push(format!("{}: {e}", case.name)),
