@@ -157,20 +157,30 @@ pub fn assemble(
     sections: Option<&Sections>,
     edns: Option<ResponseEdns>,
 ) -> Vec<u8> {
-    let (an, ns, ar) = sections.map_or((0, 0, 0), |s| (s.ancount, s.nscount, s.arcount));
-    let arcount = ar + edns.is_some() as u16;
-    let mut out = Vec::with_capacity(HEADER_LEN + question.len() + sections.map_or(0, |s| s.data.len()) + 11);
-    for field in [id, flags, 1, an, ns, arcount] {
+    let (data, counts) = sections.map_or((&[][..], [0; 3]), |s| (&s.data[..], [s.ancount, s.nscount, s.arcount]));
+    let mut out = Vec::with_capacity(HEADER_LEN + question.len() + data.len() + OPT_RECORD_LEN);
+    write_response(&mut out, id, flags, question, (data, counts), edns.as_ref());
+    out
+}
+
+/// Appends [`assemble`]'s response to `out`, the sections given as their
+/// bytes and (answer, authority, additional) counts, OPT not counted.
+pub fn write_response(
+    out: &mut Vec<u8>,
+    id: u16,
+    flags: u16,
+    question: &[u8],
+    (data, [an, ns, ar]): (&[u8], [u16; 3]),
+    edns: Option<&ResponseEdns>,
+) {
+    for field in [id, flags, 1, an, ns, ar + edns.is_some() as u16] {
         out.extend_from_slice(&field.to_be_bytes());
     }
     out.extend_from_slice(question);
-    if let Some(sections) = sections {
-        out.extend_from_slice(&sections.data);
-    }
+    out.extend_from_slice(data);
     if let Some(edns) = edns {
-        edns.write_record(&mut out);
+        edns.write_record(out);
     }
-    out
 }
 
 /// Length of the uncompressed wire name at the start of `wire`.

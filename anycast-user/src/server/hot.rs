@@ -19,7 +19,10 @@ use std::{
 use anycast_common::{AnswerKey, KEY_FLAG_DO, dns, hash};
 
 use super::query_view::QueryView;
-use crate::{answer_entry::AnswerEntry, wire::ResponseEdns};
+use crate::{
+    answer_entry::AnswerEntry,
+    wire::{self, ResponseEdns},
+};
 
 const NS_PER_SEC: u64 = 1_000_000_000;
 /// Locks the entries are spread over, so that workers rarely meet.
@@ -214,22 +217,14 @@ impl Stored {
         let dnssec_ok = edns.is_some_and(|e| e.dnssec_ok);
         let flags =
             dns::response_flags(query.flags, self.rcode) | dns::authentic_data(query.flags, dnssec_ok, self.secure);
-        let [an, ns, ar] = self.counts;
         out.clear();
-        for field in [query.id, flags, 1, an, ns, ar + edns.is_some() as u16] {
-            out.extend_from_slice(&field.to_be_bytes());
-        }
-        out.extend_from_slice(query.question);
-        let data_at = out.len();
-        out.extend_from_slice(&self.data);
+        wire::write_response(out, query.id, flags, query.question, (&self.data, self.counts), edns);
+        let data_at = dns::HEADER_LEN + query.question.len();
         let elapsed = (now_ns.saturating_sub(self.inserted_ns) / NS_PER_SEC) as u32;
         for &offset in self.ttl_offsets.iter() {
             let at = data_at + offset as usize;
             let field: &mut [u8; 4] = (&mut out[at..at + 4]).try_into().expect("4 bytes");
             *field = u32::from_be_bytes(*field).saturating_sub(elapsed).to_be_bytes();
-        }
-        if let Some(edns) = edns {
-            edns.write_record(out);
         }
     }
 }
