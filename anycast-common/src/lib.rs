@@ -57,6 +57,15 @@ pub struct AnswerKey {
 }
 const _: () = assert!(core::mem::size_of::<AnswerKey>() == 16);
 
+impl AnswerKey {
+    /// The key of a question: its name's hash, type and class, and
+    /// whether the query had DO (the answer then carries DNSSEC records).
+    #[inline(always)]
+    pub const fn new(name_hash: u64, qtype: u16, qclass: u16, dnssec_ok: bool) -> AnswerKey {
+        AnswerKey { name_hash, qtype, qclass, flags: if dnssec_ok { KEY_FLAG_DO } else { 0 }, _pad: [0; 3] }
+    }
+}
+
 /// The answer map's value: everything after the question section, ready to
 /// be copied behind the client's own question.
 #[repr(C)]

@@ -8,8 +8,8 @@
 //! passed up the stack is always the packet that arrived.
 
 use anycast_common::{
-    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, NAME_BUF_LEN,
-    Outcome, checksum, dns, ratelimit::Verdict,
+    AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_DATA_LEN, MAX_RECORDS, NAME_BUF_LEN, Outcome,
+    checksum, dns, ratelimit::Verdict,
 };
 use aya_ebpf::{
     helpers::generated::{
@@ -71,13 +71,8 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
             }
         }
     }
-    let key = AnswerKey {
-        name_hash: query.name_hash,
-        qtype: query.qtype,
-        qclass: query.qclass,
-        flags: if query.edns.as_ref().is_some_and(|e| e.dnssec_ok) { KEY_FLAG_DO } else { 0 },
-        _pad: [0; 3],
-    };
+    let dnssec_ok = query.edns.as_ref().is_some_and(|e| e.dnssec_ok);
+    let key = AnswerKey::new(query.name_hash, query.qtype, query.qclass, dnssec_ok);
     // SAFETY: the value is only read, and LRU entries are not freed while an
     // RCU read section (the XDP run) holds them.
     let slot = ANSWERS.get_ptr_mut(key).ok_or(Outcome::Miss)?;

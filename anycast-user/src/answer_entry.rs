@@ -13,8 +13,7 @@ use crate::{
     wire::{EncodeError, Sections},
 };
 use anycast_common::{
-    AnswerKey, AnswerValue, KEY_FLAG_DO, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN,
-    checksum,
+    AnswerKey, AnswerValue, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN, checksum,
     dns::{self, OptionUse, option_use},
     hash,
 };
@@ -182,13 +181,12 @@ impl AnswerEntry {
         value.data[..data.len()].copy_from_slice(data);
 
         let dnssec_ok = response.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-        let key = AnswerKey {
-            name_hash: hash::name(name_wire, hash_key),
-            qtype: u16::from(question.query_type()),
-            qclass: u16::from(question.query_class()),
-            flags: if dnssec_ok { KEY_FLAG_DO } else { 0 },
-            _pad: [0; 3],
-        };
+        let key = AnswerKey::new(
+            hash::name(name_wire, hash_key),
+            u16::from(question.query_type()),
+            u16::from(question.query_class()),
+            dnssec_ok,
+        );
         Ok(AnswerEntry { key, value })
     }
 
@@ -301,7 +299,7 @@ fn ttl_offsets(data: &[u8], records: usize) -> Option<Vec<u16>> {
 mod tests {
     use std::str::FromStr;
 
-    use anycast_common::{cookie, dns::OPTION_CLIENT_SUBNET};
+    use anycast_common::{KEY_FLAG_DO, cookie, dns::OPTION_CLIENT_SUBNET};
     use hickory_proto::{
         op::Edns,
         rr::{

@@ -16,7 +16,7 @@ use std::{
     },
 };
 
-use anycast_common::{AnswerKey, KEY_FLAG_DO, dns, hash};
+use anycast_common::{AnswerKey, dns, hash};
 
 use super::query_view::QueryView;
 use crate::{
@@ -184,13 +184,7 @@ impl HotAnswers {
     }
 
     fn key(&self, query: &QueryView) -> AnswerKey {
-        AnswerKey {
-            name_hash: hash::name(query.name(), &self.hash_key),
-            qtype: query.qtype,
-            qclass: query.qclass,
-            flags: if query.dnssec_ok() { KEY_FLAG_DO } else { 0 },
-            _pad: [0; 3],
-        }
+        AnswerKey::new(hash::name(query.name(), &self.hash_key), query.qtype, query.qclass, query.dnssec_ok())
     }
 
     fn shard(&self, key: &AnswerKey) -> std::sync::MutexGuard<'_, Generations> {
