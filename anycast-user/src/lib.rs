@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod dnssec;
+pub mod dnstap;
 pub mod fastpath;
 pub mod feed;
 pub mod netlink;

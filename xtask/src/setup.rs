@@ -14,7 +14,8 @@ use crate::cmd::{output, run};
 /// server, Unbound to compare answers with, curl to scrape metrics, BIRD
 /// as the anycast lab's router, dnsperf, Knot Resolver and PowerDNS
 /// Recursor for the benchmarks, a font for their chart, faketime for the
-/// lab's zone whose signatures have expired.
+/// lab's zone whose signatures have expired, fstrm_capture and the dnstap
+/// decoder as the dnstap collector.
 const DEBIAN_PACKAGES: &[&str] = &[
     "iproute2",
     "ethtool",
@@ -29,6 +30,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "pdns-recursor",
     "fonts-dejavu-core",
     "faketime",
+    "fstrm-bin",
+    "golang-github-dnstap-golang-dnstap-cli",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 

@@ -11,6 +11,7 @@ use super::{
     bgp::BgpSection,
     cookies::CookiesSection,
     dnssec::DnssecSection,
+    dnstap::DnstapSection,
     error::ConfigError,
     fastpath::FastPathSection,
     rate_limit::RateLimitSection,
@@ -33,6 +34,8 @@ pub struct File {
     pub dnssec: DnssecSection,
     #[serde(default)]
     pub cookies: CookiesSection,
+    #[serde(default)]
+    pub dnstap: DnstapSection,
     #[serde(default)]
     pub fastpath: FastPathSection,
     #[serde(default)]

@@ -11,6 +11,7 @@ pub mod announce;
 pub mod bgp;
 pub mod cookies;
 pub mod dnssec;
+pub mod dnstap;
 pub mod error;
 pub mod fastpath;
 pub mod file;
@@ -28,6 +29,7 @@ use resolver::ResolverSettings;
 use service::ServiceSettings;
 
 use crate::{
+    dnstap::DnstapSettings,
     policy::{acl::Network, cookies::SecretSource, ratelimit::RateLimitSettings},
     resolver::cache::CacheLimits,
     route::announce::AnnounceSettings,
@@ -44,6 +46,8 @@ pub struct Config {
     pub dnssec: Option<DnssecSettings>,
     /// Where the DNS cookie secret comes from; None when cookies are off.
     pub cookies: Option<SecretSource>,
+    /// None when dnstap is off.
+    pub dnstap: Option<DnstapSettings>,
     pub fast_path: FastPathSettings,
     pub rate_limit: RateLimitSettings,
     pub announce: AnnounceSettings,
@@ -68,6 +72,7 @@ impl Config {
             resolver: file.resolver.check()?,
             dnssec: file.dnssec.check()?,
             cookies: file.cookies.check()?,
+            dnstap: file.dnstap.check(&service.nsid)?,
             fast_path: file.fastpath.check(cache.ttl.max_ttl)?,
             rate_limit: file.rate_limit.check()?,
             announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,

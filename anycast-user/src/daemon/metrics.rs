@@ -17,6 +17,7 @@ use tokio::{
 
 use super::node::Node;
 use crate::{
+    dnstap::TapStats,
     feed::Feed,
     resolver::{Resolver, telemetry::LATENCY_BOUNDS, upstream::Upstream},
     route::{announce::Announcer, bgp::status::PeerStatus, bgp::status::SessionState, state::State},
@@ -32,6 +33,9 @@ pub fn render<U: Upstream>(node: &Node<U>) -> String {
         feeding(&mut out, feed);
     }
     announcing(&mut out, &node.announcer);
+    if let Some(stats) = node.tap.stats() {
+        tapping(&mut out, stats);
+    }
     if let Some(bytes) = resident_bytes() {
         out.gauge("anycast_resident_bytes", "The daemon's resident memory.", bytes);
     }
@@ -210,6 +214,22 @@ fn bgp_peers(out: &mut Exposition, peers: &[Arc<PeerStatus>]) {
     for peer in peers {
         out.sample("anycast_bgp_discarded_total", &[("peer", &peer.address.to_string())], load(&peer.discarded));
     }
+}
+
+/// What dnstap wrote and lost.
+fn tapping(out: &mut Exposition, stats: &TapStats) {
+    out.family(
+        "anycast_dnstap_messages_total",
+        "counter",
+        "dnstap messages, written or dropped (queue full, output away).",
+    );
+    out.sample("anycast_dnstap_messages_total", &[("outcome", "written")], load(&stats.written));
+    out.sample("anycast_dnstap_messages_total", &[("outcome", "dropped")], load(&stats.dropped));
+    out.gauge(
+        "anycast_dnstap_connected",
+        "1 while the dnstap output is open.",
+        stats.connected.load(std::sync::atomic::Ordering::Relaxed) as u8,
+    );
 }
 
 fn load(counter: &std::sync::atomic::AtomicU64) -> u64 {

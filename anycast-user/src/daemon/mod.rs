@@ -20,11 +20,12 @@ use tokio::{sync::watch, task::JoinSet};
 use crate::{
     config::{Config, dnssec::DnssecSettings},
     dnssec::anchors::Anchors,
+    dnstap::{Tap, Writer},
     fastpath::{FastPath, attachment::Attachment},
     feed::{self, Feed},
     notify,
     policy::{acl::Acl, ratelimit::Limiter},
-    resolver::{Resolver, Validation, hints::RootHints, upstream::NetUpstream},
+    resolver::{Mode, Resolver, Validation, hints::RootHints, upstream::NetUpstream, upstream_tap::UpstreamTap},
     route::announce::{self, Announcer},
     server::{
         edns::EdnsPolicy,
@@ -84,7 +85,15 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         Some(dnssec) => Some(validation(dnssec)?),
         None => None,
     };
-    let upstream = NetUpstream { timeout: config.resolver.query_timeout };
+    let (tap, tap_writer) = match &config.dnstap {
+        Some(settings) => {
+            let (tap, writer) = Tap::start(settings);
+            (tap, Some(writer))
+        }
+        None => (Tap::off(), None),
+    };
+    let forwarding = matches!(mode, Mode::Forward(_));
+    let upstream = NetUpstream { timeout: config.resolver.query_timeout, tap: UpstreamTap::new(&tap, forwarding) };
     let resolver = Arc::new(
         Resolver::new(upstream, mode, config.resolver.limits, config.cache)
             .with_case_randomisation(config.resolver.randomise_case)
@@ -134,10 +143,13 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         write_policy: config.fast_path.write_policy,
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
-    let node = Arc::new(Node { resolver, responder, feed, announcer });
+    let node = Arc::new(Node { resolver, responder, feed, announcer, tap });
 
     let (stop_serving, serving) = watch::channel(false);
     let mut services = serve(&node, sockets, &config, serving.clone()).await?;
+    if let Some(writer) = tap_writer {
+        services.spawn(Writer::run(writer, serving.clone()));
+    }
     if let (Some(cookies), Some(source)) = (cookies, config.cookies.clone()) {
         services.spawn(cookies::run(cookies, source, cookie_map, serving));
     }
@@ -183,9 +195,9 @@ async fn serve(
     let tcp_limits = config.service.tcp;
     for bound in sockets {
         for udp_socket in bound.udp {
-            services.spawn(udp::serve(udp_socket, node.responder.clone(), stop.clone()));
+            services.spawn(udp::serve(udp_socket, node.responder.clone(), node.tap.clone(), stop.clone()));
         }
-        services.spawn(tcp::serve(bound.tcp, node.responder.clone(), tcp_limits, stop.clone()));
+        services.spawn(tcp::serve(bound.tcp, node.responder.clone(), tcp_limits, node.tap.clone(), stop.clone()));
     }
     if let Some(feed) = &node.feed {
         services.spawn(feed::refresh::run(feed.clone(), node.resolver.clone(), stop.clone()));

@@ -8,6 +8,7 @@ use hickory_proto::op::Message;
 
 use crate::{
     answer_entry::AnswerEntry,
+    dnstap::Tap,
     feed::Feed,
     resolver::Resolver,
     route::announce::Announcer,
@@ -20,6 +21,8 @@ pub struct Node<U> {
     /// None with the fast path off.
     pub feed: Option<Arc<Feed>>,
     pub announcer: Arc<Announcer>,
+    /// Where the server and the resolver log in dnstap (off unless set).
+    pub tap: Tap,
 }
 
 /// The server offers its answers to the feed.

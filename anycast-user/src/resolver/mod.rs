@@ -32,6 +32,7 @@ pub(crate) mod testnet;
 mod tests;
 pub mod ttl;
 pub mod upstream;
+pub mod upstream_tap;
 mod validate;
 mod zones;
 

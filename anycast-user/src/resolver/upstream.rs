@@ -13,6 +13,9 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use hickory_proto::op::Message;
+
+use super::upstream_tap::UpstreamTap;
+use crate::dnstap::Protocol;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpStream, UdpSocket},
@@ -46,9 +49,10 @@ pub trait Upstream: Send + Sync + 'static {
 }
 
 /// The network, with one timeout for each exchange (UDP and a TCP retry
-/// together).
+/// together), and what of it goes to dnstap.
 pub struct NetUpstream {
     pub timeout: Duration,
+    pub tap: UpstreamTap,
 }
 
 const MAX_UDP_RESPONSE: usize = 65_535;
@@ -60,8 +64,8 @@ impl Upstream for NetUpstream {
         let wire = request.to_vec().map_err(|e| UpstreamError::Encode(e.to_string()))?;
         let mut case_mismatch = false;
         let exchange = async {
-            let response = udp(server, &request, &wire, &mut case_mismatch).await?;
-            if response.metadata.truncation { tcp(server, &request, &wire).await } else { Ok(response) }
+            let response = udp(server, &request, &wire, &self.tap, &mut case_mismatch).await?;
+            if response.metadata.truncation { tcp(server, &request, &wire, &self.tap).await } else { Ok(response) }
         };
         match timeout_at(deadline, exchange).await {
             Ok(outcome) => outcome,
@@ -77,13 +81,16 @@ async fn udp(
     server: SocketAddr,
     request: &Message,
     wire: &[u8],
+    tap: &UpstreamTap,
     case_mismatch: &mut bool,
 ) -> Result<Message, UpstreamError> {
     let local: SocketAddr = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("valid address");
     let socket = UdpSocket::bind(local).await?;
     // A connected socket only receives from the server.
     socket.connect(server).await?;
+    let local = socket.local_addr()?;
     socket.send(wire).await?;
+    let sent = tap.query(Protocol::Udp, local, server, wire);
     // Room for the largest datagram, left uninitialised: zeroing it would
     // fault in 16 pages per exchange where a response touches one.
     let mut buf = Vec::with_capacity(MAX_UDP_RESPONSE);
@@ -94,22 +101,28 @@ async fn udp(
         // on until the real answer or the deadline.
         let Ok(response) = Message::from_vec(&buf[..len]) else { continue };
         match matches(request, &response) {
-            Match::Exact => return Ok(response),
+            Match::Exact => {
+                tap.response(Protocol::Udp, local, server, &buf[..len], sent);
+                return Ok(response);
+            }
             Match::OtherCase => *case_mismatch = true,
             Match::No => {}
         }
     }
 }
 
-async fn tcp(server: SocketAddr, request: &Message, wire: &[u8]) -> Result<Message, UpstreamError> {
+async fn tcp(server: SocketAddr, request: &Message, wire: &[u8], tap: &UpstreamTap) -> Result<Message, UpstreamError> {
     let mut stream = TcpStream::connect(server).await?;
+    let local = stream.local_addr()?;
     let len = u16::try_from(wire.len()).map_err(|_| UpstreamError::Encode("query over 65535 bytes".into()))?;
     let mut framed = len.to_be_bytes().to_vec();
     framed.extend_from_slice(wire);
     stream.write_all(&framed).await?;
+    let sent = tap.query(Protocol::Tcp, local, server, wire);
     let len = stream.read_u16().await? as usize;
     let mut buf = vec![0u8; len];
     stream.read_exact(&mut buf).await?;
+    tap.response(Protocol::Tcp, local, server, &buf, sent);
     let response = Message::from_vec(&buf).map_err(|e| UpstreamError::Malformed(e.to_string()))?;
     if matches(request, &response) == Match::No {
         return Err(UpstreamError::Malformed("the TCP response answers another query".into()));
@@ -198,7 +211,7 @@ mod tests {
             vec![wrong_id, reply(query, "www.example.lab.", 67), reply(query, &asked(query), 1)]
         })
         .await;
-        let upstream = NetUpstream { timeout: TIMEOUT };
+        let upstream = NetUpstream { timeout: TIMEOUT, tap: UpstreamTap::default() };
         let response = upstream.exchange(addr, request("wWw.ExaMple.LAB.")).await.expect("the real reply");
         assert_eq!(response.queries[0].name().to_ascii(), "wWw.ExaMple.LAB.");
         assert_eq!(response.answers[0].data, RData::A(A::new(192, 0, 2, 1)), "not a forgery");
@@ -207,7 +220,7 @@ mod tests {
     #[tokio::test]
     async fn replies_only_in_another_case_are_a_case_mismatch() {
         let addr = server(|query| vec![reply(query, &asked(query).to_lowercase(), 1)]).await;
-        let upstream = NetUpstream { timeout: TIMEOUT };
+        let upstream = NetUpstream { timeout: TIMEOUT, tap: UpstreamTap::default() };
         let outcome = upstream.exchange(addr, request("wWw.ExaMple.LAB.")).await;
         assert!(matches!(outcome, Err(UpstreamError::CaseMismatch(_))), "{outcome:?}");
         let lower = upstream.exchange(addr, request("www.example.lab.")).await;

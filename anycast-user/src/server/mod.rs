@@ -4,6 +4,7 @@
 //! knows nothing of the fast path or the announcement.
 
 mod batch;
+pub mod client_tap;
 pub mod edns;
 pub mod hot;
 pub mod listener;

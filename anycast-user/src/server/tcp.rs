@@ -18,7 +18,7 @@ use std::{
     collections::HashMap,
     net::IpAddr,
     sync::{Arc, Mutex, atomic::Ordering::Relaxed},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use anycast_common::ratelimit::Verdict;
@@ -29,8 +29,12 @@ use tokio::{
     time::timeout,
 };
 
-use super::{listener::accept_until, respond::Responder, stats::Error, transport::Transport};
-use crate::{clock, resolver::upstream::Upstream};
+use super::{client_tap::ClientTap, listener::accept_until, respond::Responder, stats::Error, transport::Transport};
+use crate::{
+    clock,
+    dnstap::{Protocol, Tap},
+    resolver::upstream::Upstream,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpLimits {
@@ -98,6 +102,7 @@ pub async fn serve<U: Upstream>(
     listener: TcpListener,
     responder: Arc<Responder<U>>,
     limits: TcpLimits,
+    tap: Tap,
     shutdown: watch::Receiver<bool>,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
@@ -112,11 +117,12 @@ pub async fn serve<U: Upstream>(
                 return;
             }
         };
-        let Ok(peer) = stream.peer_addr() else { return };
+        let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else { return };
+        let client_tap = ClientTap::new(&tap, Protocol::Tcp, peer, local);
         if !responder.acl.allows(peer.ip()) {
             match refusing.clone().try_acquire_owned() {
                 Ok(permit) => {
-                    tokio::spawn(refuse(stream, peer.ip(), responder.clone(), permit));
+                    tokio::spawn(refuse(stream, peer.ip(), responder.clone(), client_tap, permit));
                 }
                 Err(_) => responder.stats.error(Error::TcpRefused),
             }
@@ -126,7 +132,7 @@ pub async fn serve<U: Upstream>(
             Ok(slot) => {
                 let responder = responder.clone();
                 tokio::spawn(async move {
-                    connection(stream, peer.ip(), responder, limits).await;
+                    connection(stream, peer.ip(), responder, limits, client_tap).await;
                     drop(slot);
                 });
             }
@@ -163,17 +169,26 @@ async fn refuse<U: Upstream>(
     stream: TcpStream,
     peer: IpAddr,
     responder: Arc<Responder<U>>,
+    client_tap: Option<ClientTap>,
     _permit: OwnedSemaphorePermit,
 ) {
     let (mut reader, mut writer) = stream.into_split();
     let Ok(Ok(Some(query))) = timeout(REFUSE_WITHIN, read_message(&mut reader)).await else { return };
+    let received_at = logged_query(client_tap.as_ref(), &query);
     if let Some(response) = responder.respond(&query, peer, Transport::Tcp).await {
+        logged_response(client_tap.as_ref().zip(received_at), &response);
         let _ = timeout(REFUSE_WITHIN, writer.write_all(&framed(&response))).await;
     }
     let _ = timeout(REFUSE_WITHIN, writer.shutdown()).await;
 }
 
-async fn connection<U: Upstream>(stream: TcpStream, peer: IpAddr, responder: Arc<Responder<U>>, limits: TcpLimits) {
+async fn connection<U: Upstream>(
+    stream: TcpStream,
+    peer: IpAddr,
+    responder: Arc<Responder<U>>,
+    limits: TcpLimits,
+    client_tap: Option<ClientTap>,
+) {
     let (mut reader, writer) = stream.into_split();
     let (responses, outgoing) = mpsc::channel::<Vec<u8>>(limits.max_pipelined);
     let write = tokio::spawn(write_responses(writer, outgoing, limits.write, responder.clone()));
@@ -194,6 +209,7 @@ async fn connection<U: Upstream>(stream: TcpStream, peer: IpAddr, responder: Arc
             // Closed or broken: the connection ends.
             Ok(_) => break,
         };
+        let received_at = logged_query(client_tap.as_ref(), &query);
         if !rate_admits(&responder, peer) {
             continue;
         }
@@ -206,9 +222,10 @@ async fn connection<U: Upstream>(stream: TcpStream, peer: IpAddr, responder: Arc
             }
             Ok(Err(_)) => break,
         };
-        let (responder, responses) = (responder.clone(), responses.clone());
+        let (responder, responses, client_tap) = (responder.clone(), responses.clone(), client_tap.clone());
         tokio::spawn(async move {
             if let Some(response) = responder.respond(&query, peer, Transport::Tcp).await {
+                logged_response(client_tap.as_ref().zip(received_at), &response);
                 let _ = responses.send(response).await;
             }
             drop(permit);
@@ -217,6 +234,21 @@ async fn connection<U: Upstream>(stream: TcpStream, peer: IpAddr, responder: Arc
     // Answers under way still go out; then the writer closes.
     drop(responses);
     let _ = write.await;
+}
+
+/// Logs `query` to the tap, if on; the time it came.
+fn logged_query(client_tap: Option<&ClientTap>, query: &[u8]) -> Option<SystemTime> {
+    let tap = client_tap?;
+    let at = SystemTime::now();
+    tap.query(query, at);
+    Some(at)
+}
+
+/// Logs `response` to the tap, if on, as an answer to the query at its time.
+fn logged_response(tapped: Option<(&ClientTap, SystemTime)>, response: &[u8]) {
+    if let Some((tap, at)) = tapped {
+        tap.response(response, at);
+    }
 }
 
 /// Whether the rate limit lets a TCP query from `peer` through.

@@ -30,6 +30,7 @@ use super::{
 };
 use crate::{
     answer_entry::WritePolicy,
+    dnstap::Tap,
     policy::{
         acl::Acl,
         cookies::{self, Cookies},
@@ -113,7 +114,7 @@ async fn udp_keeps_answering_after_garbage() {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let server = socket.local_addr().unwrap();
     let (stop, stopped) = watch::channel(false);
-    let service = tokio::spawn(udp::serve(socket, Arc::new(responder()), stopped));
+    let service = tokio::spawn(udp::serve(socket, Arc::new(responder()), Tap::off(), stopped));
     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     for garbage in [&[][..], &[0xff; 3][..], &[0u8; 12][..], &[0x41; 700][..]] {
         client.send_to(garbage, server).await.unwrap();
@@ -141,7 +142,7 @@ async fn tcp_service(limits: TcpLimits) -> (SocketAddr, watch::Sender<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = listener.local_addr().unwrap();
     let (stop, stopped) = watch::channel(false);
-    tokio::spawn(tcp::serve(listener, Arc::new(responder()), limits, stopped));
+    tokio::spawn(tcp::serve(listener, Arc::new(responder()), limits, Tap::off(), stopped));
     (server, stop)
 }
 
@@ -206,7 +207,7 @@ async fn tcp_takes_a_few_connections_per_client_and_sheds_one_that_does_not_read
     let server = listener.local_addr().unwrap();
     let (_stop, stopped) = watch::channel(false);
     let r = Arc::new(responder());
-    tokio::spawn(tcp::serve(listener, r.clone(), limits, stopped));
+    tokio::spawn(tcp::serve(listener, r.clone(), limits, Tap::off(), stopped));
     // A client that sends and never reads, on a small receive buffer.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -251,7 +252,7 @@ async fn tcp_queries_are_rate_limited_with_buckets_of_their_own() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = listener.local_addr().unwrap();
     let (_stop, stopped) = watch::channel(false);
-    tokio::spawn(tcp::serve(listener, r.clone(), TcpLimits::default(), stopped));
+    tokio::spawn(tcp::serve(listener, r.clone(), TcpLimits::default(), Tap::off(), stopped));
     let mut stream = TcpStream::connect(server).await.unwrap();
     let batch: Vec<u8> = (0..20).flat_map(|id| framed(&with_id(query("www.lab.", RecordType::A, None), id))).collect();
     stream.write_all(&batch).await.unwrap();

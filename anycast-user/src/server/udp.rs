@@ -3,7 +3,7 @@
 //! and go out by the batch; a query the hot answers have is answered in
 //! the batch, any other in a task of its own.
 
-use std::{net::SocketAddr, os::fd::AsRawFd, sync::Arc};
+use std::{net::SocketAddr, os::fd::AsRawFd, sync::Arc, time::SystemTime};
 
 use tokio::{
     io::Interest,
@@ -13,19 +13,29 @@ use tokio::{
 
 use super::{
     batch::{Outgoing, Received},
+    client_tap::ClientTap,
     respond::{Hot, Responder},
     stats::Error,
     transport::Transport,
 };
-use crate::resolver::upstream::Upstream;
+use crate::{
+    dnstap::{Protocol, Tap},
+    resolver::upstream::Upstream,
+};
 
 /// Queries being answered at once, at most; beyond it queries are dropped
 /// (the client retries) rather than queued without bound.
 const MAX_INFLIGHT: usize = 4096;
 
 /// Answers queries on `socket` until `shutdown` turns true, then waits for
-/// the queries under way.
-pub async fn serve<U: Upstream>(socket: UdpSocket, responder: Arc<Responder<U>>, mut shutdown: watch::Receiver<bool>) {
+/// the queries under way; what `tap` asks for goes to dnstap.
+pub async fn serve<U: Upstream>(
+    socket: UdpSocket,
+    responder: Arc<Responder<U>>,
+    tap: Tap,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Ok(local) = socket.local_addr() else { return };
     let socket = Arc::new(socket);
     let fd = socket.as_raw_fd();
     let inflight = Arc::new(Semaphore::new(MAX_INFLIGHT));
@@ -42,12 +52,24 @@ pub async fn serve<U: Upstream>(socket: UdpSocket, responder: Arc<Responder<U>>,
                 }
             },
         };
+        // One time for the batch: the datagrams came in together.
+        let received_at = ClientTap::wanted(&tap).then(SystemTime::now);
         for i in 0..count {
             let (query, Some(peer)) = received.get(i) else { continue };
-            match responder.respond_hot(query, peer.ip(), outgoing.next_buffer()) {
-                Hot::Answered => outgoing.push(peer),
+            let client_tap = received_at.and_then(|at| ClientTap::new(&tap, Protocol::Udp, peer, local).zip(Some(at)));
+            if let Some((client_tap, at)) = &client_tap {
+                client_tap.query(query, *at);
+            }
+            let out = outgoing.next_buffer();
+            match responder.respond_hot(query, peer.ip(), out) {
+                Hot::Answered => {
+                    if let Some((client_tap, at)) = &client_tap {
+                        client_tap.response(out, *at);
+                    }
+                    outgoing.push(peer);
+                }
                 Hot::Dropped => {}
-                Hot::Missed => answer_later(query, peer, &socket, &responder, &inflight),
+                Hot::Missed => answer_later(query, peer, &socket, &responder, &inflight, client_tap),
             }
         }
         match socket.async_io(Interest::WRITABLE, || outgoing.send(fd)).await {
@@ -72,6 +94,7 @@ fn answer_later<U: Upstream>(
     socket: &Arc<UdpSocket>,
     responder: &Arc<Responder<U>>,
     inflight: &Arc<Semaphore>,
+    client_tap: Option<(ClientTap, SystemTime)>,
 ) {
     let Ok(permit) = inflight.clone().try_acquire_owned() else {
         responder.stats.error(Error::UdpOverload);
@@ -81,11 +104,14 @@ fn answer_later<U: Upstream>(
     let query = query.to_vec();
     let (socket, responder) = (socket.clone(), responder.clone());
     tokio::spawn(async move {
-        if let Some(response) = responder.respond(&query, peer.ip(), Transport::Udp).await
-            && let Err(e) = socket.send_to(&response, peer).await
-        {
-            responder.stats.error(Error::UdpSend);
-            tracing::debug!(%peer, error = %e, "UDP send");
+        if let Some(response) = responder.respond(&query, peer.ip(), Transport::Udp).await {
+            if let Some((client_tap, at)) = &client_tap {
+                client_tap.response(&response, *at);
+            }
+            if let Err(e) = socket.send_to(&response, peer).await {
+                responder.stats.error(Error::UdpSend);
+                tracing::debug!(%peer, error = %e, "UDP send");
+            }
         }
         drop(permit);
     });
