@@ -13,6 +13,7 @@ mod named;
 pub mod ratelimit;
 pub mod siphash;
 pub mod stats;
+pub mod tap;
 
 pub use ratelimit::RateLimit;
 pub use stats::Outcome;
@@ -170,10 +171,15 @@ pub struct FastPathConfig {
     /// IPv4 networks as (address, mask), each the packet's four bytes read
     /// as a native u32.
     pub acl_v4: [[u32; 2]; MAX_INLINE_ACL_V4],
-    pub _pad2: [u8; 4],
+    /// Every `tap_every`-th answer, slip or drop of a CPU is recorded in
+    /// the TAP ring for dnstap; 0: none (the cost is this one check).
+    pub tap_every: u32,
     /// IPv6 networks as (address halves, mask halves), each half the
     /// packet's eight bytes read as a native u64.
     pub acl_v6: [[u64; 4]; MAX_INLINE_ACL_V6],
+    /// Records a CPU writes in a second, at most.
+    pub tap_per_cpu_second: u32,
+    pub _pad2: [u8; 4],
 }
 const _: () = assert!(
     core::mem::size_of::<FastPathConfig>()
@@ -187,6 +193,7 @@ const _: () = assert!(
             + 8 * MAX_INLINE_ACL_V4
             + 4
             + 32 * MAX_INLINE_ACL_V6
+            + 8
 );
 
 /// `FastPathConfig::acl_v4_mode` and `acl_v6_mode`.
@@ -215,6 +222,13 @@ pub mod map_names {
     /// Per CPU, the XDP_TX frames the driver of the interface could not
     /// send (counted by the delivery programs).
     pub const TX_ERRORS: &str = "TX_ERRORS";
+    /// The ring of [`crate::tap::TapRecord`]s (never pinned: each daemon
+    /// reads its own program's).
+    pub const TAP: &str = "TAP";
+    /// Per CPU, the [`crate::tap::TapState`] of the sampling.
+    pub const TAP_STATE: &str = "TAP_STATE";
+    /// Per CPU, the tap's counters (`crate::tap::TAP_RECORDED`, ...).
+    pub const TAP_STATS: &str = "TAP_STATS";
 }
 
 /// Names of the delivery programs, on the tracepoints where drivers
@@ -280,4 +294,6 @@ mod pod {
     unsafe impl aya::Pod for super::ratelimit::RateBucket {}
     unsafe impl aya::Pod for super::cookie::CookieSecrets {}
     unsafe impl aya::Pod for super::bench::GeneratorFrame {}
+    unsafe impl aya::Pod for super::tap::TapRecord {}
+    unsafe impl aya::Pod for super::tap::TapState {}
 }

@@ -11,6 +11,7 @@ mod maps;
 mod net;
 mod query;
 mod ratelimit;
+mod tap;
 
 anycast_ebpf::program_runtime!();
 
@@ -26,6 +27,7 @@ use aya_ebpf::{
 pub fn anycast(ctx: XdpContext) -> u32 {
     let outcome = answer::handle(&ctx).unwrap_or_else(|outcome| outcome);
     maps::count(outcome);
+    tap::record(&ctx, outcome);
     match outcome {
         Outcome::Answered | Outcome::Slipped => xdp_action::XDP_TX,
         Outcome::RateLimited => xdp_action::XDP_DROP,

@@ -4,10 +4,11 @@ use anycast_common::{
     AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome,
     cookie::CookieSecrets,
     ratelimit::{RateBucket, RateKey},
+    tap::{TAP_STATS_LEN, TapState},
 };
 use aya_ebpf::{
     macros::map,
-    maps::{Array, LpmTrie, LruHashMap, PerCpuArray},
+    maps::{Array, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
 
 /// Cached answers. LRU, so that a full map makes room for new answers
@@ -36,6 +37,16 @@ pub static RATE_BUCKETS: LruHashMap<RateKey, RateBucket> = LruHashMap::with_max_
 /// `delivery`).
 #[map(name = "TX_ERRORS")]
 pub static TX_ERRORS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// Records of answers for dnstap (see `tap`); the daemon sets the size.
+#[map(name = "TAP")]
+pub static TAP: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
+
+#[map(name = "TAP_STATE")]
+pub static TAP_STATE: PerCpuArray<TapState> = PerCpuArray::with_max_entries(1, 0);
+
+#[map(name = "TAP_STATS")]
+pub static TAP_STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(TAP_STATS_LEN, 0);
 
 /// One counter per [`Outcome`], per CPU.
 #[map(name = "STATS")]

@@ -90,6 +90,7 @@ impl Node {
             cookies: true,
             ifindex: 0,
             accept_partial_checksums: false,
+            tap: Default::default(),
         };
         change(&mut settings);
         let fast_path = FastPath::load(&settings).unwrap_or_else(|e| panic!("loading the XDP program failed: {e:?}"));

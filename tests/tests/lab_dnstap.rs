@@ -1,9 +1,12 @@
 //! dnstap as operators collect it: anycastd writes to the socket of
 //! Debian's `fstrm_capture`, and `dnstap -r` (golang-dnstap) decodes the
-//! file. Each query (a miss over UDP, TCP, a refused one) must appear as
-//! the messages it makes, with their types, addresses and questions; with
-//! the collector gone the node answers as before and counts what it
-//! drops, and reconnects when it is back.
+//! file. Each query (a miss over UDP, TCP, a refused one, a repeat the XDP
+//! program answers, a flood the XDP rate limiter slips and drops) must
+//! appear as the messages it makes, with their types, addresses and
+//! messages; the fast path's are marked in `extra` (which the Debian tools
+//! do not print: the file is decoded here too for it). With the collector
+//! gone the node answers as before and counts what it drops, and
+//! reconnects when it is back.
 
 use std::{
     path::{Path, PathBuf},
@@ -18,9 +21,22 @@ use anycast_lab::{
 };
 use anycast_tests::{
     lab::{anycastd_binary, lab},
-    traffic::Traffic,
+    traffic::{Flood, Traffic},
 };
+use anycast_user::dnstap::message::Dnstap;
+use hickory_proto::op::{Message, ResponseCode};
+use prost::Message as _;
 use serde_json::Value;
+
+/// A client in another /24, whose flood the rate limit catches.
+const FLOODER: &str = "10.98.7.2";
+/// The limit: well above what the rest of the test sends from CLIENT4.
+const RATE: u32 = 500;
+
+/// `extra` of the fast path's answers, slips and drops.
+const XDP_ANSWERED: &[u8] = b"anycastd: answered at XDP";
+const XDP_SLIPPED: &[u8] = b"anycastd: rate-limited at XDP, slipped";
+const XDP_DROPPED: &[u8] = b"anycastd: rate-limited at XDP, dropped";
 
 /// `fstrm_capture` on a socket, writing a file.
 struct Collector {
@@ -38,26 +54,55 @@ impl Collector {
         Collector { process, file: file.to_path_buf() }
     }
 
-    /// Stops the collector (it closes its file) and decodes what it got.
-    fn stop(mut self) -> Vec<Value> {
+    /// Stops the collector (it closes its file); what `dnstap -r -j`
+    /// decodes of it, and the messages decoded here.
+    fn stop(mut self) -> (Vec<Value>, Vec<Dnstap>) {
         self.process.stop("TERM", Duration::from_secs(5)).expect("fstrm_capture stops");
         let out = Command::new("dnstap").arg("-r").arg(&self.file).arg("-j").output().expect("running dnstap");
         assert!(out.status.success(), "dnstap -r: {}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8_lossy(&out.stdout);
-        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("dnstap's JSON `{l}`: {e}"))).collect()
+        let json = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("dnstap's JSON `{l}`: {e}")))
+            .collect();
+        (json, frames(&std::fs::read(&self.file).expect("the collector's file")))
     }
+}
+
+/// The dnstap messages of a Frame Streams file (control frames skipped).
+fn frames(mut bytes: &[u8]) -> Vec<Dnstap> {
+    let mut out = Vec::new();
+    let take = |bytes: &mut &[u8]| {
+        let (len, rest) = bytes.split_first_chunk::<4>().expect("a whole frame length");
+        *bytes = rest;
+        u32::from_be_bytes(*len) as usize
+    };
+    while !bytes.is_empty() {
+        let len = take(&mut bytes);
+        let skip = if len == 0 { take(&mut bytes) } else { len };
+        if len != 0 {
+            out.push(Dnstap::decode(&bytes[..len]).expect("a dnstap message"));
+        }
+        bytes = &bytes[skip..];
+    }
+    out
 }
 
 fn node_with_dnstap(socket: &Path) -> Lab {
     let config = std::env::temp_dir().join(format!("anycast-dnstap-{}.toml", std::process::id()));
-    let text =
-        format!("[dnstap]\nsocket = \"{}\"\nresolver_query = true\nresolver_response = true\n", socket.display());
+    let text = format!(
+        "[dnstap]\nsocket = \"{}\"\nresolver_query = true\nresolver_response = true\n\
+         [rate_limit]\nresponses_per_second = {RATE}\nburst = {RATE}\nslip = 2\n",
+        socket.display()
+    );
     std::fs::write(&config, text).expect("writing the config");
     let mut lab = lab();
     let config_arg = config.display().to_string();
-    lab.start_anycastd_with(&anycastd_binary(), "native", &["--config", &config_arg, "--nsid", "tap-node"])
-        .unwrap_or_else(|e| panic!("starting anycastd: {e}"));
+    let args = ["--config", &config_arg, "--nsid", "tap-node", "--allow", "10.98.7.0/24"];
+    lab.start_anycastd_with(&anycastd_binary(), "native", &args).unwrap_or_else(|e| panic!("starting anycastd: {e}"));
     let _ = std::fs::remove_file(&config);
+    lab.client.ip(&["addr", "add", &format!("{FLOODER}/32"), "dev", &lab.client_if]).expect("the flooder's address");
+    lab.node.ip(&["route", "add", &format!("{FLOODER}/32"), "dev", &lab.node_if]).expect("the route back");
     lab
 }
 
@@ -105,8 +150,51 @@ fn ask(lab: &Lab, args: &[&str]) {
     lab.dig(&all).unwrap_or_else(|e| panic!("dig {args:?}: {e}"));
 }
 
+/// The fast path's messages marked `extra`: (type, client, DNS message).
+fn marked(messages: &[Dnstap], extra: &[u8]) -> Vec<(i32, String, Message)> {
+    messages
+        .iter()
+        .filter(|m| m.extra.as_deref() == Some(extra))
+        .filter_map(|m| {
+            let message = m.message.as_ref()?;
+            let bytes = message.response_message.as_ref().or(message.query_message.as_ref())?;
+            let client = message.query_address.as_ref().map(|a| format!("{a:?}")).unwrap_or_default();
+            Some((message.r#type, client, Message::from_vec(bytes).ok()?))
+        })
+        .collect()
+}
+
+/// What is wrong with the fast path's messages: the repeat of h1
+/// answered, and each of the flood's `slips` (TC=1) and `drops` there.
+fn fast_path_problems(messages: &[Dnstap], slips: u64, drops: u64) -> Vec<String> {
+    let (client, flooder) = (format!("{:?}", [10u8, 99, 1, 2]), format!("{:?}", [10u8, 98, 7, 2]));
+    let answered = marked(messages, XDP_ANSWERED);
+    let slipped = marked(messages, XDP_SLIPPED);
+    let dropped = marked(messages, XDP_DROPPED);
+    let mut problems = Vec::new();
+    let repeat = answered.iter().any(|(kind, from, m)| {
+        *kind == 6 && *from == client && m.queries[0].name().to_ascii() == "h1.example.lab." && m.answers.len() == 1
+    });
+    if !repeat {
+        problems.push(format!("no CLIENT_RESPONSE at XDP for the repeat of h1 among {} answered", answered.len()));
+    }
+    let is_tc = |(kind, from, m): &&(i32, String, Message)| *kind == 6 && *from == flooder && m.metadata.truncation;
+    let is_query = |(kind, from, m): &&(i32, String, Message)| *kind == 5 && *from == flooder && m.answers.is_empty();
+    let (tc, queries) = (slipped.iter().filter(is_tc).count() as u64, dropped.iter().filter(is_query).count() as u64);
+    if (tc, slipped.len() as u64) != (slips, slips) {
+        problems.push(format!("{tc} TC=1 responses to the flooder of {} slips logged; {slips} sent", slipped.len()));
+    }
+    if (queries, dropped.len() as u64) != (drops, drops) {
+        problems.push(format!("{queries} queries of the flooder of {} drops logged; {drops} dropped", dropped.len()));
+    }
+    if answered.iter().any(|(_, _, m)| m.metadata.response_code != ResponseCode::NoError) {
+        problems.push("an answer at XDP that is not NOERROR".into());
+    }
+    problems
+}
+
 #[test]
-fn the_daemons_messages_reach_a_debian_collector() {
+fn both_paths_messages_reach_a_debian_collector() {
     let dir = std::env::temp_dir().join(format!("anycast-dnstap-files-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("tap.sock");
@@ -117,8 +205,11 @@ fn the_daemons_messages_reach_a_debian_collector() {
     ask(&lab, &["h1.example.lab.", "A"]);
     ask(&lab, &["+tcp", "h2.example.lab.", "A"]);
     ask(&lab, &["version.bind.", "TXT", "CH"]);
-    std::thread::sleep(Duration::from_millis(300));
-    let messages = collector.stop();
+    ask(&lab, &["h1.example.lab.", "A"]);
+    let flood = Traffic::flood(&lab.client, VIP4, "www.lab.", 6 * RATE, 6 * RATE, FLOODER, Flood::Plain).finish();
+    println!("the flooder's {flood}");
+    std::thread::sleep(Duration::from_millis(500));
+    let (json, messages) = collector.stop();
     let expected = [
         client("UDP miss, query", "CLIENT_QUERY", "UDP", ";h1.example.lab.\tIN\t A"),
         client("UDP miss, response", "CLIENT_RESPONSE", "UDP", "h1.example.lab.\t300\tIN\tA\t10.99.6.1"),
@@ -143,10 +234,18 @@ fn the_daemons_messages_reach_a_debian_collector() {
         client("CH class, query", "CLIENT_QUERY", "UDP", ";version.bind.\tCH\t TXT"),
         client("CH class, refused", "CLIENT_RESPONSE", "UDP", "status: REFUSED"),
     ];
-    let absent = missing(&messages, &expected);
-    assert!(absent.is_empty(), "not in the {} messages collected: {absent:?}", messages.len());
-    let wrong_origin = messages.iter().filter(|m| m["identity"] != "tap-node" || m["version"].is_null()).count();
+    let absent = missing(&json, &expected);
+    assert!(absent.is_empty(), "not in the {} messages `dnstap` decoded: {absent:?}", json.len());
+    let h1 = client("", "CLIENT_RESPONSE", "UDP", "h1.example.lab.\t300\tIN\tA\t10.99.6.1");
+    let h1_responses = json.iter().filter(|m| matches(m, &h1)).count();
+    assert_eq!(h1_responses, 2, "`dnstap` decodes the daemon's answer to h1 and the fast path's");
+    assert_eq!(json.len(), messages.len(), "`dnstap` and this test decode the same messages");
+    let wrong_origin = json.iter().filter(|m| m["identity"] != "tap-node" || m["version"].is_null()).count();
     assert_eq!(wrong_origin, 0, "every message carries the NSID as identity, and a version");
+    let (slips, drops) = (flood["truncated"].as_u64().unwrap(), flood["silent"].as_u64().unwrap());
+    assert!(slips > 0 && drops > 0, "the flood went over the limit: {flood}");
+    let problems = fast_path_problems(&messages, slips, drops);
+    assert!(problems.is_empty(), "the fast path's messages:\n  {}", problems.join("\n  "));
 
     // The collector gone, the node answers as before and counts what it
     // could not log; back, it is written to again.
@@ -160,7 +259,7 @@ fn the_daemons_messages_reach_a_debian_collector() {
     wait("dnstap reconnected", Duration::from_secs(5), connected).expect("anycastd reconnects");
     ask(&lab, &["h3.example.lab.", "A"]);
     std::thread::sleep(Duration::from_millis(300));
-    let again = collector.stop();
+    let (again, _) = collector.stop();
     let expected = [client("after the collector's restart", "CLIENT_RESPONSE", "UDP", "h3.example.lab.\t300\tIN\tA")];
     assert!(missing(&again, &expected).is_empty(), "not logged after the restart: {again:?}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -33,7 +33,15 @@ pub struct DnstapSection {
     pub forwarder_response: Option<bool>,
     /// Events waiting for the writer, at most; more are dropped (counted).
     pub queue: Option<usize>,
+    /// Every n-th answer of the XDP program is logged (1: all, 0: none).
+    pub xdp_sample: Option<u32>,
+    /// XDP answers logged a second, at most.
+    pub xdp_max_per_second: Option<u32>,
 }
+
+/// XDP answers logged a second unless set: enough to see a busy node's
+/// traffic, little enough for the daemon to write without falling behind.
+const DEFAULT_XDP_PER_SECOND: u32 = 10_000;
 
 impl DnstapSection {
     /// None without an output (dnstap off). `nsid` is the service's.
@@ -73,7 +81,12 @@ impl DnstapSection {
         let version = self.version.unwrap_or_else(|| format!("anycastd {}", env!("CARGO_PKG_VERSION")));
         let origin = Origin { identity: non_empty(identity), version: non_empty(version.into_bytes()) };
         let queue = within("dnstap.queue", self.queue.unwrap_or(DEFAULT_QUEUE), 1..=16_777_216)?;
-        Ok(Some(DnstapSettings { output, origin, kinds, queue }))
+        let xdp_per_second = self.xdp_max_per_second.unwrap_or(DEFAULT_XDP_PER_SECOND);
+        let xdp_per_second = within("dnstap.xdp_max_per_second", xdp_per_second, 1..=1_000_000)?;
+        // The XDP records are client messages: none when neither is logged.
+        let client_side = kinds.contains(&Kind::ClientQuery) || kinds.contains(&Kind::ClientResponse);
+        let xdp_every = if client_side { self.xdp_sample.unwrap_or(1) } else { 0 };
+        Ok(Some(DnstapSettings { output, origin, kinds, queue, xdp_every, xdp_per_second }))
     }
 }
 
@@ -116,6 +129,15 @@ mod tests {
         let upstream = check(upstream, b"node-1").unwrap().unwrap();
         assert_eq!(upstream.kinds, [Kind::ClientResponse, Kind::ResolverQuery, Kind::ForwarderResponse]);
         assert_eq!((upstream.origin.identity, upstream.origin.version), (None, Some(b"x".to_vec())));
+        assert_eq!((on.xdp_every, on.xdp_per_second), (1, 10_000), "every XDP answer, up to 10k/s");
+        let resolver_only = r#"socket = "/a"
+            client_query = false
+            client_response = false
+            resolver_query = true
+            xdp_sample = 5"#;
+        assert_eq!(check(resolver_only, b"").unwrap().unwrap().xdp_every, 0, "no client side: no XDP records");
+        let sampled = check("socket = \"/a\"\nxdp_sample = 100\nxdp_max_per_second = 50", b"").unwrap().unwrap();
+        assert_eq!((sampled.xdp_every, sampled.xdp_per_second), (100, 50));
     }
 
     #[test]

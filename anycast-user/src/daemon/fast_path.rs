@@ -7,7 +7,7 @@ use aya::programs::XdpMode as Attach;
 use super::error::DaemonError;
 use crate::{
     config::{Config, fastpath::PartialChecksums, service::XdpMode},
-    fastpath::{FastPath, FastPathError, Settings},
+    fastpath::{FastPath, FastPathError, Settings, tap_sampling::TapSampling},
     policy::acl::Acl,
 };
 
@@ -30,6 +30,11 @@ pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
         cookies: config.cookies.is_some(),
         ifindex: ifindex(interface)?,
         accept_partial_checksums: config.fast_path.partial_checksums == PartialChecksums::Answer,
+        tap: config
+            .dnstap
+            .as_ref()
+            .map(|d| TapSampling { every: d.xdp_every, per_second: d.xdp_per_second })
+            .unwrap_or_default(),
     };
     let fast_path = match &config.fast_path.pin_dir {
         Some(dir) => FastPath::load_pinned(&settings, dir, interface)

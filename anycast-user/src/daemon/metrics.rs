@@ -18,6 +18,7 @@ use tokio::{
 use super::node::Node;
 use crate::{
     dnstap::TapStats,
+    fastpath::tap::TapCounters,
     feed::Feed,
     resolver::{Resolver, telemetry::LATENCY_BOUNDS, upstream::Upstream},
     route::{announce::Announcer, bgp::status::PeerStatus, bgp::status::SessionState, state::State},
@@ -34,7 +35,7 @@ pub fn render<U: Upstream>(node: &Node<U>) -> String {
     }
     announcing(&mut out, &node.announcer);
     if let Some(stats) = node.tap.stats() {
-        tapping(&mut out, stats);
+        tapping(&mut out, stats, node.xdp_tap.as_ref());
     }
     if let Some(bytes) = resident_bytes() {
         out.gauge("anycast_resident_bytes", "The daemon's resident memory.", bytes);
@@ -216,8 +217,8 @@ fn bgp_peers(out: &mut Exposition, peers: &[Arc<PeerStatus>]) {
     }
 }
 
-/// What dnstap wrote and lost.
-fn tapping(out: &mut Exposition, stats: &TapStats) {
+/// What dnstap wrote and lost, and what the XDP program recorded for it.
+fn tapping(out: &mut Exposition, stats: &TapStats, xdp: Option<&TapCounters>) {
     out.family(
         "anycast_dnstap_messages_total",
         "counter",
@@ -225,6 +226,19 @@ fn tapping(out: &mut Exposition, stats: &TapStats) {
     );
     out.sample("anycast_dnstap_messages_total", &[("outcome", "written")], load(&stats.written));
     out.sample("anycast_dnstap_messages_total", &[("outcome", "dropped")], load(&stats.dropped));
+    if let Some(counters) = xdp {
+        match counters.read() {
+            Ok(counts) => {
+                let family = "anycast_xdp_dnstap_records_total";
+                let help = "XDP answers sampled for dnstap: recorded, lost to a full ring, over the cap.";
+                out.family(family, "counter", help);
+                out.sample(family, &[("outcome", "recorded")], counts.recorded);
+                out.sample(family, &[("outcome", "ring_full")], counts.ring_full);
+                out.sample(family, &[("outcome", "capped")], counts.capped);
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the XDP program's dnstap counters"),
+        }
+    }
     out.gauge(
         "anycast_dnstap_connected",
         "1 while the dnstap output is open.",

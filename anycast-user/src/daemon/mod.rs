@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod node;
 mod probe;
 mod sockets;
+mod xdp_tap;
 
 use std::{sync::Arc, time::Duration};
 
@@ -114,6 +115,14 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         Some(source) => Some(cookies::start(source, cookie_map.as_mut())?),
         None => None,
     };
+    // The XDP records go to dnstap only when the program makes them.
+    let xdp_tap = match (fast_path.as_mut(), &config.dnstap) {
+        (Some(loaded), Some(dnstap)) if dnstap.xdp_every > 0 => {
+            Some(loaded.take_tap().map_err(fast_path::context("the fast path's dnstap ring".into()))?)
+        }
+        _ => None,
+    };
+    let (xdp_ring, xdp_tap_counters) = xdp_tap.unzip();
     let (feed, attachment) = match fast_path.as_mut() {
         Some(loaded) => {
             fast_path::attach(&config, loaded)?;
@@ -143,12 +152,15 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         write_policy: config.fast_path.write_policy,
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
-    let node = Arc::new(Node { resolver, responder, feed, announcer, tap });
+    let node = Arc::new(Node { resolver, responder, feed, announcer, tap, xdp_tap: xdp_tap_counters });
 
     let (stop_serving, serving) = watch::channel(false);
     let mut services = serve(&node, sockets, &config, serving.clone()).await?;
     if let Some(writer) = tap_writer {
         services.spawn(Writer::run(writer, serving.clone()));
+    }
+    if let Some(ring) = xdp_ring {
+        services.spawn(xdp_tap::run(ring, node.tap.clone(), serving.clone()));
     }
     if let (Some(cookies), Some(source)) = (cookies, config.cookies.clone()) {
         services.spawn(cookies::run(cookies, source, cookie_map, serving));

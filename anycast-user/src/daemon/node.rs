@@ -9,6 +9,7 @@ use hickory_proto::op::Message;
 use crate::{
     answer_entry::AnswerEntry,
     dnstap::Tap,
+    fastpath::tap::TapCounters,
     feed::Feed,
     resolver::Resolver,
     route::announce::Announcer,
@@ -23,6 +24,8 @@ pub struct Node<U> {
     pub announcer: Arc<Announcer>,
     /// Where the server and the resolver log in dnstap (off unless set).
     pub tap: Tap,
+    /// The XDP program's dnstap counters, when it records its answers.
+    pub xdp_tap: Option<TapCounters>,
 }
 
 /// The server offers its answers to the feed.

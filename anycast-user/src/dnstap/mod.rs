@@ -26,6 +26,10 @@ pub struct DnstapSettings {
     pub kinds: Vec<Kind>,
     /// Events waiting for the writer, at most.
     pub queue: usize,
+    /// Every n-th answer of the XDP program (per CPU) is logged; 0: none.
+    pub xdp_every: u32,
+    /// XDP answers logged a second, at most.
+    pub xdp_per_second: u32,
 }
 
 /// Where events go: a handle the components share (cheap to clone; off,
@@ -99,7 +103,14 @@ mod tests {
     use super::{frames::Control, message::Dnstap, *};
 
     fn settings(output: Output, kinds: Vec<Kind>, queue: usize) -> DnstapSettings {
-        DnstapSettings { output, origin: Origin { identity: Some(b"test".to_vec()), version: None }, kinds, queue }
+        DnstapSettings {
+            output,
+            origin: Origin { identity: Some(b"test".to_vec()), version: None },
+            kinds,
+            queue,
+            xdp_every: 0,
+            xdp_per_second: 1,
+        }
     }
 
     fn event(id: u8) -> Event {

@@ -7,6 +7,8 @@ pub mod cookie_map;
 mod delivery;
 mod error;
 mod pin;
+pub mod tap;
+pub mod tap_sampling;
 
 pub use error::FastPathError;
 
@@ -31,6 +33,7 @@ use aya::{
 
 use error::map_err;
 use pin::{PINNED_MAPS, Pins};
+use tap_sampling::{IDLE_RING_BYTES, RING_BYTES, TapSampling};
 
 use crate::{
     answer_entry::AnswerEntry,
@@ -72,6 +75,8 @@ pub struct Settings {
     /// Answer queries whose UDP checksum is partial (see
     /// `config::fastpath::PartialChecksums`).
     pub accept_partial_checksums: bool,
+    /// Which answers go to the TAP ring for dnstap.
+    pub tap: TapSampling,
 }
 
 impl Default for Settings {
@@ -87,6 +92,7 @@ impl Default for Settings {
             cookies: true,
             ifindex: 0,
             accept_partial_checksums: false,
+            tap: TapSampling::default(),
         }
     }
 }
@@ -153,7 +159,8 @@ impl FastPath {
         let mut loader = EbpfLoader::new();
         loader
             .map_max_entries(map_names::ANSWERS, settings.answer_capacity)
-            .map_max_entries(map_names::RATE_BUCKETS, settings.rate_limit.table_size.max(1));
+            .map_max_entries(map_names::RATE_BUCKETS, settings.rate_limit.table_size.max(1))
+            .map_max_entries(map_names::TAP, if settings.tap.every == 0 { IDLE_RING_BYTES } else { RING_BYTES });
         if let Some(pins) = &pins {
             for name in PINNED_MAPS {
                 loader.map_pin_path(name, pins.map(name));
@@ -399,6 +406,12 @@ impl FastPath {
 }
 
 /// The config entry for `settings`, with a fresh random hash key.
+/// A node-wide rate shared out over the CPUs, rounded up.
+fn per_cpu(per_second: u32) -> u32 {
+    let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1)) as u32;
+    per_second.div_ceil(cpus)
+}
+
 fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
     if settings.udp_port == 0 {
         return Err(FastPathError::ZeroPort);
@@ -438,8 +451,10 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         _pad: [0; 2],
         ifindex: settings.ifindex,
         acl_v4: [[0; 2]; MAX_INLINE_ACL_V4],
-        _pad2: [0; 4],
+        tap_every: settings.tap.every,
         acl_v6: [[0; 4]; MAX_INLINE_ACL_V6],
+        tap_per_cpu_second: per_cpu(settings.tap.per_second),
+        _pad2: [0; 4],
     };
     inline_acl(&mut config, &settings.acl);
     let (mut v4, mut v6): (Vec<[u8; 4]>, Vec<[u8; 16]>) = (Vec::new(), Vec::new());
