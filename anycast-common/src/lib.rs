@@ -164,7 +164,10 @@ pub struct FastPathConfig {
     /// pseudo-header's sum alone, as local senders leave it to offload);
     /// 0 to pass them.
     pub accept_partial_checksums: u8,
-    pub _pad: [u8; 2],
+    /// 1 while `ctl capture` runs: every answer's query and response
+    /// frames go to the CAPTURE ring.
+    pub capture: u8,
+    pub _pad: [u8; 1],
     /// The interface the program is attached to, whose transmit errors
     /// the delivery programs count.
     pub ifindex: u32,
@@ -229,6 +232,10 @@ pub mod map_names {
     pub const TAP_STATE: &str = "TAP_STATE";
     /// Per CPU, the tap's counters (`crate::tap::TAP_RECORDED`, ...).
     pub const TAP_STATS: &str = "TAP_STATS";
+    /// The ring of [`crate::tap::CaptureRecord`]s (never pinned).
+    pub const CAPTURE: &str = "CAPTURE";
+    /// Per CPU, the [`crate::tap::CaptureQuery`] being handled.
+    pub const CAPTURE_QUERY: &str = "CAPTURE_QUERY";
 }
 
 /// Names of the delivery programs, on the tracepoints where drivers
@@ -250,7 +257,7 @@ pub const PROGRAM_NAME: &str = "anycast";
 
 /// Bump when the meaning of a pinned map's contents changes without its
 /// types' sizes changing (a field reordered, a counter slot renamed).
-const MAP_LAYOUT_VERSION: u64 = 5;
+const MAP_LAYOUT_VERSION: u64 = 6;
 
 /// A fingerprint of everything a pinned map's contents depend on: a new
 /// daemon reuses pinned maps only if theirs is the same, so a map written
@@ -296,4 +303,5 @@ mod pod {
     unsafe impl aya::Pod for super::bench::GeneratorFrame {}
     unsafe impl aya::Pod for super::tap::TapRecord {}
     unsafe impl aya::Pod for super::tap::TapState {}
+    unsafe impl aya::Pod for super::tap::CaptureRecord {}
 }

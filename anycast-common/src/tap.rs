@@ -40,7 +40,9 @@ pub const TAP_RECORDED: u32 = 0;
 pub const TAP_RING_FULL: u32 = 1;
 /// Sampled, but over the records-per-second cap.
 pub const TAP_CAPPED: u32 = 2;
-pub const TAP_STATS_LEN: u32 = 3;
+/// A captured answer lost: the CAPTURE ring was full.
+pub const TAP_CAPTURE_LOST: u32 = 3;
+pub const TAP_STATS_LEN: u32 = 4;
 
 /// Per CPU, the sampling and the cap's window (the `TAP_STATE` map).
 #[repr(C)]
@@ -55,3 +57,34 @@ pub struct TapState {
     pub _pad: [u8; 4],
 }
 const _: () = assert!(core::mem::size_of::<TapState>() == 24);
+
+/// Bytes of a query frame a capture keeps: more than any query the fast
+/// path answers (headers, a 255-byte name, 256 bytes of options).
+pub const CAPTURE_QUERY_MAX: usize = 1024;
+/// Bytes of a response frame a capture keeps: headers and the largest
+/// response.
+pub const CAPTURE_RESPONSE_MAX: usize = 1536;
+
+/// One answer at XDP as `ctl capture` takes it: the query frame as it
+/// arrived and the frame sent back, whole (the `CAPTURE` ring).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CaptureRecord {
+    /// CLOCK_BOOTTIME when it was answered.
+    pub time_ns: u64,
+    pub query_len: u16,
+    pub response_len: u16,
+    pub _pad: [u8; 4],
+    pub query: [u8; CAPTURE_QUERY_MAX],
+    pub response: [u8; CAPTURE_RESPONSE_MAX],
+}
+const _: () = assert!(core::mem::size_of::<CaptureRecord>() == 16 + CAPTURE_QUERY_MAX + CAPTURE_RESPONSE_MAX);
+
+/// Per CPU, the frame of the query being handled while a capture runs
+/// (the `CAPTURE_QUERY` map).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CaptureQuery {
+    pub len: u64,
+    pub frame: [u8; CAPTURE_QUERY_MAX],
+}

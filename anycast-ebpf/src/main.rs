@@ -4,6 +4,7 @@
 #![no_main]
 
 mod answer;
+mod capture;
 mod cookie;
 mod delivery;
 mod edns;
@@ -25,9 +26,11 @@ use aya_ebpf::{
 /// Dispatch and count: every packet gets exactly one outcome.
 #[xdp]
 pub fn anycast(ctx: XdpContext) -> u32 {
+    capture::start(&ctx);
     let outcome = answer::handle(&ctx).unwrap_or_else(|outcome| outcome);
     maps::count(outcome);
     tap::record(&ctx, outcome);
+    capture::finish(&ctx, outcome);
     match outcome {
         Outcome::Answered | Outcome::Slipped => xdp_action::XDP_TX,
         Outcome::RateLimited => xdp_action::XDP_DROP,

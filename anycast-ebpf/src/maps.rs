@@ -4,7 +4,7 @@ use anycast_common::{
     AnswerKey, AnswerValue, FastPathConfig, NAME_BUF_LEN, Outcome,
     cookie::CookieSecrets,
     ratelimit::{RateBucket, RateKey},
-    tap::{TAP_STATS_LEN, TapState},
+    tap::{CaptureQuery, TAP_STATS_LEN, TapState},
 };
 use aya_ebpf::{
     macros::map,
@@ -47,6 +47,14 @@ pub static TAP_STATE: PerCpuArray<TapState> = PerCpuArray::with_max_entries(1, 0
 
 #[map(name = "TAP_STATS")]
 pub static TAP_STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(TAP_STATS_LEN, 0);
+
+/// Answers' query and response frames while `ctl capture` runs (see
+/// `capture`); the daemon sets the size.
+#[map(name = "CAPTURE")]
+pub static CAPTURE: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
+
+#[map(name = "CAPTURE_QUERY")]
+pub static CAPTURE_QUERY: PerCpuArray<CaptureQuery> = PerCpuArray::with_max_entries(1, 0);
 
 /// One counter per [`Outcome`], per CPU.
 #[map(name = "STATS")]

@@ -119,7 +119,7 @@ fn load(ctx: &XdpContext, at: usize, to: *mut u8, len: u32) -> Option<()> {
 }
 
 #[inline(always)]
-fn count(slot: u32) {
+pub fn count(slot: u32) {
     if let Some(counter) = TAP_STATS.get_ptr_mut(slot) {
         // SAFETY: per-CPU slot, and XDP does not preempt itself on a CPU.
         unsafe { *counter += 1 };

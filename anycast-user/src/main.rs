@@ -32,7 +32,9 @@ struct Cli {
 #[derive(clap::Subcommand)]
 enum Command {
     /// Ask a running anycastd through its control socket: `stats`, `dump`,
-    /// or `purge NAME`.
+    /// `purge NAME`, or `capture [count N] [seconds S] [client PREFIX]
+    /// [name NAME]` (the fast path's answers as pcap on stdout, e.g. for
+    /// `| tcpdump -r -`).
     Ctl {
         /// The daemon's control socket.
         #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
@@ -79,6 +81,9 @@ fn main() -> ExitCode {
 
 /// `anycastd ctl COMMAND`: the daemon's answer on stdout.
 fn ctl(socket: &std::path::Path, command: &str) -> ExitCode {
+    if command.split_whitespace().next() == Some("capture") {
+        return ctl_capture(socket, command);
+    }
     match runtime(Some(1)).and_then(|rt| rt.block_on(control::request(socket, command))) {
         Ok(reply) => {
             print!("{reply}");
@@ -93,6 +98,23 @@ fn ctl(socket: &std::path::Path, command: &str) -> ExitCode {
 
 /// The async runtime: `threads` workers, or one per CPU the daemon may run
 /// on.
+/// `anycastd ctl capture ...`: the pcap stream on stdout.
+fn ctl_capture(socket: &std::path::Path, command: &str) -> ExitCode {
+    let streamed =
+        runtime(Some(1)).and_then(|rt| rt.block_on(control::request_stream(socket, command, &mut tokio::io::stdout())));
+    match streamed {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(error)) => {
+            eprint!("anycastd ctl: {error}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("anycastd ctl: {}: {e}", socket.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = threads {

@@ -22,9 +22,13 @@ use anycast_lab::{
 use anycast_tests::{
     lab::{anycastd_binary, lab},
     traffic::{Flood, Traffic},
+    zone::{EDNS, query, wire},
 };
 use anycast_user::dnstap::message::Dnstap;
-use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::{
+    op::{Message, ResponseCode},
+    rr::RecordType,
+};
 use prost::Message as _;
 use serde_json::Value;
 
@@ -193,8 +197,12 @@ fn fast_path_problems(messages: &[Dnstap], slips: u64, drops: u64) -> Vec<String
     problems
 }
 
+/// Labs are named after the process: the tests here take turns.
+static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn both_paths_messages_reach_a_debian_collector() {
+    let _turn = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = std::env::temp_dir().join(format!("anycast-dnstap-files-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("tap.sock");
@@ -263,4 +271,70 @@ fn both_paths_messages_reach_a_debian_collector() {
     let expected = [client("after the collector's restart", "CLIENT_RESPONSE", "UDP", "h3.example.lab.\t300\tIN\tA")];
     assert!(missing(&again, &expected).is_empty(), "not logged after the restart: {again:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The frames of a pcap file (nanosecond or microsecond, little-endian).
+fn pcap_frames(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let magic = u32::from_le_bytes(bytes[..4].try_into().unwrap());
+    assert!(matches!(magic, 0xa1b2_3c4d | 0xa1b2_c3d4), "pcap magic {magic:#x}");
+    let mut at = 24;
+    let mut frames = Vec::new();
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        frames.push(bytes[at + 16..at + 16 + len].to_vec());
+        at += 16 + len;
+    }
+    frames
+}
+
+/// `ctl capture` while the client asks: the pcap holds the queries of the
+/// name asked for, as they came, and the frames the fast path sent back,
+/// whose DNS message is what the client received; tcpdump reads it.
+#[test]
+fn ctl_capture_shows_the_fast_paths_answers_byte_for_byte() {
+    let _turn = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut lab = lab();
+    lab.start_anycastd(&anycastd_binary(), &[]).unwrap_or_else(|e| panic!("starting anycastd: {e}"));
+    let h1 = wire(&query(0x0c01, "h1.example.lab.", RecordType::A, EDNS));
+    let h2 = wire(&query(0x0c02, "h2.example.lab.", RecordType::A, None));
+    Traffic::exchange(&lab.client, VIP4, &[h1.clone(), h2.clone()]);
+    let pcap = lab.dir.join("capture.pcap");
+    let file = std::fs::File::create(&pcap).expect("the pcap file");
+    let mut ctl = Command::new(anycastd_binary())
+        .args(["ctl", "--socket"])
+        .arg(lab.control_socket())
+        .args(["capture", "count", "3", "seconds", "20", "name", "h1.example.lab", "client", CLIENT4])
+        .stdout(file)
+        .spawn()
+        .expect("anycastd ctl capture");
+    // Until the capture has its three: it starts when the daemon reads the
+    // command, so the first rounds may come before.
+    let mut received = Vec::new();
+    for _ in 0..40 {
+        if ctl.try_wait().expect("the capture's status").is_some() {
+            break;
+        }
+        let before = lab.stat("anycast_xdp_packets_total{outcome=\"answered\"}").unwrap();
+        let responses = Traffic::exchange(&lab.client, VIP4, &[h2.clone(), h1.clone()]);
+        assert_eq!(lab.stat("anycast_xdp_packets_total{outcome=\"answered\"}").unwrap(), before + 2, "both at XDP");
+        received.extend(responses.into_iter().flatten().filter(|r| r[..2] == h1[..2]));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = ctl.wait().expect("the capture ends");
+    assert!(status.success(), "ctl capture: {status}");
+    let frames = pcap_frames(&std::fs::read(&pcap).unwrap());
+    assert_eq!(frames.len(), 6, "three answers of h1, each its query and its response; h2 filtered out");
+    for pair in frames.chunks(2) {
+        let (query_frame, response_frame) = (&pair[0], &pair[1]);
+        assert!(query_frame.ends_with(&h1), "the query frame ends with the query sent");
+        let dns = &response_frame[14 + 20 + 8..];
+        assert!(received.iter().any(|r| r == dns), "the response frame carries what the client received: {dns:02x?}");
+        assert_eq!(response_frame[..6], query_frame[6..12], "sent back to the query's source MAC");
+    }
+    let out = Command::new("tcpdump").args(["-nn", "-r"]).arg(&pcap).output().expect("tcpdump -r");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "tcpdump -r: {}", String::from_utf8_lossy(&out.stderr));
+    let answers =
+        text.lines().filter(|l| l.contains(&format!("{VIP4}.53 > {CLIENT4}")) && l.contains("A 10.99.6.1")).count();
+    assert_eq!(answers, 3, "tcpdump shows the three answers:\n{text}");
 }

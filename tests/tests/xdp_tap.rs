@@ -121,7 +121,7 @@ fn answers_slips_and_drops_are_recorded_as_they_left() {
     }
     assert!(ring.next_record().is_none(), "one record per packet");
     assert!(failures.is_empty(), "{} failed:\n  {}", failures.len(), failures.join("\n  "));
-    assert_eq!(counters.read().unwrap(), TapCounts { recorded: 4, ring_full: 0, capped: 0 });
+    assert_eq!(counters.read().unwrap(), TapCounts { recorded: 4, ring_full: 0, capped: 0, capture_lost: 0 });
 }
 
 #[test]
@@ -132,13 +132,13 @@ fn sampling_keeps_one_in_n_the_cap_stops_recording_and_off_records_nothing() {
         (
             "every 4th",
             TapSampling { every: 4, per_second: 1_000_000 },
-            TapCounts { recorded: 5, ring_full: 0, capped: 0 },
+            TapCounts { recorded: 5, ring_full: 0, capped: 0, capture_lost: 0 },
         ),
         // The cap is shared out over the CPUs, rounded up: one each.
         (
             "capped at 1 a second",
             TapSampling { every: 1, per_second: 1 },
-            TapCounts { recorded: 1, ring_full: 0, capped: 19 },
+            TapCounts { recorded: 1, ring_full: 0, capped: 19, capture_lost: 0 },
         ),
         ("off", TapSampling { every: 0, per_second: 1 }, TapCounts::default()),
     ];

@@ -3,7 +3,9 @@
 //!
 //! - `stats`: every metric, as `/metrics` serves them (Prometheus text);
 //! - `dump`: every live RRset in the cache, one record per line;
-//! - `purge NAME`: forgets NAME in the cache and in the fast path's map.
+//! - `purge NAME`: forgets NAME in the cache and in the fast path's map;
+//! - `capture [count N] [seconds S] [client PREFIX] [name NAME]`: the
+//!   fast path's answers, as a pcap stream (see [`super::capture`]).
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -15,7 +17,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::{metrics, node::Node};
+use super::{capture::Request, metrics, node::Node};
 use crate::{resolver::upstream::Upstream, server::listener::serve_each};
 
 /// Serves the control socket at `path` until `shutdown` turns true. A
@@ -44,9 +46,28 @@ async fn session<U: Upstream>(stream: UnixStream, node: &Node<U>) -> std::io::Re
     if timeout(Duration::from_secs(5), reader.read_line(&mut line)).await.is_err() {
         return Ok(());
     }
-    let reply = command(line.trim(), node);
-    write.write_all(reply.as_bytes()).await?;
+    let mut words = line.split_whitespace();
+    if words.next() == Some("capture") {
+        capture(words, node, &mut write).await?;
+    } else {
+        write.write_all(command(line.trim(), node).as_bytes()).await?;
+    }
     write.shutdown().await
+}
+
+/// `capture ...`: the pcap stream, or an error line.
+async fn capture<'a, U>(
+    words: impl Iterator<Item = &'a str>,
+    node: &Node<U>,
+    out: &mut (impl tokio::io::AsyncWrite + Unpin),
+) -> std::io::Result<()> {
+    let (Some(capture), Some(feed)) = (&node.capture, &node.feed) else {
+        return out.write_all(b"error: the fast path is off: it answers nothing to capture\n").await;
+    };
+    match Request::parse(words) {
+        Ok(request) => capture.run(feed, &request, out).await,
+        Err(e) => out.write_all(format!("error: {e}\n").as_bytes()).await,
+    }
 }
 
 /// The text answer to one command.
@@ -71,7 +92,7 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
             }
             Err(e) => format!("error: `{name}` is not a domain name: {e}\n"),
         },
-        _ => "error: commands are `stats`, `dump` and `purge NAME`\n".to_string(),
+        _ => "error: commands are `stats`, `dump`, `purge NAME` and `capture ...`\n".to_string(),
     }
 }
 
@@ -83,4 +104,28 @@ pub async fn request(path: &Path, command: &str) -> std::io::Result<String> {
     let mut reply = String::new();
     tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut reply).await?;
     Ok(reply)
+}
+
+/// Sends `command` and copies the daemon's answer to `out` as it comes
+/// (the pcap stream of `capture`); the answer instead if it is an error
+/// line.
+pub async fn request_stream(
+    path: &Path,
+    command: &str,
+    out: &mut (impl tokio::io::AsyncWrite + Unpin),
+) -> std::io::Result<Option<String>> {
+    use tokio::io::AsyncReadExt;
+    let mut stream = UnixStream::connect(path).await?;
+    stream.write_all(format!("{command}\n").as_bytes()).await?;
+    let mut first = vec![0u8; 4096];
+    let len = stream.read(&mut first).await?;
+    first.truncate(len);
+    if first.starts_with(b"error") {
+        stream.read_to_end(&mut first).await?;
+        return Ok(Some(String::from_utf8_lossy(&first).into_owned()));
+    }
+    out.write_all(&first).await?;
+    tokio::io::copy(&mut stream, out).await?;
+    out.flush().await?;
+    Ok(None)
 }

@@ -25,6 +25,8 @@ pub enum DaemonError {
     Attachment(#[source] NetlinkError),
     #[error("setting up the route announcement: {0}")]
     Announce(#[from] AnnounceError),
+    #[error("watching the capture ring: {0}")]
+    Capture(#[source] std::io::Error),
     #[error("metrics on {addr}: {source}")]
     Metrics { addr: SocketAddr, source: std::io::Error },
 }

@@ -235,6 +235,7 @@ fn tapping(out: &mut Exposition, stats: &TapStats, xdp: Option<&TapCounters>) {
                 out.sample(family, &[("outcome", "recorded")], counts.recorded);
                 out.sample(family, &[("outcome", "ring_full")], counts.ring_full);
                 out.sample(family, &[("outcome", "capped")], counts.capped);
+                out.sample(family, &[("outcome", "capture_lost")], counts.capture_lost);
             }
             Err(e) => tracing::warn!(error = %e, "reading the XDP program's dnstap counters"),
         }

@@ -3,6 +3,7 @@
 //! routers need ([`Running`]). It owns what reads across components: the
 //! metrics ([`metrics`]) and the control socket ([`control`]).
 
+mod capture;
 pub mod control;
 mod cookies;
 mod delivery;
@@ -36,6 +37,7 @@ use crate::{
     },
     wire::Nsid,
 };
+use capture::Capture;
 pub use error::DaemonError;
 use node::Node;
 use probe::NodeProbe;
@@ -123,6 +125,13 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         _ => None,
     };
     let (xdp_ring, xdp_tap_counters) = xdp_tap.unzip();
+    let capture = match fast_path.as_mut() {
+        Some(loaded) => {
+            let ring = loaded.take_capture().map_err(fast_path::context("the fast path's capture ring".into()))?;
+            Some(Capture::new(ring).map_err(DaemonError::Capture)?)
+        }
+        None => None,
+    };
     let (feed, attachment) = match fast_path.as_mut() {
         Some(loaded) => {
             fast_path::attach(&config, loaded)?;
@@ -152,7 +161,7 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         write_policy: config.fast_path.write_policy,
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
-    let node = Arc::new(Node { resolver, responder, feed, announcer, tap, xdp_tap: xdp_tap_counters });
+    let node = Arc::new(Node { resolver, responder, feed, announcer, tap, xdp_tap: xdp_tap_counters, capture });
 
     let (stop_serving, serving) = watch::channel(false);
     let mut services = serve(&node, sockets, &config, serving.clone()).await?;

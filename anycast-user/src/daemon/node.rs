@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use hickory_proto::op::Message;
 
+use super::capture::Capture;
 use crate::{
     answer_entry::AnswerEntry,
     dnstap::Tap,
@@ -26,6 +27,8 @@ pub struct Node<U> {
     pub tap: Tap,
     /// The XDP program's dnstap counters, when it records its answers.
     pub xdp_tap: Option<TapCounters>,
+    /// `ctl capture`'s ring, with a fast path.
+    pub capture: Option<Capture>,
 }
 
 /// The server offers its answers to the feed.

@@ -5,10 +5,10 @@
 
 use std::{ffi::CString, path::Path};
 
-use anycast_common::{FastPathConfig, delivery, map_names};
-use aya::{maps::Array, programs::TracePoint};
+use anycast_common::{delivery, map_names};
+use aya::programs::TracePoint;
 
-use super::{FastPath, FastPathError, error::map_err};
+use super::{FastPath, FastPathError};
 
 /// Where tracefs is mounted on a standard system.
 const TRACEFS: &str = "/sys/kernel/tracing";
@@ -45,9 +45,7 @@ impl FastPath {
     /// meanwhile sees every other field as it was.
     pub fn set_pass_only(&mut self, on: bool) -> Result<(), FastPathError> {
         self.config.pass_only = on as u8;
-        let config = self.config;
-        let mut map: Array<_, FastPathConfig> = self.map(map_names::CONFIG)?;
-        map.set(0, config, 0).map_err(map_err(map_names::CONFIG))
+        self.write_config()
     }
 }
 

@@ -33,7 +33,7 @@ use aya::{
 
 use error::map_err;
 use pin::{PINNED_MAPS, Pins};
-use tap_sampling::{IDLE_RING_BYTES, RING_BYTES, TapSampling};
+use tap_sampling::{CAPTURE_RING_BYTES, IDLE_RING_BYTES, RING_BYTES, TapSampling};
 
 use crate::{
     answer_entry::AnswerEntry,
@@ -160,7 +160,8 @@ impl FastPath {
         loader
             .map_max_entries(map_names::ANSWERS, settings.answer_capacity)
             .map_max_entries(map_names::RATE_BUCKETS, settings.rate_limit.table_size.max(1))
-            .map_max_entries(map_names::TAP, if settings.tap.every == 0 { IDLE_RING_BYTES } else { RING_BYTES });
+            .map_max_entries(map_names::TAP, if settings.tap.every == 0 { IDLE_RING_BYTES } else { RING_BYTES })
+            .map_max_entries(map_names::CAPTURE, CAPTURE_RING_BYTES);
         if let Some(pins) = &pins {
             for name in PINNED_MAPS {
                 loader.map_pin_path(name, pins.map(name));
@@ -396,6 +397,13 @@ impl FastPath {
         self.map(map_names::ANSWERS)
     }
 
+    /// Writes the program's configuration as it now is.
+    fn write_config(&mut self) -> Result<(), FastPathError> {
+        let config = self.config;
+        let mut map: Array<_, FastPathConfig> = self.map(map_names::CONFIG)?;
+        map.set(0, config, 0).map_err(map_err(map_names::CONFIG))
+    }
+
     fn map<'a, M>(&'a mut self, name: &'static str) -> Result<M, FastPathError>
     where
         M: TryFrom<&'a mut aya::maps::Map, Error = MapError>,
@@ -448,7 +456,8 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         cookies: settings.cookies as u8,
         pass_only: 0,
         accept_partial_checksums: settings.accept_partial_checksums as u8,
-        _pad: [0; 2],
+        capture: 0,
+        _pad: [0; 1],
         ifindex: settings.ifindex,
         acl_v4: [[0; 2]; MAX_INLINE_ACL_V4],
         tap_every: settings.tap.every,

@@ -16,3 +16,5 @@ pub const RING_BYTES: u32 = 1 << 22;
 /// The ring's size when nothing is recorded: one page, the least a ring
 /// can be.
 pub const IDLE_RING_BYTES: u32 = 4096;
+/// Bytes of the CAPTURE ring: about 800 answers' frames.
+pub const CAPTURE_RING_BYTES: u32 = 1 << 21;

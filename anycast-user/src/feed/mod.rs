@@ -138,6 +138,11 @@ impl Feed {
         self.fast_path.lock().expect("fast path lock").set_pass_only(on)
     }
 
+    /// Turns the capture of the fast path's answers on or off.
+    pub fn set_capture(&self, on: bool) -> Result<(), FastPathError> {
+        self.fast_path.lock().expect("fast path lock").set_capture(on)
+    }
+
     /// Whether the fast path passes everything.
     pub fn pass_only(&self) -> bool {
         self.fast_path.lock().expect("fast path lock").pass_only()
