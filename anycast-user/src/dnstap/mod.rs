@@ -219,4 +219,18 @@ mod tests {
         let kept = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(kept, 2, "the older file moved aside");
     }
+
+    #[tokio::test]
+    async fn dev_null_is_written_to_not_moved() {
+        let (tap, writer) = Tap::start(&settings(Output::File("/dev/null".into()), vec![Kind::ClientQuery], 16));
+        let (stop, stopped) = watch::channel(false);
+        let running = tokio::spawn(writer.run(stopped));
+        tap.log(event(3));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send(true).unwrap();
+        running.await.unwrap();
+        let metadata = std::fs::metadata("/dev/null").unwrap();
+        assert!(!metadata.is_file(), "/dev/null is still the device");
+        assert_eq!(tap.stats().unwrap().written.load(Relaxed), 1);
+    }
 }

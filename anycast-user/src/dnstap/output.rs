@@ -32,7 +32,8 @@ pub enum Output {
     /// a log pipeline).
     Socket(PathBuf),
     /// A Frame Streams file; one that is already there is moved aside to
-    /// `<path>.<unix seconds>` rather than overwritten.
+    /// `<path>.<unix seconds>` rather than overwritten (a device or a FIFO
+    /// is written to).
     File(PathBuf),
 }
 
@@ -114,8 +115,12 @@ impl Writer {
                 connection
             }
             Output::File(path) => {
-                move_aside(path)?;
-                let file = tokio::fs::File::create_new(path).await?;
+                let file = match move_aside(path)? {
+                    // A device or a FIFO (/dev/null, a pipe to a reader) is
+                    // written as it is.
+                    Existing::Special => tokio::fs::OpenOptions::new().write(true).open(path).await?,
+                    Existing::None => tokio::fs::File::create_new(path).await?,
+                };
                 Connection { writer: BufWriter::new(Box::new(file)), replies: None }
             }
         };
@@ -208,15 +213,28 @@ async fn finish(mut connection: Connection) {
     }
 }
 
-/// Renames an existing file at `path` to `<path>.<unix seconds>`.
-fn move_aside(path: &Path) -> io::Result<()> {
-    if !path.exists() {
-        return Ok(());
+/// What was at a file output's path.
+enum Existing {
+    /// Nothing (any regular file there has been moved aside).
+    None,
+    /// Not a regular file: a device or a FIFO.
+    Special,
+}
+
+/// Renames a regular file at `path` to `<path>.<unix seconds>`.
+fn move_aside(path: &Path) -> io::Result<Existing> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::None),
+        Err(e) => return Err(e),
+    };
+    if !metadata.is_file() {
+        return Ok(Existing::Special);
     }
     let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let mut aside = path.as_os_str().to_owned();
     aside.push(format!(".{seconds}"));
     std::fs::rename(path, &aside)?;
     tracing::info!(file = %path.display(), moved_to = %Path::new(&aside).display(), "dnstap: earlier file kept");
-    Ok(())
+    Ok(Existing::None)
 }
