@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 use anycast_user::{
     config::{Config, flags::Flags, service::DEFAULT_CONTROL_SOCKET},
-    daemon::{self, Stop, control},
+    daemon::{
+        self, Stop, control,
+        top_view::{Snapshot, render},
+    },
 };
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -32,9 +35,10 @@ struct Cli {
 #[derive(clap::Subcommand)]
 enum Command {
     /// Ask a running anycastd through its control socket: `stats`, `dump`,
-    /// `purge NAME`, or `capture [count N] [seconds S] [client PREFIX]
-    /// [name NAME]` (the fast path's answers as pcap on stdout, e.g. for
-    /// `| tcpdump -r -`).
+    /// `purge NAME`, `top [SCREENS]` (a live view, refreshed every
+    /// second), or `capture [count N] [seconds S] [client PREFIX] [name
+    /// NAME]` (the fast path's answers as pcap on stdout, e.g. for `|
+    /// tcpdump -r -`).
     Ctl {
         /// The daemon's control socket.
         #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
@@ -81,8 +85,17 @@ fn main() -> ExitCode {
 
 /// `anycastd ctl COMMAND`: the daemon's answer on stdout.
 fn ctl(socket: &std::path::Path, command: &str) -> ExitCode {
-    if command.split_whitespace().next() == Some("capture") {
-        return ctl_capture(socket, command);
+    let mut words = command.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("capture"), ..) => return ctl_capture(socket, command),
+        (Some("top"), screens, None) => {
+            let Ok(screens) = screens.map(str::parse::<u32>).transpose() else {
+                eprintln!("anycastd ctl: top [SCREENS]: a number of screens, or none to run until interrupted");
+                return ExitCode::from(2);
+            };
+            return ctl_top(socket, screens);
+        }
+        _ => {}
     }
     match runtime(Some(1)).and_then(|rt| rt.block_on(control::request(socket, command))) {
         Ok(reply) => {
@@ -98,6 +111,39 @@ fn ctl(socket: &std::path::Path, command: &str) -> ExitCode {
 
 /// The async runtime: `threads` workers, or one per CPU the daemon may run
 /// on.
+/// `anycastd ctl top [SCREENS]`: a screen a second, from the daemon's
+/// `stats` and `top`, SCREENS times or until interrupted.
+fn ctl_top(socket: &std::path::Path, screens: Option<u32>) -> ExitCode {
+    let run = async {
+        let every = std::time::Duration::from_secs(1);
+        let mut before = (Snapshot::parse(&control::request(socket, "stats").await?), std::time::Instant::now());
+        control::request(socket, "top").await?;
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        for _ in 0..screens.unwrap_or(u32::MAX) {
+            tokio::time::sleep(every).await;
+            let (stats, top) = (control::request(socket, "stats").await?, control::request(socket, "top").await?);
+            let after = (Snapshot::parse(&stats), std::time::Instant::now());
+            let screen =
+                render(&socket.display().to_string(), &before.0, &after.0, (after.1 - before.1).as_secs_f64(), &top);
+            // A terminal is redrawn in place; a pipe gets the screens in turn.
+            if terminal {
+                print!("\x1b[H\x1b[2J{screen}")
+            } else {
+                println!("{screen}")
+            }
+            before = after;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    match runtime(Some(1)).and_then(|rt| rt.block_on(run)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("anycastd ctl: {}: {e}", socket.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `anycastd ctl capture ...`: the pcap stream on stdout.
 fn ctl_capture(socket: &std::path::Path, command: &str) -> ExitCode {
     let streamed =

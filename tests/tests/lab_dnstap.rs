@@ -6,7 +6,7 @@
 //! messages; the fast path's are marked in `extra` (which the Debian tools
 //! do not print: the file is decoded here too for it). With the collector
 //! gone the node answers as before and counts what it drops, and
-//! reconnects when it is back.
+//! reconnects when it is back; `ctl top` shows the stream that follows.
 
 use std::{
     path::{Path, PathBuf},
@@ -270,6 +270,30 @@ fn both_paths_messages_reach_a_debian_collector() {
     let (again, _) = collector.stop();
     let expected = [client("after the collector's restart", "CLIENT_RESPONSE", "UDP", "h3.example.lab.\t300\tIN\tA")];
     assert!(missing(&again, &expected).is_empty(), "not logged after the restart: {again:?}");
+
+    // `ctl top` under a steady stream: the XDP rate, and the name and the
+    // client of the sampled answers.
+    let stream = Traffic::stream(&lab.client, VIP4, "www.lab.", 200, 4.0, 1.0, None);
+    let top = Command::new(anycastd_binary())
+        .args(["ctl", "--socket"])
+        .arg(lab.control_socket())
+        .args(["top", "2"])
+        .output()
+        .expect("anycastd ctl top");
+    let screens = String::from_utf8_lossy(&top.stdout);
+    stream.finish();
+    assert!(top.status.success(), "ctl top: {}", String::from_utf8_lossy(&top.stderr));
+    let last = screens.rsplit("anycastd top:").next().unwrap_or_default();
+    let xdp_rate: f64 = last
+        .split_whitespace()
+        .skip_while(|w| *w != "XDP")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no XDP rate in:\n{last}"));
+    assert!((100.0..=300.0).contains(&xdp_rate), "XDP {xdp_rate}/s for a 200/s stream:\n{last}");
+    let top_row =
+        last.lines().find(|l| l.contains(" www.lab.")).unwrap_or_else(|| panic!("www.lab. not on top:\n{last}"));
+    assert!(top_row.contains(CLIENT4), "the client beside it: {top_row}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -4,6 +4,8 @@
 //! - `stats`: every metric, as `/metrics` serves them (Prometheus text);
 //! - `dump`: every live RRset in the cache, one record per line;
 //! - `purge NAME`: forgets NAME in the cache and in the fast path's map;
+//! - `top`: the names and clients of the sampled XDP answers since the
+//!   last `top` (see [`super::top`]);
 //! - `capture [count N] [seconds S] [client PREFIX] [name NAME]`: the
 //!   fast path's answers, as a pcap stream (see [`super::capture`]).
 
@@ -75,6 +77,7 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
     let mut words = line.split_whitespace();
     match (words.next(), words.next(), words.next()) {
         (Some("stats"), None, _) => metrics::render(node),
+        (Some("top"), None, _) => node.top.take(),
         (Some("dump"), None, _) => node.resolver.dump().iter().flatten().map(|record| format!("{record}\n")).collect(),
         (Some("purge"), Some(name), None) => match Name::from_ascii(format!("{}.", name.trim_end_matches('.'))) {
             Ok(name) => {
@@ -92,7 +95,7 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
             }
             Err(e) => format!("error: `{name}` is not a domain name: {e}\n"),
         },
-        _ => "error: commands are `stats`, `dump`, `purge NAME` and `capture ...`\n".to_string(),
+        _ => "error: commands are `stats`, `dump`, `purge NAME`, `top` and `capture ...`\n".to_string(),
     }
 }
 

@@ -377,6 +377,47 @@ mod tests {
         assert!(value(&text, "anycast_cache_entries") >= 3.0);
     }
 
+    /// Words of `text` that start with `prefix` (letters, digits, `_`).
+    fn words_after<'a>(text: &'a str, prefix: &'a str) -> impl Iterator<Item = &'a str> {
+        text.match_indices(prefix).map(|(at, _)| {
+            let word = &text[at..];
+            &word[..word.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(word.len())]
+        })
+    }
+
+    /// The dashboard in dist/ asks only for metrics and labels this module
+    /// writes: a renamed metric breaks this, not the operator's graphs.
+    #[test]
+    fn the_grafana_dashboard_uses_only_metrics_and_labels_that_exist() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../../dist/grafana/anycastd.json")).expect("the dashboard is JSON");
+        let source = include_str!("metrics.rs");
+        let exprs: Vec<&str> = dashboard["panels"]
+            .as_array()
+            .expect("panels")
+            .iter()
+            .flat_map(|p| p["targets"].as_array().expect("targets").iter().map(|t| t["expr"].as_str().expect("expr")))
+            .collect();
+        assert!(exprs.len() > 20, "{} queries", exprs.len());
+        let mut unknown = Vec::new();
+        for expr in &exprs {
+            for metric in words_after(expr, "anycast_") {
+                let family = metric.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
+                if !source.contains(&format!("\"{family}\"")) && !source.contains(&format!("\"{metric}\"")) {
+                    unknown.push(format!("metric {metric} in `{expr}`"));
+                }
+            }
+            let labels =
+                expr.split(['{', ',', '(']).filter_map(|part| part.split_once(['=', ')']).map(|(l, _)| l.trim()));
+            for label in labels.filter(|l| !l.is_empty() && *l != "instance" && *l != "le" && !l.contains(' ')) {
+                if !source.contains(&format!("(\"{label}\",")) && !source.contains(&format!("\"{label}\"")) {
+                    unknown.push(format!("label {label} in `{expr}`"));
+                }
+            }
+        }
+        assert!(unknown.is_empty(), "the dashboard asks for what is not exported:\n  {}", unknown.join("\n  "));
+    }
+
     #[test]
     fn every_sample_belongs_to_a_declared_family() {
         let text = render(&responder());

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod node;
 mod probe;
 mod sockets;
+mod top;
+pub mod top_view;
 mod xdp_tap;
 
 use std::{sync::Arc, time::Duration};
@@ -161,7 +163,16 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         write_policy: config.fast_path.write_policy,
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
-    let node = Arc::new(Node { resolver, responder, feed, announcer, tap, xdp_tap: xdp_tap_counters, capture });
+    let node = Arc::new(Node {
+        resolver,
+        responder,
+        feed,
+        announcer,
+        tap,
+        xdp_tap: xdp_tap_counters,
+        capture,
+        top: Default::default(),
+    });
 
     let (stop_serving, serving) = watch::channel(false);
     let mut services = serve(&node, sockets, &config, serving.clone()).await?;
@@ -169,7 +180,7 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         services.spawn(Writer::run(writer, serving.clone()));
     }
     if let Some(ring) = xdp_ring {
-        services.spawn(xdp_tap::run(ring, node.tap.clone(), serving.clone()));
+        services.spawn(xdp_tap::run(ring, node.tap.clone(), node.top.clone(), serving.clone()));
     }
     if let (Some(cookies), Some(source)) = (cookies, config.cookies.clone()) {
         services.spawn(cookies::run(cookies, source, cookie_map, serving));

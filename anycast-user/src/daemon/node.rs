@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hickory_proto::op::Message;
 
-use super::capture::Capture;
+use super::{capture::Capture, top::Top};
 use crate::{
     answer_entry::AnswerEntry,
     dnstap::Tap,
@@ -29,6 +29,8 @@ pub struct Node<U> {
     pub xdp_tap: Option<TapCounters>,
     /// `ctl capture`'s ring, with a fast path.
     pub capture: Option<Capture>,
+    /// `ctl top`'s names and clients of the sampled XDP answers.
+    pub top: Arc<Top>,
 }
 
 /// The server offers its answers to the feed.

@@ -5,6 +5,7 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
     time::{Duration, SystemTime},
 };
 
@@ -14,6 +15,7 @@ use tokio::{
     sync::watch,
 };
 
+use super::top::Top;
 use crate::{
     clock,
     dnstap::{Event, Kind, Protocol, Tap},
@@ -25,8 +27,9 @@ pub const EXTRA_ANSWERED: &[u8] = b"anycastd: answered at XDP";
 pub const EXTRA_SLIPPED: &[u8] = b"anycastd: rate-limited at XDP, slipped";
 pub const EXTRA_DROPPED: &[u8] = b"anycastd: rate-limited at XDP, dropped";
 
-/// Turns the ring's records into dnstap events until `stop`.
-pub async fn run(ring: TapRing, tap: Tap, mut stop: watch::Receiver<bool>) {
+/// Turns the ring's records into dnstap events (and counts them for
+/// `top`) until `stop`.
+pub async fn run(ring: TapRing, tap: Tap, top: Arc<Top>, mut stop: watch::Receiver<bool>) {
     // SAFETY: the ring's map file descriptor is open for as long as the
     // ring is, which the AsyncFd owns, and always the same.
     let mut ring = match unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) } {
@@ -45,6 +48,7 @@ pub async fn run(ring: TapRing, tap: Tap, mut stop: watch::Receiver<bool>) {
         let (wall, boot) = (SystemTime::now(), clock::boottime_ns());
         while let Some(record) = ready.get_inner_mut().next_record() {
             if let Some(event) = event(&record, wall, boot) {
+                top.record(event.query_addr.ip(), &event.message);
                 tap.log(event);
             }
         }

@@ -165,7 +165,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_socket_reader_gets_the_handshake_the_events_and_stop() {
-        let path = dir("socket").join("tap.sock");
+        let root = dir("socket");
+        let path = root.join("tap.sock");
         let listener = UnixListener::bind(&path).unwrap();
         let (tap, writer) = Tap::start(&settings(Output::Socket(path), vec![Kind::ClientQuery], 16));
         let (stop, stopped) = watch::channel(false);
@@ -185,11 +186,13 @@ mod tests {
         tokio::io::AsyncWriteExt::write_all(&mut reader, &frames::control(Control::Finish)).await.unwrap();
         tokio::time::timeout(Duration::from_secs(5), running).await.expect("the writer ends").unwrap();
         assert_eq!(tap.stats().unwrap().written.load(Relaxed), 2);
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[tokio::test]
     async fn without_a_reader_events_are_dropped_and_the_writer_stops_on_request() {
-        let path = dir("absent").join("nobody.sock");
+        let root = dir("absent");
+        let path = root.join("nobody.sock");
         let (tap, writer) = Tap::start(&settings(Output::Socket(path), vec![Kind::ClientQuery], 16));
         let (stop, stopped) = watch::channel(false);
         let running = tokio::spawn(writer.run(stopped));
@@ -198,11 +201,13 @@ mod tests {
         assert_eq!(tap.stats().unwrap().dropped.load(Relaxed), 1, "drained while away");
         stop.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(5), running).await.expect("the writer ends").unwrap();
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[tokio::test]
     async fn a_file_is_start_data_stop_and_an_old_one_is_kept() {
-        let path = dir("file").join("tap.fstrm");
+        let root = dir("file");
+        let path = root.join("tap.fstrm");
         std::fs::write(&path, b"older").unwrap();
         let (tap, writer) = Tap::start(&settings(Output::File(path.clone()), vec![Kind::ClientQuery], 16));
         let (stop, stopped) = watch::channel(false);
@@ -218,6 +223,7 @@ mod tests {
         assert_eq!(bytes[bytes.len() - stop.len()..], stop[..]);
         let kept = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(kept, 2, "the older file moved aside");
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[tokio::test]

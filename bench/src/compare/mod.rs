@@ -82,7 +82,7 @@ pub fn run(options: &Options) -> Result<Vec<Row>> {
     let mut bench = Bench::start(&binaries, options)?;
     let mut rows = Vec::new();
     for &workload in &workloads {
-        for &server in &servers {
+        for &server in servers.iter().filter(|s| s.measures(workload)) {
             eprintln!("bench: {} / {}", server.name(), workload.name());
             let row =
                 bench.measure(server, workload).with_context(|| format!("{} / {}", server.name(), workload.name()))?;
@@ -269,7 +269,7 @@ impl<'a> Bench<'a> {
 
     /// The fast path's answers so far (anycastd with XDP only).
     fn xdp_answers(&self, server: Server) -> Option<u64> {
-        (server == Server::AnycastdXdp)
+        matches!(server, Server::AnycastdXdp | Server::AnycastdXdpDnstap)
             .then(|| self.lab.stat("anycast_xdp_packets_total{outcome=\"answered\"}").ok())
             .flatten()
     }

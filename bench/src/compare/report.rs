@@ -289,6 +289,7 @@ pub fn print_targets(rows: &[Row]) {
         );
     }
     userspace_targets(rows, &check);
+    dnstap_target(rows, &check);
     if let (Some(x), Some(u)) = (get(xdp, Workload::Zipf), get(unbound, Workload::Zipf)) {
         let r = x.best_qps() / u.best_qps();
         let at_xdp = x.at_xdp.map_or("-".into(), |a| format!("{:.1}%", a.median * 100.0));
@@ -333,6 +334,24 @@ pub fn print_targets(rows: &[Row]) {
             rate.map_or("-".into(), |r| format!("{:.0}%; DO answered at XDP (dnsperf): {at_xdp}", r * 100.0)),
         );
     }
+}
+
+/// Logging must not slow the fast path: the hot set's rate at XDP with
+/// dnstap on (every answer sampled, the default cap) against off, by the
+/// generator (the fast path's own ceiling) and dnsperf.
+fn dnstap_target(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
+    let (Some(off), Some(on)) =
+        (find(rows, Server::AnycastdXdp, Workload::Hot), find(rows, Server::AnycastdXdpDnstap, Workload::Hot))
+    else {
+        return;
+    };
+    let generator = off.generator_qps.zip(on.generator_qps).map(|(off, on)| on.median / off.median);
+    let dnsperf = on.dnsperf_qps.median / off.dnsperf_qps.median;
+    check(
+        "hot: rate at XDP with dnstap on >= 80% of off (generator)",
+        generator.map(|r| r >= 0.8),
+        format!("{}; dnsperf {:.0}%", generator.map_or("-".into(), |r| format!("{:.0}%", r * 100.0)), dnsperf * 100.0),
+    );
 }
 
 /// The daemon's own path against Unbound: zipf as deployed (XDP on)

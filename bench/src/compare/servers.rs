@@ -6,13 +6,19 @@ use std::path::{Path, PathBuf};
 use anycast_lab::topology::{Lab, Peer, VIP4};
 use anyhow::{Context, Result};
 
-use super::cpu::{self, SERVER_CPU};
+use super::{
+    Workload,
+    cpu::{self, SERVER_CPU},
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Server {
     /// anycastd with its XDP fast path.
     AnycastdXdp,
+    /// The same, logging dnstap (to /dev/null) with every XDP answer
+    /// sampled, up to the default cap: what logging costs the fast path.
+    AnycastdXdpDnstap,
     /// anycastd with the fast path off: every query through the kernel.
     AnycastdUserspace,
     Unbound,
@@ -23,8 +29,9 @@ pub enum Server {
 }
 
 impl Server {
-    pub const ALL: [Server; 6] = [
+    pub const ALL: [Server; 7] = [
         Server::AnycastdXdp,
+        Server::AnycastdXdpDnstap,
         Server::AnycastdUserspace,
         Server::Unbound,
         Server::Kresd,
@@ -35,12 +42,19 @@ impl Server {
     pub fn name(self) -> &'static str {
         match self {
             Server::AnycastdXdp => "anycastd (XDP)",
+            Server::AnycastdXdpDnstap => "anycastd (XDP, dnstap)",
             Server::AnycastdUserspace => "anycastd (no XDP)",
             Server::Unbound => "unbound",
             Server::Kresd => "kresd",
             Server::PdnsRecursor => "pdns-recursor",
             Server::Reflector => "reflector (XDP echo)",
         }
+    }
+
+    /// Whether it runs `workload` (dnstap's cost is measured on the hot
+    /// set alone).
+    pub fn measures(self, workload: Workload) -> bool {
+        self != Server::AnycastdXdpDnstap || workload == Workload::Hot
     }
 
     fn peer(self) -> Option<Peer> {
@@ -58,6 +72,9 @@ impl Server {
 /// take turns), a cache as large as the peers' (a million entries), the
 /// rest production defaults.
 const ANYCASTD_CONFIG: &str = "[service]\nthreads = 1\n\n[cache]\ncapacity = 1000000\n";
+/// dnstap on, every XDP answer sampled (the defaults), written to
+/// /dev/null: the daemon encodes and writes every message.
+const DNSTAP_CONFIG: &str = "\n[dnstap]\nfile = \"/dev/null\"\nxdp_sample = 1\n";
 
 /// Where the servers' programs are and what they need.
 pub struct Binaries {
@@ -75,14 +92,15 @@ pub struct Running {
 pub fn start(lab: &mut Lab, server: Server, binaries: &Binaries) -> Result<Running> {
     let node_if = lab.node_if.clone();
     let pids = match server {
-        Server::AnycastdXdp | Server::AnycastdUserspace => {
+        Server::AnycastdXdp | Server::AnycastdXdpDnstap | Server::AnycastdUserspace => {
             let config = lab.dir.join("bench-anycastd.toml");
-            std::fs::write(&config, ANYCASTD_CONFIG)?;
+            let dnstap = if server == Server::AnycastdXdpDnstap { DNSTAP_CONFIG } else { "" };
+            std::fs::write(&config, format!("{ANYCASTD_CONFIG}{dnstap}"))?;
             let config = config.display().to_string();
             if server == Server::AnycastdUserspace {
                 attach(lab, &binaries.objects.join("pass"))?;
             }
-            let mode = if server == Server::AnycastdXdp { "native" } else { "off" };
+            let mode = if server == Server::AnycastdUserspace { "off" } else { "native" };
             lab.start_anycastd_with(&binaries.anycastd, mode, &["--config", &config])?;
             vec![lab.anycastd_pid().context("anycastd is not running")?]
         }
@@ -110,7 +128,7 @@ pub fn start(lab: &mut Lab, server: Server, binaries: &Binaries) -> Result<Runni
 
 pub fn stop(lab: &mut Lab, running: Running) -> Result<()> {
     match running.server {
-        Server::AnycastdXdp | Server::AnycastdUserspace => {
+        Server::AnycastdXdp | Server::AnycastdXdpDnstap | Server::AnycastdUserspace => {
             lab.stop_anycastd("TERM", std::time::Duration::from_secs(10));
         }
         Server::Reflector => {}
@@ -119,7 +137,7 @@ pub fn stop(lab: &mut Lab, running: Running) -> Result<()> {
             lab.remove_vips()?;
         }
     }
-    if running.server != Server::AnycastdXdp {
+    if !matches!(running.server, Server::AnycastdXdp | Server::AnycastdXdpDnstap) {
         lab.node.ip(&["link", "set", "dev", &lab.node_if, "xdpdrv", "off"])?;
     }
     Ok(())
