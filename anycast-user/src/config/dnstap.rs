@@ -44,17 +44,30 @@ pub struct DnstapSection {
 const DEFAULT_XDP_PER_SECOND: u32 = 10_000;
 
 impl DnstapSection {
+    /// Whether no key but the output's is set.
+    fn is_empty(&self) -> bool {
+        let flags = [
+            self.client_query,
+            self.client_response,
+            self.resolver_query,
+            self.resolver_response,
+            self.forwarder_query,
+            self.forwarder_response,
+        ];
+        flags.iter().all(Option::is_none)
+            && self.identity.is_none()
+            && self.version.is_none()
+            && self.queue.is_none()
+            && self.xdp_sample.is_none()
+            && self.xdp_max_per_second.is_none()
+    }
+
     /// None without an output (dnstap off). `nsid` is the service's.
     pub fn check(self, nsid: &[u8]) -> Result<Option<DnstapSettings>, ConfigError> {
+        let empty = self.is_empty();
         let output = match (self.socket, self.file) {
-            (None, None) => {
-                let set = self.client_query.or(self.client_response).or(self.resolver_query).is_some();
-                return if set {
-                    Err(invalid("dnstap", "set socket or file, where the messages go"))
-                } else {
-                    Ok(None)
-                };
-            }
+            (None, None) if empty => return Ok(None),
+            (None, None) => return Err(invalid("dnstap", "set socket or file, where the messages go")),
             (Some(_), Some(_)) => return Err(invalid("dnstap.file", "one output: socket or file")),
             (Some(socket), None) => Output::Socket(socket),
             (None, Some(file)) => Output::File(file),
@@ -149,6 +162,7 @@ mod tests {
                 "dnstap.file: one output",
             ),
             ("client_query = true", "dnstap: set socket or file"),
+            ("xdp_sample = 10", "dnstap: set socket or file"),
             (
                 r#"socket = "/a"
                 client_query = false

@@ -161,7 +161,10 @@ impl Event {
         };
         let (query_time_sec, query_time_nsec) = split(self.query_time);
         let response_time = self.response_time.map(split);
-        let is_query = self.kind.is_query();
+        let (query_message, response_message) = match self.kind.is_query() {
+            true => (Some(self.message), None),
+            false => (None, Some(self.message)),
+        };
         let message = Message {
             r#type: self.kind as i32,
             socket_family: Some(family as i32),
@@ -174,8 +177,8 @@ impl Event {
             query_time_nsec: Some(query_time_nsec),
             response_time_sec: response_time.map(|t| t.0),
             response_time_nsec: response_time.map(|t| t.1),
-            query_message: is_query.then(|| self.message.clone()),
-            response_message: (!is_query).then_some(self.message),
+            query_message,
+            response_message,
         };
         Dnstap {
             identity: origin.identity.clone(),
