@@ -13,13 +13,11 @@ use anycast_common::{
     Outcome,
     tap::{CAPTURE_QUERY_MAX, CAPTURE_RESPONSE_MAX, CaptureRecord, TAP_CAPTURE_LOST},
 };
-use aya_ebpf::{
-    helpers::generated::{bpf_ktime_get_boot_ns, bpf_xdp_load_bytes},
-    programs::XdpContext,
-};
+use aya_ebpf::{helpers::generated::bpf_ktime_get_boot_ns, programs::XdpContext};
 
 use crate::{
     maps::{CAPTURE, CAPTURE_QUERY, CONFIG, FORGET_UDP, SCRATCH},
+    net::MAX_UDP_OFFSET_MASK,
     tap,
 };
 
@@ -36,7 +34,7 @@ pub fn start(ctx: &XdpContext) {
     buf.len = 0;
     // The length less one, bounded, then one added back (see `tap::fill`).
     let short = (ctx.data_end() - ctx.data()).wrapping_sub(1);
-    if short < CAPTURE_QUERY_MAX && load(ctx, buf.frame.as_mut_ptr(), short + 1) {
+    if short < CAPTURE_QUERY_MAX && tap::load(ctx, 0, buf.frame.as_mut_ptr(), (short + 1) as u32).is_some() {
         buf.len = (short + 1) as u64;
     }
 }
@@ -73,7 +71,7 @@ pub fn finish(ctx: &XdpContext, outcome: Outcome) {
         // SAFETY: word < 128: within both 1024-byte buffers.
         unsafe { *to.add(word) = *from.add(word) };
     }
-    if !load(ctx, record.response.as_mut_ptr(), short + 1) {
+    if tap::load(ctx, 0, record.response.as_mut_ptr(), (short + 1) as u32).is_none() {
         entry.discard(0);
         return tap::count(TAP_CAPTURE_LOST);
     }
@@ -95,17 +93,9 @@ fn paired(record: &CaptureRecord) -> bool {
     let Some(scratch) = SCRATCH.get_ptr(0) else { return false };
     // SAFETY: the per-CPU buffer; `net::parse` left the offset, masked as
     // it masks it, for this packet, which was answered.
-    let udp = unsafe { (*scratch).forgotten[FORGET_UDP] } as usize & 0x3f;
+    let udp = unsafe { (*scratch).forgotten[FORGET_UDP] } as usize & MAX_UDP_OFFSET_MASK;
     let (q, r) = (&record.query, &record.response);
     q[udp..udp + 2] == r[udp + 2..udp + 4]
         && q[udp + 2..udp + 4] == r[udp..udp + 2]
         && q[udp + 8..udp + 10] == r[udp + 8..udp + 10]
-}
-
-/// The frame's first `len` bytes into `to`.
-#[inline(always)]
-fn load(ctx: &XdpContext, to: *mut u8, len: usize) -> bool {
-    // SAFETY: `to` has room for `len` bytes (the callers bound it); the
-    // helper checks the frame's bounds.
-    unsafe { bpf_xdp_load_bytes(ctx.ctx, 0, to as *mut _, len as u32) == 0 }
 }

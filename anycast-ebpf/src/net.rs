@@ -70,8 +70,8 @@ pub fn parse(ctx: &XdpContext, cfg: &FastPathConfig) -> Result<Datagram, Outcome
 
 /// Masks covering the largest offsets of the IP header (two VLAN tags:
 /// 22) and the UDP header (then IPv6: 62).
-const MAX_L3_OFFSET_MASK: usize = 0x1f;
-const MAX_UDP_OFFSET_MASK: usize = 0x3f;
+pub const MAX_L3_OFFSET_MASK: usize = 0x1f;
+pub const MAX_UDP_OFFSET_MASK: usize = 0x3f;
 
 /// What the IP header says: (ipv6, UDP offset, payload length, address sum,
 /// source address).

@@ -20,7 +20,7 @@ use aya_ebpf::{
 
 use crate::{
     maps::{CONFIG, FORGET_L3, FORGET_UDP, SCRATCH, TAP, TAP_STATE, TAP_STATS},
-    net::UDP_HEADER_LEN,
+    net::{MAX_L3_OFFSET_MASK, MAX_UDP_OFFSET_MASK, UDP_HEADER_LEN},
 };
 
 const NS_PER_SEC: u64 = 1_000_000_000;
@@ -72,13 +72,18 @@ fn fill(ctx: &XdpContext, record: *mut TapRecord, verdict: u8, now: u64) -> Opti
     let scratch = SCRATCH.get_ptr(0)?;
     // SAFETY: the per-CPU buffer; `net::parse` left the offsets (masked
     // as it masks them) for this packet, which got past it.
-    let (l3, udp) = unsafe { ((*scratch).forgotten[FORGET_L3] & 0x1f, (*scratch).forgotten[FORGET_UDP] & 0x3f) };
+    let (l3, udp) = unsafe {
+        (
+            (*scratch).forgotten[FORGET_L3] as usize & MAX_L3_OFFSET_MASK,
+            (*scratch).forgotten[FORGET_UDP] as usize & MAX_UDP_OFFSET_MASK,
+        )
+    };
     // SAFETY: `record` is the reserved entry; the helper checks the frame.
     let r = unsafe { &mut *record };
     let mut version = [0u8; 1];
-    load(ctx, l3 as usize, version.as_mut_ptr(), 1)?;
+    load(ctx, l3, version.as_mut_ptr(), 1)?;
     let ipv6 = version[0] >> 4 == 6;
-    let (src_at, len) = if ipv6 { (l3 as usize + 8, 16) } else { (l3 as usize + 12, 4) };
+    let (src_at, len) = if ipv6 { (l3 + 8, 16) } else { (l3 + 12, 4) };
     r.client = [0; 16];
     r.server = [0; 16];
     // The response goes from the VIP to the client; a drop is the query.
@@ -90,10 +95,10 @@ fn fill(ctx: &XdpContext, record: *mut TapRecord, verdict: u8, now: u64) -> Opti
     load(ctx, src_at, from, len)?;
     load(ctx, src_at + len as usize, to, len)?;
     let mut ports = [0u8; 4];
-    load(ctx, udp as usize, ports.as_mut_ptr(), 4)?;
+    load(ctx, udp, ports.as_mut_ptr(), 4)?;
     let (source, destination) = (u16::from_be_bytes([ports[0], ports[1]]), u16::from_be_bytes([ports[2], ports[3]]));
     (r.client_port, r.server_port) = if verdict == TAP_DROPPED { (source, destination) } else { (destination, source) };
-    let dns = udp as usize + UDP_HEADER_LEN;
+    let dns = udp + UDP_HEADER_LEN;
     // The length less one, bounded, then one added back: the verifier
     // then knows it is at least 1 (a test for 0 LLVM turns into a compare
     // of the operands, from which it learns nothing).
@@ -112,7 +117,7 @@ fn fill(ctx: &XdpContext, record: *mut TapRecord, verdict: u8, now: u64) -> Opti
 
 /// `len` bytes of the frame at `at` into `to`.
 #[inline(always)]
-fn load(ctx: &XdpContext, at: usize, to: *mut u8, len: u32) -> Option<()> {
+pub fn load(ctx: &XdpContext, at: usize, to: *mut u8, len: u32) -> Option<()> {
     // SAFETY: `to` has room for `len` bytes (the callers' buffers); the
     // helper checks the frame's bounds.
     (unsafe { bpf_xdp_load_bytes(ctx.ctx, at as u32, to as *mut _, len) } == 0).then_some(())

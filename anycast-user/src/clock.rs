@@ -18,6 +18,26 @@ pub fn realtime_ns() -> u64 {
     now_ns(libc::CLOCK_REALTIME)
 }
 
+/// One moment on the wall clock and on CLOCK_BOOTTIME: what dates the
+/// times the XDP program stamps with the latter.
+#[derive(Clone, Copy, Debug)]
+pub struct Moment {
+    pub wall: std::time::SystemTime,
+    pub boot_ns: u64,
+}
+
+impl Moment {
+    pub fn now() -> Moment {
+        Moment { wall: std::time::SystemTime::now(), boot_ns: boottime_ns() }
+    }
+
+    /// The wall time of `boot_ns` (at or before this moment); None before
+    /// the epoch.
+    pub fn wall_time_of(&self, boot_ns: u64) -> Option<std::time::SystemTime> {
+        self.wall.checked_sub(std::time::Duration::from_nanos(self.boot_ns.saturating_sub(boot_ns)))
+    }
+}
+
 fn now_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: a valid clock id and a valid out pointer; these clocks

@@ -8,7 +8,7 @@
 
 use std::{
     net::IpAddr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, UNIX_EPOCH},
 };
 
 use anycast_common::tap::CaptureRecord;
@@ -16,12 +16,12 @@ use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use hickory_proto::{op::Message, rr::Name};
 use ipnet::IpNet;
 use tokio::{
-    io::{AsyncWrite, AsyncWriteExt, Interest, unix::AsyncFd},
+    io::{AsyncWrite, AsyncWriteExt, unix::AsyncFd},
     sync::Mutex,
     time::{Instant, timeout_at},
 };
 
-use crate::{clock, fastpath::tap::CaptureRing, feed::Feed};
+use crate::{clock::Moment, fastpath::tap::CaptureRing, feed::Feed};
 
 /// The answers captured unless `count` says, and the longest a capture
 /// runs unless `seconds` says.
@@ -105,11 +105,7 @@ fn client_and_dns(frame: &[u8]) -> Option<(IpAddr, &[u8])> {
 
 impl Capture {
     pub fn new(ring: CaptureRing) -> std::io::Result<Capture> {
-        // SAFETY: the ring's map file descriptor is open for as long as
-        // the ring is, which the AsyncFd owns, and always the same.
-        let ring =
-            unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }.map_err(|e| e.into_parts().1)?;
-        Ok(Capture { ring: Mutex::new(ring) })
+        Ok(Capture { ring: Mutex::new(ring.watch()?) })
     }
 
     /// Runs one capture for `request`, writing to `out` (an error line
@@ -154,12 +150,12 @@ async fn stream(
         let Ok(ready) = timeout_at(deadline, ring.readable_mut()).await else { break };
         let mut ready = ready?;
         let mut bytes = Vec::new();
-        let (wall, boot) = (SystemTime::now(), clock::boottime_ns());
+        let moment = Moment::now();
         while written < request.count
             && let Some(record) = ready.get_inner_mut().next_record()
         {
             if record_wanted(&record, request) {
-                let at = wall.checked_sub(Duration::from_nanos(boot.saturating_sub(record.time_ns))).unwrap_or(wall);
+                let at = moment.wall_time_of(record.time_ns).unwrap_or(moment.wall);
                 let at = at.duration_since(UNIX_EPOCH).unwrap_or_default();
                 pcap::packet(&record.query[..usize::from(record.query_len)], at, &mut bytes);
                 pcap::packet(&record.response[..usize::from(record.response_len)], at, &mut bytes);

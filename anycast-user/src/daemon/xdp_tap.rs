@@ -6,18 +6,14 @@
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::Arc,
-    time::{Duration, SystemTime},
 };
 
 use anycast_common::tap::{TAP_ANSWERED, TAP_DROPPED, TapRecord};
-use tokio::{
-    io::{Interest, unix::AsyncFd},
-    sync::watch,
-};
+use tokio::sync::watch;
 
 use super::top::Top;
 use crate::{
-    clock,
+    clock::Moment,
     dnstap::{Event, Kind, Protocol, Tap},
     fastpath::tap::TapRing,
 };
@@ -30,9 +26,7 @@ pub const EXTRA_DROPPED: &[u8] = b"anycastd: rate-limited at XDP, dropped";
 /// Turns the ring's records into dnstap events (and counts them for
 /// `top`) until `stop`.
 pub async fn run(ring: TapRing, tap: Tap, top: Arc<Top>, mut stop: watch::Receiver<bool>) {
-    // SAFETY: the ring's map file descriptor is open for as long as the
-    // ring is, which the AsyncFd owns, and always the same.
-    let mut ring = match unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) } {
+    let mut ring = match ring.watch() {
         Ok(ring) => ring,
         Err(e) => return tracing::error!(error = %e, "dnstap: the XDP records cannot be read"),
     };
@@ -45,9 +39,9 @@ pub async fn run(ring: TapRing, tap: Tap, top: Arc<Top>, mut stop: watch::Receiv
             },
         };
         // One clock pair for what is waiting: records are recent.
-        let (wall, boot) = (SystemTime::now(), clock::boottime_ns());
+        let moment = Moment::now();
         while let Some(record) = ready.get_inner_mut().next_record() {
-            if let Some(event) = event(&record, wall, boot) {
+            if let Some(event) = event(&record, moment) {
                 top.record(event.query_addr.ip(), &event.message);
                 tap.log(event);
             }
@@ -56,14 +50,14 @@ pub async fn run(ring: TapRing, tap: Tap, top: Arc<Top>, mut stop: watch::Receiv
     }
 }
 
-/// The event for `record`; `wall` and `boot` are one moment on both clocks.
-fn event(record: &TapRecord, wall: SystemTime, boot: u64) -> Option<Event> {
+/// The event for `record`, dated by `moment`.
+fn event(record: &TapRecord, moment: Moment) -> Option<Event> {
     let (kind, extra) = match record.verdict {
         TAP_ANSWERED => (Kind::ClientResponse, EXTRA_ANSWERED),
         TAP_DROPPED => (Kind::ClientQuery, EXTRA_DROPPED),
         _ => (Kind::ClientResponse, EXTRA_SLIPPED),
     };
-    let at = wall.checked_sub(Duration::from_nanos(boot.saturating_sub(record.time_ns)))?;
+    let at = moment.wall_time_of(record.time_ns)?;
     let message = record.message.get(..usize::from(record.message_len))?;
     let address = |bytes: [u8; 16]| match record.ipv6 {
         0 => IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])),
@@ -77,6 +71,8 @@ fn event(record: &TapRecord, wall: SystemTime, boot: u64) -> Option<Event> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, SystemTime};
+
     use anycast_common::{MAX_RESPONSE_LEN, tap::TAP_SLIPPED};
 
     use super::*;
@@ -112,7 +108,7 @@ mod tests {
             (TAP_DROPPED, true, Kind::ClientQuery, EXTRA_DROPPED, "[::1]:40000", "[2001:db8::6]:53"),
         ];
         for (verdict, ipv6, kind, extra, client, server) in cases {
-            let e = event(&record(verdict, ipv6), wall, 7_000_000_000).expect("an event");
+            let e = event(&record(verdict, ipv6), Moment { wall, boot_ns: 7_000_000_000 }).expect("an event");
             assert_eq!((e.kind, e.extra, e.protocol), (kind, Some(extra), Protocol::Udp), "verdict {verdict}");
             assert_eq!((e.query_addr, e.response_addr), (client.parse().unwrap(), server.parse().unwrap()));
             assert_eq!(e.query_time, wall - Duration::from_secs(2), "two seconds before the clocks were read");
@@ -121,6 +117,6 @@ mod tests {
         }
         let mut long = record(TAP_ANSWERED, false);
         long.message_len = MAX_RESPONSE_LEN as u16 + 1;
-        assert_eq!(event(&long, wall, 7_000_000_000), None, "a length past the message");
+        assert_eq!(event(&long, Moment { wall, boot_ns: 7_000_000_000 }), None, "a length past the message");
     }
 }

@@ -11,6 +11,8 @@ use anycast_common::{
     map_names,
     tap::{CaptureRecord, TAP_CAPPED, TAP_CAPTURE_LOST, TAP_RECORDED, TAP_RING_FULL, TapRecord},
 };
+use tokio::io::{Interest, unix::AsyncFd};
+
 use aya::{
     Pod,
     maps::{MapData, PerCpuArray, RingBuf},
@@ -75,6 +77,15 @@ impl<T: Pod> Ring<T> {
                 return Some(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<T>()) });
             }
         }
+    }
+}
+
+impl<T> Ring<T> {
+    /// The ring, registered with the runtime to wait for records.
+    pub fn watch(self) -> std::io::Result<AsyncFd<Ring<T>>> {
+        // SAFETY: the ring's map file descriptor is open for as long as
+        // the ring is, which the AsyncFd owns, and always the same.
+        unsafe { AsyncFd::register_with_interest(self, Interest::READABLE) }.map_err(|e| e.into_parts().1)
     }
 }
 
