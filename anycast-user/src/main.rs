@@ -35,7 +35,7 @@ struct Cli {
 #[derive(clap::Subcommand)]
 enum Command {
     /// Ask a running anycastd through its control socket: `stats`, `dump`,
-    /// `purge NAME`, `top [SCREENS]` (a live view, refreshed every
+    /// `purge NAME`, `reload`, `top [SCREENS]` (a live view, refreshed every
     /// second), or `capture [count N] [seconds S] [client PREFIX] [name
     /// NAME]` (the fast path's answers as pcap on stdout, e.g. for `|
     /// tcpdump -r -`).
@@ -72,8 +72,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result =
-        runtime(config.service.threads).context("starting the runtime").and_then(|rt| rt.block_on(run(config)));
+    let result = runtime(config.service.threads)
+        .context("starting the runtime")
+        .and_then(|rt| rt.block_on(run(config, cli.flags)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -169,19 +170,27 @@ fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
     builder.enable_all().build()
 }
 
-/// Serves until SIGTERM (a graceful stop) or SIGINT (at once).
-async fn run(config: Config) -> Result<()> {
-    let running = daemon::start(config).await?;
+/// Serves until SIGTERM (a graceful stop) or SIGINT (at once); SIGHUP
+/// reloads.
+async fn run(config: Config, flags: Flags) -> Result<()> {
+    let running = daemon::start(config, flags).await?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    let how = tokio::select! {
-        _ = terminate.recv() => {
-            tracing::info!("SIGTERM: withdrawing, then draining");
-            Stop::Graceful
-        }
-        _ = interrupt.recv() => {
-            tracing::info!("SIGINT: stopping");
-            Stop::Now
+    let mut hangup = signal(SignalKind::hangup())?;
+    let how = loop {
+        tokio::select! {
+            _ = terminate.recv() => {
+                tracing::info!("SIGTERM: withdrawing, then draining");
+                break Stop::Graceful;
+            }
+            _ = interrupt.recv() => {
+                tracing::info!("SIGINT: stopping");
+                break Stop::Now;
+            }
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reloading");
+                running.reload();
+            }
         }
     };
     running.stop(how).await;

@@ -183,6 +183,21 @@ pub fn write_response(
     }
 }
 
+/// The uncompressed wire name `name` and every name above it, down to the
+/// root: each a suffix of `name` that starts at a label.
+pub fn suffixes(name: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = Some(0);
+    std::iter::from_fn(move || {
+        let start = at?;
+        let suffix = name.get(start..)?;
+        at = match suffix.first() {
+            Some(&len) if len > 0 && len <= 63 => Some(start + 1 + len as usize),
+            _ => None,
+        };
+        Some(suffix)
+    })
+}
+
 /// Length of the uncompressed wire name at the start of `wire`.
 pub fn name_len(wire: &[u8]) -> Option<usize> {
     let mut at = 0;

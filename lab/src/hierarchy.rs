@@ -1,17 +1,17 @@
 //! The offline DNS hierarchy of the lab, served by knotd: a root, the
-//! TLDs `lab.` and `test.`, and zones below them with every case the
+//! TLDs `lab.` and `example.`, and zones below them with every case the
 //! resolver must handle.
 //!
 //! The root is signed (its key is the lab's trust anchor, written to
-//! [`ANCHOR_FILE`]); `lab.` and `test.` are unsigned delegations from it,
+//! [`ANCHOR_FILE`]); `lab.` and `example.` are unsigned delegations from it,
 //! and `sec.` is a signed subtree with the DNSSEC cases (see `signed`).
 //!
 //! | server | zones | what it shows |
 //! | --- | --- | --- |
-//! | 10.99.2.10 | `.` (signed, NSEC) | referrals to lab. and test. with glue and no DS, to sec. with its DS |
-//! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in test.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.), one to a hundred name servers that do not exist (nxns.lab., NXNS) |
+//! | 10.99.2.10 | `.` (signed, NSEC) | referrals to lab. and example. with glue and no DS, to sec. with its DS |
+//! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in example.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.), one to a hundred name servers that do not exist (nxns.lab., NXNS) |
 //! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL, MX, TXT, SRV, wildcards (one with TTL 86400, for floods), a 3-record RRset |
-//! | 10.99.2.13 | `test.` | `www.hosting.test.`, and `ns.hosting.test.` (noglue.lab.'s server) |
+//! | 10.99.2.13 | `example.` | `www.hosting.example.`, and `ns.hosting.example.` (noglue.lab.'s server) |
 //! | 10.99.2.14 | - | a server that never answers (UDP and TCP) |
 //! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy); a wildcard, for forgers to race |
 //! | 10.99.2.15 | `bench.sec.` and `z0`..`z999.bench.sec.`, signed | a large name space for the benchmarks: every name below a zone exists (wildcard); started only by them |
@@ -26,7 +26,7 @@ use crate::LabError;
 pub const ROOT: &str = "10.99.2.10";
 pub const LAB: &str = "10.99.2.11";
 pub const EXAMPLE: &str = "10.99.2.12";
-pub const TEST: &str = "10.99.2.13";
+pub const TLD_EXAMPLE: &str = "10.99.2.13";
 pub const SILENT: &str = "10.99.2.14";
 pub const SLOW: &str = "10.99.4.2";
 pub const BENCH: &str = "10.99.2.15";
@@ -45,7 +45,7 @@ pub const SLOW_DELAY_MS: u32 = 250;
 /// The lab's trust anchor (the root's DS records), in the lab directory.
 pub const ANCHOR_FILE: &str = "root.anchor";
 
-/// Name servers of nxns.lab. (all in sink.test., none of which exists).
+/// Name servers of nxns.lab. (all in sink.example., none of which exists).
 pub const NXNS_SERVERS: u32 = 100;
 
 /// Hosts h1..=HOSTS in example.lab. (A for all, AAAA for even ones).
@@ -144,7 +144,7 @@ pub fn servers() -> Vec<Server> {
     let root = format!(
         "{soa}. 86400 IN NS a.root.lab.\n\
          lab. 86400 IN NS ns1.lab.\nns1.lab. 86400 IN A {LAB}\na.root.lab. 86400 IN A {ROOT}\n\
-         test. 86400 IN NS ns.test.\nns.test. 86400 IN A {TEST}\n\
+         example. 86400 IN NS ns.example.\nns.example. 86400 IN A {TLD_EXAMPLE}\n\
          sec. 86400 IN NS ns.sec.\nns.sec. 86400 IN A {SEC}\n",
         soa = soa(".", "a.root.lab.", 86400)
     );
@@ -152,7 +152,7 @@ pub fn servers() -> Vec<Server> {
         "{soa}lab. 3600 IN NS ns1.lab.\nns1.lab. 3600 IN A {LAB}\n\
          www.lab. 300 IN A 10.99.5.1\n\
          example.lab. 3600 IN NS ns.example.lab.\nns.example.lab. 3600 IN A {EXAMPLE}\n\
-         noglue.lab. 3600 IN NS ns.hosting.test.\n\
+         noglue.lab. 3600 IN NS ns.hosting.example.\n\
          lame.lab. 3600 IN NS ns1.lame.lab.\nlame.lab. 3600 IN NS ns2.lame.lab.\n\
          ns1.lame.lab. 3600 IN A {SILENT}\nns2.lame.lab. 3600 IN A {EXAMPLE}\n\
          slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\n\
@@ -162,17 +162,17 @@ pub fn servers() -> Vec<Server> {
     // NXNS: a referral to a hundred name servers that do not exist.
     let mut lab = lab;
     for i in 0..NXNS_SERVERS {
-        let _ = writeln!(lab, "nxns.lab. 3600 IN NS ns{i}.sink.test.");
+        let _ = writeln!(lab, "nxns.lab. 3600 IN NS ns{i}.sink.example.");
     }
     let mut example = format!(
         "{soa}example.lab. 3600 IN NS ns.example.lab.\nns.example.lab. 3600 IN A {EXAMPLE}\n\
          www.example.lab. 300 IN A 10.99.5.10\nwww.example.lab. 300 IN AAAA fd99:5::10\n\
-         alias.example.lab. 300 IN CNAME www.hosting.test.\n\
+         alias.example.lab. 300 IN CNAME www.hosting.example.\n\
          chain.example.lab. 300 IN CNAME alias.example.lab.\n\
          short.example.lab. 5 IN A 10.99.5.11\n\
          multi.example.lab. 300 IN A 10.99.5.12\nmulti.example.lab. 300 IN A 10.99.5.13\n\
          multi.example.lab. 300 IN A 10.99.5.14\n\
-         example.lab. 300 IN MX 10 mail.example.lab.\nexample.lab. 300 IN MX 20 mail.hosting.test.\n\
+         example.lab. 300 IN MX 10 mail.example.lab.\nexample.lab. 300 IN MX 20 mail.hosting.example.\n\
          mail.example.lab. 300 IN A 10.99.5.15\n\
          example.lab. 300 IN TXT \"v=spf1 -all\"\n\
          *.wild.example.lab. 300 IN A 10.99.5.16\n\
@@ -190,18 +190,18 @@ pub fn servers() -> Vec<Server> {
         }
     }
     let noglue = format!(
-        "{soa}noglue.lab. 3600 IN NS ns.hosting.test.\nhost.noglue.lab. 300 IN A 10.99.5.20\n",
-        soa = soa("noglue.lab.", "ns.hosting.test.", 60)
+        "{soa}noglue.lab. 3600 IN NS ns.hosting.example.\nhost.noglue.lab. 300 IN A 10.99.5.20\n",
+        soa = soa("noglue.lab.", "ns.hosting.example.", 60)
     );
     let lame = format!(
         "{soa}lame.lab. 3600 IN NS ns1.lame.lab.\nlame.lab. 3600 IN NS ns2.lame.lab.\n\
          ns1.lame.lab. 3600 IN A {SILENT}\nns2.lame.lab. 3600 IN A {EXAMPLE}\nhost.lame.lab. 300 IN A 10.99.5.30\n",
         soa = soa("lame.lab.", "ns2.lame.lab.", 60)
     );
-    let test = format!(
-        "{soa}test. 3600 IN NS ns.test.\nns.test. 3600 IN A {TEST}\n\
-         ns.hosting.test. 3600 IN A {EXAMPLE}\nwww.hosting.test. 300 IN A 10.99.5.40\n",
-        soa = soa("test.", "ns.test.", 300)
+    let tld_example = format!(
+        "{soa}example. 3600 IN NS ns.example.\nns.example. 3600 IN A {TLD_EXAMPLE}\n\
+         ns.hosting.example. 3600 IN A {EXAMPLE}\nwww.hosting.example. 300 IN A 10.99.5.40\n",
+        soa = soa("example.", "ns.example.", 300)
     );
     let slow = format!(
         "{soa}slow.lab. 3600 IN NS ns.slow.lab.\nns.slow.lab. 3600 IN A {SLOW}\nhost.slow.lab. 300 IN A 10.99.5.50\n\
@@ -220,7 +220,7 @@ pub fn servers() -> Vec<Server> {
             format!("{EXAMPLE}@53"),
             vec![("example.lab.".into(), example), ("noglue.lab.".into(), noglue), ("lame.lab.".into(), lame)],
         ),
-        Server::unsigned("test", format!("{TEST}@53"), vec![("test.".into(), test)]),
+        Server::unsigned("tld-example", format!("{TLD_EXAMPLE}@53"), vec![("example.".into(), tld_example)]),
         Server::unsigned("slow", SLOW_BACKEND.to_string(), vec![("slow.lab.".into(), slow)]),
     ];
     servers.extend(crate::signed::servers());

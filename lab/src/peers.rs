@@ -10,8 +10,7 @@ use std::path::Path;
 /// the foreground with its files under `dir`. It validates from `anchor`
 /// when given one (the validator module), else only iterates. IPv6
 /// transport is off (the hierarchy is IPv4-only; trying IPv6 would only
-/// add timeouts). Unbound answers RFC 6761's `test.` itself by default;
-/// the lab delegates it, so that default is turned off.
+/// add timeouts).
 pub fn unbound_config(listen: &str, allow: &str, hints: &Path, anchor: Option<&Path>, dir: &Path) -> String {
     let modules = match anchor {
         Some(anchor) => format!("\"validator iterator\"\n    trust-anchor-file: \"{}\"", anchor.display()),
@@ -38,7 +37,6 @@ pub fn unbound_config(listen: &str, allow: &str, hints: &Path, anchor: Option<&P
          \x20   rrset-cache-size: 128m\n\
          \x20   so-reuseport: yes\n\
          \x20   module-config: {modules}\n\
-         \x20   local-zone: \"test.\" nodefault\n\
          remote-control:\n\
          \x20   control-enable: no\n",
         dir = dir.display(),

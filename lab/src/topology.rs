@@ -167,7 +167,13 @@ impl Lab {
     /// address (not a VIP: the XDP program passes its traffic), iterating
     /// from the same root hints as anycastd; returns the address to ask.
     pub fn start_unbound(&mut self) -> Result<&'static str, LabError> {
-        self.start_peer(Peer::Unbound, NODE4)?;
+        self.start_unbound_with("")
+    }
+
+    /// [`Lab::start_unbound`] with `extra` appended to its configuration
+    /// (clauses of their own: `server:` lines, `rpz:`).
+    pub fn start_unbound_with(&mut self, extra: &str) -> Result<&'static str, LabError> {
+        self.start_peer_with(Peer::Unbound, NODE4, extra)?;
         Ok(NODE4)
     }
 
@@ -176,6 +182,10 @@ impl Lab {
     /// the lab's root hints with an empty cache; returns its PID once it
     /// answers the client.
     pub fn start_peer(&mut self, peer: Peer, listen: &str) -> Result<u32, LabError> {
+        self.start_peer_with(peer, listen, "")
+    }
+
+    fn start_peer_with(&mut self, peer: Peer, listen: &str, extra: &str) -> Result<u32, LabError> {
         let dir = self.dir.join(peer.name());
         // An empty cache: kresd keeps its own on disk.
         let _ = std::fs::remove_dir_all(&dir);
@@ -199,7 +209,7 @@ impl Lab {
             }
         };
         let config = dir.join(config);
-        std::fs::write(&config, text)
+        std::fs::write(&config, format!("{text}{extra}"))
             .map_err(|source| LabError::Io { what: format!("writing {}", config.display()), source })?;
         let mut command = match peer {
             Peer::Unbound | Peer::ValidatingUnbound => {

@@ -14,7 +14,7 @@ fn corpus() -> Vec<(String, &'static str)> {
         questions.push((format!("h{i}.example.lab."), "A"));
         questions.push((format!("h{i}.example.lab."), "AAAA"));
     }
-    for zone in ["example.lab.", "lab.", "noglue.lab.", "lame.lab.", "slow.lab.", "test.", "hosting.test."] {
+    for zone in ["example.lab.", "lab.", "noglue.lab.", "lame.lab.", "slow.lab.", "example.", "hosting.example."] {
         questions.push((format!("no-such-name.{zone}"), "A"));
         questions.push((format!("deeper.no-such-name.{zone}"), "AAAA"));
     }
@@ -53,10 +53,10 @@ fn corpus() -> Vec<(String, &'static str)> {
         ("lame.lab.", "SOA"),
         ("host.slow.lab.", "A"),
         ("slow.lab.", "NS"),
-        ("www.hosting.test.", "A"),
-        ("ns.hosting.test.", "A"),
-        ("test.", "NS"),
-        ("test.", "SOA"),
+        ("www.hosting.example.", "A"),
+        ("ns.hosting.example.", "A"),
+        ("example.", "NS"),
+        ("example.", "SOA"),
     ] {
         questions.push((name.to_string(), rtype));
     }

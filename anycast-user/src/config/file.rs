@@ -14,6 +14,7 @@ use super::{
     dnstap::DnstapSection,
     error::ConfigError,
     fastpath::FastPathSection,
+    local::{BlocklistSection, LocalDataSection, LocalZoneSection, PolicySection},
     rate_limit::RateLimitSection,
     resolver::{CacheSection, ResolverSection},
     service::ServiceSection,
@@ -45,6 +46,14 @@ pub struct File {
     #[serde(default)]
     pub rate_limit: RateLimitSection,
     pub bgp: Option<BgpSection>,
+    #[serde(default)]
+    pub policy: PolicySection,
+    #[serde(default)]
+    pub local_zone: Vec<LocalZoneSection>,
+    #[serde(default)]
+    pub local_data: Vec<LocalDataSection>,
+    #[serde(default)]
+    pub blocklist: Vec<BlocklistSection>,
 }
 
 impl File {

@@ -9,7 +9,7 @@ use std::{
 
 use super::{file::File, resolver::ModeName, service::XdpMode};
 
-#[derive(Debug, Default, clap::Args)]
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct Flags {
     /// The configuration file (TOML).
     #[arg(long, short = 'c', value_name = "FILE")]

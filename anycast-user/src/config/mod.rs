@@ -1,7 +1,8 @@
 //! anycastd's configuration: one TOML file ([`file`]), plus command-line
 //! flags for the common settings ([`flags`]), which win over the file.
 //! Each section checks itself ([`service`], [`acl`], [`resolver`] with the
-//! cache, [`fastpath`], [`rate_limit`], [`announce`] with health, [`bgp`]);
+//! cache, [`fastpath`], [`rate_limit`], [`announce`] with health, [`bgp`],
+//! [`local`] zones and blocklists);
 //! a problem is reported with the key it concerns, and the daemon refuses
 //! to start rather than guess. Unknown keys are errors too: a misspelt key
 //! silently ignored is a setting silently lost.
@@ -16,6 +17,7 @@ pub mod error;
 pub mod fastpath;
 pub mod file;
 pub mod flags;
+pub mod local;
 pub mod rate_limit;
 pub mod resolver;
 pub mod service;
@@ -30,7 +32,7 @@ use service::ServiceSettings;
 
 use crate::{
     dnstap::DnstapSettings,
-    policy::{acl::Network, cookies::SecretSource, ratelimit::RateLimitSettings},
+    policy::{acl::Network, cookies::SecretSource, local::LocalSettings, ratelimit::RateLimitSettings},
     resolver::cache::CacheLimits,
     route::announce::AnnounceSettings,
 };
@@ -51,6 +53,8 @@ pub struct Config {
     pub fast_path: FastPathSettings,
     pub rate_limit: RateLimitSettings,
     pub announce: AnnounceSettings,
+    /// Local zones, local data and blocklists.
+    pub local: LocalSettings,
 }
 
 impl Config {
@@ -76,6 +80,7 @@ impl Config {
             fast_path: file.fastpath.check(cache.ttl.max_ttl)?,
             rate_limit: file.rate_limit.check()?,
             announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,
+            local: local::check(file.policy, file.local_zone, file.local_data, file.blocklist)?,
             cache,
             service,
         })

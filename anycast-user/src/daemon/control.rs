@@ -6,6 +6,7 @@
 //! - `purge NAME`: forgets NAME in the cache and in the fast path's map;
 //! - `top`: the names and clients of the sampled XDP answers since the
 //!   last `top` (see [`super::top`]);
+//! - `reload`: reads the configuration again (see [`super::reload`]);
 //! - `capture [count N] [seconds S] [client PREFIX] [name NAME]`: the
 //!   fast path's answers, as a pcap stream (see [`super::capture`]).
 
@@ -19,7 +20,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::{capture::Request, metrics, node::Node};
+use super::{capture::Request, metrics, node::Node, reload};
 use crate::{resolver::upstream::Upstream, server::listener::serve_each};
 
 /// Serves the control socket at `path` until `shutdown` turns true. A
@@ -83,9 +84,9 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
             Ok(name) => {
                 let cached = node.resolver.purge(&name);
                 let wire = name.to_lowercase().to_bytes().unwrap_or_default();
-                let hot = node.responder.hot.purge(&wire);
+                let hot = node.responder.hot.purge_where(|n| n == wire);
                 let fast = match &node.feed {
-                    Some(feed) => match feed.purge(&wire) {
+                    Some(feed) => match feed.purge_where(|n| n == wire) {
                         Ok(n) => n.to_string(),
                         Err(e) => format!("error ({e})"),
                     },
@@ -95,7 +96,19 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
             }
             Err(e) => format!("error: `{name}` is not a domain name: {e}\n"),
         },
-        _ => "error: commands are `stats`, `dump`, `purge NAME`, `top` and `capture ...`\n".to_string(),
+        (Some("reload"), None, _) => {
+            match reload::reload(&node.flags, &node.local, &node.responder.hot, node.feed.as_deref()) {
+                Ok(done) => {
+                    tracing::info!("{done} (ctl reload)");
+                    format!("{done}\n")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reload refused; the configuration in force is kept");
+                    format!("error: reload refused, the configuration in force is kept: {e}\n")
+                }
+            }
+        }
+        _ => "error: commands are `stats`, `dump`, `purge NAME`, `top`, `reload` and `capture ...`\n".to_string(),
     }
 }
 

@@ -3,8 +3,12 @@
 use std::net::SocketAddr;
 
 use crate::{
-    dnssec::anchors::AnchorError, fastpath::FastPathError, netlink::NetlinkError, policy::cookies::SecretError,
-    resolver::hints::HintsError, route::announce::AnnounceError,
+    dnssec::anchors::AnchorError,
+    fastpath::FastPathError,
+    netlink::NetlinkError,
+    policy::{cookies::SecretError, local::LoadError},
+    resolver::hints::HintsError,
+    route::announce::AnnounceError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +17,8 @@ pub enum DaemonError {
     Hints(#[from] HintsError),
     #[error(transparent)]
     Anchors(#[from] AnchorError),
+    #[error(transparent)]
+    Policy(#[from] LoadError),
     #[error(transparent)]
     CookieSecret(#[from] SecretError),
     #[error("{what} {addr}: {source}")]

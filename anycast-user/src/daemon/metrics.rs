@@ -20,6 +20,7 @@ use crate::{
     dnstap::TapStats,
     fastpath::tap::TapCounters,
     feed::Feed,
+    policy::local::Local,
     resolver::{Resolver, telemetry::LATENCY_BOUNDS, upstream::Upstream},
     route::{announce::Announcer, bgp::status::PeerStatus, bgp::status::SessionState, state::State},
     server::{hot::HotAnswers, listener::serve_each, stats::Stats},
@@ -34,6 +35,7 @@ pub fn render<U: Upstream>(node: &Node<U>) -> String {
         feeding(&mut out, feed);
     }
     announcing(&mut out, &node.announcer);
+    answering_locally(&mut out, &node.local);
     if let Some(stats) = node.tap.stats() {
         tapping(&mut out, stats, node.xdp_tap.as_ref());
     }
@@ -218,6 +220,25 @@ fn bgp_peers(out: &mut Exposition, peers: &[Arc<PeerStatus>]) {
 }
 
 /// What dnstap wrote and lost, and what the XDP program recorded for it.
+/// What the local zones and blocklists decided, and how big the lists
+/// are. Only the daemon's decisions count: the fast path's repeats of
+/// them are among its hits.
+fn answering_locally(out: &mut Exposition, local: &Local) {
+    let family = "anycast_policy_decisions_total";
+    let help = "Questions the local policy decided, by source (a blocklist's name, or local for the local zones) \
+                and action (data, alias, nodata, nxdomain, refuse, drop, passthru).";
+    out.family(family, "counter", help);
+    for (source, action, n) in local.counts() {
+        out.sample(family, &[("source", &source), ("action", action)], n);
+    }
+    let policy = local.policy();
+    out.family("anycast_blocklist_triggers", "gauge", "Triggers in each blocklist in force.");
+    for (list, n) in policy.list_sizes() {
+        out.sample("anycast_blocklist_triggers", &[("list", list)], n);
+    }
+    out.gauge("anycast_local_zones", "Local zones in force, the default ones included.", policy.zone_count());
+}
+
 fn tapping(out: &mut Exposition, stats: &TapStats, xdp: Option<&TapCounters>) {
     out.family(
         "anycast_dnstap_messages_total",

@@ -12,6 +12,7 @@ mod fast_path;
 pub mod metrics;
 pub mod node;
 mod probe;
+pub mod reload;
 mod sockets;
 mod top;
 pub mod top_view;
@@ -22,13 +23,17 @@ use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
-    config::{Config, dnssec::DnssecSettings},
+    config::{Config, dnssec::DnssecSettings, flags::Flags},
     dnssec::anchors::Anchors,
     dnstap::{Tap, Writer},
     fastpath::{FastPath, attachment::Attachment},
     feed::{self, Feed},
     notify,
-    policy::{acl::Acl, ratelimit::Limiter},
+    policy::{
+        acl::Acl,
+        local::{Local, LocalPolicy},
+        ratelimit::Limiter,
+    },
     resolver::{Mode, Resolver, Validation, hints::RootHints, upstream::NetUpstream, upstream_tap::UpstreamTap},
     route::announce::{self, Announcer},
     server::{
@@ -81,7 +86,7 @@ fn validation(dnssec: &DnssecSettings) -> Result<Validation, DaemonError> {
 /// Builds the node from `config` and starts serving; announcing comes
 /// last, so routers send traffic only once the node serves, and only
 /// while it is healthy.
-pub async fn start(config: Config) -> Result<Running, DaemonError> {
+pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError> {
     let mode = config.resolver.mode.clone().load_hints(|path| match path {
         Some(path) => RootHints::from_file(&path),
         None => Ok(RootHints::iana()),
@@ -99,10 +104,12 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
     };
     let forwarding = matches!(mode, Mode::Forward(_));
     let upstream = NetUpstream { timeout: config.resolver.query_timeout, tap: UpstreamTap::new(&tap, forwarding) };
+    let local = Arc::new(Local::new(LocalPolicy::load(&config.local)?));
     let resolver = Arc::new(
         Resolver::new(upstream, mode, config.resolver.limits, config.cache)
             .with_case_randomisation(config.resolver.randomise_case)
-            .with_validation(validation),
+            .with_validation(validation)
+            .with_local_policy(local.clone()),
     );
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
@@ -172,6 +179,8 @@ pub async fn start(config: Config) -> Result<Running, DaemonError> {
         xdp_tap: xdp_tap_counters,
         capture,
         top: Default::default(),
+        local,
+        flags,
     });
 
     let (stop_serving, serving) = watch::channel(false);
@@ -254,6 +263,15 @@ async fn serve(
 }
 
 impl Running {
+    /// SIGHUP: the configuration read again (see [`reload`]); logged.
+    pub fn reload(&self) {
+        let node = &self.node;
+        match reload::reload(&node.flags, &node.local, &node.responder.hot, node.feed.as_deref()) {
+            Ok(done) => tracing::info!("{done}"),
+            Err(e) => tracing::error!(error = %e, "reload refused; the configuration in force is kept"),
+        }
+    }
+
     /// Stops as `how` says; the VIPs go last (at once on [`Stop::Now`]),
     /// and the fast path with them: unpinned, the program is detached
     /// when the node is dropped. (A crash, unlike a stop, leaves it

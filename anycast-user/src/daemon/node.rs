@@ -9,9 +9,11 @@ use hickory_proto::op::Message;
 use super::{capture::Capture, top::Top};
 use crate::{
     answer_entry::AnswerEntry,
+    config::flags::Flags,
     dnstap::Tap,
     fastpath::tap::TapCounters,
     feed::Feed,
+    policy::local::Local,
     resolver::Resolver,
     route::announce::Announcer,
     server::respond::{AnswerSink, Responder},
@@ -31,6 +33,11 @@ pub struct Node<U> {
     pub capture: Option<Capture>,
     /// `ctl top`'s names and clients of the sampled XDP answers.
     pub top: Arc<Top>,
+    /// The local zones and blocklists the resolver answers from.
+    pub local: Arc<Local>,
+    /// The flags the daemon started with, to read the configuration again
+    /// with on reload.
+    pub flags: Flags,
 }
 
 /// The server offers its answers to the feed.

@@ -291,15 +291,15 @@ impl FastPath {
             .collect())
     }
 
-    /// Removes every entry for the name `wire` (lower-cased wire form; any
-    /// type, class or DO bit); returns how many there were.
-    pub fn purge(&mut self, wire: &[u8]) -> Result<usize, FastPathError> {
+    /// Removes every entry whose name (lower-cased wire form; any type,
+    /// class or DO bit) is `doomed`; returns how many there were.
+    pub fn purge_where(&mut self, doomed: impl Fn(&[u8]) -> bool) -> Result<usize, FastPathError> {
         let mut map = self.answers()?;
         let keys: Vec<AnswerKey> = map.keys().filter_map(Result::ok).collect();
         let mut removed = 0;
         for key in keys {
             if let Ok(value) = map.get(&key, 0)
-                && value.name[..value.name_len as usize] == *wire
+                && value.name.get(..value.name_len as usize).is_some_and(&doomed)
                 && map.remove(&key).is_ok()
             {
                 removed += 1;

@@ -107,10 +107,10 @@ impl Feed {
         self.fast_path.lock().expect("fast path lock").last_hit(key)
     }
 
-    /// Removes every entry for the name `wire` (lower-cased wire form);
+    /// Removes every entry whose name (lower-cased wire form) is `doomed`;
     /// returns how many there were.
-    pub fn purge(&self, wire: &[u8]) -> Result<usize, FastPathError> {
-        self.fast_path.lock().expect("fast path lock").purge(wire)
+    pub fn purge_where(&self, doomed: impl Fn(&[u8]) -> bool) -> Result<usize, FastPathError> {
+        self.fast_path.lock().expect("fast path lock").purge_where(doomed)
     }
 
     /// Answers tracked for refreshing.

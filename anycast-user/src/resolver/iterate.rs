@@ -17,52 +17,16 @@ use hickory_proto::{
 
 use super::{
     Budget, DNS_PORT, Mode, Resolver,
-    cache::{Found, Kind, Lookup, Trust},
+    cache::{Found, Lookup, Trust},
     case,
-    chain::{Chain, Part},
+    chain::{Ask, Chain, Next, Step},
     failure::Failure,
+    local::LocalStep,
     outgoing_query,
     telemetry::Exchange,
     upstream::{Upstream, UpstreamError},
 };
 use crate::dnssec;
-
-/// Where a step leaves the CNAME chain.
-pub(super) enum Next {
-    /// The chain ends with this RCODE and part.
-    End(ResponseCode, Part),
-    /// A CNAME link, and its target to follow.
-    Follow(Box<(Part, Name)>),
-}
-
-/// What one step found for the name being resolved.
-pub(super) enum Step {
-    Records(Found),
-    /// The CNAME RRset (one record, then its RRSIGs).
-    Cname(Found),
-    NoData(Found),
-    NxDomain(Found),
-}
-
-impl Step {
-    /// Where the step for (name, type) leaves the chain.
-    pub(super) fn next(self, name: &Name, rtype: RecordType) -> Next {
-        let part = |rtype, kind, found| Part { name: name.clone(), rtype, kind, found };
-        match self {
-            Step::Cname(found) => {
-                let target = found.records.iter().find_map(|r| match &r.data {
-                    RData::CNAME(target) => Some(target.0.clone()),
-                    _ => None,
-                });
-                let target = target.expect("a CNAME step holds a CNAME");
-                Next::Follow(Box::new((part(RecordType::CNAME, Kind::Records, found), target)))
-            }
-            Step::Records(found) => Next::End(ResponseCode::NoError, part(rtype, Kind::Records, found)),
-            Step::NoData(found) => Next::End(ResponseCode::NoError, part(rtype, Kind::NoData, found)),
-            Step::NxDomain(found) => Next::End(ResponseCode::NXDomain, part(rtype, Kind::NxDomain, found)),
-        }
-    }
-}
 
 /// How a reply from a server of `zone` reads.
 #[derive(Debug, PartialEq, Eq)]
@@ -100,9 +64,9 @@ enum Reply {
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, Failure>> + Send + 'a>>;
 
 impl<U: Upstream> Resolver<U> {
-    /// Follows (name, type) through CNAMEs until an answer or a negative;
-    /// `afresh`, the first step is asked of the servers whatever the cache
-    /// holds.
+    /// Follows (name, type) through CNAMEs until an answer or a negative.
+    /// For a client's question the local policy has the first word on
+    /// every link (see `local`).
     pub(super) fn resolve_name<'a>(
         &'a self,
         name: Name,
@@ -110,21 +74,34 @@ impl<U: Upstream> Resolver<U> {
         class: DNSClass,
         budget: &'a mut Budget,
         depth: u32,
-        afresh: bool,
+        ask: Ask,
     ) -> Boxed<'a, Chain> {
         Box::pin(async move {
             let mut parts = Vec::new();
             let mut current = name;
             for link in 0..=self.limits.max_cname {
-                let cached = if afresh && link == 0 { None } else { self.cached_step(&current, rtype, class) };
-                let step = match cached {
-                    Some(step) => step,
-                    None => self.step(&current, rtype, class, budget, depth).await?,
+                let local = match ask {
+                    Ask::Client { .. } => self.local_step(&current, rtype, link == 0),
+                    Ask::Internal => LocalStep::Resolve,
+                };
+                let step = match local {
+                    LocalStep::Step(step) => step,
+                    LocalStep::Stop { dropped } => {
+                        return Ok(Chain { rcode: ResponseCode::Refused, parts: Vec::new(), dropped });
+                    }
+                    LocalStep::Resolve => {
+                        let afresh = matches!(ask, Ask::Client { afresh: true }) && link == 0;
+                        let cached = if afresh { None } else { self.cached_step(&current, rtype, class) };
+                        match cached {
+                            Some(step) => step,
+                            None => self.step(&current, rtype, class, budget, depth).await?,
+                        }
+                    }
                 };
                 match step.next(&current, rtype) {
                     Next::End(rcode, end) => {
                         parts.push(end);
-                        return Ok(Chain { rcode, parts });
+                        return Ok(Chain { rcode, parts, dropped: false });
                     }
                     Next::Follow(link) => {
                         let (cname, target) = *link;
@@ -290,7 +267,7 @@ impl<U: Upstream> Resolver<U> {
         for ns in ns_names.iter().filter(|ns| !zone.zone_of(ns)) {
             budget.spend_ns_lookup()?;
             for rtype in [RecordType::A, RecordType::AAAA] {
-                let found = self.resolve_name(ns.clone(), rtype, class, budget, depth + 1, false).await;
+                let found = self.resolve_name(ns.clone(), rtype, class, budget, depth + 1, Ask::Internal).await;
                 if let Err(Failure::Budget(what)) = found {
                     return Err(Failure::Budget(what));
                 }

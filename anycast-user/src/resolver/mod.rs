@@ -21,6 +21,7 @@ mod chain;
 pub mod failure;
 pub mod hints;
 mod iterate;
+mod local;
 mod outstanding;
 mod rechecks;
 pub mod servers;
@@ -51,7 +52,7 @@ use tokio::sync::OnceCell;
 
 use self::{
     cache::{Cache, CacheLimits},
-    chain::Chain,
+    chain::{Ask, Chain},
     failure::Failure,
     hints::RootHints,
     servers::ServerStats,
@@ -60,10 +61,13 @@ use self::{
     upstream::Upstream,
     zones::Zones,
 };
-use crate::dnssec::{
-    self, Security,
-    anchors::Anchors,
-    verify::{Memo, Work, WorkLimits},
+use crate::{
+    dnssec::{
+        self, Security,
+        anchors::Anchors,
+        verify::{Memo, Work, WorkLimits},
+    },
+    policy::local::Local,
 };
 
 /// Verified signatures remembered (each its key, data and signature: a few
@@ -147,6 +151,9 @@ pub struct Answer {
     pub stale: bool,
     /// What validation says of the whole answer.
     pub security: Security,
+    /// The local policy says: no response at all (a `deny` zone, an RPZ
+    /// drop). The RCODE is REFUSED, for whoever does not look.
+    pub dropped: bool,
 }
 
 impl Answer {
@@ -157,6 +164,7 @@ impl Answer {
             authorities: Vec::new(),
             stale: false,
             security: Security::Unchecked,
+            dropped: false,
         }
     }
 
@@ -175,7 +183,7 @@ impl Answer {
                 }
             }
         }
-        Answer { rcode: chain.rcode, answers, authorities, stale, security }
+        Answer { rcode: chain.rcode, answers, authorities, stale, security, dropped: chain.dropped }
     }
 
     /// The answer and authority sections for a client: a client without
@@ -243,6 +251,8 @@ pub struct Resolver<U> {
     validation: Option<Validation>,
     zones: Mutex<Zones>,
     memo: Memo,
+    /// The local zones and blocklists, asked before anything else.
+    local: Arc<Local>,
     pub stats: ResolverStats,
 }
 
@@ -266,8 +276,16 @@ impl<U: Upstream> Resolver<U> {
             validation: None,
             zones: Mutex::new(Zones::default()),
             memo: Memo::new(MEMO_CAPACITY),
+            local: Arc::default(),
             stats: ResolverStats::default(),
         }
+    }
+
+    /// The resolver answering from `local` what the policy answers (none
+    /// by default).
+    pub fn with_local_policy(mut self, local: Arc<Local>) -> Resolver<U> {
+        self.local = local;
+        self
     }
 
     /// The resolver validating with `validation` (off when None, the
@@ -333,7 +351,7 @@ impl<U: Upstream> Resolver<U> {
             Budget { queries_left: self.limits.max_queries, ns_lookups_left: self.limits.max_ns_lookups, work };
         let (name, rtype, class) = (question.name().clone(), question.query_type(), question.query_class());
         let work = async {
-            let chain = self.resolve_name(name, rtype, class, &mut budget, 0, afresh).await?;
+            let chain = self.resolve_name(name, rtype, class, &mut budget, 0, Ask::Client { afresh }).await?;
             self.validate(chain, class, &mut budget).await
         };
         let outcome = tokio::time::timeout(self.limits.deadline, work).await.unwrap_or(Err(Failure::Deadline));

@@ -12,8 +12,8 @@ use hickory_proto::op::Query;
 use super::{
     Answer, Resolver,
     cache::Trust,
-    chain::Chain,
-    iterate::{Next, step_from},
+    chain::{Chain, Next},
+    iterate::step_from,
     question_key,
     telemetry::Source,
     upstream::Upstream,
@@ -63,7 +63,7 @@ impl<U: Upstream> Resolver<U> {
             match step_from(lookup, &name, rtype)?.next(&name, rtype) {
                 Next::End(rcode, end) => {
                     parts.push(end);
-                    let chain = Chain { rcode, parts };
+                    let chain = Chain { rcode, parts, dropped: false };
                     return any_stale.get().then(|| Answer::from_chain(chain, true));
                 }
                 Next::Follow(link) => {

@@ -126,6 +126,7 @@ async fn out_of_bailiwick_records_are_not_believed() {
             authorities: vec![],
             stale: false,
             security: crate::dnssec::Security::Unchecked,
+            dropped: false,
         }),
         vec!["10.53.0.9"]
     );

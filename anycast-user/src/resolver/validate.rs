@@ -30,7 +30,7 @@ use hickory_proto::{
 use super::{
     Answer, Budget, Resolver,
     cache::{BOGUS_TTL, Kind, Verdict},
-    chain::{Chain, Part},
+    chain::{Ask, Chain, Part},
     failure::Failure,
     iterate::rrsets,
     upstream::Upstream,
@@ -202,7 +202,7 @@ impl<U: Upstream> Resolver<U> {
         class: DNSClass,
         budget: &mut Budget,
     ) -> Result<Zone, Failure> {
-        let chain = self.resolve_name(name.clone(), RecordType::DS, class, budget, 0, false).await?;
+        let chain = self.resolve_name(name.clone(), RecordType::DS, class, budget, 0, Ask::Internal).await?;
         let (Some(end), 1) = (chain.parts.last(), chain.parts.len()) else {
             // A CNAME: no zone starts here (a zone apex has no CNAME).
             return Ok(parent);
@@ -243,7 +243,7 @@ impl<U: Upstream> Resolver<U> {
         class: DNSClass,
         budget: &mut Budget,
     ) -> Result<Zone, Failure> {
-        let chain = self.resolve_name(apex.clone(), RecordType::DNSKEY, class, budget, 0, false).await?;
+        let chain = self.resolve_name(apex.clone(), RecordType::DNSKEY, class, budget, 0, Ask::Internal).await?;
         let now = Instant::now();
         let zone = |trust, expires| Zone { apex: apex.clone(), trust, expires };
         let found = match chain.parts.as_slice() {

@@ -162,16 +162,16 @@ impl HotAnswers {
         Some(Found { rcode: stored.rcode, len: out.len() })
     }
 
-    /// Forgets every answer for the lower-cased wire name `name`; how many.
-    pub fn purge(&self, name: &[u8]) -> usize {
-        let hash = hash::name(name, &self.hash_key);
+    /// Forgets every answer whose lower-cased wire name is `doomed`; how
+    /// many.
+    pub fn purge_where(&self, doomed: impl Fn(&[u8]) -> bool) -> usize {
         let mut purged = 0;
         for shard in self.shards.iter() {
             let mut guard = shard.lock().expect("hot answers lock");
             let shard = &mut *guard;
             for generation in [&mut shard.newer, &mut shard.older] {
                 let before = generation.len();
-                generation.retain(|key, stored| key.name_hash != hash || *stored.name != *name);
+                generation.retain(|_, stored| !doomed(&stored.name));
                 purged += before - generation.len();
             }
         }
@@ -316,7 +316,11 @@ mod tests {
             Hot::Missed,
             "outside the ACL"
         );
-        assert_eq!(r.hot.purge(b"\x03www\x07example\x03lab\x00"), 1, "one entry answers with and without EDNS");
+        assert_eq!(
+            r.hot.purge_where(|n| n == b"\x03www\x07example\x03lab\x00"),
+            1,
+            "one entry answers with and without EDNS"
+        );
         assert_eq!(hot(&r, &warm(None)).0, Hot::Missed, "purged");
     }
 

@@ -186,6 +186,9 @@ impl<U: Upstream> Responder<U> {
         }
 
         let answer = self.resolver.resolve(question).await;
+        if answer.dropped {
+            return None;
+        }
         Some(self.answered(id, flags, &parsed, edns, transport, &answer))
     }
 
