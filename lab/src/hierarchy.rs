@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | 10.99.2.10 | `.` (signed, NSEC) | referrals to lab. and example. with glue and no DS, to sec. with its DS |
 //! | 10.99.2.11 | `lab.` | a delegation with glue (example.lab.), one without (noglue.lab., NS in example.), one lame (lame.lab.: one NS never answers), one slow (slow.lab.), one to a hundred name servers that do not exist (nxns.lab., NXNS) |
-//! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.` | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL, MX, TXT, SRV, wildcards (one with TTL 86400, for floods), a 3-record RRset |
+//! | 10.99.2.12 | `example.lab.`, `noglue.lab.`, `lame.lab.`, and `intranet.` and `partner.`, which no one delegates (for stub and forward zones) | hosts, NXDOMAIN, NODATA, CNAME chains across zones, an answer too big for UDP, a 5-second TTL, MX, TXT, SRV, wildcards (one with TTL 86400, for floods), a 3-record RRset |
 //! | 10.99.2.13 | `example.` | `www.hosting.example.`, and `ns.hosting.example.` (noglue.lab.'s server) |
 //! | 10.99.2.14 | - | a server that never answers (UDP and TCP) |
 //! | 10.99.4.2 | `slow.lab.` | answers 250 ms late (knotd behind a delaying proxy); a wildcard, for forgers to race |
@@ -198,6 +198,16 @@ pub fn servers() -> Vec<Server> {
          ns1.lame.lab. 3600 IN A {SILENT}\nns2.lame.lab. 3600 IN A {EXAMPLE}\nhost.lame.lab. 300 IN A 10.99.5.30\n",
         soa = soa("lame.lab.", "ns2.lame.lab.", 60)
     );
+    // Zones no one delegates, reached only through a stub or forward zone.
+    let intranet = format!(
+        "{soa}intranet. 3600 IN NS ns.intranet.\nns.intranet. 3600 IN A {EXAMPLE}\n\
+         www.intranet. 300 IN A 10.99.7.1\nwiki.intranet. 300 IN CNAME www.intranet.\n",
+        soa = soa("intranet.", "ns.intranet.", 60)
+    );
+    let partner = format!(
+        "{soa}partner. 3600 IN NS ns.partner.\nns.partner. 3600 IN A {EXAMPLE}\nwww.partner. 300 IN A 10.99.7.2\n",
+        soa = soa("partner.", "ns.partner.", 60)
+    );
     let tld_example = format!(
         "{soa}example. 3600 IN NS ns.example.\nns.example. 3600 IN A {TLD_EXAMPLE}\n\
          ns.hosting.example. 3600 IN A {EXAMPLE}\nwww.hosting.example. 300 IN A 10.99.5.40\n",
@@ -218,7 +228,13 @@ pub fn servers() -> Vec<Server> {
         Server::unsigned(
             "example",
             format!("{EXAMPLE}@53"),
-            vec![("example.lab.".into(), example), ("noglue.lab.".into(), noglue), ("lame.lab.".into(), lame)],
+            vec![
+                ("example.lab.".into(), example),
+                ("noglue.lab.".into(), noglue),
+                ("lame.lab.".into(), lame),
+                ("intranet.".into(), intranet),
+                ("partner.".into(), partner),
+            ],
         ),
         Server::unsigned("tld-example", format!("{TLD_EXAMPLE}@53"), vec![("example.".into(), tld_example)]),
         Server::unsigned("slow", SLOW_BACKEND.to_string(), vec![("slow.lab.".into(), slow)]),

@@ -1,15 +1,20 @@
 //! Operator policy in the lab: anycastd and Unbound (Debian) given the same
-//! local zones, local data and RPZ file (and anycastd a hosts-style list,
-//! which Unbound gets as local data), asked the same questions. The RCODE
+//! local zones, local data, RPZ file, stub zone and forward zone (to zones
+//! no one delegates), and anycastd a hosts-style list, which Unbound gets
+//! as local data; asked the same questions. The RCODE
 //! and the answer RRsets must be the same (TTLs and order aside), on the
 //! daemon's path (the first ask) and on the fast path's (a repeat). A
-//! reload under a steady stream takes effect, purges what it changes from
-//! both paths and loses no query; a broken file on reload is refused and
+//! reload under a steady stream takes effect (new data, a list entry, a
+//! stub zone gone), purges what it changes from both paths and the cache,
+//! and loses no query; a broken file on reload is refused and
 //! the policy in force kept.
 
 use std::{path::Path, sync::Mutex, time::Duration};
 
-use anycast_lab::topology::{Lab, VIP4};
+use anycast_lab::{
+    hierarchy::EXAMPLE,
+    topology::{Lab, VIP4},
+};
 use anycast_tests::{
     lab::{DigAnswer, lab_with_anycastd, series, try_dig},
     traffic::Traffic,
@@ -102,6 +107,13 @@ fn corpus() -> (Vec<Question>, Vec<Question>) {
         ("x.invalid.", "A"),
         ("hidden.onion.", "A"),
         ("router.home.arpa.", "A"),
+        ("www.intranet.", "A"),
+        ("wiki.intranet.", "A"),
+        ("nope.intranet.", "A"),
+        ("intranet.", "SOA"),
+        ("www.partner.", "A"),
+        ("www.partner.", "AAAA"),
+        ("nope.partner.", "A"),
     ];
     let dropped = vec![("quiet.lab.", "A"), ("x.quiet.lab.", "TXT"), ("host.noglue.lab.", "A")];
     (answered, dropped)
@@ -118,7 +130,10 @@ fn anycastd_policy(dir: &Path) -> String {
     }
     text += &format!(
         "[[blocklist]]\nname = \"rpz\"\nfile = \"{}\"\nformat = \"rpz\"\norigin = \"rpz.lab.\"\n\
-         [[blocklist]]\nname = \"ads\"\nfile = \"{}\"\nformat = \"hosts\"\nttl = 300\n",
+         [[blocklist]]\nname = \"ads\"\nfile = \"{}\"\nformat = \"hosts\"\nttl = 300\n\
+         [[stub_zone]]\nname = \"intranet.\"\nservers = [\"{EXAMPLE}\"]\n\
+         [[forward_zone]]\nname = \"partner.\"\nforwarders = [\"{EXAMPLE}\"]\n\
+         [dnssec]\nnegative_trust_anchors = [\"intranet.\", \"partner.\"]\n",
         dir.join("block.rpz").display(),
         dir.join("ads.hosts").display()
     );
@@ -135,7 +150,12 @@ fn unbound_policy(dir: &Path) -> String {
     for record in DATA.iter().chain(&hosts) {
         text += &format!("    local-data: '{record}'\n");
     }
-    text + &format!("rpz:\n    name: \"rpz.lab.\"\n    zonefile: \"{}\"\n", dir.join("block.rpz").display())
+    text + &format!(
+        "rpz:\n    name: \"rpz.lab.\"\n    zonefile: \"{}\"\n\
+         stub-zone:\n    name: \"intranet.\"\n    stub-addr: {EXAMPLE}\n\
+         forward-zone:\n    name: \"partner.\"\n    forward-addr: {EXAMPLE}\n",
+        dir.join("block.rpz").display()
+    )
 }
 
 /// A scratch directory, removed even when the test fails.
@@ -235,10 +255,13 @@ fn a_reload_under_a_stream_takes_effect_loses_nothing_and_refuses_a_broken_file(
     for _ in 0..2 {
         assert_eq!(answer("new.corp.lab.").0, "NXDOMAIN");
         assert_eq!(answer("www.hosting.example.").1, vec!["www.hosting.example. a 10.99.5.40".to_string()]);
+        assert_eq!(answer("www.intranet.").1, vec!["www.intranet. a 10.99.7.1".to_string()], "through the stub");
     }
     let stream = Traffic::stream(&lab.client, VIP4, "www.corp.lab.", 200, 6.0, 1.0, None);
     std::thread::sleep(Duration::from_secs(2));
-    let changed = format!("{config}[[local_data]]\nrecord = 'new.corp.lab. 300 IN A 10.77.0.5'\n");
+    let stub = format!("[[stub_zone]]\nname = \"intranet.\"\nservers = [\"{EXAMPLE}\"]\n");
+    assert!(config.contains(&stub));
+    let changed = format!("{}[[local_data]]\nrecord = 'new.corp.lab. 300 IN A 10.77.0.5'\n", config.replace(&stub, ""));
     std::fs::write(scratch.0.join("anycastd.toml"), changed).expect("rewriting the config");
     std::fs::write(scratch.0.join("ads.hosts"), format!("{HOSTS}0.0.0.0 www.hosting.example\n")).expect("the list");
     let hup = std::process::Command::new("kill").args(["-HUP", &pid.to_string()]).status().expect("kill -HUP");
@@ -248,6 +271,9 @@ fn a_reload_under_a_stream_takes_effect_loses_nothing_and_refuses_a_broken_file(
     assert_eq!(reloaded.0, ("NOERROR".to_string(), vec!["new.corp.lab. a 10.77.0.5".to_string()]), "new local data");
     assert_eq!(reloaded.1.1, vec!["www.hosting.example. a 0.0.0.0".to_string()], "the reloaded list");
     assert_eq!(answer("www.hosting.example.").1, reloaded.1.1, "and its repeat, from either path");
+    for _ in 0..2 {
+        assert_eq!(answer("www.intranet.").0, "NXDOMAIN", "the stub zone is gone: the root has no intranet.");
+    }
 
     std::fs::write(scratch.0.join("block.rpz"), "this is not a zone file\n").expect("breaking the RPZ");
     let refused = lab.control("reload").expect("ctl reload");

@@ -17,6 +17,7 @@ use super::{
     local::{BlocklistSection, LocalDataSection, LocalZoneSection, PolicySection},
     rate_limit::RateLimitSection,
     resolver::{CacheSection, ResolverSection},
+    routes::{ForwardZoneSection, StubZoneSection},
     service::ServiceSection,
 };
 
@@ -54,6 +55,10 @@ pub struct File {
     pub local_data: Vec<LocalDataSection>,
     #[serde(default)]
     pub blocklist: Vec<BlocklistSection>,
+    #[serde(default)]
+    pub forward_zone: Vec<ForwardZoneSection>,
+    #[serde(default)]
+    pub stub_zone: Vec<StubZoneSection>,
 }
 
 impl File {

@@ -2,7 +2,7 @@
 //! flags for the common settings ([`flags`]), which win over the file.
 //! Each section checks itself ([`service`], [`acl`], [`resolver`] with the
 //! cache, [`fastpath`], [`rate_limit`], [`announce`] with health, [`bgp`],
-//! [`local`] zones and blocklists);
+//! [`local`] zones and blocklists, forward and stub zones in [`routes`]);
 //! a problem is reported with the key it concerns, and the daemon refuses
 //! to start rather than guess. Unknown keys are errors too: a misspelt key
 //! silently ignored is a setting silently lost.
@@ -20,6 +20,7 @@ pub mod flags;
 pub mod local;
 pub mod rate_limit;
 pub mod resolver;
+pub mod routes;
 pub mod service;
 
 use dnssec::DnssecSettings;
@@ -33,7 +34,7 @@ use service::ServiceSettings;
 use crate::{
     dnstap::DnstapSettings,
     policy::{acl::Network, cookies::SecretSource, local::LocalSettings, ratelimit::RateLimitSettings},
-    resolver::cache::CacheLimits,
+    resolver::{cache::CacheLimits, routes::Routes},
     route::announce::AnnounceSettings,
 };
 
@@ -55,6 +56,8 @@ pub struct Config {
     pub announce: AnnounceSettings,
     /// Local zones, local data and blocklists.
     pub local: LocalSettings,
+    /// Forward and stub zones.
+    pub routes: Routes,
 }
 
 impl Config {
@@ -81,6 +84,7 @@ impl Config {
             rate_limit: file.rate_limit.check()?,
             announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,
             local: local::check(file.policy, file.local_zone, file.local_data, file.blocklist)?,
+            routes: routes::check(file.forward_zone, file.stub_zone)?,
             cache,
             service,
         })

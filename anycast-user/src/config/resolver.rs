@@ -158,6 +158,6 @@ impl CacheSection {
     }
 }
 
-fn parse_forwarder(text: &str) -> Option<SocketAddr> {
+pub(super) fn parse_forwarder(text: &str) -> Option<SocketAddr> {
     text.parse::<SocketAddr>().ok().or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)))
 }

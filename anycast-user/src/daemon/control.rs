@@ -96,18 +96,16 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
             }
             Err(e) => format!("error: `{name}` is not a domain name: {e}\n"),
         },
-        (Some("reload"), None, _) => {
-            match reload::reload(&node.flags, &node.local, &node.responder.hot, node.feed.as_deref()) {
-                Ok(done) => {
-                    tracing::info!("{done} (ctl reload)");
-                    format!("{done}\n")
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "reload refused; the configuration in force is kept");
-                    format!("error: reload refused, the configuration in force is kept: {e}\n")
-                }
+        (Some("reload"), None, _) => match reload::reload(node) {
+            Ok(done) => {
+                tracing::info!("{done} (ctl reload)");
+                format!("{done}\n")
             }
-        }
+            Err(e) => {
+                tracing::error!(error = %e, "reload refused; the configuration in force is kept");
+                format!("error: reload refused, the configuration in force is kept: {e}\n")
+            }
+        },
         _ => "error: commands are `stats`, `dump`, `purge NAME`, `top`, `reload` and `capture ...`\n".to_string(),
     }
 }

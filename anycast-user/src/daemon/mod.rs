@@ -109,7 +109,8 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
         Resolver::new(upstream, mode, config.resolver.limits, config.cache)
             .with_case_randomisation(config.resolver.randomise_case)
             .with_validation(validation)
-            .with_local_policy(local.clone()),
+            .with_local_policy(local.clone())
+            .with_routes(config.routes.clone()),
     );
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
@@ -266,7 +267,7 @@ impl Running {
     /// SIGHUP: the configuration read again (see [`reload`]); logged.
     pub fn reload(&self) {
         let node = &self.node;
-        match reload::reload(&node.flags, &node.local, &node.responder.hot, node.feed.as_deref()) {
+        match reload::reload(node) {
             Ok(done) => tracing::info!("{done}"),
             Err(e) => tracing::error!(error = %e, "reload refused; the configuration in force is kept"),
         }

@@ -1,21 +1,23 @@
 //! Reload (SIGHUP, `anycastd ctl reload`): the configuration file read
 //! again with the flags the daemon started with, and what it says of the
-//! local policy (`[policy]`, local zones and data, blocklists) put in
-//! force whole. A file or list with an error is refused and the policy in
-//! force kept. Whatever the daemon's hot answers and the fast path's map
-//! hold at or below a name either policy answers for is purged, so the
-//! new policy is what both paths serve from the next query on; the fast
-//! path answers everything else throughout.
+//! local policy (`[policy]`, local zones and data, blocklists) and of the
+//! forward and stub zones put in force whole. A file or list with an
+//! error is refused and everything in force kept. Whatever the daemon's
+//! hot answers and the fast path's map hold at or below a name either
+//! policy answers for, or a zone whose route changed, is purged (and the
+//! cache under those zones), so the new configuration is what both paths
+//! serve from the next query on; the fast path answers everything else
+//! throughout.
 
 use std::collections::HashSet;
 
 use hickory_proto::serialize::binary::BinEncodable;
 
+use super::node::Node;
 use crate::{
-    config::{Config, error::ConfigError, flags::Flags},
-    feed::Feed,
-    policy::local::{LoadError, Local, LocalPolicy},
-    server::hot::HotAnswers,
+    config::{Config, error::ConfigError},
+    policy::local::{LoadError, LocalPolicy},
+    resolver::{routes::Routes, upstream::Upstream},
     wire,
 };
 
@@ -27,19 +29,22 @@ pub enum ReloadError {
     Policy(#[from] LoadError),
 }
 
-/// Reads the configuration `flags` name again and puts its local policy
-/// in force; a line that says what is now in force and what was purged.
-pub fn reload(flags: &Flags, local: &Local, hot: &HotAnswers, feed: Option<&Feed>) -> Result<String, ReloadError> {
-    let config = Config::load(flags)?;
+/// Reads the configuration the node's flags name again and puts its
+/// local policy and routes in force; a line that says what is now in
+/// force and what was purged.
+pub fn reload<U: Upstream>(node: &Node<U>) -> Result<String, ReloadError> {
+    let config = Config::load(&node.flags)?;
     let policy = LocalPolicy::load(&config.local)?;
-    let old = local.policy();
-    let roots: HashSet<Vec<u8>> =
+    let old = node.local.policy();
+    let mut roots: HashSet<Vec<u8>> =
         old.roots().chain(policy.roots()).filter_map(|name| name.to_lowercase().to_bytes().ok()).collect();
-    let summary = summary(&policy);
-    local.replace(policy);
+    let summary = summary(&policy, &config.routes);
+    node.local.replace(policy);
+    let rerouted = node.resolver.replace_routes(config.routes);
+    roots.extend(rerouted.iter().filter_map(|zone| zone.to_bytes().ok()));
     let doomed = |name: &[u8]| wire::suffixes(name).any(|suffix| roots.contains(suffix));
-    let hot_purged = hot.purge_where(doomed);
-    let fast_purged = match feed.map(|feed| feed.purge_where(doomed)) {
+    let hot_purged = node.responder.hot.purge_where(doomed);
+    let fast_purged = match node.feed.as_ref().map(|feed| feed.purge_where(doomed)) {
         None => "off".to_string(),
         Some(Ok(n)) => n.to_string(),
         Some(Err(e)) => format!("error ({e})"),
@@ -47,9 +52,9 @@ pub fn reload(flags: &Flags, local: &Local, hot: &HotAnswers, feed: Option<&Feed
     Ok(format!("reloaded: {summary}; purged hot answers {hot_purged}, fast path entries {fast_purged}"))
 }
 
-/// The zones and lists of `policy`, in a few words.
-fn summary(policy: &LocalPolicy) -> String {
+/// The zones, lists and routes in force, in a few words.
+fn summary(policy: &LocalPolicy, routes: &Routes) -> String {
     let lists: Vec<String> = policy.list_sizes().map(|(name, n)| format!("{name} ({n} triggers)")).collect();
     let lists = if lists.is_empty() { "none".to_string() } else { lists.join(", ") };
-    format!("{} local zones, blocklists {lists}", policy.zone_count())
+    format!("{} local zones, blocklists {lists}, {} forward and stub zones", policy.zone_count(), routes.len())
 }

@@ -389,16 +389,15 @@ impl Cache {
         self.rrsets.get(&Key::new(name, rtype, class)).filter(|e| e.expires > now).map(|e| e.trust)
     }
 
-    /// Forgets everything about `name` (every type); true if anything was
-    /// cached.
-    pub fn purge(&mut self, name: &Name) -> bool {
-        let name = name.to_lowercase();
+    /// Forgets everything about the names (lower-cased) that are
+    /// `doomed`, every type; how many entries went.
+    pub fn purge_where(&mut self, doomed: impl Fn(&Name) -> bool) -> usize {
         let before = self.len();
-        self.rrsets.retain(|k, _| k.name != name);
-        self.nodata.retain(|k, _| k.name != name);
-        self.nxdomain.retain(|(n, _), _| *n != name);
+        self.rrsets.retain(|k, _| !doomed(&k.name));
+        self.nodata.retain(|k, _| !doomed(&k.name));
+        self.nxdomain.retain(|(n, _), _| !doomed(n));
         self.recount();
-        self.len() != before
+        before - self.len()
     }
 
     /// Every live RRset, TTLs aged, for dumping.
@@ -650,7 +649,7 @@ mod tests {
         cache.insert_rrset(vec![big(1000)], Trust::Answer, t0);
         cache.insert_rrset(vec![big(1000)], Trust::Answer, t0);
         let counted = cache.bytes();
-        cache.purge(&name("big1000.example."));
+        cache.purge_where(|n| *n == name("big1000.example."));
         assert!(cache.bytes() < counted);
         let after_purge = cache.bytes();
         cache.recount();
@@ -705,13 +704,16 @@ mod tests {
     }
 
     #[test]
-    fn purge_forgets_every_type_of_a_name() {
+    fn purge_forgets_every_type_of_the_names_doomed() {
         let t0 = Instant::now();
         let mut cache = Cache::new(CacheLimits::default());
         cache.insert_rrset(vec![a("www.example.", 300, 1)], Trust::Answer, t0);
+        cache.insert_rrset(vec![a("www.other.", 300, 2)], Trust::Answer, t0);
         cache.insert_negative(&name("www.example."), Some(RecordType::MX), DNSClass::IN, vec![soa(300, 300)], t0);
-        assert!(cache.purge(&name("WWW.example.")));
-        assert!(cache.is_empty());
-        assert!(!cache.purge(&name("www.example.")));
+        cache.insert_negative(&name("x.www.example."), None, DNSClass::IN, vec![soa(300, 300)], t0);
+        let zone = name("example.");
+        assert_eq!(cache.purge_where(|n| zone.zone_of(n)), 3, "the zone's names, every kind of entry");
+        assert_eq!(cache.len(), 1, "the other zone's name is kept");
+        assert_eq!(cache.purge_where(|n| zone.zone_of(n)), 0);
     }
 }

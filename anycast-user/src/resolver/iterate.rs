@@ -23,6 +23,7 @@ use super::{
     failure::Failure,
     local::LocalStep,
     outgoing_query,
+    routes::Route,
     telemetry::Exchange,
     upstream::{Upstream, UpstreamError},
 };
@@ -122,7 +123,9 @@ impl<U: Upstream> Resolver<U> {
     }
 
     /// One step for (name, type): ask the forwarders, or walk down from the
-    /// closest known zone cut.
+    /// closest known zone cut, as the route of the zone the answer is in
+    /// says (the resolver's mode where none does). A DS RRset is the
+    /// parent's (RFC 4035 3.1.4.1): asked of the zone above the name.
     async fn step(
         &self,
         name: &Name,
@@ -131,56 +134,104 @@ impl<U: Upstream> Resolver<U> {
         budget: &mut Budget,
         depth: u32,
     ) -> Result<Step, Failure> {
-        match &self.mode {
-            Mode::Forward(forwarders) => {
-                let servers: Vec<SocketAddr> = forwarders.clone();
-                let reply = self.ask(&Name::root(), servers, name, rtype, class, true, budget).await?;
-                self.take(reply, name, rtype, class, &Name::root()).ok_or_else(|| Failure::NoServer(Name::root()))
+        let above = match rtype {
+            RecordType::DS if !name.is_root() => name.base_name(),
+            _ => name.clone(),
+        };
+        let routes = self.routes();
+        let question = (name, rtype, class);
+        match (routes.route(&above), &self.mode) {
+            (Some((_, Route::Forward(servers))), _) | (None, Mode::Forward(servers)) => {
+                self.forward(servers.clone(), question, budget).await
             }
-            Mode::Recursive(_) => {
-                // A DS RRset is the parent's (RFC 4035 3.1.4.1): asked of
-                // the zone above the name, even when the name's own cut is
-                // cached.
-                let above = match rtype {
-                    RecordType::DS if !name.is_root() => name.base_name(),
-                    _ => name.clone(),
-                };
-                let (mut zone, mut ns_names) = self.closest_cut(&above, class);
-                for _ in 0..self.limits.max_referrals {
-                    let servers = match self.addresses_of(&zone, &ns_names, class, budget, depth).await {
-                        Ok(servers) => servers,
-                        // The cut's servers cannot be reached from the cache
-                        // (addresses expired, or an NS RRset from an answer,
-                        // which carries no glue): start from the cut above,
-                        // whose referral brings the glue; the hints above all.
-                        Err(Failure::NoAddress(_)) if !ns_names.is_empty() => {
-                            (zone, ns_names) = match zone.is_root() {
-                                true => (Name::root(), Vec::new()),
-                                false => self.closest_cut(&zone.base_name(), class),
-                            };
-                            continue;
-                        }
-                        Err(failure) => return Err(failure),
+            (Some((zone, Route::Stub(servers))), _) => {
+                let stub = Some((zone.clone(), servers.clone()));
+                self.walk_down(&above, stub, question, budget, depth).await
+            }
+            (None, Mode::Recursive(_)) => self.walk_down(&above, None, question, budget, depth).await,
+        }
+    }
+
+    /// Asks `servers` (resolvers) the question, with RD set.
+    async fn forward(
+        &self,
+        servers: Vec<SocketAddr>,
+        (name, rtype, class): (&Name, RecordType, DNSClass),
+        budget: &mut Budget,
+    ) -> Result<Step, Failure> {
+        let reply = self.ask(&Name::root(), servers, name, rtype, class, true, budget).await?;
+        self.take(reply, name, rtype, class, &Name::root()).ok_or_else(|| Failure::NoServer(Name::root()))
+    }
+
+    /// Walks down from the closest zone cut above `above` that the cache
+    /// knows, or from a stub zone's servers when no cut below the stub
+    /// zone is known, following referrals.
+    async fn walk_down(
+        &self,
+        above: &Name,
+        stub: Option<(Name, Vec<SocketAddr>)>,
+        (name, rtype, class): (&Name, RecordType, DNSClass),
+        budget: &mut Budget,
+        depth: u32,
+    ) -> Result<Step, Failure> {
+        let (mut zone, mut ns_names, mut fixed) = self.start_at(above, class, stub.as_ref());
+        for _ in 0..self.limits.max_referrals {
+            let servers = match fixed.take() {
+                Some(servers) => Ok(servers),
+                None => self.addresses_of(&zone, &ns_names, class, budget, depth).await,
+            };
+            let servers = match servers {
+                Ok(servers) => servers,
+                // The cut's servers cannot be reached from the cache
+                // (addresses expired, or an NS RRset from an answer,
+                // which carries no glue): start from the cut above,
+                // whose referral brings the glue; the hints (or the stub
+                // zone's servers) above all.
+                Err(Failure::NoAddress(_)) if !ns_names.is_empty() => {
+                    (zone, ns_names, fixed) = match zone.is_root() {
+                        true => (Name::root(), Vec::new(), None),
+                        false => self.start_at(&zone.base_name(), class, stub.as_ref()),
                     };
-                    match self.ask(&zone, servers, name, rtype, class, false, budget).await? {
-                        Reply::Referral { zone: child, ns, glue, ds } => {
-                            let now = Instant::now();
-                            let mut cache = self.cache.lock().expect("cache lock");
-                            ns_names = ns.iter().filter_map(ns_target).collect();
-                            cache.insert_rrset(ns, Trust::Referral, now);
-                            for rrset in glue {
-                                cache.insert_rrset(rrset, Trust::Glue, now);
-                            }
-                            // The parent is authoritative for the DS: it
-                            // saves the validator a query per zone cut.
-                            cache.insert_rrset(ds, Trust::Answer, now);
-                            zone = child;
-                        }
-                        reply => return self.take(reply, name, rtype, class, &zone).ok_or(Failure::NoServer(zone)),
-                    }
+                    continue;
                 }
-                Err(Failure::Budget("referrals"))
+                Err(failure) => return Err(failure),
+            };
+            match self.ask(&zone, servers, name, rtype, class, false, budget).await? {
+                Reply::Referral { zone: child, ns, glue, ds } => {
+                    let now = Instant::now();
+                    let mut cache = self.cache.lock().expect("cache lock");
+                    ns_names = ns.iter().filter_map(ns_target).collect();
+                    cache.insert_rrset(ns, Trust::Referral, now);
+                    for rrset in glue {
+                        cache.insert_rrset(rrset, Trust::Glue, now);
+                    }
+                    // The parent is authoritative for the DS: it
+                    // saves the validator a query per zone cut.
+                    cache.insert_rrset(ds, Trust::Answer, now);
+                    zone = child;
+                }
+                reply => return self.take(reply, name, rtype, class, &zone).ok_or(Failure::NoServer(zone)),
             }
+        }
+        Err(Failure::Budget("referrals"))
+    }
+
+    /// Where a walk for a name at or below `above` starts: the closest
+    /// known cut, unless a stub zone covers the name and no cut strictly
+    /// below it is known (a cut learned elsewhere must not bypass the
+    /// stub's servers); then the stub zone, with its servers.
+    fn start_at(
+        &self,
+        above: &Name,
+        class: DNSClass,
+        stub: Option<&(Name, Vec<SocketAddr>)>,
+    ) -> (Name, Vec<Name>, Option<Vec<SocketAddr>>) {
+        let (zone, ns_names) = self.closest_cut(above, class);
+        match stub {
+            Some((apex, servers)) if !(apex.zone_of(&zone) && zone != *apex) => {
+                (apex.clone(), Vec::new(), Some(servers.clone()))
+            }
+            _ => (zone, ns_names, None),
         }
     }
 

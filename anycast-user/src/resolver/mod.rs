@@ -24,6 +24,7 @@ mod iterate;
 mod local;
 mod outstanding;
 mod rechecks;
+pub mod routes;
 pub mod servers;
 mod stale;
 pub mod telemetry;
@@ -40,7 +41,7 @@ mod zones;
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, RwLock},
     time::Duration,
 };
 
@@ -55,6 +56,7 @@ use self::{
     chain::{Ask, Chain},
     failure::Failure,
     hints::RootHints,
+    routes::Routes,
     servers::ServerStats,
     telemetry::{ResolverStats, Source},
     ttl::TtlPolicy,
@@ -253,6 +255,8 @@ pub struct Resolver<U> {
     memo: Memo,
     /// The local zones and blocklists, asked before anything else.
     local: Arc<Local>,
+    /// Forward and stub zones, swapped whole on reload.
+    routes: RwLock<Arc<Routes>>,
     pub stats: ResolverStats,
 }
 
@@ -277,8 +281,33 @@ impl<U: Upstream> Resolver<U> {
             zones: Mutex::new(Zones::default()),
             memo: Memo::new(MEMO_CAPACITY),
             local: Arc::default(),
+            routes: RwLock::default(),
             stats: ResolverStats::default(),
         }
+    }
+
+    /// The resolver sending the zones `routes` names their own way (none
+    /// by default).
+    pub fn with_routes(self, routes: Routes) -> Resolver<U> {
+        *self.routes.write().expect("routes lock") = Arc::new(routes);
+        self
+    }
+
+    /// The forward and stub zones in force.
+    pub fn routes(&self) -> Arc<Routes> {
+        self.routes.read().expect("routes lock").clone()
+    }
+
+    /// Puts `routes` in force and forgets what the cache holds at or below
+    /// each zone whose route changed; the zones that changed.
+    pub fn replace_routes(&self, routes: Routes) -> Vec<Name> {
+        let mut current = self.routes.write().expect("routes lock");
+        let changed: Vec<Name> = current.changed(&routes).cloned().collect();
+        *current = Arc::new(routes);
+        drop(current);
+        let mut cache = self.cache.lock().expect("cache lock");
+        cache.purge_where(|name| changed.iter().any(|zone| zone.zone_of(name)));
+        changed
     }
 
     /// The resolver answering from `local` what the policy answers (none
@@ -386,7 +415,8 @@ impl<U: Upstream> Resolver<U> {
 
     /// Forgets `name` in the cache; true if anything was cached.
     pub fn purge(&self, name: &Name) -> bool {
-        self.cache.lock().expect("cache lock").purge(name)
+        let name = name.to_lowercase();
+        self.cache.lock().expect("cache lock").purge_where(|n| *n == name) > 0
     }
 
     /// Entries in the cache.

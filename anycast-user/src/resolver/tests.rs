@@ -389,3 +389,63 @@ async fn a_slow_zone_under_a_flood_fails_fast_past_its_bound_and_others_are_answ
     assert_eq!((rcodes.len() - failed, failed), (2, 3), "two asked, three failed at once: {rcodes:?}");
     assert!(resolver.stats.failures().any(|(reason, n)| reason == "busy" && n == 3));
 }
+
+/// The servers asked since the log was last taken, in order.
+fn servers_asked(resolver: &Resolver<FakeNet>) -> Vec<String> {
+    let mut log = resolver.upstream.log.lock().unwrap();
+    log.drain(..).map(|(server, qname, qtype)| format!("{server} {} {qtype}", qname.to_lowercase())).collect()
+}
+
+fn route_zones(routes: &[(&str, bool, u8)]) -> super::routes::Routes {
+    use super::routes::{Route, Routes};
+    Routes::new(routes.iter().map(|(zone, stub, server)| {
+        let servers = vec![SocketAddr::new(ip(*server), 53)];
+        (name(zone), if *stub { Route::Stub(servers) } else { Route::Forward(servers) })
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn forward_and_stub_zones_go_to_their_own_servers_longest_first() {
+    // lab. iterated from its server (a stub), example.lab. forwarded to
+    // its authoritative server; other. the global way, from the root.
+    let resolver = recursive(hierarchy(), Limits::default())
+        .with_routes(route_zones(&[("lab.", true, 2), ("example.lab.", false, 3)]));
+    let cases = [
+        ("www.example.lab.", vec!["10.53.0.3 www.example.lab. A"], vec!["10.53.0.101"]),
+        ("www.lab.", vec!["10.53.0.2 www.lab. A"], vec!["10.53.0.100"]),
+        (
+            "host.noglue.lab.",
+            vec![
+                "10.53.0.2 host.noglue.lab. A",
+                "10.53.0.1 ns.elsewhere.other. A",
+                "10.53.0.4 ns.elsewhere.other. A",
+                "10.53.0.1 ns.elsewhere.other. AAAA",
+                "10.53.0.4 ns.elsewhere.other. AAAA",
+                "10.53.0.9 host.noglue.lab. A",
+            ],
+            vec!["10.53.0.103"],
+        ),
+        ("www.other.", vec!["10.53.0.1 www.other. A", "10.53.0.4 www.other. A"], vec!["10.53.0.102"]),
+    ];
+    for (qname, asked, answer) in cases {
+        let got = ask(&resolver, qname, RecordType::A).await;
+        assert_eq!(addresses(&got), answer, "{qname}");
+        assert_eq!(servers_asked(&resolver), asked, "{qname}");
+    }
+}
+
+#[tokio::test]
+async fn a_route_changed_on_reload_drops_what_was_learned_under_it() {
+    let resolver = recursive(hierarchy(), Limits::default());
+    ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert_eq!(servers_asked(&resolver).len(), 3, "root, lab., example.lab.");
+    ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert!(servers_asked(&resolver).is_empty(), "cached");
+    let changed = resolver.replace_routes(route_zones(&[("example.lab.", true, 3)]));
+    assert_eq!(changed, vec![name("example.lab.")]);
+    ask(&resolver, "www.example.lab.", RecordType::A).await;
+    assert_eq!(servers_asked(&resolver), ["10.53.0.3 www.example.lab. A"], "the stub's server, at once");
+    ask(&resolver, "www.lab.", RecordType::A).await;
+    assert_eq!(servers_asked(&resolver), ["10.53.0.2 www.lab. A"], "lab.'s cut is kept: its route did not change");
+}
