@@ -11,6 +11,7 @@ pub mod dns;
 pub mod hash;
 mod named;
 pub mod ratelimit;
+pub mod rotation;
 pub mod siphash;
 pub mod stats;
 pub mod tap;
@@ -103,6 +104,11 @@ pub struct AnswerValue {
     pub secure: u8,
     /// Of the TTL fields, those at an odd offset in `data`.
     pub ttl_odd_count: u8,
+    /// The RRset whose records are handed out in turn (see [`rotation`]).
+    pub rotation: rotation::Rotation,
+    /// Answers the XDP program gave from the entry, counted when its
+    /// records turn: the next one starts at record `served % count`.
+    pub served: u32,
     /// Offset in `data` of each record's 32-bit TTL field.
     pub ttl_offsets: [u16; MAX_RECORDS],
     /// Lower-cased wire-format question name, zero padded.
@@ -111,7 +117,7 @@ pub struct AnswerValue {
     /// names compressed against the question at offset 12.
     pub data: [u8; MAX_DATA_LEN],
 }
-const _: () = assert!(core::mem::size_of::<AnswerValue>() == 40 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN);
+const _: () = assert!(core::mem::size_of::<AnswerValue>() == 48 + 2 * MAX_RECORDS + NAME_BUF_LEN + MAX_DATA_LEN);
 const _: () = assert!(core::mem::size_of::<AnswerValue>().is_multiple_of(8));
 
 /// VIPs of each family the fast path answers for.
@@ -167,7 +173,9 @@ pub struct FastPathConfig {
     /// 1 while `ctl capture` runs: every answer's query and response
     /// frames go to the CAPTURE ring.
     pub capture: u8,
-    pub _pad: [u8; 1],
+    /// How answers order the records of their last A or AAAA RRset:
+    /// `rotation::ORDER_*`.
+    pub rrset_order: u8,
     /// The interface the program is attached to, whose transmit errors
     /// the delivery programs count.
     pub ifindex: u32,
@@ -257,7 +265,7 @@ pub const PROGRAM_NAME: &str = "anycast";
 
 /// Bump when the meaning of a pinned map's contents changes without its
 /// types' sizes changing (a field reordered, a counter slot renamed).
-const MAP_LAYOUT_VERSION: u64 = 6;
+const MAP_LAYOUT_VERSION: u64 = 7;
 
 /// A fingerprint of everything a pinned map's contents depend on: a new
 /// daemon reuses pinned maps only if theirs is the same, so a map written

@@ -26,7 +26,7 @@ use crate::{
     maps::{ANSWERS, CONFIG, FRAME_HEAD, FRAME_HEAD_MAX, REPLY_OPT_LEN, SCRATCH},
     net::{self, Datagram, IPV4_HEADER_LEN, IPV6_HEADER_LEN, UDP_HEADER_LEN},
     query::{self, Query},
-    ratelimit,
+    ratelimit, turn,
 };
 
 /// Hop limit / TTL of the responses.
@@ -76,7 +76,8 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     // SAFETY: the value is only read, and LRU entries are not freed while an
     // RCU read section (the XDP run) holds them.
     let slot = ANSWERS.get_ptr_mut(key).ok_or(Outcome::Miss)?;
-    // SAFETY: see above; only `last_hit_ns` is written, through `slot`.
+    // SAFETY: see above; only `last_hit_ns` and `served` are written,
+    // through `slot`.
     let entry = unsafe { &*slot };
     same_name(entry, query.name_len)?;
     if !limited {
@@ -90,7 +91,8 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
         cookie::reply(c, &dgram)?;
     }
     let opt = reply_opt(cfg, &query, query_cookie.is_some(), 0)?;
-    let reply = Reply::plan(cfg, &query, opt, entry, now)?;
+    let mut reply = Reply::plan(cfg, &query, opt, entry, now)?;
+    reply.first = turn::first(cfg, slot);
     reply.write(ctx, &dgram, &query, Some(entry))?;
     // Marks the entry as in use, for the daemon's refresher. Concurrent
     // hits on other CPUs write nearly the same time: any one will do.
@@ -140,6 +142,8 @@ struct Reply {
     nscount: u16,
     /// OPT included.
     arcount: u16,
+    /// The record of the turned RRset the answer starts at (see `turn`).
+    first: u32,
 }
 
 impl Reply {
@@ -193,6 +197,7 @@ impl Reply {
             ancount: entry.ancount,
             nscount: entry.nscount,
             arcount: entry.arcount + opt.is_some() as u16,
+            first: 0,
         })
     }
 
@@ -219,6 +224,7 @@ impl Reply {
             ancount: 0,
             nscount: 0,
             arcount: opt.is_some() as u16,
+            first: 0,
         })
     }
 
@@ -274,6 +280,9 @@ impl Reply {
         let stored = unsafe { bpf_xdp_store_bytes(ctx.ctx, data_at as u32, entry.data.as_ptr() as *mut _, data_len) };
         if stored != 0 {
             return Err(Outcome::TxFailed);
+        }
+        if self.first != 0 {
+            turn::write(ctx, data_at, entry, self.data_len, self.first)?;
         }
         for i in 0..MAX_RECORDS {
             if i >= entry.ttl_count as usize {

@@ -13,6 +13,7 @@ mod net;
 mod query;
 mod ratelimit;
 mod tap;
+mod turn;
 
 anycast_ebpf::program_runtime!();
 

@@ -12,10 +12,13 @@ use crate::{
     resolver::Answer,
     wire::{EncodeError, Sections},
 };
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
 use anycast_common::{
     AnswerKey, AnswerValue, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN, checksum,
     dns::{self, OptionUse, option_use},
     hash,
+    rotation::{self, Rotation},
 };
 use hickory_proto::{
     op::{Message, MessageType, OpCode, Query, ResponseCode},
@@ -38,6 +41,110 @@ impl Default for WritePolicy {
     fn default() -> Self {
         WritePolicy { min_ttl: 2, max_ttl: 86_400 }
     }
+}
+
+/// `policy.rrset_order`: how answers order the records of their last A or
+/// AAAA RRset (see [`anycast_common::rotation`]), on both paths.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RrsetOrder {
+    /// As the servers gave them.
+    #[default]
+    Fixed,
+    /// Each answer one record further.
+    Rotate,
+    /// From a random record.
+    Random,
+}
+
+impl RrsetOrder {
+    /// Its value in the fast path's config.
+    pub fn code(self) -> u8 {
+        match self {
+            RrsetOrder::Fixed => rotation::ORDER_FIXED,
+            RrsetOrder::Rotate => rotation::ORDER_ROTATE,
+            RrsetOrder::Random => rotation::ORDER_RANDOM,
+        }
+    }
+
+    /// The record an answer with `rotation` starts at; `served` counts the
+    /// answers given from the same entry (or by the same path).
+    pub fn first(self, rotation: &Rotation, served: &AtomicU32) -> u32 {
+        match self {
+            RrsetOrder::Fixed => 0,
+            RrsetOrder::Rotate => rotation.first(served.fetch_add(1, Relaxed)),
+            RrsetOrder::Random => rotation.first(rand::random()),
+        }
+    }
+}
+
+/// The RRset of `data` (sections as the map holds them, `ancount` answer
+/// records first) that answers turn: the last run of two or more A or
+/// AAAA records of the answer section with one owner pointer, class and
+/// TTL (RRSIGs may follow it). None turns when the records are not laid
+/// out so, or when that run is longer than the fast path turns.
+pub fn rotation_of(data: &[u8], ancount: u16) -> Rotation {
+    // The last run so far: where it starts, its record size, its count,
+    // and the owner pointer, type, class and TTL its records share.
+    type Run<'a> = (usize, u8, usize, &'a [u8]);
+    let mut last: Option<(usize, u8, usize)> = None;
+    let (mut at, mut run): (usize, Option<Run>) = (0, None);
+    for _ in 0..ancount {
+        let Some(record) = record_at(data, at) else { return Rotation::default() };
+        let size = match (record.rtype, record.len) {
+            (1, 16) => Some(rotation::A_RECORD_LEN),
+            (28, 28) => Some(rotation::AAAA_RECORD_LEN),
+            _ => None,
+        };
+        let head = data.get(at..at + 10).filter(|_| record.owner_len == 2);
+        run = match (size, head, run) {
+            (Some(size), Some(head), Some((start, s, count, h))) if s == size && h == head => {
+                Some((start, size, count + 1, head))
+            }
+            (Some(size), Some(head), _) => Some((at, size, 1, head)),
+            _ => None,
+        };
+        if let Some((start, size, count, _)) = run.filter(|r| r.2 >= 2) {
+            last = Some((start, size, count));
+        }
+        at += record.len;
+    }
+    match last {
+        Some((start, size, count)) if count <= rotation::MAX_TURNED => {
+            Rotation { at: start as u16, size, count: count as u8 }
+        }
+        _ => Rotation::default(),
+    }
+}
+
+/// One record's layout in the map's data.
+struct RecordAt {
+    owner_len: usize,
+    rtype: u16,
+    len: usize,
+}
+
+/// The record at `start` in `data`: its owner name (labels, ended by the
+/// root label or a pointer), then TYPE, CLASS, TTL, RDLENGTH and RDATA.
+fn record_at(data: &[u8], start: usize) -> Option<RecordAt> {
+    let mut at = start;
+    loop {
+        match *data.get(at)? {
+            0 => {
+                at += 1;
+                break;
+            }
+            l if l & 0xc0 == 0xc0 => {
+                at += 2;
+                break;
+            }
+            l if l <= 63 => at += 1 + l as usize,
+            _ => return None,
+        }
+    }
+    let rtype = u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]);
+    let rdlen = u16::from_be_bytes([*data.get(at + 8)?, *data.get(at + 9)?]) as usize;
+    Some(RecordAt { owner_len: at - start, rtype, len: at + 10 + rdlen - start })
 }
 
 /// Why a response stays out of the fast path.
@@ -172,6 +279,8 @@ impl AnswerEntry {
             data_csum: checksum::fold(checksum::bytes(data)),
             secure: response.metadata.authentic_data as u8,
             ttl_odd_count: ttl_offsets.iter().filter(|at| *at & 1 == 1).count() as u8,
+            rotation: rotation_of(data, response.answers.len() as u16),
+            served: 0,
             ttl_offsets: [0; MAX_RECORDS],
             name: [0; NAME_BUF_LEN],
             data: [0; MAX_DATA_LEN],
@@ -271,26 +380,10 @@ fn ttl_offsets(data: &[u8], records: usize) -> Option<Vec<u16>> {
     let mut offsets = Vec::with_capacity(records);
     let mut at = 0;
     for _ in 0..records {
-        // Owner name: labels, ended by the root label or a pointer.
-        loop {
-            let len = *data.get(at)?;
-            match len {
-                0 => {
-                    at += 1;
-                    break;
-                }
-                l if l & 0xc0 == 0xc0 => {
-                    at += 2;
-                    break;
-                }
-                l if l <= 63 => at += 1 + l as usize,
-                _ => return None,
-            }
-        }
-        // TYPE, CLASS, TTL, RDLENGTH, RDATA.
-        offsets.push(u16::try_from(at + 4).ok()?);
-        let rdlen = u16::from_be_bytes([*data.get(at + 8)?, *data.get(at + 9)?]) as usize;
-        at += 10 + rdlen;
+        let record = record_at(data, at)?;
+        // Owner, TYPE, CLASS, then the TTL.
+        offsets.push(u16::try_from(at + record.owner_len + 4).ok()?);
+        at += record.len;
     }
     (at == data.len()).then_some(offsets)
 }
@@ -482,5 +575,33 @@ mod tests {
         let ttl = u32::from_be_bytes(e.value.data[at..at + 4].try_into().unwrap());
         assert_eq!(ttl, 86_400);
         assert_eq!(e.value.expires_ns, (1_000 + 86_400) * NS_PER_SEC);
+    }
+
+    #[test]
+    fn the_rrset_that_turns_is_the_last_run_of_a_records_with_one_owner_and_ttl() {
+        let rotation = |answers: Vec<Record>| {
+            let mut m = response("pool.example.", RecordType::A, ResponseCode::NoError);
+            m.answers = answers;
+            let entry = AnswerEntry::from_response(&m, &KEY, 0, &WritePolicy::default()).expect("cacheable");
+            let v = entry.value.rotation;
+            (v.at, v.size, v.count)
+        };
+        let pool = |ttls: &[u32]| -> Vec<Record> {
+            ttls.iter().enumerate().map(|(i, ttl)| a("pool.example.", *ttl, [192, 0, 2, i as u8])).collect()
+        };
+        assert_eq!(rotation(pool(&[300, 300, 300])), (0, 16, 3), "three A records from the start");
+        assert_eq!(rotation(pool(&[300])), (0, 0, 0), "one record does not turn");
+        assert_eq!(rotation(pool(&[300, 300, 60])), (0, 16, 2), "the last record's TTL differs: the first two");
+        let cname = Record::from_rdata(
+            Name::from_str("pool.example.").unwrap(),
+            600,
+            RData::CNAME(CNAME(Name::from_str("edge.example.net.").unwrap())),
+        );
+        let edge = (1..=2).map(|i| a("edge.example.net.", 300, [192, 0, 2, i]));
+        let chained: Vec<Record> = [cname].into_iter().chain(edge).collect();
+        // The CNAME: its owner pointer, 10 bytes, and edge.example.net. (18).
+        assert_eq!(rotation(chained), (30, 16, 2), "the two A records after the CNAME");
+        assert_eq!(rotation(pool(&[300; 16])), (0, 16, 16), "16 records turn");
+        assert_eq!(rotation(pool(&[300; 17])), (0, 0, 0), "17 do not: none rather than some");
     }
 }

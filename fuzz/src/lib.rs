@@ -8,7 +8,7 @@ use std::{
 };
 
 use anycast_user::{
-    answer_entry::{AnswerEntry, WritePolicy},
+    answer_entry::{AnswerEntry, RrsetOrder, WritePolicy},
     policy::{
         acl::Acl,
         cookies::{self, Cookies},
@@ -62,7 +62,9 @@ impl Upstream for Replies {
     }
 }
 
-/// A recursive responder over `upstream`, for clients in 10.0.0.0/8.
+/// A recursive responder over `upstream`, for clients in 10.0.0.0/8,
+/// turning the RRsets it can (so that whatever upstreams send goes through
+/// the rotation too).
 pub fn responder(upstream: Replies) -> Responder<Replies> {
     Responder {
         resolver: Arc::new(Resolver::new(
@@ -81,8 +83,10 @@ pub fn responder(upstream: Replies) -> Responder<Replies> {
         limiter: None,
         tcp_limiter: None,
         sink: None,
-        hot: hot_answers(),
+        hot: hot_answers().with_rrset_order(RrsetOrder::Rotate),
         write_policy: WritePolicy::default(),
+        rrset_order: RrsetOrder::Rotate,
+        turns: Default::default(),
     }
 }
 

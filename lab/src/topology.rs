@@ -298,6 +298,19 @@ impl Lab {
         self.pins.path()
     }
 
+    /// tcpdump on the node's link to the hierarchy: every DNS query the
+    /// node sends over UDP, one line each as tcpdump prints it, written to
+    /// `log`; running once this returns, stopped when dropped.
+    pub fn watch_queries_upstream(&self, log: &Path) -> Result<Process, LabError> {
+        let mut command = self.node.command("tcpdump");
+        command.args(["-i", &self.uplink.interface, "-nn", "-l", "-U", "udp and dst port 53"]);
+        let process = Process::spawn(&mut command, log)?;
+        wait("tcpdump listening", Duration::from_secs(10), || {
+            std::fs::read_to_string(log).is_ok_and(|text| text.contains("listening on"))
+        })?;
+        Ok(process)
+    }
+
     /// anycastd's process ID, while it runs.
     pub fn anycastd_pid(&mut self) -> Option<u32> {
         let process = self.anycastd.as_mut()?;

@@ -91,6 +91,7 @@ impl Node {
             ifindex: 0,
             accept_partial_checksums: false,
             tap: Default::default(),
+            rrset_order: Default::default(),
         };
         change(&mut settings);
         let fast_path = FastPath::load(&settings).unwrap_or_else(|e| panic!("loading the XDP program failed: {e:?}"));

@@ -7,7 +7,8 @@
 //! reload under a steady stream takes effect (new data, a list entry, a
 //! stub zone gone), purges what it changes from both paths and the cache,
 //! and loses no query; a broken file on reload is refused and
-//! the policy in force kept.
+//! the policy in force kept. QNAME minimisation is seen on the wire, and
+//! `rrset_order = "rotate"` measured on both paths.
 
 use std::{path::Path, sync::Mutex, time::Duration};
 
@@ -284,4 +285,87 @@ fn a_reload_under_a_stream_takes_effect_loses_nothing_and_refuses_a_broken_file(
     println!("stream over the reloads: {report}");
     assert_eq!((report["lost"].as_u64(), report["errors"].as_u64()), (Some(0), Some(0)), "{report}");
     assert!(lab.anycastd_log().contains("reload refused"), "the refusal is logged");
+}
+
+/// The names the queries to `server` in tcpdump's lines asked about,
+/// lower-cased, with their types.
+fn asked_of(capture: &str, server: &str) -> Vec<(String, String)> {
+    let to = format!("> {server}.53:");
+    capture
+        .lines()
+        .filter(|line| line.contains(&to))
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let at = words.iter().position(|w| w.ends_with('?'))?;
+            Some((words.get(at + 1)?.to_lowercase(), words[at].trim_end_matches('?').to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn qname_minimisation_tells_each_authority_only_the_next_label() {
+    use anycast_lab::hierarchy::{LAB, ROOT};
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch = Scratch::new("qmin");
+    let mut lab = anycast_tests::lab::lab();
+    let log = scratch.0.join("upstream.txt");
+    let capture = lab.watch_queries_upstream(&log).unwrap_or_else(|e| panic!("starting tcpdump: {e}"));
+    lab.start_anycastd(&anycast_tests::lab::anycastd_binary(), &[]).unwrap_or_else(|e| panic!("anycastd: {e}"));
+    // Client questions and CNAME links, not NS names (whose addresses are
+    // looked up whole: see the README).
+    for (name, records) in [("h7.example.lab.", 1), ("a.b.wild.example.lab.", 1), ("chain.example.lab.", 3)] {
+        let answer = ask(&lab, VIP4, name, "A").unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((answer.0.as_str(), answer.1.len()), ("NOERROR", records), "{name}: {answer:?}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drop(capture);
+    let text = std::fs::read_to_string(&log).expect("the capture");
+    let labels = |name: &str| name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()).count();
+    let root = asked_of(&text, ROOT);
+    assert!(!root.is_empty(), "the root was asked:\n{text}");
+    let leaks: Vec<_> = root.iter().filter(|(name, _)| labels(name) > 1).collect();
+    assert!(leaks.is_empty(), "the root hears of TLDs only, but was asked {leaks:?}");
+    let lab_server = asked_of(&text, LAB);
+    let deep: Vec<_> = lab_server.iter().filter(|(name, _)| labels(name) > 2).collect();
+    assert!(deep.is_empty(), "lab.'s server hears of its children only, but was asked {deep:?}");
+    println!("root asked {root:?}; lab. asked {lab_server:?}");
+}
+
+/// How often each address came first in `rounds` answers to
+/// multi.example.lab. A from one dig run (`+tcp` for the daemon's path).
+fn firsts(lab: &Lab, rounds: usize, extra: &[&str]) -> std::collections::BTreeMap<String, usize> {
+    let mut args = vec![format!("@{VIP4}"), "+short".to_string(), "+tries=2".to_string(), "+time=2".to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    for _ in 0..rounds {
+        args.extend(["multi.example.lab.".to_string(), "A".to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = lab.dig(&args).unwrap_or_else(|e| panic!("dig: {e}"));
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 3 * rounds, "three addresses an answer:\n{out}");
+    let mut counts = std::collections::BTreeMap::new();
+    for answer in lines.chunks(3) {
+        let mut sorted = answer.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, ["10.99.5.12", "10.99.5.13", "10.99.5.14"], "every address once");
+        *counts.entry(answer[0].to_string()).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn rrset_order_rotate_hands_out_each_address_first_in_turn_on_both_paths() {
+    let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch = Scratch::new("rrset-order");
+    let lab = node_with(&scratch.0, "[policy]\nrrset_order = \"rotate\"\n");
+    let xdp_before = lab.stat(series::XDP_ANSWERED).expect("the XDP answer count");
+    let fast = firsts(&lab, 60, &[]);
+    let xdp = lab.stat(series::XDP_ANSWERED).expect("the XDP answer count") - xdp_before;
+    let daemon = firsts(&lab, 60, &["+tcp"]);
+    println!("first address over 60 answers: UDP (XDP answered {xdp}) {fast:?}; TCP (the daemon) {daemon:?}");
+    assert!(xdp >= 55, "the fast path answered the repeats: {xdp}");
+    for (path, counts) in [("XDP", &fast), ("daemon", &daemon)] {
+        assert_eq!(counts.len(), 3, "{path}: every address comes first: {counts:?}");
+        assert!(counts.values().all(|&n| (15..=25).contains(&n)), "{path}: about 20 each: {counts:?}");
+    }
 }

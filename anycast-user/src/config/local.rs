@@ -9,7 +9,10 @@ use hickory_proto::rr::Name;
 use serde::Deserialize;
 
 use super::error::{ConfigError, invalid};
-use crate::policy::local::{ListFormat, ListSource, LocalSettings, records, zones::ZoneType};
+use crate::{
+    answer_entry::RrsetOrder,
+    policy::local::{ListFormat, ListSource, LocalSettings, records, zones::ZoneType},
+};
 
 /// A hosts file's answers live this long unless `ttl` says otherwise.
 const DEFAULT_HOSTS_TTL: u32 = 3600;
@@ -21,6 +24,9 @@ const DEFAULT_DATA_TTL: u32 = 3600;
 pub struct PolicySection {
     /// The RFC 6761 / RFC 6303 zones answered locally (true if absent).
     pub default_zones: Option<bool>,
+    /// How answers order their last A or AAAA RRset: "fixed" (if
+    /// absent), "rotate" or "random".
+    pub rrset_order: Option<RrsetOrder>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,6 +32,7 @@ use resolver::ResolverSettings;
 use service::ServiceSettings;
 
 use crate::{
+    answer_entry::RrsetOrder,
     dnstap::DnstapSettings,
     policy::{acl::Network, cookies::SecretSource, local::LocalSettings, ratelimit::RateLimitSettings},
     resolver::{cache::CacheLimits, routes::Routes},
@@ -58,6 +59,8 @@ pub struct Config {
     pub local: LocalSettings,
     /// Forward and stub zones.
     pub routes: Routes,
+    /// How answers order their last A or AAAA RRset, on both paths.
+    pub rrset_order: RrsetOrder,
 }
 
 impl Config {
@@ -83,6 +86,7 @@ impl Config {
             fast_path: file.fastpath.check(cache.ttl.max_ttl)?,
             rate_limit: file.rate_limit.check()?,
             announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,
+            rrset_order: file.policy.rrset_order.unwrap_or_default(),
             local: local::check(file.policy, file.local_zone, file.local_data, file.blocklist)?,
             routes: routes::check(file.forward_zone, file.stub_zone)?,
             cache,

@@ -10,7 +10,7 @@ use std::{
 use serde::Deserialize;
 
 use super::error::{ConfigError, invalid, positive, within};
-use crate::resolver::{Limits, Mode, cache::CacheLimits, ttl::TtlPolicy};
+use crate::resolver::{Limits, Mode, cache::CacheLimits, minimise::Minimisation, ttl::TtlPolicy};
 
 /// The resolution mode as `resolver.mode` and `--mode` name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -48,6 +48,9 @@ pub struct ResolverSection {
     /// Milliseconds a client waits for the servers before a stale answer
     /// is given, if the cache has one (1800 if absent).
     pub stale_after_ms: Option<u64>,
+    /// QNAME minimisation (RFC 9156): "relaxed" (if absent), "strict" or
+    /// "off".
+    pub qname_minimisation: Option<Minimisation>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,6 +74,7 @@ pub struct ResolverSettings {
     pub query_timeout: Duration,
     pub limits: Limits,
     pub randomise_case: bool,
+    pub minimisation: Minimisation,
 }
 
 impl ResolverSection {
@@ -123,7 +127,13 @@ impl ResolverSection {
             )?),
         };
         let query_timeout = Duration::from_millis(positive("resolver.query_timeout_ms", self.query_timeout_ms, 800)?);
-        Ok(ResolverSettings { mode, query_timeout, limits, randomise_case: self.randomise_case.unwrap_or(true) })
+        Ok(ResolverSettings {
+            mode,
+            query_timeout,
+            limits,
+            randomise_case: self.randomise_case.unwrap_or(true),
+            minimisation: self.qname_minimisation.unwrap_or_default(),
+        })
     }
 }
 

@@ -35,6 +35,7 @@ pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
             .as_ref()
             .map(|d| TapSampling { every: d.xdp_every, per_second: d.xdp_per_second })
             .unwrap_or_default(),
+        rrset_order: config.rrset_order,
     };
     let fast_path = match &config.fast_path.pin_dir {
         Some(dir) => FastPath::load_pinned(&settings, dir, interface)

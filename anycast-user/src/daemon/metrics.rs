@@ -119,6 +119,11 @@ fn resolving<U: Upstream>(out: &mut Exposition, resolver: &Resolver<U>) {
     for (outcome, n) in stats.exchanges() {
         out.sample("anycast_upstream_queries_total", &[("outcome", outcome.name())], n);
     }
+    out.counter(
+        "anycast_qname_minimised_queries_total",
+        "Queries upstream that asked for the next label only (QNAME minimisation), among the upstream queries.",
+        stats.minimised_queries(),
+    );
     let name = "anycast_upstream_latency_seconds";
     out.family(name, "histogram", "Round-trip time of the upstream queries that got a reply.");
     let (counts, sum) = stats.latency.cumulative();

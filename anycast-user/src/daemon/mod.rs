@@ -108,6 +108,7 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
     let resolver = Arc::new(
         Resolver::new(upstream, mode, config.resolver.limits, config.cache)
             .with_case_randomisation(config.resolver.randomise_case)
+            .with_qname_minimisation(config.resolver.minimisation)
             .with_validation(validation)
             .with_local_policy(local.clone())
             .with_routes(config.routes.clone()),
@@ -167,8 +168,10 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
         limiter: Limiter::new(&config.rate_limit),
         tcp_limiter: Limiter::new(&config.rate_limit),
         sink: feed.clone().map(|feed| feed as Arc<dyn AnswerSink>),
-        hot: hot_answers(service.hot_answers_max_bytes, feed.as_deref()),
+        hot: hot_answers(service.hot_answers_max_bytes, feed.as_deref()).with_rrset_order(config.rrset_order),
         write_policy: config.fast_path.write_policy,
+        rrset_order: config.rrset_order,
+        turns: Default::default(),
     });
     let announcer = Arc::new(Announcer::new(config.announce.clone(), service.vips.clone()).await?);
     let node = Arc::new(Node {

@@ -36,7 +36,7 @@ use pin::{PINNED_MAPS, Pins};
 use tap_sampling::{CAPTURE_RING_BYTES, IDLE_RING_BYTES, RING_BYTES, TapSampling};
 
 use crate::{
-    answer_entry::AnswerEntry,
+    answer_entry::{AnswerEntry, RrsetOrder},
     clock,
     policy::{
         acl::{Acl, prefix_mask},
@@ -77,6 +77,8 @@ pub struct Settings {
     pub accept_partial_checksums: bool,
     /// Which answers go to the TAP ring for dnstap.
     pub tap: TapSampling,
+    /// How answers order their last A or AAAA RRset.
+    pub rrset_order: RrsetOrder,
 }
 
 impl Default for Settings {
@@ -93,6 +95,7 @@ impl Default for Settings {
             ifindex: 0,
             accept_partial_checksums: false,
             tap: TapSampling::default(),
+            rrset_order: RrsetOrder::Fixed,
         }
     }
 }
@@ -457,7 +460,7 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         pass_only: 0,
         accept_partial_checksums: settings.accept_partial_checksums as u8,
         capture: 0,
-        _pad: [0; 1],
+        rrset_order: settings.rrset_order.code(),
         ifindex: settings.ifindex,
         acl_v4: [[0; 2]; MAX_INLINE_ACL_V4],
         tap_every: settings.tap.every,

@@ -22,7 +22,7 @@ use super::{
     chain::{Ask, Chain, Next, Step},
     failure::Failure,
     local::LocalStep,
-    outgoing_query,
+    minimise, outgoing_query,
     routes::Route,
     telemetry::Exchange,
     upstream::{Upstream, UpstreamError},
@@ -165,7 +165,8 @@ impl<U: Upstream> Resolver<U> {
 
     /// Walks down from the closest zone cut above `above` that the cache
     /// knows, or from a stub zone's servers when no cut below the stub
-    /// zone is known, following referrals.
+    /// zone is known, following referrals; on the way, each zone's servers
+    /// are asked about the next label only (see `minimise`).
     async fn walk_down(
         &self,
         above: &Name,
@@ -175,7 +176,13 @@ impl<U: Upstream> Resolver<U> {
         depth: u32,
     ) -> Result<Step, Failure> {
         let (mut zone, mut ns_names, mut fixed) = self.start_at(above, class, stub.as_ref());
-        for _ in 0..self.limits.max_referrals {
+        // Not for the addresses of name servers (nested lookups): their
+        // names say little of what a client asked, and under an NXNS
+        // referral to names that do not exist, relaxed minimisation would
+        // double what each costs (the probe, then the whole name).
+        let mode = if depth == 0 { self.minimisation } else { minimise::Minimisation::Off };
+        let mut walk = minimise::Walk::new(mode);
+        for _ in 0..self.limits.max_referrals + minimise::MAX_MINIMISE_COUNT {
             let servers = match fixed.take() {
                 Some(servers) => Ok(servers),
                 None => self.addresses_of(&zone, &ns_names, class, budget, depth).await,
@@ -196,24 +203,45 @@ impl<U: Upstream> Resolver<U> {
                 }
                 Err(failure) => return Err(failure),
             };
-            match self.ask(&zone, servers, name, rtype, class, false, budget).await? {
-                Reply::Referral { zone: child, ns, glue, ds } => {
-                    let now = Instant::now();
-                    let mut cache = self.cache.lock().expect("cache lock");
-                    ns_names = ns.iter().filter_map(ns_target).collect();
-                    cache.insert_rrset(ns, Trust::Referral, now);
-                    for rrset in glue {
-                        cache.insert_rrset(rrset, Trust::Glue, now);
+            let reply = match walk.next(&zone, above) {
+                None => self.ask(&zone, servers, name, rtype, class, false, budget).await?,
+                Some(probe) => {
+                    self.stats.minimised();
+                    let reply = self.ask(&zone, servers.clone(), &probe, RecordType::A, class, false, budget).await;
+                    match minimised_reply(reply, &mut walk)? {
+                        Some(referral) => referral,
+                        None => {
+                            // Deeper, or the whole name, of the same servers.
+                            fixed = Some(servers);
+                            continue;
+                        }
                     }
-                    // The parent is authoritative for the DS: it
-                    // saves the validator a query per zone cut.
-                    cache.insert_rrset(ds, Trust::Answer, now);
+                }
+            };
+            match reply {
+                Reply::Referral { zone: child, ns, glue, ds } => {
+                    ns_names = self.follow(ns, glue, ds);
                     zone = child;
                 }
                 reply => return self.take(reply, name, rtype, class, &zone).ok_or(Failure::NoServer(zone)),
             }
         }
         Err(Failure::Budget("referrals"))
+    }
+
+    /// Caches a referral's NS RRset, glue and DS; the NS names.
+    fn follow(&self, ns: Vec<Record>, glue: Vec<Vec<Record>>, ds: Vec<Record>) -> Vec<Name> {
+        let now = Instant::now();
+        let mut cache = self.cache.lock().expect("cache lock");
+        let ns_names = ns.iter().filter_map(ns_target).collect();
+        cache.insert_rrset(ns, Trust::Referral, now);
+        for rrset in glue {
+            cache.insert_rrset(rrset, Trust::Glue, now);
+        }
+        // The parent is authoritative for the DS: it saves the validator a
+        // query per zone cut.
+        cache.insert_rrset(ds, Trust::Answer, now);
+        ns_names
     }
 
     /// Where a walk for a name at or below `above` starts: the closest
@@ -507,6 +535,25 @@ fn classify(response: &Message, zone: &Name, name: &Name, rtype: RecordType, cla
         return Reply::NoData(negative(soa));
     }
     Reply::Lame("neither answer, referral nor SOA")
+}
+
+/// What the reply to a minimised question means for the walk: a
+/// referral to follow (Some), or the same servers asked again (None),
+/// deeper when the name exists (an answer or NODATA: no cut there) or
+/// the whole name when minimising does not work here: a CNAME, or in
+/// relaxed mode an NXDOMAIN or no usable reply. In strict mode an
+/// NXDOMAIN is the answer for every name below (RFC 8020) and a failure
+/// fails.
+fn minimised_reply(reply: Result<Reply, Failure>, walk: &mut minimise::Walk) -> Result<Option<Reply>, Failure> {
+    match reply {
+        Ok(referral @ Reply::Referral { .. }) => return Ok(Some(referral)),
+        Ok(nxdomain @ Reply::NxDomain(_)) if walk.strict() => return Ok(Some(nxdomain)),
+        Ok(Reply::Answer { .. } | Reply::NoData(_)) => walk.exists(),
+        Err(failure @ (Failure::NoServer(_) | Failure::Busy(_))) if walk.strict() => return Err(failure),
+        Ok(_) | Err(Failure::NoServer(_)) => walk.give_up(),
+        Err(failure) => return Err(failure),
+    }
+    Ok(None)
 }
 
 /// A referral to `child` with its `ns` RRset: glue only for those NS

@@ -22,6 +22,7 @@ pub mod failure;
 pub mod hints;
 mod iterate;
 mod local;
+pub mod minimise;
 mod outstanding;
 mod rechecks;
 pub mod routes;
@@ -56,6 +57,7 @@ use self::{
     chain::{Ask, Chain},
     failure::Failure,
     hints::RootHints,
+    minimise::Minimisation,
     routes::Routes,
     servers::ServerStats,
     telemetry::{ResolverStats, Source},
@@ -239,6 +241,8 @@ pub struct Resolver<U> {
     ttl: TtlPolicy,
     /// Whether upstream queries carry 0x20 (see `case`).
     randomise_case: bool,
+    /// QNAME minimisation on the walk down (see `minimise`).
+    minimisation: Minimisation,
     /// How long past expiry the cache serves stale (see `stale`).
     stale_max: Duration,
     servers: Mutex<ServerStats>,
@@ -268,6 +272,7 @@ impl<U: Upstream> Resolver<U> {
             limits,
             ttl: cache.ttl,
             randomise_case: true,
+            minimisation: Minimisation::default(),
             stale_max: cache.stale_max,
             cache: Mutex::new(Cache::new(cache)),
             servers: Mutex::new(ServerStats::default()),
@@ -321,6 +326,12 @@ impl<U: Upstream> Resolver<U> {
     /// default).
     pub fn with_validation(mut self, validation: Option<Validation>) -> Resolver<U> {
         self.validation = validation;
+        self
+    }
+
+    /// The resolver minimising QNAMEs as `mode` says (relaxed by default).
+    pub fn with_qname_minimisation(mut self, mode: Minimisation) -> Resolver<U> {
+        self.minimisation = mode;
         self
     }
 

@@ -103,6 +103,8 @@ pub struct ResolverStats {
     bogus: [AtomicU64; Bogus::ALL.len()],
     /// Signature verifications (crypto operations) in all.
     verifications: AtomicU64,
+    /// Minimised questions asked on walks down (QNAME minimisation).
+    minimised: AtomicU64,
     /// Round-trip times of the exchanges that got a reply.
     pub latency: Histogram,
 }
@@ -113,6 +115,15 @@ pub const VERDICT_NAMES: [&str; 3] = ["secure", "insecure", "bogus"];
 impl ResolverStats {
     pub fn question(&self, source: Source) {
         self.questions[source as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn minimised(&self) {
+        self.minimised.fetch_add(1, Relaxed);
+    }
+
+    /// Minimised questions asked so far.
+    pub fn minimised_queries(&self) -> u64 {
+        self.minimised.load(Relaxed)
     }
 
     pub fn failure(&self, failure: &Failure) {

@@ -75,6 +75,9 @@ pub enum Behavior {
     /// Answers authoritatively with the question lowercased: over UDP the
     /// real upstream then finds only replies in another case (0x20).
     CaseBlind,
+    /// Answers authoritatively, but NXDOMAIN for an empty non-terminal (a
+    /// name with only names below it), as some broken servers do.
+    DeniesEmptyNonTerminals,
 }
 
 pub struct Zone {
@@ -184,7 +187,8 @@ impl FakeNet {
         if !response.answers.is_empty() {
             return response;
         }
-        if !zone.exists(&owner) {
+        let empty = zone.records.iter().all(|r| r.name != owner);
+        if !zone.exists(&owner) || (server.behavior == Behavior::DeniesEmptyNonTerminals && empty) {
             response.metadata.response_code = ResponseCode::NXDomain;
         }
         response.authorities = zone.at(&zone.origin, RecordType::SOA);
@@ -278,6 +282,9 @@ pub fn example_zone() -> Zone {
             ns("example.lab.", "ns.example.lab."),
             a("ns.example.lab.", 3600, ip(3)),
             a("www.example.lab.", 300, ip(101)),
+            a("multi.example.lab.", 300, ip(111)),
+            a("multi.example.lab.", 300, ip(112)),
+            a("multi.example.lab.", 300, ip(113)),
             cname("alias.example.lab.", "www.other."),
             cname("chain.example.lab.", "alias.example.lab."),
             txt("big.example.lab.", &"a".repeat(250)),

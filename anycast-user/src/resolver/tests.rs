@@ -416,17 +416,18 @@ async fn forward_and_stub_zones_go_to_their_own_servers_longest_first() {
         ("www.lab.", vec!["10.53.0.2 www.lab. A"], vec!["10.53.0.100"]),
         (
             "host.noglue.lab.",
+            // Minimised: lab.'s server hears of noglue.lab. only; the NS
+            // name's address is looked up whole.
             vec![
-                "10.53.0.2 host.noglue.lab. A",
+                "10.53.0.2 noglue.lab. A",
                 "10.53.0.1 ns.elsewhere.other. A",
                 "10.53.0.4 ns.elsewhere.other. A",
-                "10.53.0.1 ns.elsewhere.other. AAAA",
                 "10.53.0.4 ns.elsewhere.other. AAAA",
                 "10.53.0.9 host.noglue.lab. A",
             ],
             vec!["10.53.0.103"],
         ),
-        ("www.other.", vec!["10.53.0.1 www.other. A", "10.53.0.4 www.other. A"], vec!["10.53.0.102"]),
+        ("www.other.", vec!["10.53.0.4 www.other. A"], vec!["10.53.0.102"]),
     ];
     for (qname, asked, answer) in cases {
         let got = ask(&resolver, qname, RecordType::A).await;
@@ -448,4 +449,38 @@ async fn a_route_changed_on_reload_drops_what_was_learned_under_it() {
     assert_eq!(servers_asked(&resolver), ["10.53.0.3 www.example.lab. A"], "the stub's server, at once");
     ask(&resolver, "www.lab.", RecordType::A).await;
     assert_eq!(servers_asked(&resolver), ["10.53.0.2 www.lab. A"], "lab.'s cut is kept: its route did not change");
+}
+
+/// A root delegating `broken.` to a server that denies empty
+/// non-terminals; `host.ent.broken.` exists below one.
+fn broken_ent_net() -> FakeNet {
+    let mut root = root_zone();
+    root.records.push(testnet::ns("broken.", "ns.broken."));
+    root.records.push(testnet::a("ns.broken.", 3600, ip(11)));
+    let broken = testnet::Zone::new("broken.", vec![testnet::a("host.ent.broken.", 300, ip(110))]);
+    FakeNet::default().serve(ip(1), Behavior::Authoritative, vec![root]).serve(
+        ip(11),
+        Behavior::DeniesEmptyNonTerminals,
+        vec![broken],
+    )
+}
+
+#[tokio::test]
+async fn qname_minimisation_tells_each_server_only_the_next_label() {
+    use super::minimise::Minimisation;
+    let relaxed = recursive(broken_ent_net(), Limits::default());
+    let answer = ask(&relaxed, "host.ent.broken.", RecordType::A).await;
+    assert_eq!(addresses(&answer), vec!["10.53.0.110"], "relaxed: the whole name after the false NXDOMAIN");
+    let asked = ["10.53.0.1 broken. A", "10.53.0.11 ent.broken. A", "10.53.0.11 host.ent.broken. A"];
+    assert_eq!(servers_asked(&relaxed), asked, "the root hears of the TLD only");
+    assert_eq!(relaxed.stats.minimised_queries(), 2);
+
+    let strict = recursive(broken_ent_net(), Limits::default()).with_qname_minimisation(Minimisation::Strict);
+    let denied = ask(&strict, "host.ent.broken.", RecordType::A).await;
+    assert_eq!(denied.rcode, ResponseCode::NXDomain, "strict: the NXDOMAIN holds below (RFC 8020)");
+    assert_eq!(servers_asked(&strict), asked[..2]);
+
+    let off = recursive(broken_ent_net(), Limits::default()).with_qname_minimisation(Minimisation::Off);
+    assert_eq!(addresses(&ask(&off, "host.ent.broken.", RecordType::A).await), vec!["10.53.0.110"]);
+    assert_eq!(servers_asked(&off), ["10.53.0.1 host.ent.broken. A", "10.53.0.11 host.ent.broken. A"]);
 }

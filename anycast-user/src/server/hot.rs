@@ -12,15 +12,15 @@ use std::{
     collections::HashMap,
     sync::{
         Mutex,
-        atomic::{AtomicU64, Ordering::Relaxed},
+        atomic::{AtomicU32, AtomicU64, Ordering::Relaxed},
     },
 };
 
-use anycast_common::{AnswerKey, dns, hash};
+use anycast_common::{AnswerKey, dns, hash, rotation::Rotation};
 
 use super::query_view::QueryView;
 use crate::{
-    answer_entry::AnswerEntry,
+    answer_entry::{AnswerEntry, RrsetOrder},
     wire::{self, ResponseEdns},
 };
 
@@ -40,6 +40,9 @@ struct Stored {
     secure: bool,
     inserted_ns: u64,
     expires_ns: u64,
+    /// The RRset answers turn, and how many were given from here.
+    rotation: Rotation,
+    served: AtomicU32,
 }
 
 #[derive(Default)]
@@ -78,6 +81,8 @@ pub struct HotAnswers {
     /// and offers its answer to the map again (a query that reached the
     /// daemon may mean the map lost it).
     serve_for_ns: Option<u64>,
+    /// How answers order their last A or AAAA RRset, as the fast path's.
+    order: RrsetOrder,
     /// Queries answered from here.
     pub hits: AtomicU64,
 }
@@ -98,8 +103,15 @@ impl HotAnswers {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             generation_bytes: max_bytes / SHARDS / 2,
             serve_for_ns: serve_for.map(|d| d.as_nanos() as u64),
+            order: RrsetOrder::Fixed,
             hits: AtomicU64::new(0),
         }
+    }
+
+    /// The hot answers ordering the records they turn as `order` says.
+    pub fn with_rrset_order(mut self, order: RrsetOrder) -> HotAnswers {
+        self.order = order;
+        self
     }
 
     pub fn hash_key(&self) -> &[u64; 2] {
@@ -119,6 +131,8 @@ impl HotAnswers {
             secure: v.secure != 0,
             inserted_ns: v.inserted_ns,
             expires_ns: v.expires_ns,
+            rotation: v.rotation,
+            served: AtomicU32::new(0),
         };
         self.shard(&entry.key).put(entry.key, stored, self.generation_bytes);
     }
@@ -158,6 +172,10 @@ impl HotAnswers {
             return None;
         }
         stored.write(query, edns, now_ns, out);
+        if stored.rotation.turns() {
+            let first = self.order.first(&stored.rotation, &stored.served);
+            stored.rotation.apply(&mut out[dns::HEADER_LEN + query.question.len()..], first);
+        }
         self.hits.fetch_add(1, Relaxed);
         Some(Found { rcode: stored.rcode, len: out.len() })
     }

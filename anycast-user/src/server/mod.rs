@@ -8,6 +8,8 @@ pub mod client_tap;
 pub mod edns;
 pub mod hot;
 pub mod listener;
+#[cfg(test)]
+mod order_tests;
 pub mod query_view;
 pub mod respond;
 pub mod stats;

@@ -14,7 +14,10 @@
 
 use std::{
     net::IpAddr,
-    sync::{Arc, atomic::Ordering::Relaxed},
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering::Relaxed},
+    },
 };
 
 use anycast_common::{
@@ -34,7 +37,7 @@ use super::{
     transport::Transport,
 };
 use crate::{
-    answer_entry::{AnswerEntry, WritePolicy},
+    answer_entry::{AnswerEntry, RrsetOrder, WritePolicy, rotation_of},
     clock,
     dnssec::Security,
     policy::{acl::Acl, ratelimit::Limiter},
@@ -80,6 +83,10 @@ pub struct Responder<U> {
     pub hot: HotAnswers,
     /// Which answers are kept, and for how long: the map's rules.
     pub write_policy: WritePolicy,
+    /// How answers order their last A or AAAA RRset, as the fast path's
+    /// and the hot answers'; `turns` counts the answers this path gave.
+    pub rrset_order: RrsetOrder,
+    pub turns: AtomicU32,
 }
 
 /// What a query asks for, once it is known to be one worth answering.
@@ -215,7 +222,7 @@ impl<U: Upstream> Responder<U> {
         }
         let dnssec_ok = edns.is_some_and(|e| e.dnssec_ok);
         let (answers, authorities) = answer.sections(dnssec_ok, question.query_type());
-        let sections = match Sections::encode(question, &answers, &authorities, &[]) {
+        let mut sections = match Sections::encode(question, &answers, &authorities, &[]) {
             Ok(sections) => sections,
             Err(e) => {
                 self.stats.error(Error::Encode);
@@ -225,6 +232,10 @@ impl<U: Upstream> Responder<U> {
                 return with_edns(servfail, edns);
             }
         };
+        let rotation = rotation_of(&sections.data, sections.ancount);
+        if rotation.turns() {
+            rotation.apply(&mut sections.data, self.rrset_order.first(&rotation, &self.turns));
+        }
         let edns = edns.map(|e| ResponseEdns { ede: answer.stale.then_some(wire::EDE_STALE_ANSWER), ..e });
         let rcode = u16::from(answer.rcode) as u8;
         let secure = answer.security == Security::Secure;

@@ -29,6 +29,7 @@ use super::{
     udp,
 };
 use crate::{
+    answer_entry::RrsetOrder,
     answer_entry::WritePolicy,
     dnstap::Tap,
     policy::{
@@ -69,6 +70,8 @@ pub fn responder() -> Responder<FakeNet> {
         sink: None,
         hot: HotAnswers::new(rand::random(), 1 << 20, None),
         write_policy: WritePolicy::default(),
+        rrset_order: RrsetOrder::Fixed,
+        turns: Default::default(),
     }
 }
 
