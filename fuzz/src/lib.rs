@@ -12,7 +12,7 @@ use anycast_user::{
     policy::{
         acl::Acl,
         cookies::{self, Cookies},
-        ratelimit::{Limiter, RateLimitSettings},
+        ratelimit::RateLimitSettings,
     },
     resolver::{
         Limits, Mode, Resolver,
@@ -20,9 +20,10 @@ use anycast_user::{
         hints::RootHints,
         upstream::{Upstream, UpstreamError},
     },
-    server::{edns::EdnsPolicy, hot::HotAnswers, respond::Responder},
+    server::{admission::Admission, edns::EdnsPolicy, hot::HotAnswers, respond::Responder},
     wire::Nsid,
 };
+use arc_swap::ArcSwap;
 use hickory_proto::{
     op::{Edns, Message, MessageType, OpCode, Query},
     rr::{Name, RData, Record, RecordType, rdata::A},
@@ -74,14 +75,7 @@ pub fn responder(upstream: Replies) -> Responder<Replies> {
             CacheLimits::default(),
         )),
         stats: Default::default(),
-        acl: Acl::new(vec!["10.0.0.0/8".parse().unwrap()]),
-        edns: EdnsPolicy {
-            udp_size: 1232,
-            nsid: Nsid::new(b"fuzz").expect("a short NSID"),
-            cookies: Some(Arc::new(Cookies::new(cookies::random_secrets()))),
-        },
-        limiter: None,
-        tcp_limiter: None,
+        admission: ArcSwap::from_pointee(admission(RateLimitSettings::OFF)),
         sink: None,
         hot: hot_answers().with_rrset_order(RrsetOrder::Rotate),
         write_policy: WritePolicy::default(),
@@ -120,7 +114,19 @@ fn hot_answers() -> HotAnswers {
 /// `responder` with a rate limit that slips every query after the first.
 pub fn limited(responder: Responder<Replies>) -> Responder<Replies> {
     let settings = RateLimitSettings { responses_per_second: 1, burst: 1, slip: 1, ..RateLimitSettings::OFF };
-    Responder { limiter: Limiter::new(&settings), ..responder }
+    responder.admission.store(Arc::new(admission(settings)));
+    responder
+}
+
+/// Clients in 10.0.0.0/8, NSID `fuzz`, cookies on, rate limited by
+/// `rate_limit`.
+fn admission(rate_limit: RateLimitSettings) -> Admission {
+    let edns = EdnsPolicy {
+        udp_size: 1232,
+        nsid: Nsid::new(b"fuzz").expect("a short NSID"),
+        cookies: Some(Arc::new(Cookies::new(cookies::random_secrets()))),
+    };
+    Admission::new(Acl::new(vec!["10.0.0.0/8".parse().unwrap()]), edns, rate_limit)
 }
 
 /// Runs `future` to completion on one shared single-threaded runtime.

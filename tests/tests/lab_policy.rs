@@ -5,7 +5,7 @@
 //! and the answer RRsets must be the same (TTLs and order aside), on the
 //! daemon's path (the first ask) and on the fast path's (a repeat). A
 //! reload under a steady stream takes effect (new data, a list entry, a
-//! stub zone gone), purges what it changes from both paths and the cache,
+//! stub zone gone, a new NSID on both paths), purges what it changes from both paths and the cache,
 //! and loses no query; a broken file on reload is refused and
 //! the policy in force kept. QNAME minimisation is seen on the wire, and
 //! `rrset_order = "rotate"` measured on both paths.
@@ -248,7 +248,7 @@ fn answers_like_unbound_with_the_same_policy_on_both_paths() {
 fn a_reload_under_a_stream_takes_effect_loses_nothing_and_refuses_a_broken_file() {
     let _one = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = Scratch::new("policy-reload");
-    let config = anycastd_policy(&scratch.0);
+    let config = format!("[service]\nnsid = \"node-a\"\n{}", anycastd_policy(&scratch.0));
     let mut lab = node_with(&scratch.0, &config);
     let pid = lab.anycastd_pid().expect("anycastd runs");
     let answer = |name: &str| ask(&lab, VIP4, name, "A").unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -262,7 +262,8 @@ fn a_reload_under_a_stream_takes_effect_loses_nothing_and_refuses_a_broken_file(
     std::thread::sleep(Duration::from_secs(2));
     let stub = format!("[[stub_zone]]\nname = \"intranet.\"\nservers = [\"{EXAMPLE}\"]\n");
     assert!(config.contains(&stub));
-    let changed = format!("{}[[local_data]]\nrecord = 'new.corp.lab. 300 IN A 10.77.0.5'\n", config.replace(&stub, ""));
+    let changed = config.replace(&stub, "").replace("node-a", "node-b");
+    let changed = format!("{changed}[[local_data]]\nrecord = 'new.corp.lab. 300 IN A 10.77.0.5'\n");
     std::fs::write(scratch.0.join("anycastd.toml"), changed).expect("rewriting the config");
     std::fs::write(scratch.0.join("ads.hosts"), format!("{HOSTS}0.0.0.0 www.hosting.example\n")).expect("the list");
     let hup = std::process::Command::new("kill").args(["-HUP", &pid.to_string()]).status().expect("kill -HUP");
@@ -274,6 +275,13 @@ fn a_reload_under_a_stream_takes_effect_loses_nothing_and_refuses_a_broken_file(
     assert_eq!(answer("www.hosting.example.").1, reloaded.1.1, "and its repeat, from either path");
     for _ in 0..2 {
         assert_eq!(answer("www.intranet.").0, "NXDOMAIN", "the stub zone is gone: the root has no intranet.");
+    }
+    // The NSID, from the fast path (UDP, a name the stream keeps in the
+    // map) and from the daemon (TCP).
+    for transport in ["+notcp", "+tcp"] {
+        let args = [&format!("@{VIP4}"), "+nsid", transport, "+tries=2", "+time=2", "www.corp.lab.", "A"];
+        let out = lab.dig(&args).unwrap_or_else(|e| panic!("dig +nsid: {e}"));
+        assert!(out.contains("\"node-b\""), "{transport}: the reloaded NSID:\n{out}");
     }
 
     std::fs::write(scratch.0.join("block.rpz"), "this is not a zone file\n").expect("breaking the RPZ");

@@ -20,6 +20,7 @@ mod xdp_tap;
 
 use std::{sync::Arc, time::Duration};
 
+use arc_swap::ArcSwap;
 use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
@@ -32,11 +33,11 @@ use crate::{
     policy::{
         acl::Acl,
         local::{Local, LocalPolicy},
-        ratelimit::Limiter,
     },
     resolver::{Mode, Resolver, Validation, hints::RootHints, upstream::NetUpstream, upstream_tap::UpstreamTap},
     route::announce::{self, Announcer},
     server::{
+        admission::Admission,
         edns::EdnsPolicy,
         hot::HotAnswers,
         respond::{AnswerSink, Responder},
@@ -163,10 +164,7 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
     let responder = Arc::new(Responder {
         resolver: resolver.clone(),
         stats: Default::default(),
-        acl: Acl::new(config.allow.clone()),
-        edns,
-        limiter: Limiter::new(&config.rate_limit),
-        tcp_limiter: Limiter::new(&config.rate_limit),
+        admission: ArcSwap::from_pointee(Admission::new(Acl::new(config.allow.clone()), edns, config.rate_limit)),
         sink: feed.clone().map(|feed| feed as Arc<dyn AnswerSink>),
         hot: hot_answers(service.hot_answers_max_bytes, feed.as_deref()).with_rrset_order(config.rrset_order),
         write_policy: config.fast_path.write_policy,

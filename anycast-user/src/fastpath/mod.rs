@@ -200,6 +200,27 @@ impl FastPath {
         self.taken_over
     }
 
+    /// Puts a reloaded ACL, rate limit and NSID in force: the tries
+    /// first, then the config entry in one write, so that a packet is
+    /// judged by the old ACL or the new one. The rate-limit table keeps
+    /// its size (its map is sized at load).
+    pub fn reconfigure(&mut self, acl: &Acl, rate_limit: &RateLimitSettings, nsid: &[u8]) -> Result<(), FastPathError> {
+        if nsid.len() > MAX_NSID_LEN {
+            return Err(FastPathError::NsidTooLong(nsid.len()));
+        }
+        self.write_acl(acl)?;
+        let mut config = self.config;
+        config.rate_limit = rate_limit.limit();
+        config.nsid = [0; MAX_NSID_LEN];
+        config.nsid[..nsid.len()].copy_from_slice(nsid);
+        config.nsid_len = nsid.len() as u8;
+        (config.acl_v4, config.acl_v4_count) = ([[0; 2]; MAX_INLINE_ACL_V4], 0);
+        (config.acl_v6, config.acl_v6_count) = ([[0; 4]; MAX_INLINE_ACL_V6], 0);
+        inline_acl(&mut config, acl);
+        self.config = config;
+        self.write_config()
+    }
+
     /// Writes the ACL's networks into the tries and removes any other (a
     /// previous daemon's).
     fn write_acl(&mut self, acl: &Acl) -> Result<(), FastPathError> {

@@ -22,6 +22,7 @@ use crate::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
     fastpath::{AnswerMapView, FastPath, FastPathError},
+    policy::{acl::Acl, ratelimit::RateLimitSettings},
     resolver::Answer,
 };
 use tracking::{Tracking, Written};
@@ -136,6 +137,11 @@ impl Feed {
     /// Turns the fast path to pass everything, or back.
     pub fn set_pass_only(&self, on: bool) -> Result<(), FastPathError> {
         self.fast_path.lock().expect("fast path lock").set_pass_only(on)
+    }
+
+    /// Puts a reloaded ACL, rate limit and NSID into the fast path.
+    pub fn reconfigure(&self, acl: &Acl, rate_limit: &RateLimitSettings, nsid: &[u8]) -> Result<(), FastPathError> {
+        self.fast_path.lock().expect("fast path lock").reconfigure(acl, rate_limit, nsid)
     }
 
     /// Turns the capture of the fast path's answers on or off.

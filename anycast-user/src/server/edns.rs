@@ -17,6 +17,7 @@ use crate::{
 };
 
 /// What the node answers EDNS with.
+#[derive(Clone)]
 pub struct EdnsPolicy {
     /// EDNS UDP payload size this node advertises and accepts.
     pub udp_size: u16,
@@ -128,12 +129,14 @@ mod tests {
         rr::RecordType,
     };
 
+    use std::sync::Arc;
+
     use super::*;
     use crate::{
         policy::ratelimit::{Limiter, RateLimitSettings},
         server::{
             respond::Responder,
-            tests::{CLIENT, NSID, query_with_options, responder},
+            tests::{CLIENT, NSID, query_with_options, responder, responder_with},
             transport::Transport,
         },
     };
@@ -167,7 +170,7 @@ mod tests {
         let cookie = options(response).into_iter().find(|(code, _)| *code == cookie::OPTION_COOKIE).expect("a COOKIE");
         assert_eq!(cookie.1[..CLIENT_COOKIE_LEN], CLIENT_COOKIE, "the client cookie echoed");
         let server: [u8; SERVER_COOKIE_LEN] = cookie.1[CLIENT_COOKIE_LEN..].try_into().expect("16 bytes");
-        let (secrets, now) = r.edns.cookies.as_ref().unwrap().now();
+        let (secrets, now) = r.admission.load().edns.cookies.as_ref().unwrap().now();
         let addr = secrets::client_addr(CLIENT);
         let checked =
             cookie::check(&secrets, &ServerCookie::from_bytes(&server), u64::from_le_bytes(CLIENT_COOKIE), &addr, now);
@@ -219,7 +222,7 @@ mod tests {
         let codes: Vec<u16> = options(&both).iter().map(|(code, _)| *code).collect();
         assert_eq!(codes, [dns::OPTION_NSID, cookie::OPTION_COOKIE], "NSID, then COOKIE");
         assert_eq!(options(&both)[0].1, NSID);
-        let off = Responder { edns: EdnsPolicy { cookies: None, ..r.edns }, ..responder() };
+        let off = responder_with(|a| a.edns.cookies = None);
         let ignored = ask(&off, &[(cookie::OPTION_COOKIE, &[1; 5])]).await;
         assert_eq!((rcode(&ignored), options(&ignored)), (0, vec![]), "cookies off: the option is ignored");
     }
@@ -227,7 +230,7 @@ mod tests {
     #[tokio::test]
     async fn over_the_limit_cookies_get_badcookie_and_valid_ones_pass() {
         let limit = RateLimitSettings { responses_per_second: 1, burst: 1, slip: 1, ..RateLimitSettings::OFF };
-        let r = Responder { limiter: Limiter::new(&limit), ..responder() };
+        let r = responder_with(|a| a.limiter = Limiter::new(&limit).map(Arc::new));
         let first = ask(&r, &[(cookie::OPTION_COOKIE, &CLIENT_COOKIE)]).await;
         let server = server_cookie(&r, &first);
         let plain = ask(&r, &[]).await;

@@ -246,12 +246,14 @@ mod tests {
     use anycast_common::{cookie::OPTION_COOKIE, dns::OPTION_CLIENT_SUBNET};
     use hickory_proto::{op::Message, rr::RecordType};
 
+    use std::sync::Arc;
+
     use super::*;
     use crate::{
         policy::ratelimit::{Limiter, RateLimitSettings},
         server::{
             respond::{Hot, Responder},
-            tests::{CLIENT, query_with_options, responder},
+            tests::{CLIENT, query_with_options, responder, responder_with},
             transport::Transport,
         },
     };
@@ -345,7 +347,7 @@ mod tests {
     #[tokio::test]
     async fn the_rate_limit_holds_on_the_hot_path() {
         let limit = RateLimitSettings { responses_per_second: 1, burst: 1, slip: 2, ..RateLimitSettings::OFF };
-        let r = Responder { limiter: Limiter::new(&limit), ..responder() };
+        let r = responder_with(|a| a.limiter = Limiter::new(&limit).map(Arc::new));
         let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
         r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
         // The full path took the one token; over the limit, every second

@@ -3,6 +3,7 @@
 //! given and offers what it answers to an [`respond::AnswerSink`]; it
 //! knows nothing of the fast path or the announcement.
 
+pub mod admission;
 mod batch;
 pub mod client_tap;
 pub mod edns;

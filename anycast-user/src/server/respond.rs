@@ -24,13 +24,15 @@ use anycast_common::{
     dns::{self, HEADER_LEN, OptionUse, option_use},
     ratelimit::Verdict,
 };
+use arc_swap::ArcSwap;
 use hickory_proto::{
     op::{Message, OpCode, ResponseCode},
     rr::{DNSClass, RecordType},
 };
 
 use super::{
-    edns::{EdnsPolicy, MalformedCookie, QueryEdns},
+    admission::Admission,
+    edns::{MalformedCookie, QueryEdns},
     hot::HotAnswers,
     query_view::QueryView,
     stats::{Error, Stats},
@@ -40,7 +42,7 @@ use crate::{
     answer_entry::{AnswerEntry, RrsetOrder, WritePolicy, rotation_of},
     clock,
     dnssec::Security,
-    policy::{acl::Acl, ratelimit::Limiter},
+    policy::ratelimit::Limiter,
     resolver::{Answer, Resolver, upstream::Upstream},
     wire::{self, ResponseEdns, Sections},
 };
@@ -69,14 +71,9 @@ pub enum Hot {
 pub struct Responder<U> {
     pub resolver: Arc<Resolver<U>>,
     pub stats: Stats,
-    pub acl: Acl,
-    /// How the OPT record of a response is made: UDP size, NSID, cookies.
-    pub edns: EdnsPolicy,
-    /// Response rate limiting of what reaches the daemon over UDP; clients
-    /// with a valid server cookie are let through.
-    pub limiter: Option<Limiter>,
-    /// The same limit over TCP, with buckets of its own.
-    pub tcp_limiter: Option<Limiter>,
+    /// The ACL, the OPT record's making and the rate limits, swapped whole
+    /// on reload.
+    pub admission: ArcSwap<Admission>,
     pub sink: Option<Arc<dyn AnswerSink>>,
     /// The answers given over UDP, kept to answer repeats at once; made
     /// with the sink's hash key when there is a sink.
@@ -113,10 +110,11 @@ impl<U: Upstream> Responder<U> {
     pub fn respond_hot(&self, query: &[u8], client: IpAddr, out: &mut Vec<u8>) -> Hot {
         let Some(view) = QueryView::parse(query) else { return Hot::Missed };
         let tailored = view.opt.is_some_and(|o| o.options().any(|(code, _)| option_use(code) == OptionUse::Tailoring));
-        if view.qclass != u16::from(DNSClass::IN) || tailored || !self.acl.allows(client) {
+        let admission = self.admission.load();
+        if view.qclass != u16::from(DNSClass::IN) || tailored || !admission.acl.allows(client) {
             return Hot::Missed;
         }
-        let edns = match view.opt.map(|opt| self.edns.answer(opt.dnssec_ok, opt.options(), client)) {
+        let edns = match view.opt.map(|opt| admission.edns.answer(opt.dnssec_ok, opt.options(), client)) {
             None => None,
             Some(Ok(edns)) => Some(edns),
             Some(Err(MalformedCookie)) => return Hot::Missed,
@@ -129,7 +127,7 @@ impl<U: Upstream> Responder<U> {
             return Hot::Missed;
         }
         self.stats.query(Transport::Udp);
-        match self.admit(client, edns.is_some_and(|e| e.proven)) {
+        match self.admit(admission.limiter.as_deref(), client, edns.is_some_and(|e| e.proven)) {
             Verdict::Answer => {}
             Verdict::Slip => *out = slipped(view.id, view.flags, view.question, edns.map(Ok)),
             Verdict::Drop => return Hot::Dropped,
@@ -150,12 +148,13 @@ impl<U: Upstream> Responder<U> {
             wire::assemble(id, dns::response_flags(flags, rcode), question, None, None)
         };
         let parsed = parse(query);
+        let admission = self.admission.load();
         let query_edns =
-            parsed.as_ref().ok().and_then(|p| p.message.edns.as_ref()).map(|e| self.edns.answer_parsed(e, client));
+            parsed.as_ref().ok().and_then(|p| p.message.edns.as_ref()).map(|e| admission.edns.answer_parsed(e, client));
         if transport == Transport::Udp {
             // Every datagram is charged, but for those of clients that
             // proved their address with a server cookie.
-            match self.admit(client, matches!(query_edns, Some(Ok(q)) if q.proven)) {
+            match self.admit(admission.limiter.as_deref(), client, matches!(query_edns, Some(Ok(q)) if q.proven)) {
                 Verdict::Answer => {}
                 Verdict::Slip => return parsed.ok().map(|p| slipped(id, flags, &p.question, query_edns)),
                 Verdict::Drop => return None,
@@ -169,7 +168,7 @@ impl<U: Upstream> Responder<U> {
             None => None,
             Some(Ok(query_edns)) => Some(query_edns.response),
             Some(Err(MalformedCookie)) => {
-                let edns = parsed.message.edns.as_ref().map(|e| self.edns.without_options(e.flags().dnssec_ok));
+                let edns = parsed.message.edns.as_ref().map(|e| admission.edns.without_options(e.flags().dnssec_ok));
                 return Some(with_edns(error(ResponseCode::FormErr, &parsed.question), edns));
             }
         };
@@ -184,7 +183,7 @@ impl<U: Upstream> Responder<U> {
             return Some(wire::assemble(id, dns::response_flags(flags, rcode), &parsed.question, None, Some(edns)));
         }
         let question = &parsed.message.queries[0];
-        if !self.acl.allows(client) || question.query_class() != DNSClass::IN {
+        if !admission.acl.allows(client) || question.query_class() != DNSClass::IN {
             return Some(with_edns(error(ResponseCode::Refused, &parsed.question), edns));
         }
         if matches!(question.query_type(), RecordType::AXFR | RecordType::IXFR) {
@@ -270,9 +269,10 @@ impl<U: Upstream> Responder<U> {
         }
     }
 
-    /// The rate limiter's verdict on a UDP query from `client`, counted.
-    fn admit(&self, client: IpAddr, proven: bool) -> Verdict {
-        let Some(limiter) = self.limiter.as_ref().filter(|_| !proven) else { return Verdict::Answer };
+    /// The verdict of `limiter` (the UDP one) on a query from `client`,
+    /// counted.
+    fn admit(&self, limiter: Option<&Limiter>, client: IpAddr, proven: bool) -> Verdict {
+        let Some(limiter) = limiter.filter(|_| !proven) else { return Verdict::Answer };
         let verdict = limiter.admit(client, clock::boottime_ns());
         match verdict {
             Verdict::Answer => {}

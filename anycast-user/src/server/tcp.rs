@@ -119,7 +119,7 @@ pub async fn serve<U: Upstream>(
         };
         let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else { return };
         let client_tap = ClientTap::new(&tap, Protocol::Tcp, peer, local);
-        if !responder.acl.allows(peer.ip()) {
+        if !responder.admission.load().acl.allows(peer.ip()) {
             match refusing.clone().try_acquire_owned() {
                 Ok(permit) => {
                     tokio::spawn(refuse(stream, peer.ip(), responder.clone(), client_tap, permit));
@@ -253,7 +253,8 @@ fn logged_response(tapped: Option<(&ClientTap, SystemTime)>, response: &[u8]) {
 
 /// Whether the rate limit lets a TCP query from `peer` through.
 fn rate_admits<U>(responder: &Responder<U>, peer: IpAddr) -> bool {
-    let Some(limiter) = &responder.tcp_limiter else { return true };
+    let admission = responder.admission.load();
+    let Some(limiter) = &admission.tcp_limiter else { return true };
     match limiter.admit(peer, clock::boottime_ns()) {
         Verdict::Answer => true,
         Verdict::Slip | Verdict::Drop => {

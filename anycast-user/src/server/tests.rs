@@ -21,7 +21,10 @@ use tokio::{
     time::timeout,
 };
 
+use arc_swap::ArcSwap;
+
 use super::{
+    admission::Admission,
     edns::EdnsPolicy,
     hot::HotAnswers,
     respond::Responder,
@@ -35,6 +38,7 @@ use crate::{
     policy::{
         acl::Acl,
         cookies::{self, Cookies},
+        ratelimit::RateLimitSettings,
     },
     resolver::{
         Limits, Mode, Resolver,
@@ -48,6 +52,26 @@ pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
 /// The test responder's NSID.
 pub const NSID: &[u8] = b"node-a";
 
+/// Clients in 198.51.100.0/24 (and loopback), NSID [`NSID`], cookies on,
+/// no rate limit.
+fn admission() -> Admission {
+    let edns = EdnsPolicy {
+        udp_size: 1232,
+        nsid: Nsid::new(NSID).unwrap(),
+        cookies: Some(Arc::new(Cookies::new(cookies::random_secrets()))),
+    };
+    Admission::new(Acl::new(vec!["198.51.100.0/24".parse().unwrap()]), edns, RateLimitSettings::OFF)
+}
+
+/// [`responder`] with its admission changed by `change`.
+pub fn responder_with(change: impl FnOnce(&mut Admission)) -> Responder<FakeNet> {
+    let r = responder();
+    let mut admission = admission();
+    change(&mut admission);
+    r.admission.store(Arc::new(admission));
+    r
+}
+
 /// A responder over the fake hierarchy, for clients in 198.51.100.0/24 (and
 /// loopback).
 pub fn responder() -> Responder<FakeNet> {
@@ -59,14 +83,7 @@ pub fn responder() -> Responder<FakeNet> {
             CacheLimits::default(),
         )),
         stats: Default::default(),
-        acl: Acl::new(vec!["198.51.100.0/24".parse().unwrap()]),
-        edns: EdnsPolicy {
-            udp_size: 1232,
-            nsid: Nsid::new(NSID).unwrap(),
-            cookies: Some(Arc::new(Cookies::new(cookies::random_secrets()))),
-        },
-        limiter: None,
-        tcp_limiter: None,
+        admission: ArcSwap::from_pointee(admission()),
         sink: None,
         hot: HotAnswers::new(rand::random(), 1 << 20, None),
         write_policy: WritePolicy::default(),
@@ -249,9 +266,9 @@ async fn tcp_takes_a_few_connections_per_client_and_sheds_one_that_does_not_read
 
 #[tokio::test]
 async fn tcp_queries_are_rate_limited_with_buckets_of_their_own() {
-    use crate::policy::ratelimit::{Limiter, RateLimitSettings};
+    use crate::policy::ratelimit::Limiter;
     let settings = RateLimitSettings { responses_per_second: 5, burst: 5, ..RateLimitSettings::OFF };
-    let r = Arc::new(Responder { tcp_limiter: Limiter::new(&settings), ..responder() });
+    let r = Arc::new(responder_with(|a| a.tcp_limiter = Limiter::new(&settings).map(Arc::new)));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = listener.local_addr().unwrap();
     let (_stop, stopped) = watch::channel(false);
