@@ -12,6 +12,7 @@ use anycast_user::{
         self, Stop, control,
         top_view::{Snapshot, render},
     },
+    route::announce::Announcer,
 };
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -46,12 +47,23 @@ enum Command {
         #[arg(required = true, num_args = 1..)]
         command: Vec<String>,
     },
+    /// Withdraw what a daemon that died without stopping left announced:
+    /// BIRD's include set to withdrawn (and BIRD reconfigured), the VIPs
+    /// taken off their interface. For systemd's `ExecStopPost=` (see
+    /// dist/anycastd.service); after a clean stop there is nothing left to
+    /// do and it does nothing.
+    Withdraw {
+        #[command(flatten)]
+        flags: Box<Flags>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Ctl { socket, command }) = &cli.command {
-        return ctl(socket, &command.join(" "));
+    match &cli.command {
+        Some(Command::Ctl { socket, command }) => return ctl(socket, &command.join(" ")),
+        Some(Command::Withdraw { flags }) => return withdraw(flags),
+        None => {}
     }
     let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
         Ok(filter) => filter,
@@ -79,6 +91,29 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `anycastd withdraw`: what the configuration announces, withdrawn.
+fn withdraw(flags: &Flags) -> ExitCode {
+    let config = match Config::load(flags) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("anycastd withdraw: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (interface, vips) = (config.announce.vip_interface.clone(), config.service.vips.clone());
+    let withdrawn = Announcer::withdraw_after_crash(config.announce, vips);
+    match runtime(Some(1)).map_err(anyhow::Error::from).and_then(|rt| Ok(rt.block_on(withdrawn)?)) {
+        Ok(removed) => {
+            println!("anycastd withdraw: withdrawn; {removed} VIPs taken off {interface}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("anycastd withdraw: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -13,6 +13,21 @@ pub fn notify(state: &str) {
     }
 }
 
+/// How often the service manager wants `WATCHDOG=1` (half its
+/// `WatchdogSec=`, as sd_watchdog_enabled(3) advises), when it watches this
+/// process.
+pub fn watchdog_every() -> Option<std::time::Duration> {
+    let (usec, pid) = (std::env::var("WATCHDOG_USEC").ok(), std::env::var("WATCHDOG_PID").ok());
+    watchdog_from(usec.as_deref(), pid.as_deref(), std::process::id())
+}
+
+/// [`watchdog_every`] from the two variables, for process `me`.
+fn watchdog_from(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<std::time::Duration> {
+    let usec: u64 = usec?.parse().ok().filter(|&u| u > 0)?;
+    let for_us = pid.is_none_or(|pid| pid.parse() == Ok(me));
+    for_us.then(|| std::time::Duration::from_micros(usec / 2))
+}
+
 /// A leading `@` names a socket in the abstract namespace.
 fn send(socket: &Path, state: &str) -> io::Result<()> {
     let sender = UnixDatagram::unbound()?;
@@ -52,6 +67,17 @@ mod tests {
         send(Path::new(&format!("@{name}")), "STOPPING=1").unwrap();
         let n = receiver.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"STOPPING=1");
+    }
+
+    #[test]
+    fn the_watchdog_is_fed_at_half_its_period_when_it_watches_this_process() {
+        let half = Some(std::time::Duration::from_secs(5));
+        assert_eq!(watchdog_from(Some("10000000"), None, 7), half);
+        assert_eq!(watchdog_from(Some("10000000"), Some("7"), 7), half);
+        assert_eq!(watchdog_from(Some("10000000"), Some("8"), 7), None, "another process's watchdog");
+        assert_eq!(watchdog_from(None, None, 7), None);
+        assert_eq!(watchdog_from(Some("0"), None, 7), None);
+        assert_eq!(watchdog_from(Some("soon"), None, 7), None);
     }
 
     #[test]

@@ -182,6 +182,15 @@ impl AnycastLab {
         status
     }
 
+    /// Runs `anycastd withdraw` on node `k` with its configuration, as the
+    /// systemd unit's `ExecStopPost=` does once the daemon is gone.
+    pub fn withdraw(&self, k: usize) -> Result<String, LabError> {
+        let config = self.node(k).dir.join("anycastd.toml");
+        self.node(k)
+            .ns
+            .exec(&self.binary.display().to_string(), &["withdraw", "--config", &config.display().to_string()])
+    }
+
     /// Cuts (or restores) node `k`'s way to the DNS hierarchy.
     pub fn set_upstream(&self, k: usize, up: bool) -> Result<(), LabError> {
         self.authorities.set_link(&self.node(k).upstream, up)

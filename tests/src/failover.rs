@@ -1,8 +1,9 @@
 //! The anycast failover scenario, run once per announcer: with a steady
 //! query stream from the client, node 1 is drained for maintenance, loses
-//! its upstream, and is stopped gracefully (and, with the BGP speaker,
-//! killed); each time the router must move the VIPs to node 2 in time and
-//! back when node 1 heals. Prints a table of what each event cost.
+//! its upstream, is stopped gracefully, and is killed (with BIRD, then
+//! withdrawn by `anycastd withdraw`, as the systemd unit does); each time
+//! the router must move the VIPs to node 2 in time and back when node 1
+//! heals. Prints a table of what each event cost.
 
 use std::time::{Duration, Instant};
 
@@ -158,7 +159,19 @@ pub fn run(announce: Announce) {
             lab.stop_anycastd(1, "KILL", Duration::from_secs(5)).expect("node 1's anycastd killed");
         };
         s.event("node 1's anycastd killed (SIGKILL)", 3.0, kill, 2, quick, false);
+    } else {
+        // In interface mode a dead daemon leaves its VIPs and BIRD's
+        // include as they were: what withdraws is the unit's
+        // ExecStopPost= (`anycastd withdraw`), run here as systemd would
+        // once the process is gone.
+        let kill_and_withdraw = |lab: &mut AnycastLab| {
+            lab.stop_anycastd(1, "KILL", Duration::from_secs(5)).expect("node 1's anycastd killed");
+            lab.withdraw(1).unwrap_or_else(|e| panic!("anycastd withdraw: {e}"));
+        };
+        s.event("node 1 killed (SIGKILL), then withdraw", 3.0, kill_and_withdraw, 2, quick, false);
     }
+    let restart = |lab: &mut AnycastLab| lab.start_node(1).unwrap();
+    s.event("node 1 started again after the kill", 12.0, restart, 1, Duration::from_secs(10), false);
     s.print(announce);
     assert!(s.failures.is_empty(), "failover with the {announce:?} announcer:\n{}", s.failures.join("\n"));
 }

@@ -196,11 +196,20 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
     if let (Some(cookies), Some(source)) = (cookies, config.cookies.clone()) {
         services.spawn(cookies::run(cookies, source, cookie_map, serving));
     }
+    let watchdog = notify::watchdog_every();
+    if let Some(every) = watchdog.filter(|every| *every <= config.announce.health.interval) {
+        tracing::warn!(
+            ?every,
+            health = ?config.announce.health.interval,
+            "the health checks feed the watchdog less often than it wants: raise WatchdogSec= or lower health.interval_ms"
+        );
+    }
     let probe = NodeProbe {
         attachment,
         resolver: node.resolver.clone(),
         question: config.announce.health.probe.clone(),
         timeout: config.announce.health.interval,
+        watchdog: watchdog.is_some(),
     };
     let (stop_announcing, announcing) = watch::channel(false);
     let announcing = tokio::spawn(announce::run(node.announcer.clone(), probe, announcing));

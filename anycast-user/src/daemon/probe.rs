@@ -1,6 +1,9 @@
 //! What the health checks look at on this node: the XDP program anycastd
 //! attached is still the one on its interface, and upstream resolution
-//! works (the probe question asked of the servers, not the cache).
+//! works (the probe question asked of the servers, not the cache). Each
+//! check that completes, whatever it found, feeds systemd's watchdog when
+//! one watches: a daemon whose runtime or resolver is stuck stops feeding
+//! it, is killed, and its unit's `ExecStopPost=` withdraws the VIPs.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,6 +14,7 @@ use hickory_proto::{
 
 use crate::{
     fastpath::attachment::{Attachment, Detached},
+    notify,
     resolver::{Resolver, upstream::Upstream},
     route::health::Probe,
 };
@@ -22,6 +26,8 @@ pub struct NodeProbe<U> {
     pub question: (Name, RecordType),
     /// How long the probe question may take: the check interval.
     pub timeout: Duration,
+    /// Whether systemd's watchdog is to be fed.
+    pub watchdog: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,16 @@ impl<U: Upstream> Probe for NodeProbe<U> {
     type Failure = ProbeFailure;
 
     async fn check(&self) -> Result<(), ProbeFailure> {
+        let verdict = self.look().await;
+        if self.watchdog {
+            notify::notify("WATCHDOG=1");
+        }
+        verdict
+    }
+}
+
+impl<U: Upstream> NodeProbe<U> {
+    async fn look(&self) -> Result<(), ProbeFailure> {
         if let Some(attachment) = &self.attachment {
             attachment.check().await?;
         }

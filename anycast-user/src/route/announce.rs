@@ -115,6 +115,20 @@ impl Announcer {
         Ok(Announcer { settings, vips: home, speaker, applying: Mutex::new(()), status: Default::default() })
     }
 
+    /// Withdraws what a daemon that died without stopping left announced
+    /// (`anycastd withdraw`, e.g. systemd's `ExecStopPost=`): BIRD's
+    /// include set to withdrawn and BIRD reconfigured, then the VIPs taken
+    /// off their interface. A dead speaker's BGP sessions closed with its
+    /// sockets, so the routers have withdrawn those already. The number of
+    /// VIPs taken off.
+    pub async fn withdraw_after_crash(settings: AnnounceSettings, vips: Vec<IpAddr>) -> Result<usize, AnnounceError> {
+        let home = VipHome::open(&settings.vip_interface, vips).await?;
+        let announcer =
+            Announcer { settings, vips: home, speaker: None, applying: Mutex::new(()), status: Default::default() };
+        announcer.tell_routers(State::Withdrawn).await?;
+        Ok(announcer.vips.remove().await?)
+    }
+
     /// The built-in speaker's sessions (none in interface mode).
     pub fn bgp_peers(&self) -> &[Arc<PeerStatus>] {
         self.speaker.as_ref().map_or(&[], Speaker::peers)
