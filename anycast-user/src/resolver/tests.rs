@@ -316,6 +316,22 @@ async fn an_outage_is_answered_stale_and_marked_and_not_asked_again_at_once() {
 }
 
 #[tokio::test]
+async fn a_name_a_reload_puts_under_the_policy_is_not_answered_stale() {
+    use crate::policy::local::{Local, LocalPolicy, LocalSettings, records};
+    let local = Arc::new(Local::new(LocalPolicy::default()));
+    let resolver = short_lived(std::time::Duration::from_millis(1800)).with_local_policy(local.clone());
+    ask(&resolver, "short.lab.", RecordType::A).await;
+    set_outage(&resolver, true);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(ask(&resolver, "short.lab.", RecordType::A).await.stale, "answered stale: the recheck timer runs");
+    let settings =
+        LocalSettings { data: records("short.lab. 60 IN A 10.9.9.9", 60).unwrap(), ..LocalSettings::default() };
+    local.replace(LocalPolicy::load(&settings).unwrap());
+    let local_answer = ask(&resolver, "short.lab.", RecordType::A).await;
+    assert_eq!((addresses(&local_answer), local_answer.stale), (vec!["10.9.9.9".to_string()], false));
+}
+
+#[tokio::test]
 async fn a_slow_upstream_gets_the_client_a_stale_answer_after_the_client_timer() {
     let stale_after = std::time::Duration::from_millis(100);
     let resolver = short_lived(stale_after);

@@ -178,6 +178,12 @@ impl Local {
         decision
     }
 
+    /// Whether the policy in force has something to say of (`name`,
+    /// `rtype`), uncounted.
+    pub fn covers(&self, name: &Name, rtype: RecordType) -> bool {
+        self.policy().decide(name, rtype).1 != Decision::Resolve
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> Arc<LocalPolicy> {
         self.current.read().expect("policy lock").clone()
