@@ -346,22 +346,18 @@ impl<U: Upstream> Resolver<U> {
     /// the servers fail, or do not answer within `stale_after`, what the
     /// cache holds past its expiry is served instead (RFC 8767).
     pub async fn resolve(&self, question: &Query) -> Answer {
-        // What the local policy answers is never answered stale: a reload
-        // may have just put the name under it.
-        let may_be_stale = !self.local.covers(question.name(), question.query_type());
-        if may_be_stale && let Some(stale) = self.stale_while_failing(question) {
+        if let Some(stale) = self.stale_while_failing(question) {
             return stale;
         }
         let mut work = std::pin::pin!(self.resolve_shared(question, false));
         let (answer, source) = match tokio::time::timeout(self.limits.stale_after, &mut work).await {
             Ok(done) => done,
-            Err(_) => match self.stale_after_failure(question).filter(|_| may_be_stale) {
+            Err(_) => match self.stale_after_failure(question) {
                 Some(stale) => return stale,
                 None => work.await,
             },
         };
         if answer.rcode == ResponseCode::ServFail
-            && may_be_stale
             && let Some(stale) = self.stale_after_failure(question)
         {
             return stale;

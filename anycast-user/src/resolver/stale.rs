@@ -44,8 +44,10 @@ impl<U: Upstream> Resolver<U> {
 
     /// What the cache answers for `question`, expired data included, if
     /// any of it is expired (all fresh, the cache would have answered).
+    /// Never for a name the local policy covers: a reload may have just put
+    /// it under the policy, whose answer is the one to give.
     fn stale_answer(&self, question: &Query) -> Option<Answer> {
-        if self.stale_max.is_zero() {
+        if self.stale_max.is_zero() || self.local.covers(question.name(), question.query_type()) {
             return None;
         }
         let (rtype, class) = (question.query_type(), question.query_class());
