@@ -18,8 +18,9 @@
 //! - [`answer_entry`]: the map writer, turning a DNS response into the
 //!   exact key and value the XDP program answers from.
 //! - [`wire`]: responses in wire form, the same bytes on both paths.
-//! - [`netlink`], [`clock`], [`notify`]: the kernel's rtnetlink, the clock
-//!   both sides measure expiry with, readiness for systemd.
+//! - [`netlink`], [`clock`], [`notify`], [`names`]: the kernel's rtnetlink,
+//!   the clock both sides measure expiry with, readiness for systemd, the
+//!   closest enclosing name in a table.
 
 pub mod answer_entry;
 pub mod clock;
@@ -29,6 +30,7 @@ pub mod dnssec;
 pub mod dnstap;
 pub mod fastpath;
 pub mod feed;
+pub mod names;
 pub mod netlink;
 pub mod notify;
 pub mod policy;

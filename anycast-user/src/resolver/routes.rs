@@ -9,6 +9,8 @@ use std::{collections::HashMap, net::SocketAddr};
 
 use hickory_proto::rr::Name;
 
+use crate::names;
+
 /// Where the questions of one zone go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -54,16 +56,7 @@ impl Routes {
         if self.zones.is_empty() {
             return None;
         }
-        let mut at = name.to_lowercase();
-        loop {
-            if let Some(found) = self.zones.get_key_value(&at) {
-                return Some(found);
-            }
-            if at.is_root() {
-                return None;
-            }
-            at = at.base_name();
-        }
+        names::closest(&self.zones, &name.to_lowercase())
     }
 
     /// The zones whose route differs between `self` and `other` (added,

@@ -23,7 +23,8 @@ use hickory_proto::{
     serialize::txt::Parser,
 };
 
-use super::decision::Decision;
+use super::decision::{Decision, RRsets, data_answer};
+use crate::names;
 
 /// What a matching trigger does.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +34,7 @@ enum Action {
     Passthru,
     Drop,
     /// Local data: the RRsets to answer with, by type.
-    Data(HashMap<RecordType, Vec<Record>>),
+    Data(RRsets),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,38 +163,21 @@ impl Blocklist {
     /// What the list says of (`name`, `rtype`), `name` lower-cased; None
     /// when no trigger matches.
     pub fn decide(&self, name: &Name, rtype: RecordType) -> Option<Decision> {
-        let action = self.exact.get(name).or_else(|| {
-            let mut at = name.clone();
-            while !at.is_root() {
-                at = at.base_name();
-                if let Some(action) = self.below.get(&at) {
-                    return Some(action);
-                }
-            }
-            None
-        })?;
+        // A wildcard matches the names strictly below its base.
+        let below = || (!name.is_root()).then(|| names::closest(&self.below, &name.base_name())).flatten();
+        let action = self.exact.get(name).or_else(|| below().map(|(_, action)| action))?;
         Some(match action {
             Action::NxDomain => Decision::NxDomain { soa: self.negative_soa(name) },
             Action::NoData => Decision::NoData { soa: self.negative_soa(name) },
             Action::Passthru => Decision::Resolve,
             Action::Drop => Decision::Drop,
-            Action::Data(rrsets) => {
-                let renamed = |records: &Vec<Record>| -> Vec<Record> {
-                    records
-                        .iter()
-                        .cloned()
-                        .map(|mut r| {
-                            r.name = name.clone();
-                            r
-                        })
-                        .collect()
-                };
-                match (rrsets.get(&rtype), rrsets.get(&RecordType::CNAME)) {
-                    (Some(records), _) => Decision::Records(renamed(records)),
-                    (None, Some(cname)) => Decision::Alias(renamed(cname).remove(0)),
-                    (None, None) => Decision::NoData { soa: self.negative_soa(name) },
+            Action::Data(rrsets) => match data_answer(rrsets, name, rtype) {
+                Some((found, mut cname)) if found == RecordType::CNAME && rtype != RecordType::CNAME => {
+                    Decision::Alias(cname.remove(0))
                 }
-            }
+                Some((_, records)) => Decision::Records(records),
+                None => Decision::NoData { soa: self.negative_soa(name) },
+            },
         })
     }
 
@@ -233,7 +217,7 @@ fn action(trigger: &Name, records: Vec<Record>) -> Result<Action, BlocklistError
             return Ok(special);
         }
     }
-    let mut rrsets: HashMap<RecordType, Vec<Record>> = HashMap::new();
+    let mut rrsets = RRsets::new();
     for record in records {
         rrsets.entry(record.record_type()).or_default().push(record);
     }

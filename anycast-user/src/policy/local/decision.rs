@@ -1,10 +1,32 @@
 //! What the local policy can say of a question, and local data in
 //! zone-file form: what the lists and zones share.
 
+use std::collections::HashMap;
+
 use hickory_proto::{
-    rr::{Name, Record},
+    rr::{Name, Record, RecordType},
     serialize::txt::{ParseError, Parser},
 };
+
+/// Local data at one name: its RRsets by type.
+pub type RRsets = HashMap<RecordType, Vec<Record>>;
+
+/// What local data at a name answers for `rtype`: the RRset of that type,
+/// else the name's CNAME, with the type found; each record owned by
+/// `name`, the name asked (a wildcard's or a redirect's data answers for
+/// names of its own).
+pub(super) fn data_answer(rrsets: &RRsets, name: &Name, rtype: RecordType) -> Option<(RecordType, Vec<Record>)> {
+    let (found, records) = rrsets.get_key_value(&rtype).or_else(|| rrsets.get_key_value(&RecordType::CNAME))?;
+    let owned = records
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.name = name.clone();
+            r
+        })
+        .collect();
+    Some((*found, owned))
+}
 
 /// What the policy says of a question.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde::Deserialize;
 
-use super::decision::Decision;
+use super::decision::{Decision, RRsets, data_answer};
+use crate::names;
 
 /// What a local zone does with the questions it covers, by Unbound's
 /// names (`unbound.conf(5)`, local-zone).
@@ -40,13 +41,11 @@ pub enum ZoneType {
     Nodefault,
 }
 
-/// The RRsets at one name of a zone; none at an empty non-terminal.
-type NameData = HashMap<RecordType, Vec<Record>>;
-
 #[derive(Clone, Debug)]
 struct Zone {
     kind: ZoneType,
-    data: HashMap<Name, NameData>,
+    /// The RRsets at each name; none at an empty non-terminal.
+    data: HashMap<Name, RRsets>,
     /// The apex SOA as negative answers carry it: its TTL lowered to the
     /// SOA minimum (RFC 2308 3).
     negative_soa: Option<Record>,
@@ -127,16 +126,7 @@ impl LocalZones {
 
     /// The apex of the closest zone enclosing `name`.
     fn closest(&self, name: &Name) -> Option<&Name> {
-        let mut at = name.clone();
-        loop {
-            if let Some((apex, _)) = self.zones.get_key_value(&at) {
-                return Some(apex);
-            }
-            if at.is_root() {
-                return None;
-            }
-            at = at.base_name();
-        }
+        names::closest(&self.zones, name).map(|(apex, _)| apex)
     }
 
     /// What the local zones say of (`name`, `rtype`); `name` lower-cased.
@@ -162,7 +152,7 @@ impl LocalZones {
         }
         let at = if zone.kind == ZoneType::Redirect { apex } else { name };
         let node = zone.data.get(at);
-        if let Some(decision) = node.and_then(|rrsets| data_answer(rrsets, name, rtype, zone.kind)) {
+        if let Some(decision) = node.and_then(|rrsets| zone_data_answer(rrsets, name, rtype, zone.kind)) {
             return decision;
         }
         match zone.kind {
@@ -176,23 +166,14 @@ impl LocalZones {
     }
 }
 
-/// The answer local data at a name gives: the RRset of the type asked,
-/// else its CNAME (followed only in a redirect zone, as Unbound does),
-/// the owner made the name asked.
-fn data_answer(rrsets: &NameData, name: &Name, rtype: RecordType, kind: ZoneType) -> Option<Decision> {
-    let (found_type, records) = rrsets.get_key_value(&rtype).or_else(|| rrsets.get_key_value(&RecordType::CNAME))?;
-    let renamed: Vec<Record> = records
-        .iter()
-        .cloned()
-        .map(|mut r| {
-            r.name = name.clone();
-            r
-        })
-        .collect();
-    if *found_type == RecordType::CNAME && rtype != RecordType::CNAME && kind == ZoneType::Redirect {
-        return Some(Decision::Alias(renamed.into_iter().next().expect("an RRset has a record")));
+/// The answer local data at a name gives (see [`data_answer`]); its
+/// CNAME is followed only in a redirect zone, as Unbound does.
+fn zone_data_answer(rrsets: &RRsets, name: &Name, rtype: RecordType, kind: ZoneType) -> Option<Decision> {
+    let (found_type, records) = data_answer(rrsets, name, rtype)?;
+    if found_type == RecordType::CNAME && rtype != RecordType::CNAME && kind == ZoneType::Redirect {
+        return Some(Decision::Alias(records.into_iter().next().expect("an RRset has a record")));
     }
-    Some(Decision::Records(renamed))
+    Some(Decision::Records(records))
 }
 
 /// The SOA as a negative answer carries it.
