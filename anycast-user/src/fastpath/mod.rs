@@ -16,7 +16,7 @@ use std::{collections::HashSet, net::IpAddr, path::Path};
 
 use anycast_common::{
     ACL_INLINE, ACL_OPEN, ACL_TRIE, AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_INLINE_ACL_V4,
-    MAX_INLINE_ACL_V6, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME, dns::MAX_NSID_LEN, map_names,
+    MAX_INLINE_ACL_V6, MAX_RESPONSE_LEN, MAX_VIPS, Outcome, PROGRAM_NAME, RateLimit, dns::MAX_NSID_LEN, map_names,
 };
 use aya::{
     Ebpf, EbpfLoader,
@@ -205,18 +205,9 @@ impl FastPath {
     /// judged by the old ACL or the new one. The rate-limit table keeps
     /// its size (its map is sized at load).
     pub fn reconfigure(&mut self, acl: &Acl, rate_limit: &RateLimitSettings, nsid: &[u8]) -> Result<(), FastPathError> {
-        if nsid.len() > MAX_NSID_LEN {
-            return Err(FastPathError::NsidTooLong(nsid.len()));
-        }
-        self.write_acl(acl)?;
         let mut config = self.config;
-        config.rate_limit = rate_limit.limit();
-        config.nsid = [0; MAX_NSID_LEN];
-        config.nsid[..nsid.len()].copy_from_slice(nsid);
-        config.nsid_len = nsid.len() as u8;
-        (config.acl_v4, config.acl_v4_count) = ([[0; 2]; MAX_INLINE_ACL_V4], 0);
-        (config.acl_v6, config.acl_v6_count) = ([[0; 4]; MAX_INLINE_ACL_V6], 0);
-        inline_acl(&mut config, acl);
+        admission(&mut config, acl, rate_limit, nsid)?;
+        self.write_acl(acl)?;
         self.config = config;
         self.write_config()
     }
@@ -457,14 +448,9 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
     if settings.vips.is_empty() {
         return Err(FastPathError::NoVips);
     }
-    if settings.nsid.len() > MAX_NSID_LEN {
-        return Err(FastPathError::NsidTooLong(settings.nsid.len()));
-    }
-    let mut nsid = [0u8; MAX_NSID_LEN];
-    nsid[..settings.nsid.len()].copy_from_slice(&settings.nsid);
     let mut config = FastPathConfig {
         hash_key: rand::random(),
-        rate_limit: settings.rate_limit.limit(),
+        rate_limit: RateLimit::OFF,
         vips_v6: [[0; 16]; MAX_VIPS],
         vips_v4: [[0; 4]; MAX_VIPS],
         udp_port: settings.udp_port,
@@ -475,8 +461,8 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         acl_v6_mode: ACL_OPEN,
         acl_v4_count: 0,
         acl_v6_count: 0,
-        nsid_len: settings.nsid.len() as u8,
-        nsid,
+        nsid_len: 0,
+        nsid: [0; MAX_NSID_LEN],
         cookies: settings.cookies as u8,
         pass_only: 0,
         accept_partial_checksums: settings.accept_partial_checksums as u8,
@@ -489,7 +475,7 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         tap_per_cpu_second: per_cpu(settings.tap.per_second),
         _pad2: [0; 4],
     };
-    inline_acl(&mut config, &settings.acl);
+    admission(&mut config, &settings.acl, &settings.rate_limit, &settings.nsid)?;
     let (mut v4, mut v6): (Vec<[u8; 4]>, Vec<[u8; 16]>) = (Vec::new(), Vec::new());
     for vip in &settings.vips {
         match vip {
@@ -509,9 +495,31 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
     Ok(config)
 }
 
+/// Puts into `config` what a reload may change: the ACL's inline part,
+/// the rate limit and the NSID.
+fn admission(
+    config: &mut FastPathConfig,
+    acl: &Acl,
+    rate_limit: &RateLimitSettings,
+    nsid: &[u8],
+) -> Result<(), FastPathError> {
+    if nsid.len() > MAX_NSID_LEN {
+        return Err(FastPathError::NsidTooLong(nsid.len()));
+    }
+    config.rate_limit = rate_limit.limit();
+    config.nsid = [0; MAX_NSID_LEN];
+    config.nsid[..nsid.len()].copy_from_slice(nsid);
+    config.nsid_len = nsid.len() as u8;
+    inline_acl(config, acl);
+    Ok(())
+}
+
 /// How the program checks the clients of each family: open where a /0 is
-/// allowed, the networks inline where they fit, else the tries.
+/// allowed, the networks inline where they fit (the other slots zero),
+/// else the tries.
 fn inline_acl(config: &mut FastPathConfig, acl: &Acl) {
+    (config.acl_v4, config.acl_v4_count) = ([[0; 2]; MAX_INLINE_ACL_V4], 0);
+    (config.acl_v6, config.acl_v6_count) = ([[0; 4]; MAX_INLINE_ACL_V6], 0);
     let (mut v4, mut v6) = (Vec::new(), Vec::new());
     for network in acl.networks() {
         match network.addr() {
