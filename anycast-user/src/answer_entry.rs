@@ -67,14 +67,20 @@ impl RrsetOrder {
         }
     }
 
-    /// The record an answer with `rotation` starts at; `served` counts the
-    /// answers given from the same entry (or by the same path).
-    pub fn first(self, rotation: &Rotation, served: &AtomicU32) -> u32 {
-        match self {
-            RrsetOrder::Fixed => 0,
+    /// Turns the RRset `rotation` marks in `data` (sections from their
+    /// start) for one more answer; `served` counts the answers given from
+    /// the same entry (or by the same path). Nothing to do when the order
+    /// is fixed or nothing turns.
+    pub fn turn(self, rotation: &Rotation, served: &AtomicU32, data: &mut [u8]) {
+        if !rotation.turns() {
+            return;
+        }
+        let first = match self {
+            RrsetOrder::Fixed => return,
             RrsetOrder::Rotate => rotation.first(served.fetch_add(1, Relaxed)),
             RrsetOrder::Random => rotation.first(rand::random()),
-        }
+        };
+        rotation.apply(data, first);
     }
 }
 

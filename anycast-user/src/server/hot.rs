@@ -172,10 +172,8 @@ impl HotAnswers {
             return None;
         }
         stored.write(query, edns, now_ns, out);
-        if stored.rotation.turns() {
-            let first = self.order.first(&stored.rotation, &stored.served);
-            stored.rotation.apply(&mut out[dns::HEADER_LEN + query.question.len()..], first);
-        }
+        let data = &mut out[dns::HEADER_LEN + query.question.len()..];
+        self.order.turn(&stored.rotation, &stored.served, data);
         self.hits.fetch_add(1, Relaxed);
         Some(Found { rcode: stored.rcode, len: out.len() })
     }

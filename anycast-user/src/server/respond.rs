@@ -231,9 +231,9 @@ impl<U: Upstream> Responder<U> {
                 return with_edns(servfail, edns);
             }
         };
-        let rotation = rotation_of(&sections.data, sections.ancount);
-        if rotation.turns() {
-            rotation.apply(&mut sections.data, self.rrset_order.first(&rotation, &self.turns));
+        if self.rrset_order != RrsetOrder::Fixed {
+            let rotation = rotation_of(&sections.data, sections.ancount);
+            self.rrset_order.turn(&rotation, &self.turns, &mut sections.data);
         }
         let edns = edns.map(|e| ResponseEdns { ede: answer.stale.then_some(wire::EDE_STALE_ANSWER), ..e });
         let rcode = u16::from(answer.rcode) as u8;
