@@ -17,6 +17,14 @@ pub fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigErro
     ConfigError::Invalid { key: key.into(), problem: problem.into() }
 }
 
+/// An absolute domain name, whether or not it ends in a dot.
+pub fn domain_name(key: &str, text: &str) -> Result<hickory_proto::rr::Name, ConfigError> {
+    let mut name = hickory_proto::rr::Name::from_ascii(text)
+        .map_err(|e| invalid(key, format!("`{text}` is not a domain name: {e}")))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
 /// `value` if above 0, `default` if absent.
 pub fn positive(key: &str, value: Option<u64>, default: u64) -> Result<u64, ConfigError> {
     match value {

@@ -5,10 +5,9 @@
 
 use std::{collections::HashSet, path::PathBuf};
 
-use hickory_proto::rr::Name;
 use serde::Deserialize;
 
-use super::error::{ConfigError, invalid};
+use super::error::{ConfigError, domain_name, invalid};
 use crate::{
     answer_entry::RrsetOrder,
     policy::local::{ListFormat, ListSource, LocalSettings, records, zones::ZoneType},
@@ -66,7 +65,7 @@ pub fn check(
     let zones = zones
         .into_iter()
         .enumerate()
-        .map(|(i, zone)| Ok((name(&format!("local_zone[{i}].name"), &zone.name)?, zone.kind)))
+        .map(|(i, zone)| Ok((domain_name(&format!("local_zone[{i}].name"), &zone.name)?, zone.kind)))
         .collect::<Result<Vec<_>, ConfigError>>()?;
     let mut apexes = HashSet::new();
     if let Some((i, _)) = zones.iter().enumerate().find(|(_, (apex, _))| !apexes.insert(apex.to_lowercase())) {
@@ -96,7 +95,7 @@ pub fn check(
             if list.format == ListFormat::Hosts && list.origin.is_some() {
                 return Err(invalid(key("origin"), "is for RPZ files"));
             }
-            let origin = list.origin.as_deref().map(|o| name(&key("origin"), o)).transpose()?;
+            let origin = list.origin.as_deref().map(|o| domain_name(&key("origin"), o)).transpose()?;
             let ttl = list.ttl.unwrap_or(DEFAULT_HOSTS_TTL);
             Ok(ListSource { name: list.name, path: list.file, format: list.format, origin, ttl })
         })
@@ -104,15 +103,10 @@ pub fn check(
     Ok(LocalSettings { default_zones: policy.default_zones.unwrap_or(true), zones, data: records_given, lists })
 }
 
-/// An absolute domain name, whether or not it ends in a dot.
-fn name(key: &str, text: &str) -> Result<Name, ConfigError> {
-    let mut name = Name::from_ascii(text).map_err(|e| invalid(key, format!("`{text}` is not a domain name: {e}")))?;
-    name.set_fqdn(true);
-    Ok(name)
-}
-
 #[cfg(test)]
 mod tests {
+    use hickory_proto::rr::Name;
+
     use super::*;
 
     fn parse(text: &str) -> Result<LocalSettings, ConfigError> {

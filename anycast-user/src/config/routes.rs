@@ -1,11 +1,10 @@
 //! `[[forward_zone]]` and `[[stub_zone]]`: zones sent their own way (see
 //! [`crate::resolver::routes`]).
 
-use hickory_proto::rr::Name;
 use serde::Deserialize;
 
 use super::{
-    error::{ConfigError, invalid},
+    error::{ConfigError, domain_name, invalid},
     resolver::parse_forwarder,
 };
 use crate::resolver::routes::{Route, Routes};
@@ -29,21 +28,17 @@ pub struct StubZoneSection {
 pub fn check(forward: Vec<ForwardZoneSection>, stub: Vec<StubZoneSection>) -> Result<Routes, ConfigError> {
     let forward = forward.into_iter().enumerate().map(|(i, zone)| {
         let key = format!("forward_zone[{i}]");
-        Ok((zone_name(&key, &zone.name)?, Route::Forward(addresses(&key, "forwarders", &zone.forwarders)?)))
+        Ok((
+            domain_name(&format!("{key}.name"), &zone.name)?,
+            Route::Forward(addresses(&key, "forwarders", &zone.forwarders)?),
+        ))
     });
     let stub = stub.into_iter().enumerate().map(|(i, zone)| {
         let key = format!("stub_zone[{i}]");
-        Ok((zone_name(&key, &zone.name)?, Route::Stub(addresses(&key, "servers", &zone.servers)?)))
+        Ok((domain_name(&format!("{key}.name"), &zone.name)?, Route::Stub(addresses(&key, "servers", &zone.servers)?)))
     });
     let routes = forward.chain(stub).collect::<Result<Vec<_>, ConfigError>>()?;
     Routes::new(routes).map_err(|e| invalid("forward_zone, stub_zone", e.to_string()))
-}
-
-fn zone_name(key: &str, text: &str) -> Result<Name, ConfigError> {
-    let mut name = Name::from_ascii(text)
-        .map_err(|e| invalid(format!("{key}.name"), format!("`{text}` is not a domain name: {e}")))?;
-    name.set_fqdn(true);
-    Ok(name)
 }
 
 fn addresses(key: &str, field: &str, given: &[String]) -> Result<Vec<std::net::SocketAddr>, ConfigError> {
@@ -61,6 +56,8 @@ fn addresses(key: &str, field: &str, given: &[String]) -> Result<Vec<std::net::S
 
 #[cfg(test)]
 mod tests {
+    use hickory_proto::rr::Name;
+
     use super::*;
 
     fn parse(text: &str) -> Result<Routes, ConfigError> {
