@@ -15,7 +15,8 @@ use crate::cmd::{output, run};
 /// as the anycast lab's router, dnsperf, Knot Resolver and PowerDNS
 /// Recursor for the benchmarks, a font for their chart, faketime for the
 /// lab's zone whose signatures have expired, fstrm_capture and the dnstap
-/// decoder as the dnstap collector, tcpdump to read `ctl capture`'s pcap.
+/// decoder as the dnstap collector, tcpdump to read `ctl capture`'s pcap,
+/// FRR as the OSPF lab's routers.
 const DEBIAN_PACKAGES: &[&str] = &[
     "iproute2",
     "ethtool",
@@ -33,6 +34,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "fstrm-bin",
     "golang-github-dnstap-golang-dnstap-cli",
     "tcpdump",
+    "frr",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 

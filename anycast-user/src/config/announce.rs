@@ -10,7 +10,10 @@ use super::{
     bgp::BgpSection,
     error::{ConfigError, invalid, positive},
 };
-use crate::route::announce::{AnnounceSettings, BirdControl, HealthSettings, Routers, Unhealthy};
+use crate::route::{
+    announce::{AnnounceSettings, HealthSettings, Routers, Unhealthy},
+    routing_daemon::{BirdControl, FrrControl, RoutingDaemon},
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +28,13 @@ pub struct AnnounceSection {
     pub bird_include: Option<PathBuf>,
     /// birdc's control socket.
     pub birdc_socket: Option<PathBuf>,
+    /// The FRR route-map anycastd rewrites through vtysh (see
+    /// `routing_daemon`).
+    pub frr_route_map: Option<String>,
+    /// Its set lines while drained (default `set metric 1000`).
+    pub frr_drain: Option<Vec<String>>,
+    /// vtysh's `--vty_socket`, if not the default.
+    pub vtysh_socket: Option<PathBuf>,
     /// `withdraw` or `drain` when the health checks fail.
     pub on_unhealthy: Option<Unhealthy>,
     /// Seconds a graceful stop keeps answering after withdrawing.
@@ -77,22 +87,50 @@ impl AnnounceSection {
     }
 
     fn routers(&self, bgp: Option<&BgpSection>, vips: &[IpAddr]) -> Result<Routers, ConfigError> {
-        if self.birdc_socket.is_some() && self.bird_include.is_none() {
-            return Err(invalid("announce.birdc_socket", "set without announce.bird_include"));
-        }
+        let daemon = self.routing_daemon()?;
         match (self.method.unwrap_or(AnnounceMethod::Interface), bgp) {
             (AnnounceMethod::Interface, Some(_)) => Err(invalid("bgp", "set, but announce.method is not \"bgp\"")),
-            (AnnounceMethod::Interface, None) => Ok(Routers::Interface {
-                bird: self.bird_include.clone().map(|include| BirdControl {
-                    include,
-                    socket: self.birdc_socket.clone().unwrap_or_else(|| PathBuf::from("/run/bird/bird.ctl")),
-                }),
-            }),
-            (AnnounceMethod::Bgp, _) if self.bird_include.is_some() => {
-                Err(invalid("announce.bird_include", "is for announce.method = \"interface\", not \"bgp\""))
+            (AnnounceMethod::Interface, None) => Ok(Routers::Interface { daemon }),
+            (AnnounceMethod::Bgp, _) if daemon.is_some() => {
+                let key = if self.bird_include.is_some() { "announce.bird_include" } else { "announce.frr_route_map" };
+                Err(invalid(key, "is for announce.method = \"interface\", not \"bgp\""))
             }
             (AnnounceMethod::Bgp, section) => Ok(Routers::Bgp(section.unwrap_or(&Default::default()).check(vips)?)),
         }
+    }
+
+    /// The node's routing daemon anycastd tells the state, if any.
+    fn routing_daemon(&self) -> Result<Option<RoutingDaemon>, ConfigError> {
+        if self.birdc_socket.is_some() && self.bird_include.is_none() {
+            return Err(invalid("announce.birdc_socket", "set without announce.bird_include"));
+        }
+        if self.frr_route_map.is_none() {
+            for (key, set) in [("frr_drain", self.frr_drain.is_some()), ("vtysh_socket", self.vtysh_socket.is_some())] {
+                if set {
+                    return Err(invalid(&format!("announce.{key}"), "set without announce.frr_route_map"));
+                }
+            }
+        }
+        match (&self.bird_include, &self.frr_route_map) {
+            (Some(_), Some(_)) => Err(invalid("announce.frr_route_map", "set with announce.bird_include: choose one")),
+            (Some(include), None) => Ok(Some(RoutingDaemon::Bird(BirdControl {
+                include: include.clone(),
+                socket: self.birdc_socket.clone().unwrap_or_else(|| PathBuf::from("/run/bird/bird.ctl")),
+            }))),
+            (None, Some(route_map)) => Ok(Some(RoutingDaemon::Frr(self.frr(route_map)?))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn frr(&self, route_map: &str) -> Result<FrrControl, ConfigError> {
+        if route_map.is_empty() || !route_map.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(invalid("announce.frr_route_map", format!("`{route_map}` is not a route-map name")));
+        }
+        let drain = self.frr_drain.clone().unwrap_or_else(|| vec!["set metric 1000".to_string()]);
+        if let Some(line) = drain.iter().find(|l| !l.starts_with("set ") || l.contains(['\n', '\r'])) {
+            return Err(invalid("announce.frr_drain", format!("`{line}` is not one route-map `set` line")));
+        }
+        Ok(FrrControl { route_map: route_map.to_string(), drain, vty_socket: self.vtysh_socket.clone() })
     }
 }
 

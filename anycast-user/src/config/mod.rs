@@ -107,7 +107,10 @@ mod tests {
     use super::{fastpath::DEFAULT_PIN_DIR, service::XdpMode, *};
     use crate::{
         resolver::Mode,
-        route::announce::{Routers, Unhealthy},
+        route::{
+            announce::{Routers, Unhealthy},
+            routing_daemon::RoutingDaemon,
+        },
     };
 
     fn file(text: &str) -> File {
@@ -159,12 +162,36 @@ mod tests {
         assert_eq!(config.service.metrics, Some("127.0.0.1:9153".parse().unwrap()));
         let announce = &config.announce;
         assert_eq!(announce.vip_interface, "lo");
-        let Routers::Interface { bird: Some(bird) } = &announce.routers else { panic!("BIRD in interface mode") };
+        let Routers::Interface { daemon: Some(RoutingDaemon::Bird(bird)) } = &announce.routers else {
+            panic!("BIRD in interface mode")
+        };
         assert_eq!(bird.socket, PathBuf::from("/run/bird/bird.ctl"));
         assert_eq!((announce.unhealthy, announce.drain_time), (Unhealthy::Drain, Duration::from_secs(3)));
         let health = &announce.health;
         assert_eq!((health.interval, health.rise, health.fall), (Duration::from_millis(500), 3, 2));
         assert_eq!(health.probe, (Name::from_ascii("example.com").unwrap(), RecordType::AAAA));
+    }
+
+    #[test]
+    fn frr_in_interface_mode_drains_with_a_metric_unless_told() {
+        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n[announce]\nfrr_route_map = \"ANYCAST-STATE\"\n";
+        let cases: &[(&str, &[&str], Option<&str>)] = &[
+            ("", &["set metric 1000"], None),
+            (
+                "frr_drain = [\"set as-path prepend 65001 65001\"]\nvtysh_socket = \"/run/frr\"\n",
+                &["set as-path prepend 65001 65001"],
+                Some("/run/frr"),
+            ),
+        ];
+        for (rest, drain, socket) in cases {
+            let config = Config::merge(file(&format!("{vip}{rest}")), &Flags::default()).unwrap();
+            let Routers::Interface { daemon: Some(RoutingDaemon::Frr(frr)) } = &config.announce.routers else {
+                panic!("FRR in interface mode for {rest:?}")
+            };
+            assert_eq!(frr.route_map, "ANYCAST-STATE");
+            assert_eq!(frr.drain, *drain, "{rest:?}");
+            assert_eq!(frr.vty_socket.as_deref(), socket.map(std::path::Path::new), "{rest:?}");
+        }
     }
 
     #[test]
@@ -193,9 +220,16 @@ mod tests {
         assert!(
             error(&format!("{vip}[announce]\nvip_interface = \"a/b\"\n"), &none).starts_with("announce.vip_interface:")
         );
+        let announce = |rest: &str| error(&format!("{vip}[announce]\n{rest}"), &none);
+        assert!(announce("birdc_socket = \"/x\"\n").starts_with("announce.birdc_socket:"));
+        assert!(announce("frr_drain = [\"set metric 5\"]\n").starts_with("announce.frr_drain: set without"));
+        assert!(announce("vtysh_socket = \"/x\"\n").starts_with("announce.vtysh_socket: set without"));
+        assert!(announce("frr_route_map = \"A B\"\n").starts_with("announce.frr_route_map: `A B`"));
+        assert!(announce("frr_route_map = \"A\"\nfrr_drain = [\"match tag 1\"]\n").starts_with("announce.frr_drain:"));
         assert!(
-            error(&format!("{vip}[announce]\nbirdc_socket = \"/x\"\n"), &none).starts_with("announce.birdc_socket:")
+            announce("frr_route_map = \"A\"\nbird_include = \"/x\"\n").starts_with("announce.frr_route_map: set with")
         );
+        assert!(announce("method = \"bgp\"\nfrr_route_map = \"A\"\n").starts_with("announce.frr_route_map: is for"));
         let rrl = |rest: &str| error(&format!("{vip}[rate_limit]\n{rest}"), &none);
         assert!(rrl("responses_per_second = 0\n").starts_with("rate_limit.responses_per_second: 0 is outside"));
         assert!(rrl("responses_per_second = 10\nslip = 11\n").starts_with("rate_limit.slip:"));

@@ -4,13 +4,10 @@
 //! of two ways:
 //!
 //! - `interface`: the node's own routing daemon exports what is on the
-//!   VIP interface (BIRD `protocol direct`). BIRD learns the state from an
-//!   include file the daemon rewrites, `define ANYCAST_STATE = 0|1|2;`
-//!   (announce, drain, withdraw), followed by `birdc configure`; its export
-//!   filter prepends on 1 and rejects on 2 (see the README). That is also
-//!   how a graceful stop withdraws while the VIPs stay and queries in
-//!   flight are still answered. Without the include file, drain is a
-//!   withdraw.
+//!   VIP interface (BIRD `protocol direct`, FRR `redistribute connected`).
+//!   Told the state as well (`routing_daemon`: BIRD or FRR), it drains,
+//!   and a graceful stop withdraws while the VIPs stay and queries in
+//!   flight are still answered. Without it, drain is a withdraw.
 //! - `bgp`: the built-in speaker (`bgp`) tells its peers itself.
 
 use std::{
@@ -26,6 +23,7 @@ use tokio::sync::{Mutex, watch};
 use super::{
     bgp::{Speaker, settings::BgpSettings, status::PeerStatus},
     health::{Hysteresis, Probe},
+    routing_daemon::{RoutingDaemon, RoutingDaemonError},
     state::State,
     vips::VipHome,
 };
@@ -48,17 +46,11 @@ pub struct AnnounceSettings {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Routers {
-    /// The node's routing daemon exports the VIP interface; BIRD's
-    /// include file and birdc's socket, if it is BIRD.
-    Interface { bird: Option<BirdControl> },
+    /// The node's routing daemon exports the VIP interface, and is told
+    /// the state if anycastd knows how.
+    Interface { daemon: Option<RoutingDaemon> },
     /// The built-in speaker.
     Bgp(BgpSettings),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BirdControl {
-    pub include: PathBuf,
-    pub socket: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -81,10 +73,8 @@ pub struct HealthSettings {
 pub enum AnnounceError {
     #[error(transparent)]
     Vips(#[from] NetlinkError),
-    #[error("writing {path}: {source}")]
-    Include { path: PathBuf, source: std::io::Error },
-    #[error("birdc configure: {0}")]
-    Birdc(String),
+    #[error(transparent)]
+    RoutingDaemon(#[from] RoutingDaemonError),
 }
 
 pub struct Announcer {
@@ -116,8 +106,8 @@ impl Announcer {
     }
 
     /// Withdraws what a daemon that died without stopping left announced
-    /// (`anycastd withdraw`, e.g. systemd's `ExecStopPost=`): BIRD's
-    /// include set to withdrawn and BIRD reconfigured, then the VIPs taken
+    /// (`anycastd withdraw`, e.g. systemd's `ExecStopPost=`): the routing
+    /// daemon told the VIPs are withdrawn, then the VIPs taken
     /// off their interface. A dead speaker's BGP sessions closed with its
     /// sockets, so the routers have withdrawn those already. The number of
     /// VIPs taken off.
@@ -137,7 +127,7 @@ impl Announcer {
     /// Whether routers can be told without touching the VIPs, so drain
     /// and a graceful stop's withdraw leave them in place.
     fn routers_listen(&self) -> bool {
-        !matches!(self.settings.routers, Routers::Interface { bird: None })
+        !matches!(self.settings.routers, Routers::Interface { daemon: None })
     }
 
     pub fn status(&self) -> Status {
@@ -152,7 +142,7 @@ impl Announcer {
     /// the daemon's back while they should be there.
     pub async fn apply(&self, want: State) -> Result<(), AnnounceError> {
         let _turn = self.applying.lock().await;
-        // Without BIRD's include, the only lever is the VIPs themselves.
+        // Without a routing daemon to tell, the only lever is the VIPs.
         let want = if !self.routers_listen() && want == State::Drained { State::Withdrawn } else { want };
         let current = self.status().state;
         let changed = current != Some(want);
@@ -180,7 +170,8 @@ impl Announcer {
         Ok(())
     }
 
-    /// The first half of a graceful stop: through BIRD or BGP, withdraw
+    /// The first half of a graceful stop: through the routing daemon or
+    /// BGP, withdraw
     /// while the VIPs stay and the node keeps answering for `drain_time`.
     /// (Otherwise taking the VIPs off is the only way to withdraw, and
     /// replies cannot be sent from an address the host no longer has: the
@@ -213,20 +204,8 @@ impl Announcer {
             speaker.advertise(state);
             return Ok(());
         }
-        let Routers::Interface { bird: Some(bird) } = &self.settings.routers else { return Ok(()) };
-        write_include(&bird.include, state)?;
-        let out = tokio::process::Command::new("birdc")
-            .arg("-s")
-            .arg(&bird.socket)
-            .arg("configure")
-            .output()
-            .await
-            .map_err(|e| AnnounceError::Birdc(e.to_string()))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() || !text.contains("Reconfigured") && !text.contains("Reconfiguration in progress") {
-            return Err(AnnounceError::Birdc(format!("{}{}", text.trim(), String::from_utf8_lossy(&out.stderr))));
-        }
-        Ok(())
+        let Routers::Interface { daemon: Some(daemon) } = &self.settings.routers else { return Ok(()) };
+        Ok(daemon.tell(state).await?)
     }
 
     fn maintenance(&self) -> bool {
@@ -269,17 +248,4 @@ pub async fn run(announcer: Arc<Announcer>, probe: impl Probe, mut shutdown: wat
             tracing::error!(error = %e, want = want.name(), "announcement");
         }
     }
-}
-
-/// Writes BIRD's include atomically (a half-written file would fail
-/// `birdc configure`).
-fn write_include(path: &Path, state: State) -> Result<(), AnnounceError> {
-    let error = |source| AnnounceError::Include { path: path.to_path_buf(), source };
-    let temporary = path.with_extension("tmp");
-    let text = format!(
-        "# Written by anycastd: 0 announce, 1 drain (prepend), 2 withdraw.\ndefine ANYCAST_STATE = {};\n",
-        state.bird_value()
-    );
-    std::fs::write(&temporary, text).map_err(error)?;
-    std::fs::rename(&temporary, path).map_err(error)
 }
