@@ -107,7 +107,7 @@ impl AnnounceSection {
         if self.frr_route_map.is_none() {
             for (key, set) in [("frr_drain", self.frr_drain.is_some()), ("vtysh_socket", self.vtysh_socket.is_some())] {
                 if set {
-                    return Err(invalid(&format!("announce.{key}"), "set without announce.frr_route_map"));
+                    return Err(invalid(format!("announce.{key}"), "set without announce.frr_route_map"));
                 }
             }
         }
