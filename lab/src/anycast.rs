@@ -1,20 +1,22 @@
-//! The anycast lab: a client behind a router running BIRD 2, and two nodes
-//! that each run anycastd (XDP on the uplink veth) and announce the same
-//! VIPs to the router; both resolve from the shared offline hierarchy.
+//! The anycast lab: a client behind a router, and two nodes (three with
+//! OSPF) that each run anycastd (XDP on the uplink veth) and announce the
+//! same VIPs to the router; all resolve from the shared offline hierarchy.
 //!
 //! ```text
 //!  client (10.99.1.2, fd99:1::2)
 //!     | c<PID> ... r<PID>c
-//!  router (10.99.1.1; BIRD AS 65000, passive eBGP, best path to its kernel)
-//!     | r<PID>n1 ... n<PID>1r (XDP)    | r<PID>n2 ... n<PID>2r (XDP)
+//!  router (10.99.1.1; BIRD AS 65000, passive eBGP; or FRR OSPF)
+//!     | r<PID>n1 ... n<PID>1r (XDP)    | r<PID>n2 ... n<PID>2r (XDP)   | (node 3)
 //!  node 1 (10.99.11.2, fd99:11::2)    node 2 (10.99.12.2, fd99:12::2)
 //!     | n<PID>1a                          | n<PID>2a
 //!  the authorities (see `authorities`)
 //! ```
 //!
-//! A node announces either through its own BIRD (`protocol direct` on lo,
-//! anycastd's include file for drain and withdraw) or with anycastd's
-//! built-in BGP speaker.
+//! A node announces through its own BIRD over BGP (`protocol direct` on
+//! lo, anycastd's include file for drain and withdraw), with anycastd's
+//! built-in BGP speaker, or through its own FRR over OSPF
+//! (`redistribute connected`, anycastd's route-map for drain and
+//! withdraw; the link to node k costs 10k, so node 1 is nearest).
 
 use std::{
     path::{Path, PathBuf},
@@ -26,19 +28,20 @@ use crate::{
     authorities::{Authorities, Uplink},
     bird::{self, Bird},
     daemon,
+    frr::{self, Frr},
     netns::{self, Netns, veth},
     process::Process,
     topology::{CLIENT_NETWORKS, NODE4, VIP4, VIP6, client_link},
     wait,
 };
 
-pub const NODES: usize = 2;
 /// The health settings the lab gives anycastd.
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
 pub const RISE: u32 = 2;
 pub const FALL: u32 = 2;
-/// How long a graceful stop keeps answering after the withdraw.
-pub const DRAIN_TIME: Duration = Duration::from_secs(1);
+/// FRR's ospf6d applies a route-map change only after this (its
+/// OSPF_MIN_LS_INTERVAL, not configurable); ospfd, at once.
+pub const OSPF6_ROUTE_MAP_DELAY: Duration = Duration::from_secs(5);
 
 /// How the nodes reach the router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,28 +50,48 @@ pub enum Announce {
     Bird,
     /// anycastd speaks BGP to the router itself.
     Bgp,
+    /// The node's FRR exports what anycastd puts on lo over OSPF, to
+    /// FRR on the router.
+    Ospf,
+}
+
+impl Announce {
+    pub fn nodes(self) -> usize {
+        if self == Announce::Ospf { 3 } else { 2 }
+    }
+
+    /// How long a graceful stop keeps answering after the withdraw:
+    /// longer than routers take to move (with OSPF, ospf6d's delay).
+    pub fn drain_time(self) -> Duration {
+        if self == Announce::Ospf { OSPF6_ROUTE_MAP_DELAY + Duration::from_secs(2) } else { Duration::from_secs(1) }
+    }
 }
 
 pub struct Node {
     // Processes go before the namespace they run in (fields drop in order).
     anycastd: Option<Process>,
     bird: Option<Bird>,
+    frr: Option<Frr>,
     pub ns: Netns,
     /// Its end of the router link, where the XDP program goes.
     pub uplink_if: String,
+    /// The router's end.
+    pub router_if: String,
     /// Its addresses on that link.
     pub address4: String,
     pub address6: String,
     /// Its link to the DNS hierarchy's servers.
     upstream: Uplink,
-    /// Its files: anycastd's configuration and log, BIRD's.
+    /// Its files: anycastd's configuration and log, BIRD's or FRR's.
     pub dir: PathBuf,
 }
 
 pub struct AnycastLab {
-    // Fields drop in order: nodes first, the router's BIRD, then the rest.
+    // Fields drop in order: nodes first, the router's BIRD or FRR, then
+    // the rest.
     nodes: Vec<Node>,
     router_bird: Option<Bird>,
+    router_frr: Option<Frr>,
     authorities: Authorities,
     pub client: Netns,
     pub router: Netns,
@@ -79,8 +102,8 @@ pub struct AnycastLab {
 }
 
 impl AnycastLab {
-    /// Builds the lab and starts the router, both nodes' anycastd (and
-    /// BIRD), and returns once the router has both VIPs from both nodes.
+    /// Builds the lab and starts the router, every node's anycastd (and
+    /// BIRD or FRR), and returns once the router has both VIPs from each.
     /// `pass_xdp`: see `netns::accept_xdp_tx`.
     pub fn start(announce: Announce, binary: &Path, pass_xdp: &Path) -> Result<AnycastLab, LabError> {
         let dir = crate::fresh_lab_dir("bgplab")?;
@@ -90,7 +113,7 @@ impl AnycastLab {
         client_link(&client, &format!("c{id}"), &router, &format!("r{id}c"))?;
         router.exec("sysctl", &["-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])?;
         let mut nodes = Vec::new();
-        for k in 1..=NODES {
+        for k in 1..=announce.nodes() {
             let ns = Netns::create(&format!("n{k}"))?;
             let (uplink_if, router_if) = (format!("n{id}{k}r"), format!("r{id}n{k}"));
             veth(&router, &router_if, &ns, &uplink_if)?;
@@ -107,14 +130,31 @@ impl AnycastLab {
             let node_dir = dir.join(format!("node{k}"));
             std::fs::create_dir_all(&node_dir)
                 .map_err(|source| LabError::Io { what: format!("creating {}", node_dir.display()), source })?;
-            nodes.push(Node { anycastd: None, bird: None, ns, uplink_if, address4, address6, upstream, dir: node_dir });
+            nodes.push(Node {
+                anycastd: None,
+                bird: None,
+                frr: None,
+                ns,
+                uplink_if,
+                router_if,
+                address4,
+                address6,
+                upstream,
+                dir: node_dir,
+            });
         }
-        let neighbours: Vec<String> = nodes.iter().map(|n| n.address4.clone()).collect();
         let router_dir = dir.join("router");
-        let router_bird = Bird::start(&router, &router_dir, &bird::router_config(&router_dir, NODE4, &neighbours))?;
+        let (router_bird, router_frr) = if announce == Announce::Ospf {
+            let links: Vec<String> = nodes.iter().map(|n| n.router_if.clone()).collect();
+            (None, Some(Frr::start(&router, &router_dir, &frr::router_config(NODE4, &links))?))
+        } else {
+            let neighbours: Vec<String> = nodes.iter().map(|n| n.address4.clone()).collect();
+            (Some(Bird::start(&router, &router_dir, &bird::router_config(&router_dir, NODE4, &neighbours))?), None)
+        };
         let mut lab = AnycastLab {
             nodes,
-            router_bird: Some(router_bird),
+            router_bird,
+            router_frr,
             authorities,
             client,
             router,
@@ -122,10 +162,10 @@ impl AnycastLab {
             binary: binary.to_path_buf(),
             dir,
         };
-        for k in 1..=NODES {
+        for k in 1..=announce.nodes() {
             lab.start_node(k)?;
         }
-        for k in 1..=NODES {
+        for k in 1..=announce.nodes() {
             lab.wait_announced(k)?;
         }
         Ok(lab)
@@ -135,9 +175,12 @@ impl AnycastLab {
         &self.nodes[k - 1]
     }
 
-    /// Starts node `k`'s BIRD (in BIRD mode, once) and anycastd; returns
-    /// once anycastd has answered its control socket.
+    /// Starts node `k`'s BIRD or FRR (once) and anycastd; returns once
+    /// anycastd has answered its control socket.
     pub fn start_node(&mut self, k: usize) -> Result<(), LabError> {
+        if self.announce == Announce::Ospf && self.nodes[k - 1].frr.is_none() {
+            self.start_node_frr(k)?;
+        }
         let node = &mut self.nodes[k - 1];
         let include = node.dir.join("anycast-state.conf");
         if self.announce == Announce::Bird && node.bird.is_none() {
@@ -160,13 +203,37 @@ impl AnycastLab {
         })
     }
 
+    /// Starts node `k`'s FRR (OSPF), withdrawn until anycastd says
+    /// otherwise.
+    pub fn start_node_frr(&mut self, k: usize) -> Result<(), LabError> {
+        let node = &mut self.nodes[k - 1];
+        let config = frr::node_config(&node.address4, &node.uplink_if);
+        node.frr = Some(Frr::start(&node.ns, &node.dir.join("frr"), &config)?);
+        Ok(())
+    }
+
+    /// Kills node `k`'s FRR (every daemon, SIGKILL): the router hears
+    /// nothing more from it and must notice by its dead interval.
+    pub fn kill_node_frr(&mut self, k: usize) {
+        if let Some(mut frr) = self.nodes[k - 1].frr.take() {
+            frr.kill();
+        }
+    }
+
+    /// Takes node `k`'s uplink down (or up), as a cut cable would.
+    pub fn set_uplink(&self, k: usize, up: bool) -> Result<(), LabError> {
+        let node = self.node(k);
+        node.ns.ip(&["link", "set", &node.uplink_if, if up { "up" } else { "down" }]).map(drop)
+    }
+
     /// Waits until node `k`'s anycastd says it announces and the router
     /// has learned both VIPs from it.
     pub fn wait_announced(&self, k: usize) -> Result<(), LabError> {
         let node = self.node(k);
         let what = format!("node {k} announced (files in {})", self.dir.display());
-        // BIRD's first connection waits for its connect delay (~5 s).
-        wait(&what, Duration::from_secs(30), || {
+        // BIRD's first connection waits for its connect delay (~5 s); an
+        // OSPF adjacency takes ~8 s, then ospf6d its route-map delay.
+        wait(&what, Duration::from_secs(40), || {
             daemon::stat(&node.control_socket(), "anycast_announcement{state=\"announced\"}").is_ok_and(|v| v == 1)
                 && self.learned_from(k).is_ok_and(|(v4, v6)| v4 && v6)
         })
@@ -203,17 +270,28 @@ impl AnycastLab {
         result.map_err(|source| LabError::Io { what: format!("maintenance file {}", file.display()), source })
     }
 
-    /// Where the router sends traffic for `vip` (the next hop of its
-    /// kernel route), None without a route.
-    pub fn route(&self, vip: &str) -> Result<Option<String>, LabError> {
+    /// The node the router sends traffic for `vip` to (by the device of
+    /// its kernel route: OSPFv3's next hops are link-local), None without
+    /// a route or with one elsewhere.
+    pub fn route(&self, vip: &str) -> Result<Option<usize>, LabError> {
         let family = if vip.contains(':') { "-6" } else { "-4" };
         let out = self.router.ip(&[family, "-o", "route", "show", "exact", vip])?;
-        Ok(out.split_whitespace().skip_while(|w| *w != "via").nth(1).map(str::to_string))
+        let device = out.split_whitespace().skip_while(|w| *w != "dev").nth(1);
+        Ok(device.and_then(|d| self.nodes.iter().position(|n| n.router_if == d)).map(|i| i + 1))
     }
 
-    /// Whether the router's BIRD has (v4, v6) VIP routes from node `k`,
-    /// best or not.
+    /// Whether the router has (v4, v6) VIP routes from node `k`, best or
+    /// not (with OSPF: the node's live external LSAs for them).
     pub fn learned_from(&self, k: usize) -> Result<(bool, bool), LabError> {
+        if let Some(frr) = &self.router_frr {
+            let node = self.node(k);
+            let v4 = frr.vtysh(&self.router, &["-c", "show ip ospf database external"])?;
+            let v6 = frr.vtysh(&self.router, &["-c", "show ipv6 ospf6 database as-external detail"])?;
+            return Ok((
+                frr::live_external(&v4, &node.address4, VIP4),
+                frr::live_external(&v6, &node.address4, &format!("{VIP6}/128")),
+            ));
+        }
         let bird = self.router_bird.as_ref().expect("the router's BIRD");
         let protocol = format!("node{k}");
         let has = |vip: &str| -> Result<bool, LabError> {
@@ -223,10 +301,14 @@ impl AnycastLab {
         Ok((has(VIP4)?, has(VIP6)?))
     }
 
-    /// The router's BIRD's view of the VIP routes, for failure messages.
+    /// The router's view of the VIP routes, for failure messages.
     pub fn router_routes(&self) -> String {
-        let bird = self.router_bird.as_ref().expect("the router's BIRD");
-        bird.birdc(&self.router, &["show", "route", "all"]).unwrap_or_else(|e| e.to_string())
+        let routes = match (&self.router_bird, &self.router_frr) {
+            (Some(bird), _) => bird.birdc(&self.router, &["show", "route", "all"]),
+            (_, Some(frr)) => frr.vtysh(&self.router, &["-c", "show ip ospf route", "-c", "show ipv6 ospf6 route"]),
+            (None, None) => Ok(String::new()),
+        };
+        routes.unwrap_or_else(|e| e.to_string())
     }
 
     /// `birdc ARGS` on the router.
@@ -251,9 +333,17 @@ impl Node {
 
     /// anycastd's configuration for node `k`: recursive from the lab's
     /// root, XDP on the uplink, the client network allowed, announcing
-    /// through its BIRD's `include` or to the router over BGP.
+    /// through its BIRD's `include`, its FRR's route-map or to the router
+    /// over BGP.
     fn anycastd_config(&self, k: usize, announce: Announce, hints: &Path, include: &Path) -> String {
+        let drain_time = announce.drain_time();
         let announce = match announce {
+            Announce::Ospf => format!(
+                "frr_route_map = \"{}\"\nfrr_drain = [\"set metric {}\"]\nvtysh_socket = \"{}\"\n",
+                frr::STATE_ROUTE_MAP,
+                frr::DRAIN_METRIC,
+                self.dir.join("frr").display()
+            ),
             Announce::Bird => format!(
                 "bird_include = \"{}\"\nbirdc_socket = \"{}\"\n",
                 include.display(),
@@ -284,7 +374,7 @@ impl Node {
             hints = hints.display(),
             anchor = hints.with_file_name(crate::hierarchy::ANCHOR_FILE).display(),
             interval = HEALTH_INTERVAL.as_millis(),
-            drain = DRAIN_TIME.as_secs(),
+            drain = drain_time.as_secs(),
             maintenance = self.maintenance_file().display(),
         )
     }
@@ -294,6 +384,7 @@ impl Drop for AnycastLab {
     fn drop(&mut self) {
         self.nodes.clear();
         self.router_bird = None;
+        self.router_frr = None;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

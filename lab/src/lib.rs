@@ -10,6 +10,7 @@ pub mod authorities;
 pub mod bird;
 pub mod bpffs;
 pub mod daemon;
+pub mod frr;
 pub mod hierarchy;
 pub mod netns;
 pub mod peers;

@@ -1,14 +1,16 @@
 //! The anycast failover scenario, run once per announcer: with a steady
 //! query stream from the client, node 1 is drained for maintenance, loses
-//! its upstream, is stopped gracefully, and is killed (with BIRD, then
-//! withdrawn by `anycastd withdraw`, as the systemd unit does); each time
-//! the router must move the VIPs to node 2 in time and back when node 1
-//! heals. Prints a table of what each event cost.
+//! its upstream, is stopped gracefully, and is killed (in interface mode,
+//! then withdrawn by `anycastd withdraw`, as the systemd unit does); with
+//! OSPF its link is also cut and its routing daemon killed. Each time the
+//! router must move the VIPs to node 2 (the next nearest) in time and
+//! back when node 1 heals. Prints a table of what each event cost.
 
 use std::time::{Duration, Instant};
 
 use anycast_lab::{
-    anycast::{Announce, AnycastLab, FALL, HEALTH_INTERVAL, RISE},
+    anycast::{Announce, AnycastLab, FALL, HEALTH_INTERVAL, OSPF6_ROUTE_MAP_DELAY, RISE},
+    frr::{DEAD_INTERVAL, EXTERNAL_ROUTE_DELAY},
     topology::{VIP4, VIP6},
 };
 use serde_json::Value;
@@ -24,29 +26,28 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The name the stream asks: hot, answered at XDP once resolved.
 const NAME: &str = "www.example.lab.";
 
-/// Where the router sends both VIPs: node 1, node 2, or neither/split.
-fn carrier(lab: &AnycastLab) -> Option<usize> {
-    let v4 = lab.route(VIP4).expect("the router's IPv4 route");
-    let v6 = lab.route(VIP6).expect("the router's IPv6 route");
-    (1..=2).find(|&k| v4.as_deref() == Some(&lab.node(k).address4) && v6.as_deref() == Some(&lab.node(k).address6))
-}
-
-/// Waits up to `limit` for the router to send both VIPs to node `k`.
-fn wait_carrier(lab: &AnycastLab, k: usize, limit: Duration) -> Option<Duration> {
+/// Waits up to `limit` for the router to send both VIPs to node `k`:
+/// when each (v4, v6) first went there.
+fn wait_carrier(lab: &AnycastLab, k: usize, limit: Duration) -> [Option<Duration>; 2] {
     let start = Instant::now();
-    while start.elapsed() < limit {
-        if carrier(lab) == Some(k) {
-            return Some(start.elapsed());
+    let mut moved = [None, None];
+    while start.elapsed() < limit && moved.contains(&None) {
+        for (family, vip) in [VIP4, VIP6].into_iter().enumerate() {
+            let route = lab.route(vip).unwrap_or_else(|e| panic!("the router's route for {vip}: {e}"));
+            if moved[family].is_none() && route == Some(k) {
+                moved[family] = Some(start.elapsed());
+            }
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    None
+    moved
 }
 
 /// One event's figures.
 struct Row {
     event: String,
-    moved: Option<Duration>,
+    /// When the IPv4 and the IPv6 route moved.
+    moved: [Option<Duration>; 2],
     limit: Duration,
     stream: Value,
 }
@@ -82,8 +83,8 @@ impl Scenario {
         act(&mut self.lab);
         let moved = wait_carrier(&self.lab, to, limit);
         let stream = stream.finish();
-        if moved.is_none() {
-            self.failures.push(format!("{event}: the VIPs did not move to node {to} within {limit:?}"));
+        if moved.contains(&None) {
+            self.failures.push(format!("{event}: the VIPs did not move to node {to} within {limit:?}: {moved:?}"));
         }
         if stream["answered"] == 0 {
             self.failures.push(format!("{event}: nothing answered the stream: {stream}"));
@@ -97,15 +98,17 @@ impl Scenario {
     fn print(&self, announce: Announce) {
         println!("\nfailover with the {announce:?} announcer ({RATE} queries/s for {NAME} from the client):");
         println!(
-            "{:<44} {:>12} {:>9} {:>6} {:>6} {:>6} {:>11}",
-            "event", "route moved", "limit", "sent", "lost", "errors", "outage"
+            "{:<44} {:>10} {:>10} {:>7} {:>6} {:>6} {:>6} {:>9}",
+            "event", "v4 moved", "v6 moved", "limit", "sent", "lost", "errors", "outage"
         );
         for row in &self.rows {
-            let moved = row.moved.map_or("never".to_string(), |d| format!("{} ms", d.as_millis()));
+            let moved =
+                |family: usize| row.moved[family].map_or("never".to_string(), |d| format!("{} ms", d.as_millis()));
             println!(
-                "{:<44} {:>12} {:>7} s {:>6} {:>6} {:>6} {:>8} ms",
+                "{:<44} {:>10} {:>10} {:>5} s {:>6} {:>6} {:>6} {:>6} ms",
                 row.event,
-                moved,
+                moved(0),
+                moved(1),
                 row.limit.as_secs_f64(),
                 row.figure("sent"),
                 row.figure("lost"),
@@ -126,31 +129,45 @@ pub fn run(announce: Announce) {
     for k in 1..=2 {
         assert_eq!(lab.learned_from(k).unwrap(), (true, true), "the router learned both VIPs from node {k}");
     }
-    assert_eq!(carrier(lab), Some(1), "node 1 (the lower address) carries the VIPs: {}", lab.router_routes());
+    let routes = [VIP4, VIP6].map(|vip| lab.route(vip).unwrap_or_else(|e| panic!("the route for {vip}: {e}")));
+    assert_eq!(
+        routes,
+        [Some(1), Some(1)],
+        "node 1 (the lower address with BGP, the nearest with OSPF) carries the VIPs: {}",
+        lab.router_routes()
+    );
     for vip in [VIP4, VIP6] {
         let out = lab.client.exec("dig", &["+short", "+time=2", &format!("@{vip}"), NAME, "A"]).unwrap();
         assert_eq!(out.trim(), "10.99.5.10", "the client is answered on {vip}");
     }
 
-    // Convergence at the router is ~10-50 ms once BIRD hears of a change.
+    // Convergence at the router is ~10-50 ms once BIRD or FRR hears of a
+    // change; ospf6d waits out its delay for a route-map change.
     let quick = Duration::from_secs(1);
-    let withdraw_limit = HEALTH_INTERVAL * FALL + Duration::from_secs(1);
-    let announce_limit = HEALTH_INTERVAL * RISE + Duration::from_secs(1);
+    let told = if announce == Announce::Ospf { OSPF6_ROUTE_MAP_DELAY } else { Duration::ZERO };
+    let withdraw_limit = HEALTH_INTERVAL * FALL + quick;
+    let announce_limit = HEALTH_INTERVAL * RISE + quick + told;
     let set_maintenance = |on| move |lab: &mut AnycastLab| lab.set_maintenance(1, on).unwrap();
-    s.event("maintenance drain of node 1", 3.0, set_maintenance(true), 2, HEALTH_INTERVAL + quick, true);
-    s.event("maintenance over", 3.0, set_maintenance(false), 1, HEALTH_INTERVAL + quick, true);
+    let drain_limit = HEALTH_INTERVAL + quick + told;
+    let drain_seconds = 3.0 + told.as_secs_f64();
+    s.event("maintenance drain of node 1", drain_seconds, set_maintenance(true), 2, drain_limit, true);
+    s.event("maintenance over", drain_seconds, set_maintenance(false), 1, drain_limit, true);
     let set_upstream = |up| move |lab: &mut AnycastLab| lab.set_upstream(1, up).unwrap();
     s.event("node 1's upstream cut (unhealthy)", 5.0, set_upstream(false), 2, withdraw_limit, false);
-    s.event("node 1's upstream back (healthy)", 5.0, set_upstream(true), 1, announce_limit, false);
+    s.event("node 1's upstream back (healthy)", 5.0 + told.as_secs_f64(), set_upstream(true), 1, announce_limit, false);
     let stop = |lab: &mut AnycastLab| {
-        let status = lab.stop_anycastd(1, "TERM", Duration::from_secs(10));
+        let status = lab.stop_anycastd(1, "TERM", Duration::from_secs(20));
         assert!(status.is_some_and(|s| s.success()), "node 1's anycastd exits 0 on SIGTERM, got {status:?}");
     };
-    s.event("graceful stop of node 1 (SIGTERM)", 4.0, stop, 2, quick, true);
+    // The stream runs past the end of the drain time, when the VIPs go.
+    let stop_seconds = 3.0 + announce.drain_time().as_secs_f64();
+    s.event("graceful stop of node 1 (SIGTERM)", stop_seconds, stop, 2, quick + told, true);
     let restart = |lab: &mut AnycastLab| lab.start_node(1).unwrap();
     // A new session waits for BIRD's connect delay; a BIRD node's own
     // session never dropped.
-    s.event("node 1 started again", 12.0, restart, 1, Duration::from_secs(10), false);
+    let restart_limit = Duration::from_secs(10) + told;
+    let restart_seconds = 2.0 + restart_limit.as_secs_f64();
+    s.event("node 1 started again", restart_seconds, restart, 1, restart_limit, false);
     if announce == Announce::Bgp {
         // The kernel closes the dead speaker's session: the router
         // withdraws at once (with BIRD exporting lo instead, the VIPs
@@ -160,8 +177,8 @@ pub fn run(announce: Announce) {
         };
         s.event("node 1's anycastd killed (SIGKILL)", 3.0, kill, 2, quick, false);
     } else {
-        // In interface mode a dead daemon leaves its VIPs and BIRD's
-        // include as they were: what withdraws is the unit's
+        // In interface mode a dead daemon leaves its VIPs and the routing
+        // daemon's state as they were: what withdraws is the unit's
         // ExecStopPost= (`anycastd withdraw`), run here as systemd would
         // once the process is gone.
         let kill_and_withdraw = |lab: &mut AnycastLab| {
@@ -170,8 +187,26 @@ pub fn run(announce: Announce) {
         };
         s.event("node 1 killed (SIGKILL), then withdraw", 3.0, kill_and_withdraw, 2, quick, false);
     }
-    let restart = |lab: &mut AnycastLab| lab.start_node(1).unwrap();
-    s.event("node 1 started again after the kill", 12.0, restart, 1, Duration::from_secs(10), false);
+    s.event("node 1 started again after the kill", restart_seconds, restart, 1, restart_limit, false);
+    if announce == Announce::Ospf {
+        ospf_events(&mut s, quick, restart_limit);
+    }
     s.print(announce);
     assert!(s.failures.is_empty(), "failover with the {announce:?} announcer:\n{}", s.failures.join("\n"));
+}
+
+/// What only an OSPF node can suffer: its link cut (the router's end
+/// loses carrier), and its routing daemon dead while the link stays up
+/// (the router must notice by the dead interval). Either is a topology
+/// change, after which ospfd moves external routes a second later.
+fn ospf_events(s: &mut Scenario, quick: Duration, restart_limit: Duration) {
+    let restart_seconds = 2.0 + restart_limit.as_secs_f64();
+    let set_uplink = |up| move |lab: &mut AnycastLab| lab.set_uplink(1, up).unwrap();
+    s.event("node 1's link cut", 4.0, set_uplink(false), 2, EXTERNAL_ROUTE_DELAY + quick, false);
+    s.event("node 1's link back", restart_seconds, set_uplink(true), 1, restart_limit, false);
+    let kill_frr = |lab: &mut AnycastLab| lab.kill_node_frr(1);
+    let dead_limit = DEAD_INTERVAL + EXTERNAL_ROUTE_DELAY + quick;
+    s.event("node 1's FRR killed (SIGKILL)", 7.0, kill_frr, 2, dead_limit, false);
+    let restart_frr = |lab: &mut AnycastLab| lab.start_node_frr(1).unwrap();
+    s.event("node 1's FRR started again", restart_seconds, restart_frr, 1, restart_limit, false);
 }

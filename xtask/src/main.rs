@@ -35,12 +35,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// The anycast lab: a client behind a router running BIRD 2, and two
-    /// nodes running anycastd (XDP on their uplinks) that announce
-    /// 6.6.6.6 and 2001:db8::6 to it, until Ctrl-C.
+    /// The anycast lab: a client behind a router (BIRD 2 over BGP, or
+    /// FRR over OSPF), and two nodes (three with OSPF) running anycastd
+    /// (XDP on their uplinks) that announce 6.6.6.6 and 2001:db8::6 to
+    /// it, until Ctrl-C.
     Lab {
-        /// How the nodes announce: through their own BIRD, or with
-        /// anycastd's built-in BGP speaker.
+        /// How the nodes announce: through their own BIRD over BGP, with
+        /// anycastd's built-in BGP speaker, or through their own FRR over
+        /// OSPF.
         #[arg(long, value_enum, default_value = "bird")]
         announce: LabAnnounce,
     },
@@ -86,6 +88,7 @@ enum Command {
 enum LabAnnounce {
     Bird,
     Bgp,
+    Ospf,
 }
 
 fn main() -> Result<()> {
@@ -107,6 +110,7 @@ fn main() -> Result<()> {
             let announce = match announce {
                 LabAnnounce::Bird => anycast_lab::anycast::Announce::Bird,
                 LabAnnounce::Bgp => anycast_lab::anycast::Announce::Bgp,
+                LabAnnounce::Ospf => anycast_lab::anycast::Announce::Ospf,
             };
             run_anycast_lab(announce, &cmd::root().join("target/release/anycastd"), &objects.join("pass"))
         }
@@ -214,29 +218,36 @@ fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The anycast lab (router, two nodes), until Ctrl-C.
+/// The anycast lab (router, two or three nodes), until Ctrl-C.
 fn run_anycast_lab(announce: anycast_lab::anycast::Announce, anycastd: &Path, pass_program: &Path) -> Result<()> {
+    use anycast_lab::anycast::Announce;
     cmd::require_root("the lab creates network namespaces")?;
     let stopped = interrupted()?;
-    println!("starting the anycast lab (BIRD's first session takes a few seconds)");
+    println!("starting the anycast lab (BGP sessions and OSPF adjacencies take a few seconds)");
     let lab = anycast_lab::anycast::AnycastLab::start(announce, anycastd, pass_program)?;
     let (client, router) = (lab.client.name(), lab.router.name());
-    let (node1, node2) = (lab.node(1), lab.node(2));
+    let node1 = lab.node(1);
+    let routes = if announce == Announce::Ospf {
+        format!("vtysh --vty_socket {}/router -c 'show ip ospf route' -c 'show ipv6 ospf6 route'", lab.dir.display())
+    } else {
+        format!("birdc -s {}/router/bird.ctl show route all", lab.dir.display())
+    };
+    let logs: Vec<String> =
+        (1..=announce.nodes()).map(|k| format!("{}/anycastd.log", lab.node(k).dir.display())).collect();
     println!(
-        "Two nodes announce 6.6.6.6 and 2001:db8::6 ({announce:?}); the router sends the client to one.\n\
+        "{nodes} nodes announce 6.6.6.6 and 2001:db8::6 ({announce:?}); the router sends the client to one.\n\
          \n  ip netns exec {client} dig @6.6.6.6 www.example.lab\n\
          \n  ip netns exec {router} ip route show 6.6.6.6          (which node carries it)\
-         \n  ip netns exec {router} birdc -s {dir}/router/bird.ctl show route all\n\
+         \n  ip netns exec {router} {routes}\n\
          \nDrain node 1 for maintenance, and back:\n\
          \n  touch {m1}; rm {m1}\n\
          \nnode 1's stats: {bin} ctl --socket {c1} stats\n\
-         Logs: {n1}/anycastd.log, {n2}/anycastd.log. Ctrl-C tears the lab down.",
-        dir = lab.dir.display(),
+         Logs: {logs}. Ctrl-C tears the lab down.",
+        nodes = announce.nodes(),
         m1 = node1.maintenance_file().display(),
         bin = anycastd.display(),
         c1 = node1.control_socket().display(),
-        n1 = node1.dir.display(),
-        n2 = node2.dir.display(),
+        logs = logs.join(", "),
     );
     let _ = stopped.recv();
     println!("\ntearing the lab down");

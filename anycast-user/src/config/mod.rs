@@ -174,7 +174,8 @@ mod tests {
 
     #[test]
     fn frr_in_interface_mode_drains_with_a_metric_unless_told() {
-        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n[announce]\nfrr_route_map = \"ANYCAST-STATE\"\n";
+        let vip =
+            "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n[announce]\nfrr_route_map = \"ANYCAST-STATE\"\n";
         let cases: &[(&str, &[&str], Option<&str>)] = &[
             ("", &["set metric 1000"], None),
             (

@@ -23,7 +23,7 @@ use tokio::sync::{Mutex, watch};
 use super::{
     bgp::{Speaker, settings::BgpSettings, status::PeerStatus},
     health::{Hysteresis, Probe},
-    routing_daemon::{RoutingDaemon, RoutingDaemonError},
+    routing_daemon::{Instance, RoutingDaemon, RoutingDaemonError},
     state::State,
     vips::VipHome,
 };
@@ -85,6 +85,9 @@ pub struct Announcer {
     applying: Mutex<()>,
     /// Read by metrics without waiting for a change under way.
     status: std::sync::Mutex<Status>,
+    /// The routing daemon's run last told the state, and the one seen
+    /// at the last check.
+    told: std::sync::Mutex<(Instance, Instance)>,
 }
 
 /// The health verdict, and the state last applied (None before the first).
@@ -102,7 +105,7 @@ impl Announcer {
         };
         let home = VipHome::open(&settings.vip_interface, vips).await?;
         tracing::info!(interface = home.interface, "the VIPs go on this interface while announced");
-        Ok(Announcer { settings, vips: home, speaker, applying: Mutex::new(()), status: Default::default() })
+        Ok(Announcer::with(settings, home, speaker))
     }
 
     /// Withdraws what a daemon that died without stopping left announced
@@ -113,10 +116,14 @@ impl Announcer {
     /// VIPs taken off.
     pub async fn withdraw_after_crash(settings: AnnounceSettings, vips: Vec<IpAddr>) -> Result<usize, AnnounceError> {
         let home = VipHome::open(&settings.vip_interface, vips).await?;
-        let announcer =
-            Announcer { settings, vips: home, speaker: None, applying: Mutex::new(()), status: Default::default() };
+        let announcer = Announcer::with(settings, home, None);
         announcer.tell_routers(State::Withdrawn).await?;
         Ok(announcer.vips.remove().await?)
+    }
+
+    fn with(settings: AnnounceSettings, vips: VipHome, speaker: Option<Speaker>) -> Announcer {
+        let (applying, status, told) = Default::default();
+        Announcer { settings, vips, speaker, applying, status, told }
     }
 
     /// The built-in speaker's sessions (none in interface mode).
@@ -148,6 +155,9 @@ impl Announcer {
         let changed = current != Some(want);
         if changed {
             tracing::info!(from = current.map(State::name), to = want.name(), "announcement");
+        } else if self.routing_daemon_restarted() {
+            tracing::warn!(state = want.name(), "the routing daemon restarted; telling it the state again");
+            self.tell_routers(want).await?;
         }
         match want {
             State::Announced | State::Drained => {
@@ -205,7 +215,24 @@ impl Announcer {
             return Ok(());
         }
         let Routers::Interface { daemon: Some(daemon) } = &self.settings.routers else { return Ok(()) };
-        Ok(daemon.tell(state).await?)
+        // Read first: a restart while telling shows at the next check.
+        let instance = daemon.instance();
+        daemon.tell(state).await?;
+        *self.told.lock().expect("told lock") = (instance.clone(), instance);
+        Ok(())
+    }
+
+    /// Whether the routing daemon told the state has since restarted, and
+    /// was already running at the last check: a daemon just started may
+    /// still be reading its configuration, which would undo the telling.
+    fn routing_daemon_restarted(&self) -> bool {
+        let Routers::Interface { daemon: Some(daemon) } = &self.settings.routers else { return false };
+        let now = daemon.instance();
+        let mut told = self.told.lock().expect("told lock");
+        let (last_told, last_seen) = &mut *told;
+        let restarted = now != *last_told && now == *last_seen;
+        *last_seen = now;
+        restarted
     }
 
     fn maintenance(&self) -> bool {

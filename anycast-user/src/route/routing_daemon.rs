@@ -47,6 +47,11 @@ pub enum RoutingDaemonError {
     Refused { program: &'static str, output: String },
 }
 
+/// Which run of the routing daemon anycastd last told, where a restart
+/// forgets what it was told.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Instance(Vec<(std::ffi::OsString, u64)>);
+
 impl RoutingDaemon {
     pub async fn tell(&self, state: State) -> Result<(), RoutingDaemonError> {
         match self {
@@ -54,7 +59,26 @@ impl RoutingDaemon {
             RoutingDaemon::Frr(frr) => frr.tell(state).await,
         }
     }
+
+    /// The run now under way: for FRR, its vty sockets' inodes; BIRD
+    /// reads the include file whenever it starts, so it has one run.
+    pub fn instance(&self) -> Instance {
+        let RoutingDaemon::Frr(frr) = self else { return Instance::default() };
+        let dir = frr.vty_socket.as_deref().unwrap_or(Path::new(DEFAULT_VTY_DIR));
+        let mut sockets: Vec<_> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.path().extension().is_some_and(|e| e == "vty"))
+            .filter_map(|entry| Some((entry.file_name(), std::os::unix::fs::MetadataExt::ino(&entry.metadata().ok()?))))
+            .collect();
+        sockets.sort();
+        Instance(sockets)
+    }
 }
+
+/// Where Debian's FRR puts its daemons' vty sockets.
+const DEFAULT_VTY_DIR: &str = "/var/run/frr";
 
 impl BirdControl {
     async fn tell(&self, state: State) -> Result<(), RoutingDaemonError> {

@@ -1,0 +1,237 @@
+//! FRR (Debian's frr) in the anycast lab: zebra, ospfd and ospf6d in a
+//! namespace, each in the foreground with its sockets, logs and pid files
+//! in the instance's directory, configured as operators do: one
+//! integrated configuration applied through vtysh.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use crate::{LabError, netns::Netns, process::Process, wait};
+
+/// The daemons an OSPF node or router runs (zebra first: the others
+/// connect to it).
+const DAEMONS: [&str; 3] = ["zebra", "ospfd", "ospf6d"];
+/// How long FRR waits for a silent neighbour (hello every second).
+pub const DEAD_INTERVAL: Duration = Duration::from_secs(3);
+/// ospfd recalculates external routes (the VIPs are E2) this long after
+/// an SPF run (OSPF_ASE_CALC_INTERVAL, not configurable): a topology
+/// change moves the IPv4 VIPs that much later than the IPv6 ones.
+pub const EXTERNAL_ROUTE_DELAY: Duration = Duration::from_secs(1);
+/// The route-map anycastd rewrites (`announce.frr_route_map`).
+pub const STATE_ROUTE_MAP: &str = "ANYCAST-STATE";
+/// The external metric a drained node's VIPs get (the default is 20).
+pub const DRAIN_METRIC: u32 = 1000;
+
+pub struct Frr {
+    // Dropped in reverse: the routing daemons before zebra.
+    processes: Vec<Process>,
+    /// The daemons' vty sockets (vtysh's `--vty_socket`).
+    pub socket_dir: PathBuf,
+}
+
+impl Frr {
+    /// Starts FRR's daemons in `ns`, then applies `config`, written to
+    /// `dir/frr.conf`.
+    pub fn start(ns: &Netns, dir: &Path, config: &str) -> Result<Frr, LabError> {
+        create_shared_dir(dir)?;
+        remove_stale_sockets(dir)?;
+        let mut frr = Frr { processes: Vec::new(), socket_dir: dir.to_path_buf() };
+        for daemon in DAEMONS {
+            // Each starts empty: the integrated file is applied below.
+            let empty = dir.join(format!("{daemon}.conf"));
+            write(&empty, "")?;
+            let mut command = ns.command(&format!("/usr/lib/frr/{daemon}"));
+            command.arg("-f").arg(&empty).arg("-i").arg(dir.join(format!("{daemon}.pid")));
+            command.arg("--vty_socket").arg(dir).arg("-z").arg(dir.join("zserv.api"));
+            command.arg("--log").arg(format!("file:{}", dir.join(format!("{daemon}.log")).display()));
+            frr.processes.push(Process::spawn(&mut command, &dir.join(format!("{daemon}.out")))?);
+            let socket = dir.join(format!("{daemon}.vty"));
+            wait(&format!("FRR's {daemon} in {}", ns.name()), Duration::from_secs(10), || socket.exists())?;
+        }
+        let file = dir.join("frr.conf");
+        write(&file, config)?;
+        frr.vtysh(ns, &["-f", &file.display().to_string()])?;
+        Ok(frr)
+    }
+
+    /// `vtysh ARGS` on this instance's daemons.
+    pub fn vtysh(&self, ns: &Netns, args: &[&str]) -> Result<String, LabError> {
+        let socket = self.socket_dir.display().to_string();
+        let mut all = vec!["--vty_socket", socket.as_str()];
+        all.extend_from_slice(args);
+        ns.exec("vtysh", &all)
+    }
+
+    /// Kills every daemon at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        for process in self.processes.iter_mut().rev() {
+            process.stop("KILL", Duration::from_secs(2));
+        }
+        self.processes.clear();
+    }
+}
+
+impl Drop for Frr {
+    fn drop(&mut self) {
+        while let Some(process) = self.processes.pop() {
+            drop(process);
+        }
+    }
+}
+
+/// The daemons run as FRR's own user, and vtysh (as root) talks to them:
+/// their directory must be theirs to write.
+fn create_shared_dir(dir: &Path) -> Result<(), LabError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)))
+        .map_err(|source| LabError::Io { what: format!("creating {}", dir.display()), source })
+}
+
+/// A killed instance leaves its sockets: the next must not mistake them
+/// for its own daemons being ready.
+fn remove_stale_sockets(dir: &Path) -> Result<(), LabError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|source| LabError::Io { what: format!("reading {}", dir.display()), source })?;
+    for path in entries.flatten().map(|entry| entry.path()) {
+        if path.extension().is_some_and(|e| e == "vty") || path.ends_with("zserv.api") {
+            std::fs::remove_file(&path)
+                .map_err(|source| LabError::Io { what: format!("removing {}", path.display()), source })?;
+        }
+    }
+    Ok(())
+}
+
+fn write(file: &Path, text: &str) -> Result<(), LabError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(file, text)
+        .and_then(|()| std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)))
+        .map_err(|source| LabError::Io { what: format!("writing {}", file.display()), source })
+}
+
+/// One OSPF interface: hello every second, dead after three, no DR
+/// election (each link joins two routers).
+fn ospf_interface(name: &str, cost: u32) -> String {
+    format!(
+        "interface {name}\n\
+         \x20ip ospf area 0\n\
+         \x20ip ospf cost {cost}\n\
+         \x20ip ospf hello-interval 1\n\
+         \x20ip ospf dead-interval {dead}\n\
+         \x20ip ospf network point-to-point\n\
+         \x20ipv6 ospf6 area 0.0.0.0\n\
+         \x20ipv6 ospf6 cost {cost}\n\
+         \x20ipv6 ospf6 hello-interval 1\n\
+         \x20ipv6 ospf6 dead-interval {dead}\n\
+         \x20ipv6 ospf6 network point-to-point\n\
+         exit\n",
+        dead = DEAD_INTERVAL.as_secs()
+    )
+}
+
+/// OSPFv2 and OSPFv3 with SPF and LSA throttling cut to what a lab of
+/// four routers can afford (FRR's defaults hold a new LSA for seconds).
+fn ospf_processes(router_id: &str, redistribute: &str) -> String {
+    format!(
+        "router ospf\n\
+         \x20ospf router-id {router_id}\n\
+         \x20timers throttle spf 0 50 500\n\
+         \x20timers throttle lsa all 0\n\
+         \x20timers lsa min-arrival 0\n\
+         {redistribute4}\
+         exit\n\
+         router ospf6\n\
+         \x20ospf6 router-id {router_id}\n\
+         \x20timers throttle spf 0 50 500\n\
+         {redistribute6}\
+         exit\n",
+        redistribute4 = redistribute.replace("MAP", "ANYCAST-VIP"),
+        redistribute6 = redistribute.replace("MAP", "ANYCAST-VIP6"),
+    )
+}
+
+/// The router: OSPF on each link to a node, the link to node k costing
+/// 10k (node 1 is nearest); forwarding on.
+pub fn router_config(router_id: &str, node_links: &[String]) -> String {
+    let mut text = String::from("ip forwarding\nipv6 forwarding\n");
+    for (index, link) in node_links.iter().enumerate() {
+        text.push_str(&ospf_interface(link, 10 * (index as u32 + 1)));
+    }
+    text + &ospf_processes(router_id, "")
+}
+
+/// A node: OSPF on its uplink, exporting the VIPs anycastd puts on lo
+/// (`redistribute connected`, VIP host routes only) as anycastd's state
+/// route-map says: withdrawn (entry deny 5) until anycastd says
+/// otherwise. The configuration `dist/frr.conf` gives operators.
+pub fn node_config(router_id: &str, uplink: &str) -> String {
+    format!(
+        "ip prefix-list ANYCAST-VIPS seq 5 permit 6.6.6.0/24 ge 32\n\
+         ipv6 prefix-list ANYCAST-VIPS6 seq 5 permit 2001:db8::/48 ge 128\n\
+         route-map {STATE_ROUTE_MAP} deny 5\n\
+         exit\n\
+         route-map {STATE_ROUTE_MAP} permit 10\n\
+         exit\n\
+         route-map ANYCAST-VIP permit 10\n\
+         \x20match ip address prefix-list ANYCAST-VIPS\n\
+         \x20call {STATE_ROUTE_MAP}\n\
+         exit\n\
+         route-map ANYCAST-VIP6 permit 10\n\
+         \x20match ipv6 address prefix-list ANYCAST-VIPS6\n\
+         \x20call {STATE_ROUTE_MAP}\n\
+         exit\n\
+         {interface}{processes}",
+        interface = ospf_interface(uplink, 10),
+        processes = ospf_processes(router_id, " redistribute connected route-map MAP\n"),
+    )
+}
+
+/// Whether FRR's LSDB listing `text` (`show ip ospf database external`,
+/// `show ipv6 ospf6 database as-external detail`) has a live LSA from
+/// `router` for `prefix`: one not at MaxAge (3600 s, being flushed).
+pub fn live_external(text: &str, router: &str, prefix: &str) -> bool {
+    let mut blocks = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("LS age:") || trimmed.starts_with("Age:") {
+            blocks.push(Vec::new());
+        }
+        if let Some(block) = blocks.last_mut() {
+            block.push(trimmed);
+        }
+    }
+    blocks.iter().any(|block| {
+        let age = block[0].split_whitespace().find_map(|w| w.parse::<u32>().ok());
+        let words = || block.iter().flat_map(|line| line.split_whitespace());
+        age.is_some_and(|age| age < 3600)
+            && block.iter().any(|line| line.strip_prefix("Advertising Router:").is_some_and(|r| r.trim() == router))
+            && words().any(|w| w == prefix)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_externals_are_told_from_flushed_ones() {
+        let v4 = "       OSPF Router with ID (10.99.1.1)\n\n                AS External Link States \n\n\
+                  \x20 LS age: 12\n  Link State ID: 6.6.6.6 (External Network Number)\n  Advertising Router: 10.99.11.2\n\n\
+                  \x20 LS age: 3600\n  Link State ID: 6.6.6.6 (External Network Number)\n  Advertising Router: 10.99.12.2\n";
+        let v6 = "Age:    7 Type: AS-External\nLink State ID: 0.0.0.1\nAdvertising Router: 10.99.11.2\n\
+                  \x20    Prefix: 2001:db8::6/128\n";
+        let cases = [
+            (v4, "10.99.11.2", "6.6.6.6", true),
+            (v4, "10.99.12.2", "6.6.6.6", false),
+            (v4, "10.99.13.2", "6.6.6.6", false),
+            (v4, "10.99.11.2", "6.6.6.7", false),
+            (v6, "10.99.11.2", "2001:db8::6/128", true),
+            (v6, "10.99.12.2", "2001:db8::6/128", false),
+        ];
+        for (text, router, prefix, live) in cases {
+            assert_eq!(live_external(text, router, prefix), live, "{router} {prefix} in\n{text}");
+        }
+    }
+}
