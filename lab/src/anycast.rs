@@ -242,11 +242,25 @@ impl AnycastLab {
     /// Sends node `k`'s anycastd `signal` and waits up to `grace` for it
     /// to exit (None: still running, or never started).
     pub fn stop_anycastd(&mut self, k: usize, signal: &str, grace: Duration) -> Option<std::process::ExitStatus> {
-        let status = self.nodes[k - 1].anycastd.as_mut()?.stop(signal, grace);
+        self.signal_anycastd(k, signal);
+        self.wait_anycastd(k, grace)
+    }
+
+    /// Waits up to `grace` for node `k`'s anycastd to exit (None: still
+    /// running, or never started).
+    pub fn wait_anycastd(&mut self, k: usize, grace: Duration) -> Option<std::process::ExitStatus> {
+        let status = self.nodes[k - 1].anycastd.as_mut()?.wait(grace);
         if status.is_some() {
             self.nodes[k - 1].anycastd = None;
         }
         status
+    }
+
+    /// Sends node `k`'s anycastd `signal` without waiting.
+    pub fn signal_anycastd(&self, k: usize, signal: &str) {
+        if let Some(process) = &self.node(k).anycastd {
+            process.signal(signal);
+        }
     }
 
     /// Runs `anycastd withdraw` on node `k` with its configuration, as the

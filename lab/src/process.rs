@@ -37,7 +37,17 @@ impl Process {
 
     /// Sends `signal` (e.g. "TERM") and waits up to `grace` for the exit.
     pub fn stop(&mut self, signal: &str, grace: Duration) -> Option<std::process::ExitStatus> {
+        self.signal(signal);
+        self.wait(grace)
+    }
+
+    /// Sends `signal` (e.g. "TERM").
+    pub fn signal(&self, signal: &str) {
         let _ = Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status();
+    }
+
+    /// Waits up to `grace` for the exit.
+    pub fn wait(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

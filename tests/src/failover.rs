@@ -146,7 +146,9 @@ pub fn run(announce: Announce) {
     let quick = Duration::from_secs(1);
     let told = if announce == Announce::Ospf { OSPF6_ROUTE_MAP_DELAY } else { Duration::ZERO };
     let withdraw_limit = HEALTH_INTERVAL * FALL + quick;
-    let announce_limit = HEALTH_INTERVAL * RISE + quick + told;
+    // The upstream comes back anywhere in a health tick, and the check
+    // then under way may still be waiting out a failed query.
+    let announce_limit = HEALTH_INTERVAL * (RISE + 1) + quick + told;
     let set_maintenance = |on| move |lab: &mut AnycastLab| lab.set_maintenance(1, on).unwrap();
     let drain_limit = HEALTH_INTERVAL + quick + told;
     let drain_seconds = 3.0 + told.as_secs_f64();
@@ -155,13 +157,13 @@ pub fn run(announce: Announce) {
     let set_upstream = |up| move |lab: &mut AnycastLab| lab.set_upstream(1, up).unwrap();
     s.event("node 1's upstream cut (unhealthy)", 5.0, set_upstream(false), 2, withdraw_limit, false);
     s.event("node 1's upstream back (healthy)", 5.0 + told.as_secs_f64(), set_upstream(true), 1, announce_limit, false);
-    let stop = |lab: &mut AnycastLab| {
-        let status = lab.stop_anycastd(1, "TERM", Duration::from_secs(20));
-        assert!(status.is_some_and(|s| s.success()), "node 1's anycastd exits 0 on SIGTERM, got {status:?}");
-    };
-    // The stream runs past the end of the drain time, when the VIPs go.
+    // Timed from the signal; the stream runs past the end of the drain
+    // time, when the VIPs go.
+    let stop = |lab: &mut AnycastLab| lab.signal_anycastd(1, "TERM");
     let stop_seconds = 3.0 + announce.drain_time().as_secs_f64();
     s.event("graceful stop of node 1 (SIGTERM)", stop_seconds, stop, 2, quick + told, true);
+    let status = s.lab.wait_anycastd(1, Duration::from_secs(20));
+    assert!(status.is_some_and(|s| s.success()), "node 1's anycastd exits 0 on SIGTERM, got {status:?}");
     let restart = |lab: &mut AnycastLab| lab.start_node(1).unwrap();
     // A new session waits for BIRD's connect delay; a BIRD node's own
     // session never dropped.

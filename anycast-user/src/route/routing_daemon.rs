@@ -188,4 +188,35 @@ mod tests {
             assert_eq!(frr.commands(*state), *want, "vtysh commands for {state:?}");
         }
     }
+
+    #[test]
+    fn a_restarted_frr_is_a_new_instance() {
+        let dir = std::env::temp_dir().join(format!("anycastd-frr-instance-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let frr = RoutingDaemon::Frr(FrrControl {
+            route_map: "ANYCAST-STATE".into(),
+            drain: Vec::new(),
+            vty_socket: Some(dir.clone()),
+        });
+        let make = |name: &str| {
+            let _ = std::fs::remove_file(dir.join(name));
+            std::fs::write(dir.join(name), "").unwrap();
+        };
+        make("zebra.vty");
+        make("ospfd.vty");
+        make("zserv.api");
+        let first = frr.instance();
+        assert_eq!(first.0.len(), 2, "the vty sockets only: {first:?}");
+        assert_eq!(frr.instance(), first, "nothing restarted");
+        make("zserv.api");
+        assert_eq!(frr.instance(), first, "zebra's API socket is not a vty");
+        // A new file takes a new inode while the old one is still held.
+        let held = std::fs::File::open(dir.join("ospfd.vty")).unwrap();
+        make("ospfd.vty");
+        assert_ne!(frr.instance(), first, "ospfd restarted");
+        drop(held);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let bird = RoutingDaemon::Bird(BirdControl { include: "/x".into(), socket: "/y".into() });
+        assert_eq!(bird.instance(), bird.instance(), "BIRD has one run");
+    }
 }
