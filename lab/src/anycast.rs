@@ -42,17 +42,29 @@ pub const FALL: u32 = 2;
 /// FRR's ospf6d applies a route-map change only after this (its
 /// OSPF_MIN_LS_INTERVAL, not configurable); ospfd, at once.
 pub const OSPF6_ROUTE_MAP_DELAY: Duration = Duration::from_secs(5);
+/// bgpd applies a route-map change after its `bgp route-map delay-timer`
+/// (the lab's 1 s; FRR's default is 5 s).
+pub const BGP_ROUTE_MAP_DELAY: Duration = Duration::from_secs(1);
 
 /// How the nodes reach the router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Announce {
-    /// The node's own BIRD exports what anycastd puts on lo.
+    /// The node's own BIRD exports what anycastd puts on lo over BGP.
     Bird,
-    /// anycastd speaks BGP to the router itself.
+    /// anycastd speaks BGP to the router itself (to FRR, over IPv4 and
+    /// over IPv6: two sessions).
     Bgp,
-    /// The node's FRR exports what anycastd puts on lo over OSPF, to
-    /// FRR on the router.
+    /// The node's FRR exports what anycastd puts on lo over BGP (bgpd).
+    FrrBgp,
+    /// The node's FRR exports what anycastd puts on lo over OSPF.
     Ospf,
+}
+
+/// What routes on the router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouterDaemon {
+    Bird,
+    Frr,
 }
 
 impl Announce {
@@ -60,10 +72,36 @@ impl Announce {
         if self == Announce::Ospf { 3 } else { 2 }
     }
 
+    /// How long the node's FRR takes to act on anycastd's route-map
+    /// (zero without FRR on the node).
+    pub fn route_map_delay(self) -> Duration {
+        match self {
+            Announce::Ospf => OSPF6_ROUTE_MAP_DELAY,
+            Announce::FrrBgp => BGP_ROUTE_MAP_DELAY,
+            Announce::Bird | Announce::Bgp => Duration::ZERO,
+        }
+    }
+
     /// How long a graceful stop keeps answering after the withdraw:
-    /// longer than routers take to move (with OSPF, ospf6d's delay).
+    /// longer than routers take to move.
     pub fn drain_time(self) -> Duration {
-        if self == Announce::Ospf { OSPF6_ROUTE_MAP_DELAY + Duration::from_secs(2) } else { Duration::from_secs(1) }
+        let delay = self.route_map_delay();
+        if delay.is_zero() { Duration::from_secs(1) } else { delay + Duration::from_secs(2) }
+    }
+
+    /// Whether the node runs FRR (which anycastd tells the state).
+    fn node_frr(self) -> bool {
+        matches!(self, Announce::Ospf | Announce::FrrBgp)
+    }
+
+    /// The router daemon each announcer can work with: OSPF and FRR's
+    /// two sessions need FRR; the lab's BIRD router has IPv4 sessions.
+    fn works_with(self, router: RouterDaemon) -> bool {
+        match self {
+            Announce::Bgp => true,
+            Announce::Bird => router == RouterDaemon::Bird,
+            Announce::FrrBgp | Announce::Ospf => router == RouterDaemon::Frr,
+        }
     }
 }
 
@@ -96,6 +134,7 @@ pub struct AnycastLab {
     pub client: Netns,
     pub router: Netns,
     pub announce: Announce,
+    pub router_daemon: RouterDaemon,
     /// The anycastd binary the nodes run.
     binary: PathBuf,
     pub dir: PathBuf,
@@ -105,7 +144,15 @@ impl AnycastLab {
     /// Builds the lab and starts the router, every node's anycastd (and
     /// BIRD or FRR), and returns once the router has both VIPs from each.
     /// `pass_xdp`: see `netns::accept_xdp_tx`.
-    pub fn start(announce: Announce, binary: &Path, pass_xdp: &Path) -> Result<AnycastLab, LabError> {
+    pub fn start(
+        announce: Announce,
+        router_daemon: RouterDaemon,
+        binary: &Path,
+        pass_xdp: &Path,
+    ) -> Result<AnycastLab, LabError> {
+        if !announce.works_with(router_daemon) {
+            return Err(LabError::NotReady(format!("the {announce:?} announcer with a {router_daemon:?} router")));
+        }
         let dir = crate::fresh_lab_dir("bgplab")?;
         let id = std::process::id();
         let mut authorities = Authorities::start(&dir, &dir.join("root.hints"))?;
@@ -144,12 +191,23 @@ impl AnycastLab {
             });
         }
         let router_dir = dir.join("router");
-        let (router_bird, router_frr) = if announce == Announce::Ospf {
-            let links: Vec<String> = nodes.iter().map(|n| n.router_if.clone()).collect();
-            (None, Some(Frr::start(&router, &router_dir, &frr::router_config(NODE4, &links))?))
-        } else {
-            let neighbours: Vec<String> = nodes.iter().map(|n| n.address4.clone()).collect();
-            (Some(Bird::start(&router, &router_dir, &bird::router_config(&router_dir, NODE4, &neighbours))?), None)
+        let (router_bird, router_frr) = match (router_daemon, announce) {
+            (RouterDaemon::Frr, Announce::Ospf) => {
+                let links: Vec<String> = nodes.iter().map(|n| n.router_if.clone()).collect();
+                let config = frr::ospf_router_config(NODE4, &links);
+                (None, Some(Frr::start(&router, &router_dir, frr::OSPF_DAEMONS, &config)?))
+            }
+            (RouterDaemon::Frr, _) => {
+                let neighbours: Vec<String> =
+                    nodes.iter().flat_map(|n| [n.address4.clone(), n.address6.clone()]).collect();
+                // The built-in speaker has no BFD: only FRR nodes do.
+                let config = frr::bgp_router_config(NODE4, &neighbours, announce == Announce::FrrBgp);
+                (None, Some(Frr::start(&router, &router_dir, frr::BGP_DAEMONS, &config)?))
+            }
+            (RouterDaemon::Bird, _) => {
+                let neighbours: Vec<String> = nodes.iter().map(|n| n.address4.clone()).collect();
+                (Some(Bird::start(&router, &router_dir, &bird::router_config(&router_dir, NODE4, &neighbours))?), None)
+            }
         };
         let mut lab = AnycastLab {
             nodes,
@@ -159,6 +217,7 @@ impl AnycastLab {
             client,
             router,
             announce,
+            router_daemon,
             binary: binary.to_path_buf(),
             dir,
         };
@@ -178,7 +237,7 @@ impl AnycastLab {
     /// Starts node `k`'s BIRD or FRR (once) and anycastd; returns once
     /// anycastd has answered its control socket.
     pub fn start_node(&mut self, k: usize) -> Result<(), LabError> {
-        if self.announce == Announce::Ospf && self.nodes[k - 1].frr.is_none() {
+        if self.announce.node_frr() && self.nodes[k - 1].frr.is_none() {
             self.start_node_frr(k)?;
         }
         let node = &mut self.nodes[k - 1];
@@ -191,7 +250,8 @@ impl AnycastLab {
             node.bird = Some(Bird::start(&node.ns, &node.dir, &config)?);
         }
         let config = node.dir.join("anycastd.toml");
-        std::fs::write(&config, node.anycastd_config(k, self.announce, &self.dir.join("root.hints"), &include))
+        let text = node.anycastd_config(k, self.announce, self.router_daemon, &self.dir.join("root.hints"), &include);
+        std::fs::write(&config, text)
             .map_err(|source| LabError::Io { what: format!("writing {}", config.display()), source })?;
         let mut command = node.ns.command(&self.binary.display().to_string());
         command.arg("--config").arg(&config);
@@ -203,12 +263,17 @@ impl AnycastLab {
         })
     }
 
-    /// Starts node `k`'s FRR (OSPF), withdrawn until anycastd says
-    /// otherwise.
+    /// Starts node `k`'s FRR (OSPF or BGP), withdrawn until anycastd
+    /// says otherwise.
     pub fn start_node_frr(&mut self, k: usize) -> Result<(), LabError> {
         let node = &mut self.nodes[k - 1];
-        let config = frr::node_config(&node.address4, &node.uplink_if);
-        node.frr = Some(Frr::start(&node.ns, &node.dir.join("frr"), &config)?);
+        let (daemons, config) = if self.announce == Announce::Ospf {
+            (frr::OSPF_DAEMONS, frr::ospf_node_config(&node.address4, &node.uplink_if))
+        } else {
+            let (router4, router6) = (format!("10.99.1{k}.1"), format!("fd99:1{k}::1"));
+            (frr::BGP_DAEMONS, frr::bgp_node_config(&node.address4, &router4, &router6))
+        };
+        node.frr = Some(Frr::start(&node.ns, &node.dir.join("frr"), daemons, &config)?);
         Ok(())
     }
 
@@ -217,6 +282,14 @@ impl AnycastLab {
     pub fn kill_node_frr(&mut self, k: usize) {
         if let Some(mut frr) = self.nodes[k - 1].frr.take() {
             frr.kill();
+        }
+    }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) node `k`'s FRR: silent while
+    /// its link and its TCP sessions stay up, as a hung host is.
+    pub fn freeze_node_frr(&self, k: usize, frozen: bool) {
+        if let Some(frr) = &self.node(k).frr {
+            frr.signal(if frozen { "STOP" } else { "CONT" });
         }
     }
 
@@ -295,16 +368,23 @@ impl AnycastLab {
     }
 
     /// Whether the router has (v4, v6) VIP routes from node `k`, best or
-    /// not (with OSPF: the node's live external LSAs for them).
+    /// not (with OSPF: the node's live external LSAs for them; with FRR's
+    /// BGP, paths from its router ID).
     pub fn learned_from(&self, k: usize) -> Result<(bool, bool), LabError> {
-        if let Some(frr) = &self.router_frr {
-            let node = self.node(k);
+        let node = self.node(k);
+        if let (Some(frr), Announce::Ospf) = (&self.router_frr, self.announce) {
             let v4 = frr.vtysh(&self.router, &["-c", "show ip ospf database external"])?;
             let v6 = frr.vtysh(&self.router, &["-c", "show ipv6 ospf6 database as-external detail"])?;
             return Ok((
                 frr::live_external(&v4, &node.address4, VIP4),
                 frr::live_external(&v6, &node.address4, &format!("{VIP6}/128")),
             ));
+        }
+        if let Some(frr) = &self.router_frr {
+            let from = format!("({})", node.address4);
+            let v4 = frr.vtysh(&self.router, &["-c", &format!("show bgp ipv4 unicast {VIP4}/32")])?;
+            let v6 = frr.vtysh(&self.router, &["-c", &format!("show bgp ipv6 unicast {VIP6}/128")])?;
+            return Ok((v4.contains(&from), v6.contains(&from)));
         }
         let bird = self.router_bird.as_ref().expect("the router's BIRD");
         let protocol = format!("node{k}");
@@ -315,11 +395,22 @@ impl AnycastLab {
         Ok((has(VIP4)?, has(VIP6)?))
     }
 
+    /// Whether FRR on the router has its BGP session with `neighbour`
+    /// established.
+    pub fn bgp_established(&self, neighbour: &str) -> Result<bool, LabError> {
+        let frr = self.router_frr.as_ref().expect("FRR on the router");
+        let out = frr.vtysh(&self.router, &["-c", &format!("show bgp neighbors {neighbour}")])?;
+        Ok(out.contains("BGP state = Established"))
+    }
+
     /// The router's view of the VIP routes, for failure messages.
     pub fn router_routes(&self) -> String {
         let routes = match (&self.router_bird, &self.router_frr) {
             (Some(bird), _) => bird.birdc(&self.router, &["show", "route", "all"]),
-            (_, Some(frr)) => frr.vtysh(&self.router, &["-c", "show ip ospf route", "-c", "show ipv6 ospf6 route"]),
+            (_, Some(frr)) if self.announce == Announce::Ospf => {
+                frr.vtysh(&self.router, &["-c", "show ip ospf route", "-c", "show ipv6 ospf6 route"])
+            }
+            (_, Some(frr)) => frr.vtysh(&self.router, &["-c", "show bgp ipv4 unicast", "-c", "show bgp ipv6 unicast"]),
             (None, None) => Ok(String::new()),
         };
         routes.unwrap_or_else(|e| e.to_string())
@@ -348,11 +439,18 @@ impl Node {
     /// anycastd's configuration for node `k`: recursive from the lab's
     /// root, XDP on the uplink, the client network allowed, announcing
     /// through its BIRD's `include`, its FRR's route-map or to the router
-    /// over BGP.
-    fn anycastd_config(&self, k: usize, announce: Announce, hints: &Path, include: &Path) -> String {
+    /// over BGP (to FRR: a session over each family, drained by MED).
+    fn anycastd_config(
+        &self,
+        k: usize,
+        announce: Announce,
+        router: RouterDaemon,
+        hints: &Path,
+        include: &Path,
+    ) -> String {
         let drain_time = announce.drain_time();
         let announce = match announce {
-            Announce::Ospf => format!(
+            Announce::Ospf | Announce::FrrBgp => format!(
                 "frr_route_map = \"{}\"\nfrr_drain = [\"set metric {}\"]\nvtysh_socket = \"{}\"\n",
                 frr::STATE_ROUTE_MAP,
                 frr::DRAIN_METRIC,
@@ -363,16 +461,27 @@ impl Node {
                 include.display(),
                 self.dir.join("bird.ctl").display()
             ),
-            Announce::Bgp => format!(
-                "method = \"bgp\"\n\n[bgp]\nlocal_as = {node_as}\nrouter_id = \"{local}\"\n\
-                 hold_time = {hold}\n\n[[bgp.peers]]\naddress = \"10.99.1{k}.1\"\npeer_as = {router_as}\n\
-                 next_hop6 = \"{local6}\"\n",
-                node_as = bird::NODE_AS,
-                router_as = bird::ROUTER_AS,
-                hold = bird::HOLD_TIME,
-                local = self.address4,
-                local6 = self.address6,
-            ),
+            Announce::Bgp => {
+                let mut text = format!(
+                    "method = \"bgp\"\n\n[bgp]\nlocal_as = {node_as}\nrouter_id = \"{local}\"\nhold_time = {hold}\n\
+                     drain = \"{drain}\"\n\n[[bgp.peers]]\naddress = \"10.99.1{k}.1\"\npeer_as = {router_as}\n\
+                     next_hop6 = \"{local6}\"\n",
+                    node_as = bird::NODE_AS,
+                    router_as = bird::ROUTER_AS,
+                    hold = bird::HOLD_TIME,
+                    drain = if router == RouterDaemon::Frr { "med" } else { "prepend" },
+                    local = self.address4,
+                    local6 = self.address6,
+                );
+                if router == RouterDaemon::Frr {
+                    text += &format!(
+                        "\n[[bgp.peers]]\naddress = \"fd99:1{k}::1\"\npeer_as = {router_as}\nnext_hop4 = \"{local}\"\n",
+                        router_as = bird::ROUTER_AS,
+                        local = self.address4,
+                    );
+                }
+                text
+            }
         };
         format!(
             "[service]\nvips = [\"{VIP4}\", \"{VIP6}\"]\ninterface = \"{interface}\"\nxdp_mode = \"native\"\n\

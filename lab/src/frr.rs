@@ -1,18 +1,27 @@
-//! FRR (Debian's frr) in the anycast lab: zebra, ospfd and ospf6d in a
-//! namespace, each in the foreground with its sockets, logs and pid files
-//! in the instance's directory, configured as operators do: one
-//! integrated configuration applied through vtysh.
+//! FRR (Debian's frr) in the anycast lab: zebra with ospfd and ospf6d, or
+//! with bgpd, in a namespace, each in the foreground with its sockets,
+//! logs and pid files in the instance's directory, configured as operators
+//! do: one integrated configuration applied through vtysh.
 
 use std::{
     path::{Path, PathBuf},
     time::Duration,
 };
 
-use crate::{LabError, netns::Netns, process::Process, wait};
+use crate::{
+    LabError,
+    bird::{HOLD_TIME, NODE_AS, ROUTER_AS},
+    netns::Netns,
+    process::Process,
+    wait,
+};
 
-/// The daemons an OSPF node or router runs (zebra first: the others
-/// connect to it).
-const DAEMONS: [&str; 3] = ["zebra", "ospfd", "ospf6d"];
+/// The daemons an OSPF or a BGP node or router runs (zebra first: the
+/// others connect to it).
+pub const OSPF_DAEMONS: &[&str] = &["zebra", "ospfd", "ospf6d"];
+pub const BGP_DAEMONS: &[&str] = &["zebra", "bgpd", "bfdd"];
+/// BFD's detection time on the BGP lab's sessions: 100 ms three times.
+pub const BFD_DETECTION: Duration = Duration::from_millis(300);
 /// How long FRR waits for a silent neighbour (hello every second).
 pub const DEAD_INTERVAL: Duration = Duration::from_secs(3);
 /// ospfd recalculates external routes (the VIPs are E2) this long after
@@ -32,13 +41,13 @@ pub struct Frr {
 }
 
 impl Frr {
-    /// Starts FRR's daemons in `ns`, then applies `config`, written to
+    /// Starts FRR's `daemons` in `ns`, then applies `config`, written to
     /// `dir/frr.conf`.
-    pub fn start(ns: &Netns, dir: &Path, config: &str) -> Result<Frr, LabError> {
+    pub fn start(ns: &Netns, dir: &Path, daemons: &[&str], config: &str) -> Result<Frr, LabError> {
         create_shared_dir(dir)?;
         remove_stale_sockets(dir)?;
         let mut frr = Frr { processes: Vec::new(), socket_dir: dir.to_path_buf() };
-        for daemon in DAEMONS {
+        for &daemon in daemons {
             // Each starts empty: the integrated file is applied below.
             let empty = dir.join(format!("{daemon}.conf"));
             write(&empty, "")?;
@@ -62,6 +71,14 @@ impl Frr {
         let mut all = vec!["--vty_socket", socket.as_str()];
         all.extend_from_slice(args);
         ns.exec("vtysh", &all)
+    }
+
+    /// Sends every daemon `signal` (STOP freezes it, as a hung host would;
+    /// CONT thaws it).
+    pub fn signal(&self, signal: &str) {
+        for process in &self.processes {
+            process.signal(signal);
+        }
     }
 
     /// Kills every daemon at once (SIGKILL), as a crash would.
@@ -152,9 +169,9 @@ fn ospf_processes(router_id: &str, redistribute: &str) -> String {
     )
 }
 
-/// The router: OSPF on each link to a node, the link to node k costing
-/// 10k (node 1 is nearest); forwarding on.
-pub fn router_config(router_id: &str, node_links: &[String]) -> String {
+/// The OSPF router: OSPF on each link to a node, the link to node k
+/// costing 10k (node 1 is nearest); forwarding on.
+pub fn ospf_router_config(router_id: &str, node_links: &[String]) -> String {
     let mut text = String::from("ip forwarding\nipv6 forwarding\n");
     for (index, link) in node_links.iter().enumerate() {
         text.push_str(&ospf_interface(link, 10 * (index as u32 + 1)));
@@ -162,11 +179,10 @@ pub fn router_config(router_id: &str, node_links: &[String]) -> String {
     text + &ospf_processes(router_id, "")
 }
 
-/// A node: OSPF on its uplink, exporting the VIPs anycastd puts on lo
-/// (`redistribute connected`, VIP host routes only) as anycastd's state
-/// route-map says: withdrawn (entry deny 5) until anycastd says
-/// otherwise. The configuration `dist/frr.conf` gives operators.
-pub fn node_config(router_id: &str, uplink: &str) -> String {
+/// What a node exports: the VIP host routes, as anycastd's state
+/// route-map says (withdrawn, entry deny 5, until anycastd says
+/// otherwise).
+fn vip_route_maps() -> String {
     format!(
         "ip prefix-list ANYCAST-VIPS seq 5 permit 6.6.6.0/24 ge 32\n\
          ipv6 prefix-list ANYCAST-VIPS6 seq 5 permit 2001:db8::/48 ge 128\n\
@@ -181,11 +197,91 @@ pub fn node_config(router_id: &str, uplink: &str) -> String {
          route-map ANYCAST-VIP6 permit 10\n\
          \x20match ipv6 address prefix-list ANYCAST-VIPS6\n\
          \x20call {STATE_ROUTE_MAP}\n\
-         exit\n\
-         {interface}{processes}",
-        interface = ospf_interface(uplink, 10),
-        processes = ospf_processes(router_id, " redistribute connected route-map MAP\n"),
+         exit\n"
     )
+}
+
+/// An OSPF node: OSPF on its uplink, exporting the VIPs anycastd puts on
+/// lo (`redistribute connected`). The configuration `dist/frr.conf`
+/// gives operators.
+pub fn ospf_node_config(router_id: &str, uplink: &str) -> String {
+    vip_route_maps()
+        + &ospf_interface(uplink, 10)
+        + &ospf_processes(router_id, " redistribute connected route-map MAP\n")
+}
+
+/// BGP timers and the session settings both ends share: hold time as
+/// BIRD's, reconnect after a second, no policy required for eBGP (the
+/// lab's filters are explicit); a BFD profile for sessions that use it.
+fn bgp_process(local_as: u32, router_id: &str) -> String {
+    format!(
+        "bfd\n\
+         \x20profile fast\n\
+         \x20 transmit-interval {bfd}\n\
+         \x20 receive-interval {bfd}\n\
+         \x20 detect-multiplier 3\n\
+         \x20exit\n\
+         exit\n\
+         router bgp {local_as}\n\
+         \x20bgp router-id {router_id}\n\
+         \x20no bgp ebgp-requires-policy\n\
+         \x20no bgp default ipv4-unicast\n\
+         \x20bgp route-map delay-timer 1\n\
+         \x20timers bgp {keepalive} {HOLD_TIME}\n",
+        keepalive = HOLD_TIME / 3,
+        bfd = BFD_DETECTION.as_millis() / 3,
+    )
+}
+
+/// The BGP router: passive eBGP to each node over IPv4 and over IPv6
+/// (several sessions per node), VIP host routes only; the lowest router
+/// ID wins a tie (not the oldest path, FRR's default), so node 1 carries
+/// the VIPs while it announces. With `bfd`, each session also has a BFD
+/// session that ends it within `BFD_DETECTION` of the node going silent.
+pub fn bgp_router_config(router_id: &str, neighbours: &[String], bfd: bool) -> String {
+    let mut text = String::from(
+        "ip forwarding\nipv6 forwarding\n\
+         ip prefix-list ANYCAST-VIPS seq 5 permit 6.6.6.0/24 ge 32\n\
+         ipv6 prefix-list ANYCAST-VIPS6 seq 5 permit 2001:db8::/48 ge 128\n",
+    );
+    text += &bgp_process(ROUTER_AS, router_id);
+    text += &format!(
+        " bgp bestpath compare-routerid\n neighbor NODES peer-group\n neighbor NODES remote-as {NODE_AS}\n\
+         \x20neighbor NODES passive\n"
+    );
+    if bfd {
+        text += " neighbor NODES bfd profile fast\n";
+    }
+    for neighbour in neighbours {
+        text += &format!(" neighbor {neighbour} peer-group NODES\n");
+    }
+    for (family, name) in [("ipv4", "ANYCAST-VIPS"), ("ipv6", "ANYCAST-VIPS6")] {
+        text += &format!(
+            " address-family {family} unicast\n  neighbor NODES activate\n\
+             \x20 neighbor NODES prefix-list {name} in\n exit-address-family\n"
+        );
+    }
+    text + "exit\n"
+}
+
+/// A BGP node: a session to the router over IPv4 for the IPv4 VIPs and
+/// one over IPv6 for the IPv6 ones, each with BFD, exporting what
+/// anycastd puts on lo (`redistribute connected`).
+pub fn bgp_node_config(router_id: &str, router4: &str, router6: &str) -> String {
+    let mut text = vip_route_maps() + &bgp_process(NODE_AS, router_id);
+    for router in [router4, router6] {
+        text += &format!(
+            " neighbor {router} remote-as {ROUTER_AS}\n neighbor {router} timers connect 1\n\
+             \x20neighbor {router} bfd profile fast\n"
+        );
+    }
+    for (family, router, map) in [("ipv4", router4, "ANYCAST-VIP"), ("ipv6", router6, "ANYCAST-VIP6")] {
+        text += &format!(
+            " address-family {family} unicast\n  redistribute connected route-map {map}\n\
+             \x20 neighbor {router} activate\n exit-address-family\n"
+        );
+    }
+    text + "exit\n"
 }
 
 /// Whether FRR's LSDB listing `text` (`show ip ospf database external`,

@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use anycast_lab::{
-    anycast::{Announce, AnycastLab, FALL, HEALTH_INTERVAL, OSPF6_ROUTE_MAP_DELAY, RISE},
-    frr::{DEAD_INTERVAL, EXTERNAL_ROUTE_DELAY},
+    anycast::{Announce, AnycastLab, FALL, HEALTH_INTERVAL, RISE, RouterDaemon},
+    frr::{BFD_DETECTION, DEAD_INTERVAL, EXTERNAL_ROUTE_DELAY},
     topology::{VIP4, VIP6},
 };
 use serde_json::Value;
@@ -95,8 +95,11 @@ impl Scenario {
         self.rows.push(Row { event: event.to_string(), moved, limit, stream });
     }
 
-    fn print(&self, announce: Announce) {
-        println!("\nfailover with the {announce:?} announcer ({RATE} queries/s for {NAME} from the client):");
+    fn print(&self) {
+        let (announce, router) = (self.lab.announce, self.lab.router_daemon);
+        println!(
+            "\nfailover with the {announce:?} announcer, a {router:?} router ({RATE} queries/s for {NAME} from the client):"
+        );
         println!(
             "{:<44} {:>10} {:>10} {:>7} {:>6} {:>6} {:>6} {:>9}",
             "event", "v4 moved", "v6 moved", "limit", "sent", "lost", "errors", "outage"
@@ -119,15 +122,26 @@ impl Scenario {
     }
 }
 
-/// The whole scenario for one announcer; panics with every failure.
-pub fn run(announce: Announce) {
+/// The whole scenario for one announcer and router; panics with every
+/// failure.
+pub fn run(announce: Announce, router: RouterDaemon) {
     let lab = with_pass_program(|pass| {
-        AnycastLab::start(announce, &anycastd_binary(), pass).unwrap_or_else(|e| panic!("starting the lab: {e}"))
+        AnycastLab::start(announce, router, &anycastd_binary(), pass)
+            .unwrap_or_else(|e| panic!("starting the lab: {e}"))
     });
     let mut s = Scenario { lab, rows: Vec::new(), failures: Vec::new() };
     let lab = &s.lab;
     for k in 1..=2 {
         assert_eq!(lab.learned_from(k).unwrap(), (true, true), "the router learned both VIPs from node {k}");
+    }
+    if router == RouterDaemon::Frr && announce != Announce::Ospf {
+        // Each node has a session over IPv4 and one over IPv6.
+        for k in 1..=announce.nodes() {
+            for address in [&lab.node(k).address4, &lab.node(k).address6] {
+                let up = lab.bgp_established(address).unwrap_or_else(|e| panic!("the session with {address}: {e}"));
+                assert!(up, "the router's session with node {k} at {address}: {}", lab.router_routes());
+            }
+        }
     }
     let routes = [VIP4, VIP6].map(|vip| lab.route(vip).unwrap_or_else(|e| panic!("the route for {vip}: {e}")));
     assert_eq!(
@@ -144,10 +158,10 @@ pub fn run(announce: Announce) {
     // Convergence at the router is ~10-50 ms once BIRD or FRR hears of a
     // change; ospf6d waits out its delay for a route-map change.
     let quick = Duration::from_secs(1);
-    let told = if announce == Announce::Ospf { OSPF6_ROUTE_MAP_DELAY } else { Duration::ZERO };
-    let withdraw_limit = HEALTH_INTERVAL * FALL + quick;
-    // The upstream comes back anywhere in a health tick, and the check
-    // then under way may still be waiting out a failed query.
+    let told = announce.route_map_delay();
+    // The upstream goes or comes back anywhere in a health tick, and a
+    // failing check waits out its query's timeout.
+    let withdraw_limit = HEALTH_INTERVAL * (FALL + 1) + quick;
     let announce_limit = HEALTH_INTERVAL * (RISE + 1) + quick + told;
     let set_maintenance = |on| move |lab: &mut AnycastLab| lab.set_maintenance(1, on).unwrap();
     let drain_limit = HEALTH_INTERVAL + quick + told;
@@ -190,24 +204,35 @@ pub fn run(announce: Announce) {
         s.event("node 1 killed (SIGKILL), then withdraw", 3.0, kill_and_withdraw, 2, quick, false);
     }
     s.event("node 1 started again after the kill", restart_seconds, restart, 1, restart_limit, false);
-    if announce == Announce::Ospf {
-        ospf_events(&mut s, quick, restart_limit);
+    if matches!(announce, Announce::Ospf | Announce::FrrBgp) {
+        frr_events(&mut s, quick, restart_limit);
     }
-    s.print(announce);
-    assert!(s.failures.is_empty(), "failover with the {announce:?} announcer:\n{}", s.failures.join("\n"));
+    s.print();
+    let failures = s.failures.join("\n");
+    assert!(failures.is_empty(), "failover with the {announce:?} announcer and a {router:?} router:\n{failures}");
 }
 
-/// What only an OSPF node can suffer: its link cut (the router's end
-/// loses carrier), and its routing daemon dead while the link stays up
-/// (the router must notice by the dead interval). Either is a topology
-/// change, after which ospfd moves external routes a second later.
-fn ospf_events(s: &mut Scenario, quick: Duration, restart_limit: Duration) {
+/// What a node running FRR can suffer: its FRR dead (with OSPF, while
+/// the link stays up: the router must notice by the dead interval; a
+/// dead bgpd's sessions close) and restarted, to be told the state
+/// again. With OSPF, its link cut too (the router's end loses carrier);
+/// with BGP, its FRR frozen, sessions open and silent, which BFD ends.
+/// A topology change moves OSPF's external routes a second later.
+fn frr_events(s: &mut Scenario, quick: Duration, restart_limit: Duration) {
     let restart_seconds = 2.0 + restart_limit.as_secs_f64();
-    let set_uplink = |up| move |lab: &mut AnycastLab| lab.set_uplink(1, up).unwrap();
-    s.event("node 1's link cut", 4.0, set_uplink(false), 2, EXTERNAL_ROUTE_DELAY + quick, false);
-    s.event("node 1's link back", restart_seconds, set_uplink(true), 1, restart_limit, false);
+    let ospf = s.lab.announce == Announce::Ospf;
+    if ospf {
+        let set_uplink = |up| move |lab: &mut AnycastLab| lab.set_uplink(1, up).unwrap();
+        s.event("node 1's link cut", 4.0, set_uplink(false), 2, EXTERNAL_ROUTE_DELAY + quick, false);
+        s.event("node 1's link back", restart_seconds, set_uplink(true), 1, restart_limit, false);
+    } else {
+        let freeze = |frozen| move |lab: &mut AnycastLab| lab.freeze_node_frr(1, frozen);
+        s.event("node 1's FRR frozen (SIGSTOP; BFD)", 3.0, freeze(true), 2, BFD_DETECTION + quick, false);
+        // The router reset its sessions: they come back when FRR thaws.
+        s.event("node 1's FRR thawed (SIGCONT)", restart_seconds, freeze(false), 1, restart_limit, false);
+    }
     let kill_frr = |lab: &mut AnycastLab| lab.kill_node_frr(1);
-    let dead_limit = DEAD_INTERVAL + EXTERNAL_ROUTE_DELAY + quick;
+    let dead_limit = if ospf { DEAD_INTERVAL + EXTERNAL_ROUTE_DELAY + quick } else { quick };
     s.event("node 1's FRR killed (SIGKILL)", 7.0, kill_frr, 2, dead_limit, false);
     let restart_frr = |lab: &mut AnycastLab| lab.start_node_frr(1).unwrap();
     s.event("node 1's FRR started again", restart_seconds, restart_frr, 1, restart_limit, false);

@@ -4,7 +4,9 @@
 //! route-map for drain and withdraw); the link to node k costs 10k, so
 //! node 1 is nearest and node 2 next. See `anycast_tests::failover`.
 
+use anycast_lab::anycast::{Announce, RouterDaemon};
+
 #[test]
 fn ospf_nodes_fail_over_to_the_next_nearest_and_back() {
-    anycast_tests::failover::run(anycast_lab::anycast::Announce::Ospf);
+    anycast_tests::failover::run(Announce::Ospf, RouterDaemon::Frr);
 }

@@ -41,10 +41,14 @@ enum Command {
     /// it, until Ctrl-C.
     Lab {
         /// How the nodes announce: through their own BIRD over BGP, with
-        /// anycastd's built-in BGP speaker, or through their own FRR over
-        /// OSPF.
+        /// anycastd's built-in BGP speaker, through their own FRR over
+        /// BGP (`frr-bgp`) or over OSPF.
         #[arg(long, value_enum, default_value = "bird")]
         announce: LabAnnounce,
+        /// The router: BIRD, or FRR (the only one for `frr-bgp` and
+        /// `ospf`, and their default).
+        #[arg(long, value_enum)]
+        router: Option<LabRouter>,
     },
     /// Run every test: unit tests, and as root the XDP packet tests.
     Test {
@@ -88,7 +92,14 @@ enum Command {
 enum LabAnnounce {
     Bird,
     Bgp,
+    FrrBgp,
     Ospf,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LabRouter {
+    Bird,
+    Frr,
 }
 
 fn main() -> Result<()> {
@@ -104,15 +115,22 @@ fn main() -> Result<()> {
             let anycastd = cmd::root().join("target/release/anycastd");
             if args.is_empty() { run_lab(&anycastd, &objects.join("pass")) } else { cmd::exec(&anycastd, &args) }
         }
-        Command::Lab { announce } => {
+        Command::Lab { announce, router } => {
+            use anycast_lab::anycast::{Announce, RouterDaemon};
             setup::ensure()?;
             let objects = cmd::build_lab_binaries()?;
             let announce = match announce {
-                LabAnnounce::Bird => anycast_lab::anycast::Announce::Bird,
-                LabAnnounce::Bgp => anycast_lab::anycast::Announce::Bgp,
-                LabAnnounce::Ospf => anycast_lab::anycast::Announce::Ospf,
+                LabAnnounce::Bird => Announce::Bird,
+                LabAnnounce::Bgp => Announce::Bgp,
+                LabAnnounce::FrrBgp => Announce::FrrBgp,
+                LabAnnounce::Ospf => Announce::Ospf,
             };
-            run_anycast_lab(announce, &cmd::root().join("target/release/anycastd"), &objects.join("pass"))
+            let router = match (router, announce) {
+                (Some(LabRouter::Bird), _) => RouterDaemon::Bird,
+                (Some(LabRouter::Frr), _) | (None, Announce::FrrBgp | Announce::Ospf) => RouterDaemon::Frr,
+                (None, Announce::Bird | Announce::Bgp) => RouterDaemon::Bird,
+            };
+            run_anycast_lab(announce, router, &cmd::root().join("target/release/anycastd"), &objects.join("pass"))
         }
         Command::Test { args } => {
             setup::ensure()?;
@@ -219,26 +237,37 @@ fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
 }
 
 /// The anycast lab (router, two or three nodes), until Ctrl-C.
-fn run_anycast_lab(announce: anycast_lab::anycast::Announce, anycastd: &Path, pass_program: &Path) -> Result<()> {
-    use anycast_lab::anycast::Announce;
+fn run_anycast_lab(
+    announce: anycast_lab::anycast::Announce,
+    router: anycast_lab::anycast::RouterDaemon,
+    anycastd: &Path,
+    pass_program: &Path,
+) -> Result<()> {
+    use anycast_lab::anycast::{Announce, RouterDaemon};
     cmd::require_root("the lab creates network namespaces")?;
     let stopped = interrupted()?;
     println!("starting the anycast lab (BGP sessions and OSPF adjacencies take a few seconds)");
-    let lab = anycast_lab::anycast::AnycastLab::start(announce, anycastd, pass_program)?;
-    let (client, router) = (lab.client.name(), lab.router.name());
+    let lab = anycast_lab::anycast::AnycastLab::start(announce, router, anycastd, pass_program)?;
+    let (client, router_ns) = (lab.client.name(), lab.router.name());
     let node1 = lab.node(1);
-    let routes = if announce == Announce::Ospf {
-        format!("vtysh --vty_socket {}/router -c 'show ip ospf route' -c 'show ipv6 ospf6 route'", lab.dir.display())
-    } else {
-        format!("birdc -s {}/router/bird.ctl show route all", lab.dir.display())
+    let routes = match (router, announce) {
+        (RouterDaemon::Frr, Announce::Ospf) => format!(
+            "vtysh --vty_socket {}/router -c 'show ip ospf route' -c 'show ipv6 ospf6 route'",
+            lab.dir.display()
+        ),
+        (RouterDaemon::Frr, _) => format!(
+            "vtysh --vty_socket {}/router -c 'show bgp ipv4 unicast' -c 'show bgp ipv6 unicast'",
+            lab.dir.display()
+        ),
+        (RouterDaemon::Bird, _) => format!("birdc -s {}/router/bird.ctl show route all", lab.dir.display()),
     };
     let logs: Vec<String> =
         (1..=announce.nodes()).map(|k| format!("{}/anycastd.log", lab.node(k).dir.display())).collect();
     println!(
-        "{nodes} nodes announce 6.6.6.6 and 2001:db8::6 ({announce:?}); the router sends the client to one.\n\
+        "{nodes} nodes announce 6.6.6.6 and 2001:db8::6 ({announce:?}, a {router:?} router); the router sends the client to one.\n\
          \n  ip netns exec {client} dig @6.6.6.6 www.example.lab\n\
-         \n  ip netns exec {router} ip route show 6.6.6.6          (which node carries it)\
-         \n  ip netns exec {router} {routes}\n\
+         \n  ip netns exec {router_ns} ip route show 6.6.6.6          (which node carries it)\
+         \n  ip netns exec {router_ns} {routes}\n\
          \nDrain node 1 for maintenance, and back:\n\
          \n  touch {m1}; rm {m1}\n\
          \nnode 1's stats: {bin} ctl --socket {c1} stats\n\

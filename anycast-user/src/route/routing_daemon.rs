@@ -45,7 +45,13 @@ pub enum RoutingDaemonError {
     Run { program: &'static str, source: std::io::Error },
     #[error("{program} failed: {output}")]
     Refused { program: &'static str, output: String },
+    #[error("{program} did not answer within {0:?}", CONTROL_TIMEOUT)]
+    TimedOut { program: &'static str },
 }
+
+/// How long birdc or vtysh may take: a hung routing daemon must not hang
+/// the announcer (and with it the health checks and the watchdog).
+const CONTROL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Which run of the routing daemon anycastd last told, where a restart
 /// forgets what it was told.
@@ -127,7 +133,11 @@ impl FrrControl {
 
 /// Runs a routing daemon's control program; its output, or why it failed.
 async fn run(program: &'static str, command: &mut tokio::process::Command) -> Result<String, RoutingDaemonError> {
-    let out = command.output().await.map_err(|source| RoutingDaemonError::Run { program, source })?;
+    command.kill_on_drop(true);
+    let out = tokio::time::timeout(CONTROL_TIMEOUT, command.output())
+        .await
+        .map_err(|_| RoutingDaemonError::TimedOut { program })?
+        .map_err(|source| RoutingDaemonError::Run { program, source })?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
         return Err(RoutingDaemonError::Refused { program, output: text.trim().to_string() });
