@@ -200,8 +200,7 @@ impl AnycastLab {
             (RouterDaemon::Frr, _) => {
                 let neighbours: Vec<String> =
                     nodes.iter().flat_map(|n| [n.address4.clone(), n.address6.clone()]).collect();
-                // The built-in speaker has no BFD: only FRR nodes do.
-                let config = frr::bgp_router_config(NODE4, &neighbours, announce == Announce::FrrBgp);
+                let config = frr::bgp_router_config(NODE4, &neighbours);
                 (None, Some(Frr::start(&router, &router_dir, frr::BGP_DAEMONS, &config)?))
             }
             (RouterDaemon::Bird, _) => {
@@ -464,8 +463,11 @@ impl Node {
             Announce::Bgp => {
                 let mut text = format!(
                     "method = \"bgp\"\n\n[bgp]\nlocal_as = {node_as}\nrouter_id = \"{local}\"\nhold_time = {hold}\n\
-                     drain = \"{drain}\"\n\n[[bgp.peers]]\naddress = \"10.99.1{k}.1\"\npeer_as = {router_as}\n\
-                     next_hop6 = \"{local6}\"\n",
+                     drain = \"{drain}\"\nbfd_interval_ms = {bfd}\n\n\
+                     [[bgp.peers]]\naddress = \"10.99.1{k}.1\"\npeer_as = {router_as}\nnext_hop6 = \"{local6}\"\n\
+                     bfd = {with_frr}\n",
+                    bfd = frr::BFD_DETECTION.as_millis() / 3,
+                    with_frr = router == RouterDaemon::Frr,
                     node_as = bird::NODE_AS,
                     router_as = bird::ROUTER_AS,
                     hold = bird::HOLD_TIME,
@@ -475,7 +477,8 @@ impl Node {
                 );
                 if router == RouterDaemon::Frr {
                     text += &format!(
-                        "\n[[bgp.peers]]\naddress = \"fd99:1{k}::1\"\npeer_as = {router_as}\nnext_hop4 = \"{local}\"\n",
+                        "\n[[bgp.peers]]\naddress = \"fd99:1{k}::1\"\npeer_as = {router_as}\nnext_hop4 = \"{local}\"\n\
+                         bfd = true\n",
                         router_as = bird::ROUTER_AS,
                         local = self.address4,
                     );

@@ -234,11 +234,13 @@ fn bgp_process(local_as: u32, router_id: &str) -> String {
 }
 
 /// The BGP router: passive eBGP to each node over IPv4 and over IPv6
-/// (several sessions per node), VIP host routes only; the lowest router
-/// ID wins a tie (not the oldest path, FRR's default), so node 1 carries
-/// the VIPs while it announces. With `bfd`, each session also has a BFD
-/// session that ends it within `BFD_DETECTION` of the node going silent.
-pub fn bgp_router_config(router_id: &str, neighbours: &[String], bfd: bool) -> String {
+/// (several sessions per node), VIP host routes only; one path, the
+/// lowest router ID's winning a tie (not ECMP over the nodes, nor the
+/// oldest path: FRR's defaults), so node 1 carries the VIPs while it
+/// announces. Each session also has a BFD session
+/// (anycastd's speaker and FRR nodes both run it), which ends it within
+/// `BFD_DETECTION` of the node going silent.
+pub fn bgp_router_config(router_id: &str, neighbours: &[String]) -> String {
     let mut text = String::from(
         "ip forwarding\nipv6 forwarding\n\
          ip prefix-list ANYCAST-VIPS seq 5 permit 6.6.6.0/24 ge 32\n\
@@ -249,15 +251,13 @@ pub fn bgp_router_config(router_id: &str, neighbours: &[String], bfd: bool) -> S
         " bgp bestpath compare-routerid\n neighbor NODES peer-group\n neighbor NODES remote-as {NODE_AS}\n\
          \x20neighbor NODES passive\n"
     );
-    if bfd {
-        text += " neighbor NODES bfd profile fast\n";
-    }
+    text += " neighbor NODES bfd profile fast\n";
     for neighbour in neighbours {
         text += &format!(" neighbor {neighbour} peer-group NODES\n");
     }
     for (family, name) in [("ipv4", "ANYCAST-VIPS"), ("ipv6", "ANYCAST-VIPS6")] {
         text += &format!(
-            " address-family {family} unicast\n  neighbor NODES activate\n\
+            " address-family {family} unicast\n  maximum-paths 1\n  neighbor NODES activate\n\
              \x20 neighbor NODES prefix-list {name} in\n exit-address-family\n"
         );
     }

@@ -136,10 +136,16 @@ pub fn run(announce: Announce, router: RouterDaemon) {
     }
     if router == RouterDaemon::Frr && announce != Announce::Ospf {
         // Each node has a session over IPv4 and one over IPv6.
+        // (The routes may have come over the first of them.)
         for k in 1..=announce.nodes() {
             for address in [&lab.node(k).address4, &lab.node(k).address6] {
-                let up = lab.bgp_established(address).unwrap_or_else(|e| panic!("the session with {address}: {e}"));
-                assert!(up, "the router's session with node {k} at {address}: {}", lab.router_routes());
+                let up = || lab.bgp_established(address).unwrap_or_else(|e| panic!("the session with {address}: {e}"));
+                anycast_lab::wait(
+                    &format!("the router's session with node {k} at {address}"),
+                    Duration::from_secs(15),
+                    up,
+                )
+                .unwrap_or_else(|e| panic!("{e}: {}", lab.router_routes()));
             }
         }
     }
@@ -206,6 +212,12 @@ pub fn run(announce: Announce, router: RouterDaemon) {
     s.event("node 1 started again after the kill", restart_seconds, restart, 1, restart_limit, false);
     if matches!(announce, Announce::Ospf | Announce::FrrBgp) {
         frr_events(&mut s, quick, restart_limit);
+    } else if router == RouterDaemon::Frr {
+        // anycastd's own BFD sessions prove it alive: frozen, it stops
+        // sending and the router ends its sessions (XDP still answers).
+        let freeze = |signal| move |lab: &mut AnycastLab| lab.signal_anycastd(1, signal);
+        s.event("node 1's anycastd frozen (SIGSTOP; BFD)", 3.0, freeze("STOP"), 2, BFD_DETECTION + quick, false);
+        s.event("node 1's anycastd thawed (SIGCONT)", restart_seconds, freeze("CONT"), 1, restart_limit, false);
     }
     s.print();
     let failures = s.failures.join("\n");

@@ -6,7 +6,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use serde::Deserialize;
 
 use super::error::{ConfigError, invalid};
-use crate::route::bgp::settings::{BgpSettings, DrainMark, PeerSettings};
+use crate::route::bgp::{
+    bfd::Timers,
+    settings::{BgpSettings, DrainMark, PeerSettings},
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +25,11 @@ pub struct BgpSection {
     pub drain_prepend: Option<u8>,
     /// The MED of drained routes (announced ones carry 0).
     pub drain_med: Option<u32>,
+    /// BFD for the peers with `bfd = true`: the interval offered and
+    /// required, in ms (10..=10000, default 300), and the multiplier
+    /// (1..=255, default 3): down after multiplier x interval of silence.
+    pub bfd_interval_ms: Option<u64>,
+    pub bfd_multiplier: Option<u8>,
     #[serde(default)]
     pub peers: Vec<PeerSection>,
 }
@@ -42,6 +50,8 @@ pub struct PeerSection {
     pub local_address: Option<IpAddr>,
     pub next_hop4: Option<Ipv4Addr>,
     pub next_hop6: Option<Ipv6Addr>,
+    /// A BFD session with this peer (RFC 5881 single hop).
+    pub bfd: Option<bool>,
 }
 
 /// AS numbers a speaker may not use as its own or a peer's: 0 (RFC 7607)
@@ -72,7 +82,19 @@ impl BgpSection {
         }
         let peers =
             self.peers.iter().enumerate().map(|(i, peer)| peer.check(i, local_as, vips)).collect::<Result<_, _>>()?;
-        Ok(BgpSettings { local_as, router_id, hold_time, drain, peers })
+        Ok(BgpSettings { local_as, router_id, hold_time, drain, bfd: self.bfd_timers()?, peers })
+    }
+
+    fn bfd_timers(&self) -> Result<Timers, ConfigError> {
+        let interval = self.bfd_interval_ms.unwrap_or(300);
+        if !(10..=10_000).contains(&interval) {
+            return Err(invalid("bgp.bfd_interval_ms", format!("{interval} is outside 10..=10000")));
+        }
+        let multiplier = self.bfd_multiplier.unwrap_or(3);
+        if multiplier == 0 {
+            return Err(invalid("bgp.bfd_multiplier", "0 is outside 1..=255"));
+        }
+        Ok(Timers { interval: std::time::Duration::from_millis(interval), multiplier })
     }
 
     fn drain_mark(&self) -> Result<DrainMark, ConfigError> {
@@ -119,6 +141,7 @@ impl PeerSection {
             local_address: self.local_address,
             next_hop4: self.next_hop4,
             next_hop6: self.next_hop6,
+            bfd: self.bfd.unwrap_or(false),
         })
     }
 }

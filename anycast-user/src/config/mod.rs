@@ -330,6 +330,14 @@ mod tests {
         assert_eq!((settings.local_as, settings.hold_time), (65001, 90));
         assert_eq!(settings.drain, crate::route::bgp::settings::DrainMark::Med(1000));
         assert_eq!(settings.peers[0].address, "10.0.0.1:179".parse().unwrap());
+        let bfd = crate::route::bgp::bfd::Timers { interval: Duration::from_millis(300), multiplier: 3 };
+        assert_eq!((settings.bfd, settings.peers[0].bfd), (bfd, false), "BFD off unless asked for, 3 x 300 ms");
+        let with_bfd = format!("{vips}{bgp}bfd_interval_ms = 100\nbfd_multiplier = 5\n{peer}bfd = true\n");
+        let Routers::Bgp(settings) = Config::merge(file(&with_bfd), &none).unwrap().announce.routers else {
+            panic!("the BGP speaker with BFD")
+        };
+        assert_eq!((settings.bfd.interval, settings.bfd.multiplier), (Duration::from_millis(100), 5));
+        assert!(settings.peers[0].bfd);
 
         let problem = |text: String| error(&text, &none);
         assert!(problem(format!("{vips}[announce]\nmethod = \"bgp\"\n")).starts_with("bgp.local_as: required"));
@@ -341,6 +349,8 @@ mod tests {
         assert!(problem(format!("{vips}{bgp}hold_time = 2\n{peer}")).starts_with("bgp.hold_time:"));
         let trans = bgp.replace("65001", "23456");
         assert!(problem(format!("{vips}{trans}{peer}")).starts_with("bgp.local_as: 23456 is not a usable AS"));
+        assert!(problem(format!("{vips}{bgp}bfd_interval_ms = 5\n{peer}")).starts_with("bgp.bfd_interval_ms: 5"));
+        assert!(problem(format!("{vips}{bgp}bfd_multiplier = 0\n{peer}")).starts_with("bgp.bfd_multiplier: 0"));
         let stray = format!("{vips}[bgp]\nlocal_as = 65001\n");
         assert!(problem(stray).starts_with("bgp: set, but announce.method is not"));
     }

@@ -22,7 +22,14 @@ use crate::{
     feed::Feed,
     policy::local::Local,
     resolver::{Resolver, telemetry::LATENCY_BOUNDS, upstream::Upstream},
-    route::{announce::Announcer, bgp::status::PeerStatus, bgp::status::SessionState, state::State},
+    route::{
+        announce::Announcer,
+        bgp::{
+            bfd::BfdState,
+            status::{PeerStatus, SessionState},
+        },
+        state::State,
+    },
     server::{hot::HotAnswers, listener::serve_each, stats::Stats},
 };
 
@@ -221,6 +228,26 @@ fn bgp_peers(out: &mut Exposition, peers: &[Arc<PeerStatus>]) {
     out.family("anycast_bgp_discarded_total", "counter", "Malformed UPDATEs from each peer, discarded.");
     for peer in peers {
         out.sample("anycast_bgp_discarded_total", &[("peer", &peer.address.to_string())], load(&peer.discarded));
+    }
+    bfd_sessions(out, peers);
+}
+
+/// The speaker's BFD sessions, by peer (those with `bfd`).
+fn bfd_sessions(out: &mut Exposition, peers: &[Arc<PeerStatus>]) {
+    let with_bfd: Vec<_> = peers.iter().filter_map(|p| Some((p.address.to_string(), p.bfd.as_ref()?))).collect();
+    if with_bfd.is_empty() {
+        return;
+    }
+    out.family("anycast_bfd_session_state", "gauge", "1 for the state each BFD session is in.");
+    for (address, bfd) in &with_bfd {
+        for state in BfdState::ALL {
+            let labels = [("peer", address.as_str()), ("state", state.name())];
+            out.sample("anycast_bfd_session_state", &labels, (bfd.state() == state) as u8);
+        }
+    }
+    out.family("anycast_bfd_failures_total", "counter", "Times each BFD session went down after being up.");
+    for (address, bfd) in &with_bfd {
+        out.sample("anycast_bfd_failures_total", &[("peer", address)], load(&bfd.failures));
     }
 }
 

@@ -3,8 +3,10 @@
 //! IPv6 in MP_REACH_NLRI) in the state the announcer asks for: announced,
 //! drained (a longer AS path or a higher MED, so routers prefer other
 //! nodes while this one stays usable) or withdrawn. Routes from the peers
-//! are not taken. On stop every session ends with a Cease.
+//! are not taken. On stop every session ends with a Cease. Peers with
+//! `bfd` also get a BFD session (`bfd`).
 
+pub mod bfd;
 pub mod message;
 mod routes;
 mod session;
@@ -45,8 +47,13 @@ impl Speaker {
         let (stop, _) = watch::channel(false);
         let mut sessions = JoinSet::new();
         let mut peers = Vec::new();
+        let mut bfd_peers = Vec::new();
         for peer in &settings.peers {
-            let status = Arc::new(PeerStatus::new(peer.address));
+            let status = Arc::new(PeerStatus::new(peer.address, peer.bfd));
+            if let Some(bfd) = &status.bfd {
+                let address = peer.address.ip();
+                bfd_peers.push(bfd::BfdPeer { address, local_address: peer.local_address, status: bfd.clone() });
+            }
             let session = session::Session {
                 peer: peer.clone(),
                 local_as: settings.local_as,
@@ -57,6 +64,14 @@ impl Speaker {
             };
             sessions.spawn(session.run(want.subscribe(), stop.subscribe()));
             peers.push(status);
+        }
+        if !bfd_peers.is_empty() {
+            let (timers, stop) = (settings.bfd, stop.subscribe());
+            sessions.spawn(async move {
+                if let Err(e) = bfd::run(bfd_peers, timers, stop).await {
+                    tracing::error!(error = %e, "BFD cannot run: routers fall back on the BGP hold time");
+                }
+            });
         }
         Speaker { want, stop, peers, sessions: tokio::sync::Mutex::new(sessions) }
     }

@@ -10,6 +10,8 @@ pub struct BgpSettings {
     /// Seconds offered in OPEN (0, or 3 and more); keepalives every third.
     pub hold_time: u16,
     pub drain: DrainMark,
+    /// BFD's interval and multiplier, for the peers that use it.
+    pub bfd: super::bfd::Timers,
     pub peers: Vec<PeerSettings>,
 }
 
@@ -32,4 +34,6 @@ pub struct PeerSettings {
     /// for its own family (the other family's must be configured).
     pub next_hop4: Option<Ipv4Addr>,
     pub next_hop6: Option<Ipv6Addr>,
+    /// Whether a BFD session runs with this peer.
+    pub bfd: bool,
 }

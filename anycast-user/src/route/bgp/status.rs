@@ -8,7 +8,7 @@ use std::{
 
 use netgauze_bgp_pkt::BgpMessage;
 
-use super::message;
+use super::{bfd::BfdStatus, message};
 
 anycast_common::named! {
     /// The session states of RFC 4271 8.2.2 this speaker goes through (it
@@ -34,10 +34,12 @@ pub struct PeerStatus {
     pub(super) received: [AtomicU64; message::KINDS.len()],
     /// Malformed UPDATEs (and ROUTE-REFRESHes) discarded.
     pub discarded: AtomicU64,
+    /// Its BFD session, if it has one.
+    pub bfd: Option<std::sync::Arc<BfdStatus>>,
 }
 
 impl PeerStatus {
-    pub(super) fn new(address: SocketAddr) -> PeerStatus {
+    pub(super) fn new(address: SocketAddr, bfd: bool) -> PeerStatus {
         PeerStatus {
             address,
             state: AtomicU8::new(SessionState::Idle as u8),
@@ -45,6 +47,7 @@ impl PeerStatus {
             sent: Default::default(),
             received: Default::default(),
             discarded: AtomicU64::new(0),
+            bfd: bfd.then(Default::default),
         }
     }
 
