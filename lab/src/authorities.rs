@@ -122,9 +122,8 @@ impl Authorities {
     fn spawn_knot(&mut self, server: &hierarchy::Server, dir: &Path) -> Result<(), LabError> {
         let config = hierarchy::write_knot(server, dir)?;
         let ns = if server.listen == hierarchy::SLOW_BACKEND { &self.slow } else { &self.auth };
-        let argv = signed::at_server_time(server, "knotd");
-        let mut knotd = ns.command(&argv[0]);
-        knotd.args(&argv[1..]).arg("-c").arg(&config);
+        let mut knotd = ns.command("knotd");
+        knotd.envs(signed::server_clock(server)).arg("-c").arg(&config);
         let log = dir.join(format!("knotd-{}.out", server.name));
         self.processes.push(Process::spawn(&mut knotd, &log)?);
         Ok(())

@@ -121,17 +121,38 @@ pub fn servers() -> Vec<Server> {
     ]
 }
 
-/// `program` (and what goes before it) run as `server`'s clock has it.
-pub fn at_server_time(server: &Server, program: &str) -> Vec<String> {
+/// The environment that runs a program on `server`'s clock: libfaketime
+/// preloaded (not the faketime wrapper). libfaketime keeps a semaphore
+/// and a shared memory segment per PID in /dev/shm, which a killed
+/// process leaves behind and a later process of the same PID then fails
+/// on (`sem_open: File exists`): those of processes gone are removed first.
+pub fn server_clock(server: &Server) -> Vec<(&'static str, String)> {
     match server.days_ago {
-        0 => vec![program.to_string()],
-        days => vec!["faketime".into(), "-f".into(), format!("-{days}d"), program.into()],
+        0 => Vec::new(),
+        days => {
+            remove_stale_clocks();
+            vec![("LD_PRELOAD", LIBFAKETIME.to_string()), ("FAKETIME", format!("-{days}d"))]
+        }
     }
 }
 
-fn command(argv: &[String]) -> Command {
-    let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]);
+fn remove_stale_clocks() {
+    let Ok(entries) = std::fs::read_dir("/dev/shm") else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_prefix("faketime_shm_").or_else(|| name.strip_prefix("sem.faketime_sem_"));
+        if pid.is_some_and(|pid| pid.parse::<u32>().is_ok() && !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// keymgr, on `server`'s clock.
+fn keymgr(server: &Server) -> Command {
+    let mut command = Command::new("keymgr");
+    command.envs(server_clock(server));
     command
 }
 
@@ -140,10 +161,10 @@ fn command(argv: &[String]) -> Command {
 pub fn make_keys(server: &Server, config: &Path) -> Result<BTreeMap<String, String>, LabError> {
     let mut ds = BTreeMap::new();
     for zone in &server.signed {
-        let mut generate = command(&at_server_time(server, "keymgr"));
+        let mut generate = keymgr(server);
         generate.arg("-c").arg(config).arg(&zone.origin).arg("generate").args(zone.policy.key());
         run(&mut generate)?;
-        let mut print = command(&at_server_time(server, "keymgr"));
+        let mut print = keymgr(server);
         print.arg("-c").arg(config).arg(&zone.origin).arg("ds");
         let lines = run(&mut print)?;
         if zone.colliding_keys > 0 {
@@ -173,7 +194,7 @@ fn publish_colliding_keys(server: &Server, config: &Path, zone: &Signed, lines: 
         let text = format!("{} IN DNSKEY 256 3 8 {}\n", zone.origin, data_encoding::BASE64.encode(&key));
         std::fs::write(&file, text)
             .map_err(|source| LabError::Io { what: format!("writing {}", file.display()), source })?;
-        let mut import = command(&at_server_time(server, "keymgr"));
+        let mut import = keymgr(server);
         import.arg("-c").arg(config).arg(&zone.origin).arg("import-pub").arg(&file);
         run(&mut import)?;
     }
