@@ -94,6 +94,12 @@ impl Announce {
         matches!(self, Announce::Ospf | Announce::FrrBgp)
     }
 
+    /// The router the lab gives an announcer unless told: FRR where only
+    /// FRR will do.
+    pub fn default_router(self) -> RouterDaemon {
+        if self.works_with(RouterDaemon::Bird) { RouterDaemon::Bird } else { RouterDaemon::Frr }
+    }
+
     /// The router daemon each announcer can work with: OSPF and FRR's
     /// two sessions need FRR; the lab's BIRD router has IPv4 sessions.
     fn works_with(self, router: RouterDaemon) -> bool {
@@ -461,21 +467,24 @@ impl Node {
                 self.dir.join("bird.ctl").display()
             ),
             Announce::Bgp => {
+                // To FRR: a second session, over IPv6, both with BFD;
+                // drained by MED.
+                let to_frr = router == RouterDaemon::Frr;
                 let mut text = format!(
                     "method = \"bgp\"\n\n[bgp]\nlocal_as = {node_as}\nrouter_id = \"{local}\"\nhold_time = {hold}\n\
                      drain = \"{drain}\"\nbfd_interval_ms = {bfd}\n\n\
                      [[bgp.peers]]\naddress = \"10.99.1{k}.1\"\npeer_as = {router_as}\nnext_hop6 = \"{local6}\"\n\
                      bfd = {with_frr}\n",
                     bfd = frr::BFD_DETECTION.as_millis() / 3,
-                    with_frr = router == RouterDaemon::Frr,
+                    with_frr = to_frr,
                     node_as = bird::NODE_AS,
                     router_as = bird::ROUTER_AS,
                     hold = bird::HOLD_TIME,
-                    drain = if router == RouterDaemon::Frr { "med" } else { "prepend" },
+                    drain = if to_frr { "med" } else { "prepend" },
                     local = self.address4,
                     local6 = self.address6,
                 );
-                if router == RouterDaemon::Frr {
+                if to_frr {
                     text += &format!(
                         "\n[[bgp.peers]]\naddress = \"fd99:1{k}::1\"\npeer_as = {router_as}\nnext_hop4 = \"{local}\"\n\
                          bfd = true\n",

@@ -149,8 +149,11 @@ fn ospf_interface(name: &str, cost: u32) -> String {
 }
 
 /// OSPFv2 and OSPFv3 with SPF and LSA throttling cut to what a lab of
-/// four routers can afford (FRR's defaults hold a new LSA for seconds).
-fn ospf_processes(router_id: &str, redistribute: &str) -> String {
+/// four routers can afford (FRR's defaults hold a new LSA for seconds);
+/// with `export`, the VIPs on lo redistributed through their route-maps.
+fn ospf_processes(router_id: &str, export: bool) -> String {
+    let redistribute =
+        |map: &str| if export { format!(" redistribute connected route-map {map}\n") } else { String::new() };
     format!(
         "router ospf\n\
          \x20ospf router-id {router_id}\n\
@@ -164,8 +167,8 @@ fn ospf_processes(router_id: &str, redistribute: &str) -> String {
          \x20timers throttle spf 0 50 500\n\
          {redistribute6}\
          exit\n",
-        redistribute4 = redistribute.replace("MAP", "ANYCAST-VIP"),
-        redistribute6 = redistribute.replace("MAP", "ANYCAST-VIP6"),
+        redistribute4 = redistribute("ANYCAST-VIP"),
+        redistribute6 = redistribute("ANYCAST-VIP6"),
     )
 }
 
@@ -176,16 +179,20 @@ pub fn ospf_router_config(router_id: &str, node_links: &[String]) -> String {
     for (index, link) in node_links.iter().enumerate() {
         text.push_str(&ospf_interface(link, 10 * (index as u32 + 1)));
     }
-    text + &ospf_processes(router_id, "")
+    text + &ospf_processes(router_id, false)
 }
+
+/// The VIP ranges, host routes only: what nodes export and the router
+/// takes.
+const VIP_PREFIX_LISTS: &str = "ip prefix-list ANYCAST-VIPS seq 5 permit 6.6.6.0/24 ge 32\n\
+                                ipv6 prefix-list ANYCAST-VIPS6 seq 5 permit 2001:db8::/48 ge 128\n";
 
 /// What a node exports: the VIP host routes, as anycastd's state
 /// route-map says (withdrawn, entry deny 5, until anycastd says
 /// otherwise).
 fn vip_route_maps() -> String {
     format!(
-        "ip prefix-list ANYCAST-VIPS seq 5 permit 6.6.6.0/24 ge 32\n\
-         ipv6 prefix-list ANYCAST-VIPS6 seq 5 permit 2001:db8::/48 ge 128\n\
+        "{VIP_PREFIX_LISTS}\
          route-map {STATE_ROUTE_MAP} deny 5\n\
          exit\n\
          route-map {STATE_ROUTE_MAP} permit 10\n\
@@ -205,9 +212,7 @@ fn vip_route_maps() -> String {
 /// lo (`redistribute connected`). The configuration `dist/frr.conf`
 /// gives operators.
 pub fn ospf_node_config(router_id: &str, uplink: &str) -> String {
-    vip_route_maps()
-        + &ospf_interface(uplink, 10)
-        + &ospf_processes(router_id, " redistribute connected route-map MAP\n")
+    vip_route_maps() + &ospf_interface(uplink, 10) + &ospf_processes(router_id, true)
 }
 
 /// BGP timers and the session settings both ends share: hold time as
@@ -237,21 +242,16 @@ fn bgp_process(local_as: u32, router_id: &str) -> String {
 /// (several sessions per node), VIP host routes only; one path, the
 /// lowest router ID's winning a tie (not ECMP over the nodes, nor the
 /// oldest path: FRR's defaults), so node 1 carries the VIPs while it
-/// announces. Each session also has a BFD session
-/// (anycastd's speaker and FRR nodes both run it), which ends it within
-/// `BFD_DETECTION` of the node going silent.
+/// announces. Each session also has a BFD session (anycastd's speaker
+/// and FRR nodes both run it), which ends it within `BFD_DETECTION` of
+/// the node going silent.
 pub fn bgp_router_config(router_id: &str, neighbours: &[String]) -> String {
-    let mut text = String::from(
-        "ip forwarding\nipv6 forwarding\n\
-         ip prefix-list ANYCAST-VIPS seq 5 permit 6.6.6.0/24 ge 32\n\
-         ipv6 prefix-list ANYCAST-VIPS6 seq 5 permit 2001:db8::/48 ge 128\n",
-    );
+    let mut text = format!("ip forwarding\nipv6 forwarding\n{VIP_PREFIX_LISTS}");
     text += &bgp_process(ROUTER_AS, router_id);
     text += &format!(
         " bgp bestpath compare-routerid\n neighbor NODES peer-group\n neighbor NODES remote-as {NODE_AS}\n\
-         \x20neighbor NODES passive\n"
+         \x20neighbor NODES passive\n neighbor NODES bfd profile fast\n"
     );
-    text += " neighbor NODES bfd profile fast\n";
     for neighbour in neighbours {
         text += &format!(" neighbor {neighbour} peer-group NODES\n");
     }

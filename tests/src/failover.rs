@@ -215,9 +215,8 @@ pub fn run(announce: Announce, router: RouterDaemon) {
     } else if router == RouterDaemon::Frr {
         // anycastd's own BFD sessions prove it alive: frozen, it stops
         // sending and the router ends its sessions (XDP still answers).
-        let freeze = |signal| move |lab: &mut AnycastLab| lab.signal_anycastd(1, signal);
-        s.event("node 1's anycastd frozen (SIGSTOP; BFD)", 3.0, freeze("STOP"), 2, BFD_DETECTION + quick, false);
-        s.event("node 1's anycastd thawed (SIGCONT)", restart_seconds, freeze("CONT"), 1, restart_limit, false);
+        let freeze = |frozen| move |lab: &mut AnycastLab| lab.signal_anycastd(1, if frozen { "STOP" } else { "CONT" });
+        frozen_and_thawed(&mut s, "anycastd", freeze, quick, restart_limit);
     }
     s.print();
     let failures = s.failures.join("\n");
@@ -239,13 +238,26 @@ fn frr_events(s: &mut Scenario, quick: Duration, restart_limit: Duration) {
         s.event("node 1's link back", restart_seconds, set_uplink(true), 1, restart_limit, false);
     } else {
         let freeze = |frozen| move |lab: &mut AnycastLab| lab.freeze_node_frr(1, frozen);
-        s.event("node 1's FRR frozen (SIGSTOP; BFD)", 3.0, freeze(true), 2, BFD_DETECTION + quick, false);
-        // The router reset its sessions: they come back when FRR thaws.
-        s.event("node 1's FRR thawed (SIGCONT)", restart_seconds, freeze(false), 1, restart_limit, false);
+        frozen_and_thawed(s, "FRR", freeze, quick, restart_limit);
     }
     let kill_frr = |lab: &mut AnycastLab| lab.kill_node_frr(1);
     let dead_limit = if ospf { DEAD_INTERVAL + EXTERNAL_ROUTE_DELAY + quick } else { quick };
     s.event("node 1's FRR killed (SIGKILL)", 7.0, kill_frr, 2, dead_limit, false);
     let restart_frr = |lab: &mut AnycastLab| lab.start_node_frr(1).unwrap();
     s.event("node 1's FRR started again", restart_seconds, restart_frr, 1, restart_limit, false);
+}
+
+/// Node 1's `what` frozen (SIGSTOP: silent, its sessions open), which BFD
+/// must notice, then thawed: the router reset the sessions, and they come
+/// back.
+fn frozen_and_thawed<A: FnOnce(&mut AnycastLab)>(
+    s: &mut Scenario,
+    what: &str,
+    freeze: impl Fn(bool) -> A,
+    quick: Duration,
+    restart_limit: Duration,
+) {
+    let restart_seconds = 2.0 + restart_limit.as_secs_f64();
+    s.event(&format!("node 1's {what} frozen (SIGSTOP; BFD)"), 3.0, freeze(true), 2, BFD_DETECTION + quick, false);
+    s.event(&format!("node 1's {what} thawed (SIGCONT)"), restart_seconds, freeze(false), 1, restart_limit, false);
 }

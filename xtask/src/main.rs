@@ -125,10 +125,10 @@ fn main() -> Result<()> {
                 LabAnnounce::FrrBgp => Announce::FrrBgp,
                 LabAnnounce::Ospf => Announce::Ospf,
             };
-            let router = match (router, announce) {
-                (Some(LabRouter::Bird), _) => RouterDaemon::Bird,
-                (Some(LabRouter::Frr), _) | (None, Announce::FrrBgp | Announce::Ospf) => RouterDaemon::Frr,
-                (None, Announce::Bird | Announce::Bgp) => RouterDaemon::Bird,
+            let router = match router {
+                Some(LabRouter::Bird) => RouterDaemon::Bird,
+                Some(LabRouter::Frr) => RouterDaemon::Frr,
+                None => announce.default_router(),
             };
             run_anycast_lab(announce, router, &cmd::root().join("target/release/anycastd"), &objects.join("pass"))
         }

@@ -113,7 +113,8 @@ impl FrrControl {
 
     /// The vtysh commands that make the route-map say `state`. Entries
     /// are changed in place, never deleted and made again, and the deny
-    /// goes last, so midway the route-map says the old state or the new.
+    /// entry is added or removed last, so midway the route-map says the
+    /// old state or the new.
     fn commands(&self, state: State) -> Vec<String> {
         let map = &self.route_map;
         let mut lines = vec!["configure terminal".to_string()];
