@@ -41,7 +41,8 @@ fn main() -> Result<()> {
         Scenario::Micro(options) => micro::run(&options).map(drop),
         Scenario::Sweep(options) => sweep::run(&options),
         Scenario::Compare { options, skip_micro } => {
-            let rows = compare::run(&options)?;
+            let results = compare::run(&options)?;
+            let rows = &results.rows;
             println!();
             let micro = if skip_micro {
                 serde_json::Value::Null
@@ -50,12 +51,12 @@ fn main() -> Result<()> {
                 micro::run(&micro::Options::default())?
             };
             println!();
-            compare::report::print_table(&rows);
-            compare::report::print_targets(&rows);
+            compare::report::print_table(rows, &results.unmeasured);
+            compare::report::print_targets(rows);
             std::fs::create_dir_all(options.out())?;
             let (json, png) = (options.out().join("compare.json"), options.out().join("compare.png"));
-            compare::report::write_json(&json, &rows, &micro)?;
-            compare::report::write_png(&png, &rows)?;
+            compare::report::write_json(&json, &results, &micro)?;
+            compare::report::write_png(&png, rows)?;
             println!("\nwritten: {} and {}", json.display(), png.display());
             Ok(())
         }

@@ -1,12 +1,19 @@
-//! The frame generator: prebuilt query frames injected with BPF_PROG_RUN in
-//! live-frame mode on the client's end of the bench link, answers counted
-//! by the sink program on the same interface. dnsperf tops out near 110k
-//! queries/s on one core here; this reaches millions, so the XDP rows
-//! measure the server, not the client.
+//! The frame generator: prebuilt query frames sent out of the client's end
+//! of the bench link, answers counted by the sink program on the same
+//! interface. dnsperf tops out near 110k queries/s on one core here; this
+//! goes well past it, so the XDP rows measure the server, not the client.
+//!
+//! The frames leave by the best [`Source`] the kernel allows, probed when
+//! the generator starts: BPF_PROG_RUN in live-frame mode (no skb at all),
+//! else an AF_XDP socket (copy mode on a veth), else a packet socket.
 
-use std::time::{Duration, Instant};
+use std::{
+    fmt,
+    time::{Duration, Instant},
+};
 
 mod packet_socket;
+mod xsk;
 
 use anycast_common::bench::{FRAME_SLOT, SinkCounter};
 use anycast_tests::bench_programs;
@@ -28,14 +35,65 @@ const CALL_TIME: Duration = Duration::from_millis(250);
 /// server its packets in batches too, so a wakeup is not paid per packet.
 pub const PACED_BURST: u32 = 64;
 
+/// How the frames are put on the link, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// BPF_PROG_RUN with `BPF_F_TEST_XDP_LIVE_FRAMES`: the generator
+    /// program writes each frame and returns XDP_TX.
+    LiveFrames,
+    /// An AF_XDP socket's TX ring (copy mode: the kernel makes an skb of
+    /// each frame), frames per wakeup as given.
+    AfXdp { budget: u32 },
+    /// An AF_PACKET socket, qdisc bypassed, a burst per `sendmmsg`.
+    PacketSocket,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::LiveFrames => write!(f, "BPF_PROG_RUN live frames"),
+            Source::AfXdp { budget } => write!(f, "AF_XDP copy mode ({budget} frames a wakeup)"),
+            Source::PacketSocket => write!(f, "AF_PACKET sendmmsg, qdisc bypassed"),
+        }
+    }
+}
+
+/// The source a generator uses and why each better one was not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Probe {
+    pub source: Option<Source>,
+    pub refused: Vec<String>,
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.source {
+            Some(source) => write!(f, "{source}")?,
+            None => write!(f, "none")?,
+        }
+        if !self.refused.is_empty() {
+            write!(f, " ({})", self.refused.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+/// What sends the flood.
+enum Sender {
+    LiveFrames,
+    AfXdp(Box<xsk::XskSender>),
+    PacketSocket(packet_socket::PacketSocket),
+}
+
 pub struct Generator<'a> {
     generator: Ebpf,
     sink: Ebpf,
     sink_link: Option<XdpLinkId>,
     interface: String,
-    /// The frames the packet socket sends (the generator program holds
-    /// its own copy in a map).
+    /// The frames the sockets send (the generator program holds its own
+    /// copy in a map).
     frames: &'a [Vec<u8>],
+    probe: Option<Probe>,
 }
 
 /// What one generator run got.
@@ -55,7 +113,39 @@ impl<'a> Generator<'a> {
         }
         let generator = bench_programs::load_generator(frames).map_err(anyhow::Error::msg)?;
         let sink = bench_programs::load_sink().map_err(anyhow::Error::msg)?;
-        Ok(Generator { generator, sink, sink_link: None, interface: interface.to_string(), frames })
+        Ok(Generator { generator, sink, sink_link: None, interface: interface.to_string(), frames, probe: None })
+    }
+
+    /// The source the flood used (known once it ran).
+    pub fn probe(&self) -> Option<&Probe> {
+        self.probe.as_ref()
+    }
+
+    /// The best sender the kernel allows on the interface: one live frame
+    /// is sent to see whether BPF_PROG_RUN takes live frames (its answer
+    /// comes before the counting starts).
+    fn open_sender(&mut self, ifindex: u32) -> Result<Sender> {
+        let mut probe = Probe::default();
+        let sender = match self.live_frames(ifindex, 1) {
+            Ok(()) => Sender::LiveFrames,
+            Err(e) => {
+                probe.refused.push(format!("live frames: {e:#}"));
+                match xsk::XskSender::open(ifindex, self.frames) {
+                    Ok(xsk) => Sender::AfXdp(Box::new(xsk)),
+                    Err(e) => {
+                        probe.refused.push(format!("AF_XDP: {e:#}"));
+                        Sender::PacketSocket(packet_socket::PacketSocket::open(ifindex)?)
+                    }
+                }
+            }
+        };
+        probe.source = Some(match &sender {
+            Sender::LiveFrames => Source::LiveFrames,
+            Sender::AfXdp(xsk) => Source::AfXdp { budget: xsk.budget },
+            Sender::PacketSocket(_) => Source::PacketSocket,
+        });
+        self.probe = Some(probe);
+        Ok(sender)
     }
 
     /// Puts the sink on the interface (replacing the pass program there).
@@ -93,8 +183,42 @@ impl<'a> Generator<'a> {
         Ok(Burst { sent, answered, seconds })
     }
 
-    /// Live frames from BPF_PROG_RUN, as fast as they go: the frames sent.
-    fn flood(&self, ifindex: u32, duration: Duration) -> Result<u64> {
+    /// As fast as the best source goes: the frames sent.
+    fn flood(&mut self, ifindex: u32, duration: Duration) -> Result<u64> {
+        let start = Instant::now();
+        let mut sent = 0u64;
+        match self.open_sender(ifindex)? {
+            Sender::LiveFrames => {
+                let mut runs = FIRST_RUNS_PER_CALL;
+                while start.elapsed() < duration {
+                    let call = Instant::now();
+                    self.live_frames(ifindex, runs)?;
+                    sent += u64::from(runs);
+                    if call.elapsed() < CALL_TIME / 2 {
+                        runs = runs.saturating_mul(2);
+                    }
+                }
+            }
+            Sender::AfXdp(mut xsk) => {
+                while start.elapsed() < duration {
+                    for _ in 0..64 {
+                        sent += xsk.pump();
+                    }
+                }
+            }
+            Sender::PacketSocket(socket) => {
+                while start.elapsed() < duration {
+                    let burst = self.burst(sent);
+                    socket.send_all(&burst).with_context(|| format!("sending a burst on {}", self.interface))?;
+                    sent += u64::from(PACED_BURST);
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// `runs` live frames from one BPF_PROG_RUN call.
+    fn live_frames(&self, ifindex: u32, runs: u32) -> Result<()> {
         let program: &Xdp = self.generator.program("generator").context("no generator program")?.try_into()?;
         // struct xdp_md: data, data_end, data_meta, ingress_ifindex,
         // rx_queue_index, egress_ifindex. Live frames go out of the
@@ -103,25 +227,21 @@ impl<'a> Generator<'a> {
         ctx[4..8].copy_from_slice(&(FRAME_SLOT as u32).to_ne_bytes());
         ctx[12..16].copy_from_slice(&ifindex.to_ne_bytes());
         let data = [0u8; FRAME_SLOT];
-        let mut runs = FIRST_RUNS_PER_CALL;
-        let start = Instant::now();
-        let mut sent = 0u64;
-        while start.elapsed() < duration {
-            let mut options = TestRunOptions::new();
-            options.data_in = Some(&data);
-            options.ctx_in = Some(&ctx);
-            options.repeat = runs;
-            options.attrs = TestRunAttrs::new().xdp_live_frames(BATCH);
-            // Live-frame mode reports no return value: what went out is
-            // known from what came back.
-            let call = Instant::now();
-            program.test_run(options).context("BPF_PROG_RUN with live frames")?;
-            sent += u64::from(runs);
-            if call.elapsed() < CALL_TIME / 2 {
-                runs = runs.saturating_mul(2);
-            }
-        }
-        Ok(sent)
+        let mut options = TestRunOptions::new();
+        options.data_in = Some(&data);
+        options.ctx_in = Some(&ctx);
+        options.repeat = runs;
+        options.attrs = TestRunAttrs::new().xdp_live_frames(BATCH);
+        // Live-frame mode reports no return value: what went out is known
+        // from what came back.
+        program.test_run(options).context("BPF_PROG_RUN with live frames")?;
+        Ok(())
+    }
+
+    /// The [`PACED_BURST`] frames from frame `sent` on, in turn.
+    fn burst(&self, sent: u64) -> Vec<&[u8]> {
+        let first = (sent % self.frames.len() as u64) as usize;
+        (0..PACED_BURST as usize).map(|i| self.frames[(first + i) % self.frames.len()].as_slice()).collect()
     }
 
     /// Bursts of [`PACED_BURST`] frames at `rate` frames a second from a
@@ -138,9 +258,7 @@ impl<'a> Generator<'a> {
             if let Some(wait) = due.checked_sub(start.elapsed()) {
                 std::thread::sleep(wait);
             }
-            let first = (sent % self.frames.len() as u64) as usize;
-            let burst: Vec<&[u8]> =
-                (0..PACED_BURST as usize).map(|i| self.frames[(first + i) % self.frames.len()].as_slice()).collect();
+            let burst = self.burst(sent);
             socket.send_all(&burst).with_context(|| format!("sending a burst on {}", self.interface))?;
             sent += u64::from(PACED_BURST);
         }

@@ -72,7 +72,21 @@ impl Options {
     }
 }
 
-pub fn run(options: &Options) -> Result<Vec<Row>> {
+/// A row that could not be measured, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Unmeasured {
+    pub server: Server,
+    pub workload: Workload,
+    pub why: String,
+}
+
+/// What a comparison measured, and what it could not.
+pub struct Results {
+    pub rows: Vec<Row>,
+    pub unmeasured: Vec<Unmeasured>,
+}
+
+pub fn run(options: &Options) -> Result<Results> {
     if options.runs < 3 {
         bail!("--runs must be at least 3 (each figure is a median with min and max)");
     }
@@ -80,17 +94,24 @@ pub fn run(options: &Options) -> Result<Vec<Row>> {
     let workloads = if options.workloads.is_empty() { Workload::ALL.to_vec() } else { options.workloads.clone() };
     let binaries = Binaries { anycastd: options.anycastd.clone(), objects: options.objects.clone() };
     let mut bench = Bench::start(&binaries, options)?;
-    let mut rows = Vec::new();
+    let mut results = Results { rows: Vec::new(), unmeasured: Vec::new() };
     for &workload in &workloads {
         for &server in servers.iter().filter(|s| s.measures(workload)) {
             eprintln!("bench: {} / {}", server.name(), workload.name());
-            let row =
-                bench.measure(server, workload).with_context(|| format!("{} / {}", server.name(), workload.name()))?;
-            eprintln!("  {}", row.summary());
-            rows.push(row);
+            // One row that fails says why in the report; the others run.
+            match bench.measure(server, workload) {
+                Ok(row) => {
+                    eprintln!("  {}", row.summary());
+                    results.rows.push(row);
+                }
+                Err(e) => {
+                    eprintln!("  not measured: {e:#}");
+                    results.unmeasured.push(Unmeasured { server, workload, why: format!("{e:#}") });
+                }
+            }
         }
     }
-    Ok(rows)
+    Ok(results)
 }
 
 struct Bench<'a> {
@@ -250,16 +271,12 @@ impl<'a> Bench<'a> {
                 })
                 .collect();
             let duration = Duration::from_secs(u64::from(seconds));
-            let generated = self.generate(&frames, duration, rate, &running.pids)?;
-            let (max, paced) = (generated.max, generated.paced);
-            figures.generator_qps = Some(max.answered as f64 / max.seconds);
-            figures.generator_sent_qps = Some(max.sent as f64 / max.seconds);
-            figures.generator_bottleneck = Some(generated.load.bottleneck());
-            figures.steal = figures.steal.max(generated.load.steal);
-            figures.batched_us_per_query =
-                Some(generated.paced_server_ns as f64 / 1000.0 / paced.answered.max(1) as f64);
-            figures.batched_answered = Some(paced.answered as f64 / paced.sent.max(1) as f64);
-            figures.batched_qps = Some(paced.sent as f64 / paced.seconds);
+            // A generator that cannot run leaves its figures out, says why,
+            // and the rest of the row stands.
+            match self.generate(&frames, duration, rate, &running.pids) {
+                Ok(generated) => generated.fill(&mut figures),
+                Err(e) => figures.generator_error = Some(format!("{e:#}")),
+            }
         }
         if let Some(r) = fresh {
             servers::stop(&mut self.lab, r)?;
@@ -301,7 +318,14 @@ impl<'a> Bench<'a> {
                     let paced = max.is_ok().then(|| generator.send(duration, Some(rate))).transpose();
                     let paced_server_ns = cpu::run_ns(pids).saturating_sub(before);
                     generator.detach_sink()?;
-                    Ok(Generated { max: max?, load, paced: paced?.expect("run after the maximum"), paced_server_ns })
+                    let probe = generator.probe().cloned().unwrap_or_default();
+                    Ok(Generated {
+                        max: max?,
+                        load,
+                        paced: paced?.expect("run after the maximum"),
+                        paced_server_ns,
+                        probe,
+                    })
                 })
                 .join()
                 .map_err(|_| anyhow::anyhow!("the generator thread panicked"))?
@@ -332,6 +356,21 @@ struct Generated {
     load: Load,
     paced: generator::Burst,
     paced_server_ns: u64,
+    probe: generator::Probe,
+}
+
+impl Generated {
+    fn fill(&self, figures: &mut Figures) {
+        let (max, paced) = (self.max, self.paced);
+        figures.generator_qps = Some(max.answered as f64 / max.seconds);
+        figures.generator_sent_qps = Some(max.sent as f64 / max.seconds);
+        figures.generator_bottleneck = Some(self.load.bottleneck());
+        figures.generator_source = Some(self.probe.to_string());
+        figures.steal = figures.steal.max(self.load.steal);
+        figures.batched_us_per_query = Some(self.paced_server_ns as f64 / 1000.0 / paced.answered.max(1) as f64);
+        figures.batched_answered = Some(paced.answered as f64 / paced.sent.max(1) as f64);
+        figures.batched_qps = Some(paced.sent as f64 / paced.seconds);
+    }
 }
 
 /// The client link's NAPI thread (it runs the client's pass program or

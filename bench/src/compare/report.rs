@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::{servers::Server, workload::Workload};
+use super::{Results, Unmeasured, servers::Server, workload::Workload};
 
 /// One run's figures.
 #[derive(Clone, Debug, Default)]
@@ -17,6 +17,10 @@ pub struct Figures {
     pub generator_qps: Option<f64>,
     pub generator_sent_qps: Option<f64>,
     pub generator_bottleneck: Option<String>,
+    /// How the generator's frames were sent.
+    pub generator_source: Option<String>,
+    /// Why the generator gave no figures.
+    pub generator_error: Option<String>,
     pub server_us_per_query: f64,
     pub total_us_per_query: f64,
     /// Server core microseconds per answer at the same rate from the
@@ -72,6 +76,8 @@ pub struct Row {
     pub generator_qps: Option<Stat>,
     pub generator_offered_qps: Option<Stat>,
     pub generator_bottleneck: Option<String>,
+    pub generator_source: Option<String>,
+    pub generator_error: Option<String>,
     pub fixed_rate: u32,
     pub fixed_answered: Stat,
     pub p50_ms: Option<Stat>,
@@ -105,6 +111,8 @@ impl Row {
             generator_qps: opt(|f| f.generator_qps),
             generator_offered_qps: opt(|f| f.generator_sent_qps),
             generator_bottleneck: median_run(|f| f.generator_qps.unwrap_or(0.0)).generator_bottleneck.clone(),
+            generator_source: runs.iter().find_map(|f| f.generator_source.clone()),
+            generator_error: runs.iter().find_map(|f| f.generator_error.clone()),
             fixed_rate: workload.fixed_rate(),
             fixed_answered: stat(|f| f.fixed_answered),
             p50_ms: opt(|f| f.p50_ms),
@@ -147,7 +155,7 @@ fn find(rows: &[Row], server: Server, workload: Workload) -> Option<&Row> {
 }
 
 /// The table, with ratios to Unbound in the same workload.
-pub fn print_table(rows: &[Row]) {
+pub fn print_table(rows: &[Row], unmeasured: &[Unmeasured]) {
     println!(
         "{:<21} {:<5} {:>26} {:>8} {:>28} {:>8} {:>9} {:>9} {:>22} {:>8} {:>22} {:>8} {:>8} {:>7}",
         "server",
@@ -190,6 +198,9 @@ pub fn print_table(rows: &[Row]) {
             row.at_xdp.map_or("-".into(), |s| format!("{:.1}%", s.median * 100.0)),
         );
     }
+    for u in unmeasured {
+        println!("{:<21} {:<5} not measured: {}", u.server.name(), u.workload.name(), u.why);
+    }
     println!();
     for row in rows.iter().filter(|r| r.disturbed > 0) {
         println!(
@@ -205,13 +216,22 @@ pub fn print_table(rows: &[Row]) {
     }
     println!("bottlenecks (the core {:.0}% busy or more in the median run):", super::SATURATED * 100.0);
     for row in rows {
+        let generator = match (&row.generator_bottleneck, &row.generator_error) {
+            (Some(bottleneck), _) => bottleneck.as_str(),
+            (None, Some(error)) => error.as_str(),
+            (None, None) => "not run (cold: prebuilt frames would repeat names)",
+        };
         println!(
-            "  {:<21} {:<5} dnsperf: {}; generator: {}",
+            "  {:<21} {:<5} dnsperf: {}; generator: {generator}",
             row.server.name(),
             row.workload.name(),
             row.dnsperf_bottleneck,
-            row.generator_bottleneck.as_deref().unwrap_or("not run (cold: prebuilt frames would repeat names)")
         );
+    }
+    let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.generator_source.as_deref()).collect();
+    sources.dedup();
+    for source in sources {
+        println!("frame generator source: {source}; its ceiling is the reflector's row");
     }
     let fixed: Vec<String> = Workload::ALL
         .iter()
@@ -254,21 +274,13 @@ pub fn print_targets(rows: &[Row]) {
                 Some(r <= 0.1),
                 format!("{r:.3}x{}", floor(hot(reflector).map(paced))),
             );
-            let batched =
-                |r: &Row| r.batched_us_per_query.zip(u.batched_us_per_query).map(|(x, u)| x.median / u.median);
-            let b = batched(x);
-            check(
-                "hot: CPU per query <= 1/10 of Unbound's (generator, batched)",
-                b.map(|b| b <= 0.1),
-                b.map_or("-".into(), |b| format!("{b:.3}x{}", floor(hot(reflector).and_then(batched)))),
-            );
             // Against Unbound's best rate by either client: flooded by the
             // generator, a kernel-path server answers far less than it can.
             let rate = |r: &Row| r.generator_qps.map(|g| g.median / u.best_qps());
             let g = rate(x);
             check(
-                "hot: generator rate >= 10x Unbound's best",
-                g.map(|g| g >= 10.0),
+                "hot: generator rate >= 15x Unbound's best",
+                g.map(|g| g >= 15.0),
                 g.map_or("-".into(), |g| format!("{g:.1}x{}", floor(hot(reflector).and_then(rate)))),
             );
         }
@@ -277,31 +289,23 @@ pub fn print_targets(rows: &[Row]) {
     if let (Some(x), Some(r)) = (hot(xdp), hot(reflector)) {
         let g = x.generator_qps.zip(r.generator_qps).map(|(x, r)| x.median / r.median);
         check(
-            "hot: generator rate >= 95% of the reflector's",
-            g.map(|g| g >= 0.95),
+            "hot: generator rate >= 90% of the reflector's",
+            g.map(|g| g >= 0.9),
             g.map_or("-".into(), |g| format!("{:.0}%", g * 100.0)),
         );
         let b = x.batched_us_per_query.zip(r.batched_us_per_query).map(|(x, r)| x.median / r.median);
         check(
-            "hot: batched CPU per query <= 1.25x the reflector's",
-            b.map(|b| b <= 1.25),
+            "hot: batched CPU per query <= 1.5x the reflector's",
+            b.map(|b| b <= 1.5),
             b.map_or("-".into(), |b| format!("{b:.2}x")),
         );
     }
+    fast_path_pays(rows, &check);
     userspace_targets(rows, &check);
     dnstap_target(rows, &check);
-    if let (Some(x), Some(u)) = (get(xdp, Workload::Zipf), get(unbound, Workload::Zipf)) {
-        let r = x.best_qps() / u.best_qps();
-        let at_xdp = x.at_xdp.map_or("-".into(), |a| format!("{:.1}%", a.median * 100.0));
-        check(
-            "zipf: >= 3x Unbound (best of dnsperf and generator)",
-            Some(r >= 3.0),
-            format!("{r:.2}x; answered at XDP: {at_xdp}"),
-        );
-    }
     if let (Some(x), Some(u)) = (get(xdp, Workload::Cold), get(unbound, Workload::Cold)) {
         let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
-        check("cold, both validating: >= 1.1x Unbound", Some(r >= 1.1), format!("{r:.2}x"));
+        check("cold, both validating: >= 1.2x Unbound", Some(r >= 1.2), format!("{r:.2}x"));
     }
     // Real clients (cookies, DO=1, padding): the fast path must serve them
     // as it serves plain queries.
@@ -354,21 +358,39 @@ fn dnstap_target(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
     );
 }
 
-/// The daemon's own path against Unbound: zipf as deployed (XDP on)
-/// through dnsperf, and hot and zipf with the fast path off through both
-/// clients; and no collapse under the generator's flood.
-fn userspace_targets(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
-    let get = |s, w| find(rows, s, w);
-    let (xdp, user, unbound) = (Server::AnycastdXdp, Server::AnycastdUserspace, Server::Unbound);
-    if let (Some(x), Some(u)) = (get(xdp, Workload::Zipf), get(unbound, Workload::Zipf)) {
+/// The fast path never makes the Zipf mix slower than no fast path, and
+/// the node as deployed (XDP on) beats Unbound on it through dnsperf: the
+/// misses feed the map at a cost the hits must repay.
+fn fast_path_pays(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
+    let get = |s| find(rows, s, Workload::Zipf);
+    let (Some(x), unbound, user) = (get(Server::AnycastdXdp), get(Server::Unbound), get(Server::AnycastdUserspace))
+    else {
+        return;
+    };
+    if let Some(off) = user {
+        let r = x.dnsperf_qps.median / off.dnsperf_qps.median;
+        check("zipf: dnsperf rate with XDP on >= with XDP off", Some(r >= 1.0), format!("{r:.2}x"));
+    }
+    if let Some(u) = unbound {
         let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
         let p99 = x.p99_ms.zip(u.p99_ms).map(|(x, u)| (x.median, u.median));
+        let at_xdp = x.at_xdp.map_or("-".into(), |a| format!("{:.1}%", a.median * 100.0));
         check(
-            "zipf: dnsperf rate >= 1.3x Unbound's, p99 no worse",
-            Some(r >= 1.3 && p99.is_none_or(|(x, u)| x <= u)),
-            format!("{r:.2}x; p99 {}", p99.map_or("-".into(), |(x, u)| format!("{x:.2} ms against {u:.2}"))),
+            "zipf: dnsperf rate >= 1.5x Unbound's, p99 no worse",
+            Some(r >= 1.5 && p99.is_none_or(|(x, u)| x <= u)),
+            format!(
+                "{r:.2}x; p99 {}; answered at XDP {at_xdp}",
+                p99.map_or("-".into(), |(x, u)| format!("{x:.2} ms against {u:.2}"))
+            ),
         );
     }
+}
+
+/// The daemon's own path against Unbound: hot and zipf with the fast path
+/// off through both clients; and no collapse under the generator's flood.
+fn userspace_targets(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
+    let get = |s, w| find(rows, s, w);
+    let (user, unbound) = (Server::AnycastdUserspace, Server::Unbound);
     for workload in [Workload::Hot, Workload::Zipf] {
         let (Some(x), Some(u)) = (get(user, workload), get(unbound, workload)) else { continue };
         let dnsperf = x.dnsperf_qps.median / u.dnsperf_qps.median;
@@ -391,8 +413,8 @@ fn userspace_targets(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
     }
 }
 
-pub fn write_json(path: &Path, rows: &[Row], micro: &serde_json::Value) -> Result<()> {
-    let json = serde_json::json!({ "comparison": rows, "micro": micro });
+pub fn write_json(path: &Path, results: &Results, micro: &serde_json::Value) -> Result<()> {
+    let json = serde_json::json!({ "comparison": results.rows, "unmeasured": results.unmeasured, "micro": micro });
     std::fs::write(path, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", path.display()))
 }
 
