@@ -199,6 +199,24 @@ pub struct AnswerEntry {
     pub value: Box<AnswerValue>,
 }
 
+/// What an entry is made of, as the daemon's hot answers keep it too.
+#[derive(Clone, Copy)]
+pub struct Parts<'a> {
+    /// Lower-cased wire-format question name.
+    pub name: &'a [u8],
+    /// Answer, authority and additional records, compressed against the
+    /// question at offset 12, TTLs as at `inserted_ns`.
+    pub data: &'a [u8],
+    /// Offset in `data` of each record's TTL.
+    pub ttl_offsets: &'a [u16],
+    /// Answer, authority and additional record counts.
+    pub counts: [u16; 3],
+    pub rcode: u8,
+    pub secure: bool,
+    pub inserted_ns: u64,
+    pub expires_ns: u64,
+}
+
 impl AnswerEntry {
     /// Builds the entry for the resolver's `answer` to `query` (the
     /// client's, whose DO bit says which records it gets).
@@ -270,39 +288,59 @@ impl AnswerEntry {
         }
         let ttl_offsets = ttl_offsets(data, records).ok_or(Refusal::Layout(records))?;
 
-        let name_wire = sections.name.as_slice();
+        let dnssec_ok = response.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        let key = AnswerKey::new(
+            hash::name(&sections.name, hash_key),
+            u16::from(question.query_type()),
+            u16::from(question.query_class()),
+            dnssec_ok,
+        );
+        Ok(AnswerEntry::from_parts(
+            key,
+            &Parts {
+                name: &sections.name,
+                data,
+                ttl_offsets: &ttl_offsets,
+                counts: [response.answers.len(), response.authorities.len(), response.additionals.len()]
+                    .map(|n| n as u16),
+                rcode: u16::from(response.metadata.response_code) as u8,
+                secure: response.metadata.authentic_data,
+                inserted_ns: now_ns,
+                expires_ns: now_ns + lifetime as u64 * NS_PER_SEC,
+            },
+        ))
+    }
+
+    /// The entry for `key` that holds `parts` (checked by the caller
+    /// against the limits: as [`AnswerEntry::from_response`] made them),
+    /// with what the program precomputes from them: the data's sum, the
+    /// odd TTL offsets, the RRset that turns.
+    pub fn from_parts(key: AnswerKey, parts: &Parts) -> AnswerEntry {
+        let Parts { name, data, ttl_offsets, counts, .. } = *parts;
         let mut value = Box::new(AnswerValue {
-            inserted_ns: now_ns,
-            expires_ns: now_ns + lifetime as u64 * NS_PER_SEC,
+            inserted_ns: parts.inserted_ns,
+            expires_ns: parts.expires_ns,
             last_hit_ns: 0,
-            name_len: name_len as u16,
+            name_len: name.len() as u16,
             data_len: data.len() as u16,
-            ancount: response.answers.len() as u16,
-            nscount: response.authorities.len() as u16,
-            arcount: response.additionals.len() as u16,
-            rcode: u16::from(response.metadata.response_code) as u8,
-            ttl_count: records as u8,
+            ancount: counts[0],
+            nscount: counts[1],
+            arcount: counts[2],
+            rcode: parts.rcode,
+            ttl_count: ttl_offsets.len() as u8,
             data_csum: checksum::fold(checksum::bytes(data)),
-            secure: response.metadata.authentic_data as u8,
+            secure: parts.secure as u8,
             ttl_odd_count: ttl_offsets.iter().filter(|at| *at & 1 == 1).count() as u8,
-            rotation: rotation_of(data, response.answers.len() as u16),
+            rotation: rotation_of(data, counts[0]),
             served: 0,
             ttl_offsets: [0; MAX_RECORDS],
             name: [0; NAME_BUF_LEN],
             data: [0; MAX_DATA_LEN],
         });
-        value.ttl_offsets[..records].copy_from_slice(&ttl_offsets);
-        value.name[..name_len].copy_from_slice(name_wire);
+        value.ttl_offsets[..ttl_offsets.len()].copy_from_slice(ttl_offsets);
+        value.name[..name.len()].copy_from_slice(name);
         value.data[..data.len()].copy_from_slice(data);
-
-        let dnssec_ok = response.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-        let key = AnswerKey::new(
-            hash::name(name_wire, hash_key),
-            u16::from(question.query_type()),
-            u16::from(question.query_class()),
-            dnssec_ok,
-        );
-        Ok(AnswerEntry { key, value })
+        AnswerEntry { key, value }
     }
 
     /// The lower-cased wire-format question name.

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use hickory_proto::op::Message;
 
 use super::{capture::Capture, top::Top};
 use crate::{
@@ -42,7 +41,7 @@ pub struct Node<U> {
 
 /// The server offers its answers to the feed.
 impl AnswerSink for Feed {
-    fn offer(&self, query: &Message, entry: &AnswerEntry) {
-        Feed::offer_entry(self, query, entry);
+    fn offer(&self, entry: &AnswerEntry) {
+        Feed::offer_entry(self, entry);
     }
 }

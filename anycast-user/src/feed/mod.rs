@@ -70,7 +70,7 @@ impl Feed {
     /// outage is answered by the daemon, stale, from then on.
     pub fn offer(&self, query: &Message, answer: &Answer) -> bool {
         match AnswerEntry::for_answer(query, answer, &self.hash_key(), clock::boottime_ns(), &self.policy) {
-            Ok(entry) => self.offer_entry(query, &entry),
+            Ok(entry) => self.offer_entry(&entry),
             Err(refusal) => {
                 tracing::trace!(question = %query.queries[0], %refusal, "stays out of the fast path");
                 false
@@ -78,21 +78,16 @@ impl Feed {
         }
     }
 
-    /// Writes `entry`, made for `query` with [`Feed::hash_key`], into the
-    /// map and tracks it for refreshing; true if written.
-    pub fn offer_entry(&self, query: &Message, entry: &AnswerEntry) -> bool {
+    /// Writes `entry`, made with [`Feed::hash_key`], into the map and
+    /// tracks it for refreshing; true if written.
+    pub fn offer_entry(&self, entry: &AnswerEntry) -> bool {
+        let Some(written) = Written::of(entry) else { return false };
         if let Err(e) = self.fast_path.lock().expect("fast path lock").insert(entry) {
             self.stats.write_errors.fetch_add(1, Relaxed);
-            tracing::debug!(question = %query.queries[0], error = %e, "not written to the fast path");
+            tracing::debug!(question = %written.question, error = %e, "not written to the fast path");
             return false;
         }
         self.stats.written.fetch_add(1, Relaxed);
-        let written = Written {
-            question: query.queries[0].clone(),
-            dnssec_ok: query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
-            written_ns: entry.value.inserted_ns,
-            expires_ns: entry.value.expires_ns,
-        };
         self.tracking.track(entry.key, written);
         true
     }

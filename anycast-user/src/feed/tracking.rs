@@ -11,7 +11,10 @@ use hickory_proto::{
     serialize::binary::BinDecodable,
 };
 
-use crate::fastpath::{FastPath, FastPathError};
+use crate::{
+    answer_entry::AnswerEntry,
+    fastpath::{FastPath, FastPathError},
+};
 
 /// An answer written into the map: what it answered, in little room (the
 /// table holds as many as the map).
@@ -25,6 +28,20 @@ pub struct Written {
 }
 
 impl Written {
+    /// What `entry` answers, if its name reads as one.
+    pub fn of(entry: &AnswerEntry) -> Option<Written> {
+        Written::new(entry.key, entry.name(), entry.value.inserted_ns, entry.value.expires_ns)
+    }
+
+    /// The question of `key` for the lower-cased wire `name`, written at
+    /// `written_ns` and live until `expires_ns`.
+    fn new(key: AnswerKey, name: &[u8], written_ns: u64, expires_ns: u64) -> Option<Written> {
+        let name = Name::from_bytes(name).ok()?;
+        let mut question = Query::query(name, RecordType::from(key.qtype));
+        question.set_query_class(DNSClass::from(key.qclass));
+        Some(Written { question, dnssec_ok: key.flags & KEY_FLAG_DO != 0, written_ns, expires_ns })
+    }
+
     /// A query that asks the same: the question, and EDNS if it had DO.
     pub fn query(&self) -> Message {
         let mut query = Message::query();
@@ -98,12 +115,10 @@ impl Tracking {
     pub fn adopt(&self, fast_path: &mut FastPath, now: u64) -> Result<usize, FastPathError> {
         let mut adopted = 0;
         for entry in fast_path.live_entries(now)? {
-            let Ok(name) = Name::from_bytes(&entry.name) else { continue };
-            let mut question = Query::query(name, RecordType::from(entry.key.qtype));
-            question.set_query_class(DNSClass::from(entry.key.qclass));
-            let dnssec_ok = entry.key.flags & KEY_FLAG_DO != 0;
-            let (written_ns, expires_ns) = (entry.inserted_ns, entry.expires_ns);
-            self.track(entry.key, Written { question, dnssec_ok, written_ns, expires_ns });
+            let Some(written) = Written::new(entry.key, &entry.name, entry.inserted_ns, entry.expires_ns) else {
+                continue;
+            };
+            self.track(entry.key, written);
             adopted += 1;
         }
         Ok(adopted)

@@ -7,6 +7,11 @@
 //! long as the map's would. Memory is bounded: two generations of at most
 //! half the bytes each; when the newer fills, the older is dropped and
 //! what is asked for again moves up.
+//!
+//! With a fast path, an answer asked here again a while after it was last
+//! offered to the map is offered again, from these bytes: a query that
+//! reached the daemon may mean the map lost the entry (its LRU made room),
+//! and writing it back costs one map update, not a resolution.
 
 use std::{
     collections::HashMap,
@@ -20,7 +25,7 @@ use anycast_common::{AnswerKey, dns, hash, rotation::Rotation};
 
 use super::query_view::QueryView;
 use crate::{
-    answer_entry::{AnswerEntry, RrsetOrder},
+    answer_entry::{AnswerEntry, Parts, RrsetOrder},
     wire::{self, ResponseEdns},
 };
 
@@ -43,6 +48,8 @@ struct Stored {
     /// The RRset answers turn, and how many were given from here.
     rotation: Rotation,
     served: AtomicU32,
+    /// When it was last offered to the map (CLOCK_BOOTTIME).
+    offered_ns: AtomicU64,
 }
 
 #[derive(Default)]
@@ -76,11 +83,9 @@ pub struct HotAnswers {
     shards: Box<[Mutex<Generations>]>,
     /// Bytes one generation of one shard holds.
     generation_bytes: usize,
-    /// How long after it was put here an answer is served, if not until
-    /// it expires: with a fast path, the daemon answers again after that
-    /// and offers its answer to the map again (a query that reached the
-    /// daemon may mean the map lost it).
-    serve_for_ns: Option<u64>,
+    /// With a fast path: how long after it was last offered to the map an
+    /// answer asked here is offered again.
+    reoffer_after_ns: Option<u64>,
     /// How answers order their last A or AAAA RRset, as the fast path's.
     order: RrsetOrder,
     /// Queries answered from here.
@@ -91,18 +96,21 @@ pub struct HotAnswers {
 pub struct Found {
     pub rcode: u8,
     pub len: usize,
+    /// The entry to offer the map again (see [`HotAnswers::new`]).
+    pub reoffer: Option<AnswerEntry>,
 }
 
 impl HotAnswers {
     /// Answers in up to `max_bytes`, their names hashed with `hash_key`
-    /// (the key the entries are made with), each served for `serve_for`
-    /// after it was put here at most.
-    pub fn new(hash_key: [u64; 2], max_bytes: usize, serve_for: Option<std::time::Duration>) -> HotAnswers {
+    /// (the key the entries are made with); with a fast path, one asked
+    /// here `reoffer_after` after it was last offered to the map is
+    /// handed back to be offered again.
+    pub fn new(hash_key: [u64; 2], max_bytes: usize, reoffer_after: Option<std::time::Duration>) -> HotAnswers {
         HotAnswers {
             hash_key,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             generation_bytes: max_bytes / SHARDS / 2,
-            serve_for_ns: serve_for.map(|d| d.as_nanos() as u64),
+            reoffer_after_ns: reoffer_after.map(|d| d.as_nanos() as u64),
             order: RrsetOrder::Fixed,
             hits: AtomicU64::new(0),
         }
@@ -133,6 +141,7 @@ impl HotAnswers {
             expires_ns: v.expires_ns,
             rotation: v.rotation,
             served: AtomicU32::new(0),
+            offered_ns: AtomicU64::new(v.inserted_ns),
         };
         self.shard(&entry.key).put(entry.key, stored, self.generation_bytes);
     }
@@ -151,31 +160,33 @@ impl HotAnswers {
         let mut guard = self.shard(&key);
         let shard = &mut *guard;
         if let Some(stored) = shard.newer.get(&key) {
-            return self.serve(stored, query, edns, now_ns, out);
+            return self.serve(key, stored, query, edns, now_ns, out);
         }
         // Asked for again: it moves up a generation.
         let stored = shard.older.remove(&key)?;
         let stored = shard.put(key, stored, self.generation_bytes);
-        self.serve(stored, query, edns, now_ns, out)
+        self.serve(key, stored, query, edns, now_ns, out)
     }
 
     fn serve(
         &self,
+        key: AnswerKey,
         stored: &Stored,
         query: &QueryView,
         edns: Option<&ResponseEdns>,
         now_ns: u64,
         out: &mut Vec<u8>,
     ) -> Option<Found> {
-        let fresh = self.serve_for_ns.is_none_or(|ns| now_ns < stored.inserted_ns + ns);
-        if *stored.name != *query.name() || now_ns >= stored.expires_ns || !fresh {
+        if *stored.name != *query.name() || now_ns >= stored.expires_ns {
             return None;
         }
         stored.write(query, edns, now_ns, out);
         let data = &mut out[dns::HEADER_LEN + query.question.len()..];
         self.order.turn(&stored.rotation, &stored.served, data);
         self.hits.fetch_add(1, Relaxed);
-        Some(Found { rcode: stored.rcode, len: out.len() })
+        let reoffer =
+            self.reoffer_after_ns.filter(|after| stored.due_for_offer(now_ns, *after)).map(|_| stored.entry(key));
+        Some(Found { rcode: stored.rcode, len: out.len(), reoffer })
     }
 
     /// Forgets every answer whose lower-cased wire name is `doomed`; how
@@ -211,6 +222,31 @@ impl HotAnswers {
 }
 
 impl Stored {
+    /// The map's entry for it, under `key`.
+    fn entry(&self, key: AnswerKey) -> AnswerEntry {
+        let parts = Parts {
+            name: &self.name,
+            data: &self.data,
+            ttl_offsets: &self.ttl_offsets,
+            counts: self.counts,
+            rcode: self.rcode,
+            secure: self.secure,
+            inserted_ns: self.inserted_ns,
+            expires_ns: self.expires_ns,
+        };
+        AnswerEntry::from_parts(key, &parts)
+    }
+
+    /// Whether it is offered to the map again at `now_ns`, `after` since
+    /// it last was; if so, that is now. (Called under its shard's lock.)
+    fn due_for_offer(&self, now_ns: u64, after: u64) -> bool {
+        let due = now_ns >= self.offered_ns.load(Relaxed).saturating_add(after);
+        if due {
+            self.offered_ns.store(now_ns, Relaxed);
+        }
+        due
+    }
+
     /// Memory it takes, about: its buffers, itself and its key.
     fn bytes(&self) -> usize {
         self.name.len()
@@ -360,13 +396,64 @@ mod tests {
         assert_eq!((r.stats.slipped.load(Relaxed), r.stats.rate_dropped.load(Relaxed)), (2, 2));
     }
 
+    /// The map's side of the responder: what it was offered.
+    #[derive(Default)]
+    struct Offered(std::sync::Mutex<Vec<AnswerKey>>);
+
+    impl crate::server::respond::AnswerSink for Offered {
+        fn offer(&self, entry: &AnswerEntry) {
+            self.0.lock().unwrap().push(entry.key);
+        }
+    }
+
     #[tokio::test]
-    async fn answers_serve_no_longer_than_they_may() {
-        let r =
-            Responder { hot: HotAnswers::new(rand::random(), 1 << 20, Some(std::time::Duration::ZERO)), ..responder() };
+    async fn with_a_fast_path_a_repeat_is_offered_again_once_a_while() {
+        let sink = Arc::new(Offered::default());
+        let answers = HotAnswers::new(rand::random(), 1 << 20, Some(std::time::Duration::from_millis(200)));
+        let r = Responder { hot: answers, sink: Some(sink.clone()), ..responder() };
         let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
-        r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
-        assert_eq!(hot(&r, &q).0, Hot::Missed, "with a fast path, the daemon answers again after serve_for");
+        let full = r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
+        assert_eq!(sink.0.lock().unwrap().len(), 1, "the full path offers its answer");
+        let (outcome, repeat) = hot(&r, &q);
+        assert_eq!(outcome, Hot::Answered);
+        assert_eq!(Message::from_vec(&repeat).unwrap().answers, Message::from_vec(&full).unwrap().answers);
+        assert_eq!(sink.0.lock().unwrap().len(), 1, "not offered again at once");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let outcomes: Vec<Hot> = (0..3).map(|_| hot(&r, &q).0).collect();
+        assert_eq!(outcomes, [Hot::Answered; 3], "the hot path keeps answering");
+        let offered = sink.0.lock().unwrap().clone();
+        assert_eq!(offered.len(), 2, "offered again once, by the first repeat after the wait");
+        assert_eq!(offered[0], offered[1], "the same entry");
+    }
+
+    #[test]
+    fn an_entry_offered_again_is_the_one_made() {
+        let mut response = Message::new(0, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
+        response.queries = vec![hickory_proto::op::Query::query("a.example.".parse().unwrap(), RecordType::A)];
+        response.answers = ["192.0.2.1", "192.0.2.2"]
+            .map(|ip| crate::resolver::testnet::a("a.example.", 300, ip.parse().unwrap()))
+            .to_vec();
+        let store = HotAnswers::new([1, 2], 1 << 20, Some(std::time::Duration::ZERO));
+        let made = AnswerEntry::from_response(&response, store.hash_key(), 1_000, &Default::default()).unwrap();
+        store.insert(&made);
+        let asked = crate::server::tests::query("a.example.", RecordType::A, None);
+        let found = store.answer(&QueryView::parse(&asked).unwrap(), None, 2_000, &mut Vec::new()).unwrap();
+        let again = found.reoffer.expect("offered again");
+        let (m, a) = (&*made.value, &*again.value);
+        assert_eq!(made.key, again.key);
+        assert_eq!(made.name(), again.name());
+        assert_eq!(m.data[..m.data_len as usize], a.data[..a.data_len as usize]);
+        assert_eq!(m.ttl_offsets, a.ttl_offsets);
+        assert_eq!(
+            (m.inserted_ns, m.expires_ns, m.ancount, m.nscount, m.arcount, m.rcode, m.ttl_count),
+            (a.inserted_ns, a.expires_ns, a.ancount, a.nscount, a.arcount, a.rcode, a.ttl_count)
+        );
+        assert_eq!((m.data_csum, m.secure, m.ttl_odd_count, m.rotation), (a.data_csum, a.secure, a.ttl_odd_count, a.rotation));
+    }
+
+    #[tokio::test]
+    async fn only_udp_answers_are_kept() {
+        let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
         let tcp_only = responder();
         tcp_only.respond(&q, CLIENT, Transport::Tcp).await.unwrap();
         assert_eq!(hot(&tcp_only, &q).0, Hot::Missed, "only UDP answers are kept");

@@ -53,8 +53,8 @@ const EDNS_VERSION: u8 = 0;
 /// Where the responder offers the entries it makes of the answers it
 /// sends over UDP: the fast path's feed, which writes them into the map.
 pub trait AnswerSink: Send + Sync {
-    /// `entry`, made with the sink's hash key, answers `query`.
-    fn offer(&self, query: &Message, entry: &AnswerEntry);
+    /// `entry`, made with the sink's hash key, answers its question.
+    fn offer(&self, entry: &AnswerEntry);
 }
 
 /// What the hot answers did with a UDP query.
@@ -122,6 +122,9 @@ impl<U: Upstream> Responder<U> {
         let Some(found) = self.hot.answer(&view, edns.as_ref().map(|e| &e.response), clock::boottime_ns(), out) else {
             return Hot::Missed;
         };
+        if let Some((entry, sink)) = found.reoffer.as_ref().zip(self.sink.as_ref()) {
+            sink.offer(entry);
+        }
         let sizes = view.opt.zip(edns).map(|(query, node)| (query.udp_size, node.response.udp_size));
         if found.len > Transport::Udp.max_response(sizes) {
             return Hot::Missed;
@@ -262,7 +265,7 @@ impl<U: Upstream> Responder<U> {
             Ok(entry) => {
                 self.hot.insert(&entry);
                 if let Some(sink) = &self.sink {
-                    sink.offer(query, &entry);
+                    sink.offer(&entry);
                 }
             }
             Err(refusal) => tracing::trace!(question = %query.queries[0], %refusal, "not kept"),
