@@ -52,8 +52,8 @@ use probe::NodeProbe;
 
 /// How long a graceful stop waits for queries under way.
 const DRAIN: Duration = Duration::from_secs(5);
-/// With a fast path, how long a kept answer serves before the daemon
-/// answers (and feeds the map) again.
+/// With a fast path, how long after a kept answer was last offered to the
+/// map a repeat that reached the daemon offers it again.
 const REOFFER_AFTER: Duration = Duration::from_secs(1);
 
 /// A node serving and announcing, until [`Running::stop`].
@@ -219,8 +219,8 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
 }
 
 /// The daemon's hot answers, made with the fast path's hash key when it
-/// has one, so that one entry serves both; with a fast path, the daemon
-/// answers again (and feeds the map again) a second after it kept one.
+/// has one, so that one entry serves both; with a fast path, a repeat
+/// that reaches them a second after its entry was offered offers it again.
 fn hot_answers(max_bytes: usize, feed: Option<&Feed>) -> HotAnswers {
     let hash_key = feed.map_or_else(rand::random, Feed::hash_key);
     HotAnswers::new(hash_key, max_bytes, feed.map(|_| REOFFER_AFTER))

@@ -15,7 +15,7 @@ use super::{Options, Subject, median, median_single_run};
 
 /// Names in the small map, and the hot names asked of both maps.
 const HOT_NAMES: usize = 1000;
-/// Entries in the large map, and its capacity (the daemon's default).
+/// Entries in the large map, and its capacity (16 times the daemon's default).
 const LARGE_ENTRIES: usize = 1_000_000;
 const LARGE_CAPACITY: u32 = 1 << 20;
 
