@@ -161,7 +161,11 @@ fn feeding(out: &mut Exposition, feed: &Feed) {
     );
     out.gauge("anycast_fastpath_tracked", "Answers in the map the daemon watches for refresh.", feed.tracked());
     if let Some(count) = feed.map_entries() {
-        out.gauge("anycast_fastpath_map_entries", "Entries in the XDP answer map, live or expired.", count);
+        out.gauge(
+            "anycast_fastpath_map_entries",
+            "Entries in the XDP answer map, live or expired, as counted at most 10 s ago.",
+            count,
+        );
     }
     let counters = feed.counters();
     out.gauge("anycast_fastpath_up", "1 if the XDP program's counters could be read.", counters.is_ok() as u8);

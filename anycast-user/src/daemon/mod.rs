@@ -253,6 +253,7 @@ async fn serve(
     }
     if let Some(feed) = &node.feed {
         services.spawn(feed::refresh::run(feed.clone(), node.resolver.clone(), stop.clone()));
+        services.spawn(feed::census::run(feed.clone(), stop.clone()));
         if let Some(interface) = config.service.interface.clone() {
             services.spawn(delivery::run(feed.clone(), interface, stop.clone()));
         }

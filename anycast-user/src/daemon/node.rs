@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-
 use super::{capture::Capture, top::Top};
 use crate::{
     answer_entry::AnswerEntry,

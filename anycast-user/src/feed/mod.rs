@@ -7,11 +7,12 @@
 //! The server offers answers through its own small trait; the daemon
 //! connects the two.
 
+pub mod census;
 pub mod refresh;
 mod tracking;
 
 use std::sync::{
-    Mutex,
+    Arc, Mutex,
     atomic::{AtomicU64, Ordering::Relaxed},
 };
 
@@ -26,6 +27,9 @@ use crate::{
     resolver::Answer,
 };
 use tracking::{Tracking, Written};
+
+/// [`Feed::map_entries`] before the first count.
+const NOT_COUNTED: u64 = u64::MAX;
 
 /// What the feed counts.
 #[derive(Default)]
@@ -42,7 +46,9 @@ pub struct FeedStats {
 pub struct Feed {
     fast_path: Mutex<FastPath>,
     /// For counting the map's entries (metrics) without the lock.
-    view: Option<AnswerMapView>,
+    view: Option<Arc<AnswerMapView>>,
+    /// The entries [`census`] counted last ([`NOT_COUNTED`] before).
+    map_entries: AtomicU64,
     policy: WritePolicy,
     tracking: Tracking,
     pub stats: FeedStats,
@@ -59,9 +65,19 @@ impl Feed {
                 Err(e) => tracing::warn!(error = %e, "reading the pinned answers; they expire unrefreshed"),
             }
         }
-        let view =
-            fast_path.answer_map_view().inspect_err(|e| tracing::warn!(error = %e, "a view of the answer map")).ok();
-        Feed { fast_path: Mutex::new(fast_path), view, policy, tracking, stats: FeedStats::default() }
+        let view = fast_path
+            .answer_map_view()
+            .inspect_err(|e| tracing::warn!(error = %e, "a view of the answer map"))
+            .ok()
+            .map(Arc::new);
+        Feed {
+            fast_path: Mutex::new(fast_path),
+            view,
+            map_entries: AtomicU64::new(NOT_COUNTED),
+            policy,
+            tracking,
+            stats: FeedStats::default(),
+        }
     }
 
     /// Writes the answer to `query` into the map, if it may go there, and
@@ -114,9 +130,11 @@ impl Feed {
         self.tracking.len()
     }
 
-    /// Entries in the map, live or expired, if they can be counted.
+    /// Entries in the map, live or expired, as last counted (at most
+    /// [`census::INTERVAL`] ago), if they were.
     pub fn map_entries(&self) -> Option<usize> {
-        self.view.as_ref().and_then(|view| view.count().ok())
+        let count = self.map_entries.load(Relaxed);
+        (count != NOT_COUNTED).then_some(count as usize)
     }
 
     /// The XDP program's outcome counters, summed over the CPUs.

@@ -448,7 +448,10 @@ mod tests {
             (m.inserted_ns, m.expires_ns, m.ancount, m.nscount, m.arcount, m.rcode, m.ttl_count),
             (a.inserted_ns, a.expires_ns, a.ancount, a.nscount, a.arcount, a.rcode, a.ttl_count)
         );
-        assert_eq!((m.data_csum, m.secure, m.ttl_odd_count, m.rotation), (a.data_csum, a.secure, a.ttl_odd_count, a.rotation));
+        assert_eq!(
+            (m.data_csum, m.secure, m.ttl_odd_count, m.rotation),
+            (a.data_csum, a.secure, a.ttl_odd_count, a.rotation)
+        );
     }
 
     #[tokio::test]

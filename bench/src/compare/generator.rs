@@ -1,17 +1,19 @@
 //! The frame generator: prebuilt query frames sent out of the client's end
 //! of the bench link, answers counted by the sink program on the same
-//! interface. dnsperf tops out near 110k queries/s on one core here; this
+//! interface. dnsperf tops out near 300k queries/s on one core here; this
 //! goes well past it, so the XDP rows measure the server, not the client.
 //!
-//! The frames leave by the best [`Source`] the kernel allows, probed when
-//! the generator starts: BPF_PROG_RUN in live-frame mode (no skb at all),
-//! else an AF_XDP socket (copy mode on a veth), else a packet socket.
+//! The flood leaves by the best [`Source`] the kernel allows, probed when
+//! it starts: BPF_PROG_RUN in live-frame mode (no skb at all), else an
+//! AF_XDP socket (copy mode on a veth), else a packet socket's TX ring.
+//! The paced bursts go out of a packet socket, a `sendmmsg` each.
 
 use std::{
     fmt,
     time::{Duration, Instant},
 };
 
+mod packet_ring;
 mod packet_socket;
 mod xsk;
 
@@ -36,43 +38,47 @@ const CALL_TIME: Duration = Duration::from_millis(250);
 pub const PACED_BURST: u32 = 64;
 
 /// How the frames are put on the link, best first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Source {
     /// BPF_PROG_RUN with `BPF_F_TEST_XDP_LIVE_FRAMES`: the generator
     /// program writes each frame and returns XDP_TX.
     LiveFrames,
     /// An AF_XDP socket's TX ring (copy mode: the kernel makes an skb of
-    /// each frame), frames per wakeup as given.
-    AfXdp { budget: u32 },
-    /// An AF_PACKET socket, qdisc bypassed, a burst per `sendmmsg`.
-    PacketSocket,
+    /// each frame).
+    AfXdp,
+    /// An AF_PACKET socket's TX ring (TPACKET_V2), qdisc bypassed.
+    PacketRing,
 }
 
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Source {
+    const ALL: [Source; 3] = [Source::LiveFrames, Source::AfXdp, Source::PacketRing];
+
+    fn name(self) -> &'static str {
         match self {
-            Source::LiveFrames => write!(f, "BPF_PROG_RUN live frames"),
-            Source::AfXdp { budget } => write!(f, "AF_XDP copy mode ({budget} frames a wakeup)"),
-            Source::PacketSocket => write!(f, "AF_PACKET sendmmsg, qdisc bypassed"),
+            Source::LiveFrames => "BPF_PROG_RUN live frames",
+            Source::AfXdp => "AF_XDP copy mode",
+            Source::PacketRing => "AF_PACKET TX ring, qdisc bypassed",
         }
     }
 }
 
-/// The source a generator uses and why each better one was not.
+/// The source a generator used, and why each one tried before it was not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Probe {
     pub source: Option<Source>,
+    /// AF_XDP's frames per wakeup.
+    pub budget: Option<u32>,
     pub refused: Vec<String>,
 }
 
 impl fmt::Display for Probe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.source {
-            Some(source) => write!(f, "{source}")?,
-            None => write!(f, "none")?,
+        write!(f, "{}", self.source.map_or("none", Source::name))?;
+        if let Some(budget) = self.budget {
+            write!(f, ", {budget} frames a wakeup")?;
         }
         if !self.refused.is_empty() {
-            write!(f, " ({})", self.refused.join("; "))?;
+            write!(f, " (refused: {})", self.refused.join("; "))?;
         }
         Ok(())
     }
@@ -82,7 +88,7 @@ impl fmt::Display for Probe {
 enum Sender {
     LiveFrames,
     AfXdp(Box<xsk::XskSender>),
-    PacketSocket(packet_socket::PacketSocket),
+    PacketRing(packet_ring::PacketRing),
 }
 
 pub struct Generator<'a> {
@@ -93,6 +99,8 @@ pub struct Generator<'a> {
     /// The frames the sockets send (the generator program holds its own
     /// copy in a map).
     frames: &'a [Vec<u8>],
+    /// The one source to use, if not the best there is.
+    only: Option<Source>,
     probe: Option<Probe>,
 }
 
@@ -107,13 +115,15 @@ pub struct Burst {
 impl<'a> Generator<'a> {
     /// Loads the programs and the frames. Must run in the client's network
     /// namespace.
-    pub fn new(interface: &str, frames: &'a [Vec<u8>]) -> Result<Generator<'a>> {
+    /// `only`: the source to flood from, if not the best the kernel allows.
+    pub fn new(interface: &str, frames: &'a [Vec<u8>], only: Option<Source>) -> Result<Generator<'a>> {
         if frames.is_empty() {
             bail!("no frames to generate");
         }
         let generator = bench_programs::load_generator(frames).map_err(anyhow::Error::msg)?;
         let sink = bench_programs::load_sink().map_err(anyhow::Error::msg)?;
-        Ok(Generator { generator, sink, sink_link: None, interface: interface.to_string(), frames, probe: None })
+        let interface = interface.to_string();
+        Ok(Generator { generator, sink, sink_link: None, interface, frames, only, probe: None })
     }
 
     /// The source the flood used (known once it ran).
@@ -121,31 +131,32 @@ impl<'a> Generator<'a> {
         self.probe.as_ref()
     }
 
-    /// The best sender the kernel allows on the interface: one live frame
-    /// is sent to see whether BPF_PROG_RUN takes live frames (its answer
-    /// comes before the counting starts).
-    fn open_sender(&mut self, ifindex: u32) -> Result<Sender> {
+    /// The best sender the kernel allows on the interface (`only` that one
+    /// if given): one live frame is sent to see whether BPF_PROG_RUN takes
+    /// live frames.
+    fn open_sender(&mut self, ifindex: u32, only: Option<Source>) -> Result<Sender> {
         let mut probe = Probe::default();
-        let sender = match self.live_frames(ifindex, 1) {
-            Ok(()) => Sender::LiveFrames,
-            Err(e) => {
-                probe.refused.push(format!("live frames: {e:#}"));
-                match xsk::XskSender::open(ifindex, self.frames) {
-                    Ok(xsk) => Sender::AfXdp(Box::new(xsk)),
-                    Err(e) => {
-                        probe.refused.push(format!("AF_XDP: {e:#}"));
-                        Sender::PacketSocket(packet_socket::PacketSocket::open(ifindex)?)
+        for source in Source::ALL.into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
+            let opened = match source {
+                Source::LiveFrames => self.live_frames(ifindex, 1).map(|()| Sender::LiveFrames),
+                Source::AfXdp => xsk::XskSender::open(ifindex, self.frames).map(|x| Sender::AfXdp(Box::new(x))),
+                Source::PacketRing => packet_ring::PacketRing::open(ifindex).map(Sender::PacketRing),
+            };
+            match opened {
+                Ok(sender) => {
+                    probe.source = Some(source);
+                    if let Sender::AfXdp(xsk) = &sender {
+                        probe.budget = Some(xsk.budget);
                     }
+                    self.probe = Some(probe);
+                    return Ok(sender);
                 }
+                Err(e) => probe.refused.push(format!("{}: {e:#}", source.name())),
             }
-        };
-        probe.source = Some(match &sender {
-            Sender::LiveFrames => Source::LiveFrames,
-            Sender::AfXdp(xsk) => Source::AfXdp { budget: xsk.budget },
-            Sender::PacketSocket(_) => Source::PacketSocket,
-        });
+        }
+        let refused = probe.refused.join("; ");
         self.probe = Some(probe);
-        Ok(sender)
+        bail!("no way to send frames on {}: {refused}", self.interface)
     }
 
     /// Puts the sink on the interface (replacing the pass program there).
@@ -168,11 +179,15 @@ impl<'a> Generator<'a> {
     /// counted, the stragglers included (it waits 100 ms after).
     pub fn send(&mut self, duration: Duration, rate: Option<u32>) -> Result<Burst> {
         let ifindex = ifindex(&self.interface)?;
+        // The probe's live frame, if any, is answered before the count.
+        let sender = rate.is_none().then(|| self.open_sender(ifindex, self.only)).transpose()?;
+        std::thread::sleep(Duration::from_millis(10));
         let before = self.answered()?;
         let start = Instant::now();
-        let sent = match rate {
-            None => self.flood(ifindex, duration)?,
-            Some(rate) => self.paced(ifindex, duration, rate)?,
+        let sent = match (sender, rate) {
+            (Some(sender), _) => self.flood(sender, ifindex, duration)?,
+            (None, Some(rate)) => self.paced(ifindex, duration, rate)?,
+            (None, None) => unreachable!("a flood opens its sender"),
         };
         let seconds = start.elapsed().as_secs_f64();
         std::thread::sleep(Duration::from_millis(100));
@@ -183,11 +198,11 @@ impl<'a> Generator<'a> {
         Ok(Burst { sent, answered, seconds })
     }
 
-    /// As fast as the best source goes: the frames sent.
-    fn flood(&mut self, ifindex: u32, duration: Duration) -> Result<u64> {
+    /// As fast as `sender` goes: the frames sent.
+    fn flood(&self, sender: Sender, ifindex: u32, duration: Duration) -> Result<u64> {
         let start = Instant::now();
         let mut sent = 0u64;
-        match self.open_sender(ifindex)? {
+        match sender {
             Sender::LiveFrames => {
                 let mut runs = FIRST_RUNS_PER_CALL;
                 while start.elapsed() < duration {
@@ -206,11 +221,9 @@ impl<'a> Generator<'a> {
                     }
                 }
             }
-            Sender::PacketSocket(socket) => {
+            Sender::PacketRing(mut ring) => {
                 while start.elapsed() < duration {
-                    let burst = self.burst(sent);
-                    socket.send_all(&burst).with_context(|| format!("sending a burst on {}", self.interface))?;
-                    sent += u64::from(PACED_BURST);
+                    sent += ring.send(self.frames, sent).with_context(|| format!("sending on {}", self.interface))?;
                 }
             }
         }

@@ -48,6 +48,10 @@ pub struct Options {
     /// anycast-user's build output (the XDP objects).
     #[arg(long)]
     objects: PathBuf,
+    /// The frame generator's source for the flood (the best the kernel
+    /// allows unless given).
+    #[arg(long, value_enum)]
+    generator: Option<generator::Source>,
     /// Where the JSON and the PNG go.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -120,6 +124,7 @@ struct Bench<'a> {
     names: Names,
     runs: usize,
     seconds: u32,
+    source: Option<generator::Source>,
     /// Seeds already used: every run gets a new one.
     seed: u64,
 }
@@ -135,7 +140,8 @@ impl<'a> Bench<'a> {
         lab.node.ip(&["link", "set", "dev", &lab.node_if, "address", &mac(NODE_MAC)])?;
         lab.client.ip(&["link", "set", "dev", &lab.client_if, "address", &mac(CLIENT_MAC)])?;
         pin_client_napi(&lab)?;
-        Ok(Bench { lab, binaries, names: Names::new(), runs: options.runs, seconds: options.seconds, seed: 1 })
+        let (runs, seconds, source) = (options.runs, options.seconds, options.generator);
+        Ok(Bench { lab, binaries, names: Names::new(), runs, seconds, source, seed: 1 })
     }
 
     fn measure(&mut self, server: Server, workload: Workload) -> Result<Row> {
@@ -222,6 +228,7 @@ impl<'a> Bench<'a> {
         let max = dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.clients())?;
         let load = sample.since();
         figures.dnsperf_qps = max.qps;
+        figures.dnsperf_lost = max.lost as f64 / (max.completed + max.lost).max(1) as f64;
         figures.dnsperf_bottleneck = load.bottleneck();
         figures.steal = load.steal;
         if let Some(r) = fresh {
@@ -305,7 +312,7 @@ impl<'a> Bench<'a> {
                 .spawn(|| -> Result<Generated> {
                     client.enter()?;
                     pin_this_thread(CLIENT_CPU)?;
-                    let mut generator = generator::Generator::new(&interface, frames)?;
+                    let mut generator = generator::Generator::new(&interface, frames, self.source)?;
                     generator.attach_sink()?;
                     servers::set_threaded(client, &interface)?;
                     if let Some(napi) = cpu::napi_thread(&interface) {

@@ -13,6 +13,9 @@ use super::{Results, Unmeasured, servers::Server, workload::Workload};
 #[derive(Clone, Debug, Default)]
 pub struct Figures {
     pub dnsperf_qps: f64,
+    /// Share of dnsperf's queries at the highest rate never answered (each
+    /// holds one of its outstanding slots for its 2 s timeout).
+    pub dnsperf_lost: f64,
     pub dnsperf_bottleneck: String,
     pub generator_qps: Option<f64>,
     pub generator_sent_qps: Option<f64>,
@@ -71,6 +74,7 @@ pub struct Row {
     /// The most steal time in a kept run (share of a core).
     pub max_steal: f64,
     pub dnsperf_qps: Stat,
+    pub dnsperf_lost: Stat,
     /// The limiting core in the median dnsperf run.
     pub dnsperf_bottleneck: String,
     pub generator_qps: Option<Stat>,
@@ -107,6 +111,7 @@ impl Row {
             disturbed: runs.iter().filter(|f| f.steal > super::MAX_STEAL).count(),
             max_steal: runs.iter().map(|f| f.steal).fold(0.0, f64::max),
             dnsperf_qps: stat(|f| f.dnsperf_qps),
+            dnsperf_lost: stat(|f| f.dnsperf_lost),
             dnsperf_bottleneck: median_run(|f| f.dnsperf_qps).dnsperf_bottleneck.clone(),
             generator_qps: opt(|f| f.generator_qps),
             generator_offered_qps: opt(|f| f.generator_sent_qps),
@@ -128,9 +133,10 @@ impl Row {
 
     pub fn summary(&self) -> String {
         format!(
-            "dnsperf {:.0} q/s ({}), generator {}, {:.2} us/query on the server core",
+            "dnsperf {:.0} q/s ({}, {:.2}% lost), generator {}, {:.2} us/query on the server core",
             self.dnsperf_qps.median,
             self.dnsperf_bottleneck,
+            self.dnsperf_lost.median * 100.0,
             self.generator_qps.map_or("-".to_string(), |g| format!("{:.0} q/s", g.median)),
             self.server_us_per_query.median
         )
@@ -222,10 +228,11 @@ pub fn print_table(rows: &[Row], unmeasured: &[Unmeasured]) {
             (None, None) => "not run (cold: prebuilt frames would repeat names)",
         };
         println!(
-            "  {:<21} {:<5} dnsperf: {}; generator: {generator}",
+            "  {:<21} {:<5} dnsperf: {}, {:.2}% lost; generator: {generator}",
             row.server.name(),
             row.workload.name(),
             row.dnsperf_bottleneck,
+            row.dnsperf_lost.median * 100.0,
         );
     }
     let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.generator_source.as_deref()).collect();

@@ -94,9 +94,9 @@ fn time_pairs(options: &Options, overhead: f64, pairs: &[Pair]) -> Result<serde_
     for (pair, (base, grown)) in pairs.iter().zip(&samples) {
         let (base, grown) = (median(base), median(grown));
         let ratio = grown / base;
-        let verdict = pair.target.map_or(String::new(), |t| {
-            format!("; target <= {t}x: {}", if ratio <= t { "met" } else { "NOT met" })
-        });
+        let verdict = pair
+            .target
+            .map_or(String::new(), |t| format!("; target <= {t}x: {}", if ratio <= t { "met" } else { "NOT met" }));
         println!(
             "  {:<64} {:>7.1} ({}) against {:>7.1} ({}): {ratio:.2}x{verdict}",
             pair.what, grown, pair.grown.name, base, pair.base.name

@@ -129,7 +129,10 @@ pub fn run(options: &Options) -> Result<serde_json::Value> {
     let (hit, miss, cookie) = (corrected[1] / reflector, corrected[3] / reflector, corrected[6] / reflector);
     println!("target: a hit costs at most 6x the reflector: {} ({hit:.2}x)", verdict(hit <= 6.0));
     println!("target: a miss costs at most 3x the reflector: {} ({miss:.2}x)", verdict(miss <= 3.0));
-    println!("target: a hit with a client cookie costs at most 9x the reflector: {} ({cookie:.2}x)", verdict(cookie <= 9.0));
+    println!(
+        "target: a hit with a client cookie costs at most 9x the reflector: {} ({cookie:.2}x)",
+        verdict(cookie <= 9.0)
+    );
     let (plain, signed) = (corrected[4], corrected[5]);
     println!(
         "a DO=1 hit (signed) costs {:.2}x a DO=0 hit of the same name (a rate {:.0}% of it)",
