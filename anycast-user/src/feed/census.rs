@@ -1,9 +1,9 @@
 //! Counts the answer map's entries for the metrics, on a blocking thread
 //! and at most every [`INTERVAL`]: the kernel keeps no count a program
 //! other than an iterator can read, so counting is a key walk, one system
-//! call per entry (65,536 entries take about 50 ms, a million a second).
-//! Walked in the metrics handler, it stalled every query the daemon's
-//! worker had under way for that long at each scrape.
+//! call per entry (65,536 with the default capacity). Walked in the
+//! metrics handler, it held up the queries the daemon's worker had under
+//! way at every scrape.
 
 use std::{
     sync::{Arc, atomic::Ordering::Relaxed},
