@@ -122,12 +122,13 @@ impl<U: Upstream> Responder<U> {
         let Some(found) = self.hot.answer(&view, edns.as_ref().map(|e| &e.response), clock::boottime_ns(), out) else {
             return Hot::Missed;
         };
-        if let Some((entry, sink)) = found.reoffer.as_ref().zip(self.sink.as_ref()) {
-            sink.offer(entry);
-        }
         let sizes = view.opt.zip(edns).map(|(query, node)| (query.udp_size, node.response.udp_size));
         if found.len > Transport::Udp.max_response(sizes) {
+            // The full path answers it, and offers its entry itself.
             return Hot::Missed;
+        }
+        if let Some((entry, sink)) = found.reoffer.as_ref().zip(self.sink.as_ref()) {
+            sink.offer(entry);
         }
         self.stats.query(Transport::Udp);
         match self.admit(admission.limiter.as_deref(), client, edns.is_some_and(|e| e.proven)) {

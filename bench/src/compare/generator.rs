@@ -181,7 +181,9 @@ impl<'a> Generator<'a> {
         let ifindex = ifindex(&self.interface)?;
         // The probe's live frame, if any, is answered before the count.
         let sender = rate.is_none().then(|| self.open_sender(ifindex, self.only)).transpose()?;
-        std::thread::sleep(Duration::from_millis(10));
+        if sender.is_some() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let before = self.answered()?;
         let start = Instant::now();
         let sent = match (sender, rate) {

@@ -236,6 +236,7 @@ pub fn print_table(rows: &[Row], unmeasured: &[Unmeasured]) {
         );
     }
     let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.generator_source.as_deref()).collect();
+    sources.sort_unstable();
     sources.dedup();
     for source in sources {
         println!("frame generator source: {source}; its ceiling is the reflector's row");

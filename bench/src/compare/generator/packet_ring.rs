@@ -5,11 +5,13 @@
 
 use std::{
     io,
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{AsRawFd, OwnedFd},
     ptr::NonNull,
 };
 
 use anyhow::{Context, Result, bail};
+
+use super::packet_socket::{bind, raw_socket, set_option};
 
 /// Bytes of one slot: its header, then the frame.
 const SLOT: usize = 2048;
@@ -31,46 +33,35 @@ impl PacketRing {
     /// Opens the socket and its ring on interface `ifindex` of the calling
     /// thread's network namespace.
     pub fn open(ifindex: u32) -> Result<PacketRing> {
-        // SAFETY: plain system calls on a descriptor this function owns,
-        // with fully initialised values of their C types.
-        unsafe {
-            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0);
-            if fd < 0 {
-                return Err(io::Error::last_os_error()).context("opening an AF_PACKET socket");
-            }
-            let fd = OwnedFd::from_raw_fd(fd);
-            let version = libc::tpacket_versions::TPACKET_V2 as libc::c_int;
-            set_option(&fd, libc::PACKET_VERSION, &version).context("PACKET_VERSION TPACKET_V2")?;
-            let request = libc::tpacket_req {
-                tp_block_size: BLOCK as u32,
-                tp_block_nr: (SLOTS * SLOT / BLOCK) as u32,
-                tp_frame_size: SLOT as u32,
-                tp_frame_nr: SLOTS as u32,
-            };
-            set_option(&fd, libc::PACKET_TX_RING, &request).context("PACKET_TX_RING")?;
-            set_option(&fd, libc::PACKET_QDISC_BYPASS, &(1 as libc::c_int)).context("PACKET_QDISC_BYPASS")?;
-            let ring = libc::mmap(
+        let fd = raw_socket()?;
+        let version = libc::tpacket_versions::TPACKET_V2 as libc::c_int;
+        set_option(&fd, libc::PACKET_VERSION, &version).context("PACKET_VERSION TPACKET_V2")?;
+        let request = libc::tpacket_req {
+            tp_block_size: BLOCK as u32,
+            tp_block_nr: (SLOTS * SLOT / BLOCK) as u32,
+            tp_frame_size: SLOT as u32,
+            tp_frame_nr: SLOTS as u32,
+        };
+        set_option(&fd, libc::PACKET_TX_RING, &request).context("PACKET_TX_RING")?;
+        // SAFETY: a shared mapping of the ring the kernel just made.
+        let ring = unsafe {
+            libc::mmap(
                 std::ptr::null_mut(),
                 SLOTS * SLOT,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 fd.as_raw_fd(),
                 0,
-            );
-            if ring == libc::MAP_FAILED {
-                return Err(io::Error::last_os_error()).context("mapping the TX ring");
-            }
-            let ring = NonNull::new(ring.cast()).expect("mmap returned a mapping");
-            let sender = PacketRing { fd, ring, next: 0 };
-            let mut address: libc::sockaddr_ll = std::mem::zeroed();
-            address.sll_family = libc::AF_PACKET as u16;
-            address.sll_ifindex = i32::try_from(ifindex).context("interface index")?;
-            let length = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            if libc::bind(sender.fd.as_raw_fd(), (&raw const address).cast(), length) != 0 {
-                return Err(io::Error::last_os_error()).with_context(|| format!("binding to interface {ifindex}"));
-            }
-            Ok(sender)
+            )
+        };
+        if ring == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error()).context("mapping the TX ring");
         }
+        let ring = NonNull::new(ring.cast()).expect("mmap returned a mapping");
+        // Made before binding, so that a failed bind unmaps the ring.
+        let sender = PacketRing { fd, ring, next: 0 };
+        bind(&sender.fd, ifindex)?;
+        Ok(sender)
     }
 
     /// Copies frames from `frames` (in turn, from `first` on) into the free
@@ -120,15 +111,5 @@ impl Drop for PacketRing {
     fn drop(&mut self) {
         // SAFETY: the mapping made in `open`, unused from here on.
         unsafe { libc::munmap(self.ring.as_ptr().cast(), SLOTS * SLOT) };
-    }
-}
-
-/// Sets a SOL_PACKET option of type `T`.
-fn set_option<T>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
-    let size = std::mem::size_of::<T>() as libc::socklen_t;
-    // SAFETY: `value` is a live `T` of `size` bytes.
-    match unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_PACKET, name, (value as *const T).cast(), size) } {
-        0 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
     }
 }

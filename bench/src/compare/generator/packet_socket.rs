@@ -17,36 +17,9 @@ impl PacketSocket {
     /// Opens the socket on interface `ifindex` of the calling thread's
     /// network namespace.
     pub fn open(ifindex: u32) -> Result<PacketSocket> {
-        // SAFETY: plain system calls on a descriptor this function owns;
-        // the address and option are fully initialised values of their C
-        // types.
-        unsafe {
-            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0);
-            if fd < 0 {
-                return Err(io::Error::last_os_error()).context("opening an AF_PACKET socket");
-            }
-            let fd = OwnedFd::from_raw_fd(fd);
-            let mut address: libc::sockaddr_ll = std::mem::zeroed();
-            address.sll_family = libc::AF_PACKET as u16;
-            address.sll_ifindex = i32::try_from(ifindex).context("interface index")?;
-            let length = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            if libc::bind(fd.as_raw_fd(), (&raw const address).cast(), length) != 0 {
-                return Err(io::Error::last_os_error()).with_context(|| format!("binding to interface {ifindex}"));
-            }
-            let on: libc::c_int = 1;
-            let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-            if libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_QDISC_BYPASS,
-                (&raw const on).cast(),
-                size,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error()).context("PACKET_QDISC_BYPASS");
-            }
-            Ok(PacketSocket { fd })
-        }
+        let fd = raw_socket()?;
+        bind(&fd, ifindex)?;
+        Ok(PacketSocket { fd })
     }
 
     /// Sends every frame, as few calls as the kernel allows. A frame the
@@ -89,5 +62,43 @@ impl PacketSocket {
             done += n as usize;
         }
         Ok(())
+    }
+}
+
+/// An AF_PACKET socket that sends whole frames, bypassing the qdisc (the
+/// packet ring's too); not yet bound.
+pub fn raw_socket() -> Result<OwnedFd> {
+    // SAFETY: a plain system call; the descriptor is owned from here on.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error()).context("opening an AF_PACKET socket");
+    }
+    // SAFETY: a descriptor just made, owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    set_option(&fd, libc::PACKET_QDISC_BYPASS, &(1 as libc::c_int)).context("PACKET_QDISC_BYPASS")?;
+    Ok(fd)
+}
+
+/// Binds `fd` to interface `ifindex` with protocol 0: it receives nothing.
+pub fn bind(fd: &OwnedFd, ifindex: u32) -> Result<()> {
+    // SAFETY: an all-zero sockaddr_ll is a valid one to fill in.
+    let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    address.sll_family = libc::AF_PACKET as u16;
+    address.sll_ifindex = i32::try_from(ifindex).context("interface index")?;
+    let length = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: a fully initialised address of `length` bytes.
+    if unsafe { libc::bind(fd.as_raw_fd(), (&raw const address).cast(), length) } != 0 {
+        return Err(io::Error::last_os_error()).with_context(|| format!("binding to interface {ifindex}"));
+    }
+    Ok(())
+}
+
+/// Sets a SOL_PACKET option of type `T`.
+pub fn set_option<T>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
+    let size = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is a live `T` of `size` bytes.
+    match unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_PACKET, name, (value as *const T).cast(), size) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
