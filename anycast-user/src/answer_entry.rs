@@ -399,23 +399,31 @@ fn is_meta(rtype: RecordType) -> bool {
         || matches!(u16::from(rtype), 253 | 254) // MAILB, MAILA
 }
 
-/// Seconds the entry may be served: the shortest TTL, the SOA's MINIMUM for
-/// negative answers (RFC 2308 5), at most the policy's cap.
+/// Seconds the entry may be served: [`shortest_ttl`], at most the
+/// policy's cap.
 fn lifetime(response: &Message, policy: &WritePolicy) -> Result<u32, Refusal> {
-    let soa_minimum = response.authorities.iter().find_map(|r| match &r.data {
-        RData::SOA(soa) => Some(soa.minimum),
-        _ => None,
-    });
     let negative = response.metadata.response_code == ResponseCode::NXDomain || response.answers.is_empty();
-    if negative && soa_minimum.is_none() {
+    if negative && soa_minimum(response).is_none() {
         return Err(Refusal::NegativeWithoutSoa);
     }
-    let shortest = response.all_sections().map(|r| r.ttl).chain(soa_minimum).min().unwrap_or(policy.max_ttl);
-    let ttl = shortest.min(policy.max_ttl);
+    let ttl = shortest_ttl(response).unwrap_or(policy.max_ttl).min(policy.max_ttl);
     if ttl < policy.min_ttl {
         return Err(Refusal::TtlBelowFloor { ttl, floor: policy.min_ttl });
     }
     Ok(ttl)
+}
+
+/// How long `response` may be kept: its shortest TTL, and the SOA's
+/// MINIMUM for negative answers (RFC 2308 5); None without records.
+pub fn shortest_ttl(response: &Message) -> Option<u32> {
+    response.all_sections().map(|r| r.ttl).chain(soa_minimum(response)).min()
+}
+
+fn soa_minimum(response: &Message) -> Option<u32> {
+    response.authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(soa.minimum),
+        _ => None,
+    })
 }
 
 /// Offset of each record's TTL field in `data`, which holds exactly

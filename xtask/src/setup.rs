@@ -22,6 +22,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "ethtool",
     "knot",
     "bind9-dnsutils",
+    "knot-dnsutils",
     "python3",
     "unbound",
     "curl",

@@ -19,6 +19,7 @@ use super::{
     resolver::{CacheSection, ResolverSection},
     routes::{ForwardZoneSection, StubZoneSection},
     service::ServiceSection,
+    tls::TlsSection,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +60,8 @@ pub struct File {
     pub forward_zone: Vec<ForwardZoneSection>,
     #[serde(default)]
     pub stub_zone: Vec<StubZoneSection>,
+    #[serde(default)]
+    pub tls: TlsSection,
 }
 
 impl File {

@@ -65,6 +65,13 @@ pub struct Flags {
     /// The node's NSID (RFC 5001), e.g. its host name (service.nsid).
     #[arg(long, value_name = "NAME")]
     pub nsid: Option<String>,
+    /// The certificate chain (PEM) for DNS over TLS and HTTPS, which are
+    /// on with it (tls.certificate).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_certificate: Option<PathBuf>,
+    /// Its private key (PEM) (tls.key).
+    #[arg(long, value_name = "FILE", requires = "tls_certificate")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Flags {
@@ -99,5 +106,7 @@ impl Flags {
         set(&mut file.dnssec.trust_anchor, &self.trust_anchor);
         set_list(&mut file.dnssec.negative_trust_anchors, &self.negative_trust_anchors);
         set(&mut file.fastpath.pin_dir, &self.pin_dir);
+        set(&mut file.tls.certificate, &self.tls_certificate);
+        set(&mut file.tls.key, &self.tls_key);
     }
 }

@@ -2,7 +2,8 @@
 //! flags for the common settings ([`flags`]), which win over the file.
 //! Each section checks itself ([`service`], [`acl`], [`resolver`] with the
 //! cache, [`fastpath`], [`rate_limit`], [`announce`] with health, [`bgp`],
-//! [`local`] zones and blocklists, forward and stub zones in [`routes`]);
+//! [`local`] zones and blocklists, forward and stub zones in [`routes`],
+//! encrypted DNS in [`tls`]);
 //! a problem is reported with the key it concerns, and the daemon refuses
 //! to start rather than guess. Unknown keys are errors too: a misspelt key
 //! silently ignored is a setting silently lost.
@@ -22,6 +23,7 @@ pub mod rate_limit;
 pub mod resolver;
 pub mod routes;
 pub mod service;
+pub mod tls;
 
 use dnssec::DnssecSettings;
 use error::ConfigError;
@@ -30,6 +32,7 @@ use file::File;
 use flags::Flags;
 use resolver::ResolverSettings;
 use service::ServiceSettings;
+use tls::TlsSettings;
 
 use crate::{
     answer_entry::RrsetOrder,
@@ -61,6 +64,8 @@ pub struct Config {
     pub routes: Routes,
     /// How answers order their last A or AAAA RRset, on both paths.
     pub rrset_order: RrsetOrder,
+    /// Encrypted DNS; None when off.
+    pub tls: Option<TlsSettings>,
 }
 
 impl Config {
@@ -89,6 +94,7 @@ impl Config {
             rrset_order: file.policy.rrset_order.unwrap_or_default(),
             local: local::check(file.policy, file.local_zone, file.local_data, file.blocklist)?,
             routes: routes::check(file.forward_zone, file.stub_zone)?,
+            tls: file.tls.check()?,
             cache,
             service,
         })

@@ -9,6 +9,7 @@ use crate::{
     policy::{cookies::SecretError, local::LoadError},
     resolver::hints::HintsError,
     route::announce::AnnounceError,
+    server::certificate::TlsError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub enum DaemonError {
     Announce(#[from] AnnounceError),
     #[error("watching the capture ring: {0}")]
     Capture(#[source] std::io::Error),
+    #[error("encrypted DNS: {0}")]
+    Tls(#[from] TlsError),
     #[error("metrics on {addr}: {source}")]
     Metrics { addr: SocketAddr, source: std::io::Error },
 }

@@ -68,6 +68,18 @@ fn serving(out: &mut Exposition, stats: &Stats, hot: &HotAnswers, feed: Option<&
     for (transport, n) in stats.queries() {
         out.sample("anycast_queries_total", &[("transport", transport)], n);
     }
+    out.family("anycast_connections_total", "counter", "Connections accepted, by transport.");
+    for (transport, n) in stats.connections() {
+        out.sample("anycast_connections_total", &[("transport", transport)], n);
+    }
+    out.family(
+        "anycast_tls_handshakes_failed_total",
+        "counter",
+        "TLS handshakes that failed or did not finish in time, by transport.",
+    );
+    for (transport, n) in stats.handshakes_failed() {
+        out.sample("anycast_tls_handshakes_failed_total", &[("transport", transport)], n);
+    }
     out.family("anycast_responses_total", "counter", "Responses the daemon sent, by RCODE.");
     for (rcode, n) in stats.responses() {
         out.sample("anycast_responses_total", &[("rcode", rcode)], n);

@@ -7,6 +7,7 @@ mod capture;
 pub mod control;
 mod cookies;
 mod delivery;
+mod encrypted;
 mod error;
 mod fast_path;
 pub mod metrics;
@@ -46,6 +47,7 @@ use crate::{
     wire::Nsid,
 };
 use capture::Capture;
+use encrypted::Encrypted;
 pub use error::DaemonError;
 use node::Node;
 use probe::NodeProbe;
@@ -118,6 +120,7 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     let sockets = sockets::bind_all(&addresses, service.port, workers)?;
+    let encrypted = config.tls.as_ref().map(|tls| Encrypted::bind(tls, &addresses, &tap)).transpose()?;
     let mut fast_path = fast_path::load(&config)?;
     let mut cookie_map = match &fast_path {
         Some(fast_path) => {
@@ -182,11 +185,15 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
         capture,
         top: Default::default(),
         local,
+        certificate: encrypted.as_ref().map(|encrypted| encrypted.certificate.clone()),
         flags,
     });
 
     let (stop_serving, serving) = watch::channel(false);
     let mut services = serve(&node, sockets, &config, serving.clone()).await?;
+    if let Some(encrypted) = encrypted {
+        encrypted.spawn(&node.responder, &mut services, &serving);
+    }
     if let Some(writer) = tap_writer {
         services.spawn(Writer::run(writer, serving.clone()));
     }
@@ -213,7 +220,7 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
     };
     let (stop_announcing, announcing) = watch::channel(false);
     let announcing = tokio::spawn(announce::run(node.announcer.clone(), probe, announcing));
-    tracing::info!(vips = ?service.vips, port = service.port, mode = ?config.resolver.mode, control = %service.control_socket.display(), metrics = ?service.metrics, "serving");
+    tracing::info!(vips = ?service.vips, port = service.port, tls = ?config.tls.as_ref().map(|t| (t.dot_port, t.doh_port)), mode = ?config.resolver.mode, control = %service.control_socket.display(), metrics = ?service.metrics, "serving");
     notify::notify("READY=1\nSTATUS=serving");
     Ok(Running { node, services, stop_serving, stop_announcing, announcing })
 }

@@ -14,7 +14,10 @@ use crate::{
     policy::local::Local,
     resolver::Resolver,
     route::announce::Announcer,
-    server::respond::{AnswerSink, Responder},
+    server::{
+        certificate::Certificate,
+        respond::{AnswerSink, Responder},
+    },
 };
 
 pub struct Node<U> {
@@ -33,6 +36,8 @@ pub struct Node<U> {
     pub top: Arc<Top>,
     /// The local zones and blocklists the resolver answers from.
     pub local: Arc<Local>,
+    /// Encrypted DNS's certificate, read again on reload; None when off.
+    pub certificate: Option<Arc<Certificate>>,
     /// The flags the daemon started with, to read the configuration again
     /// with on reload.
     pub flags: Flags,

@@ -2,7 +2,9 @@
 //! again with the flags the daemon started with, and what it says of the
 //! local policy (`[policy]`, local zones and data, blocklists), the
 //! forward and stub zones, the ACL, the rate limits and the NSID put in
-//! force, on both paths. A file or list with an error is refused and
+//! force, on both paths, and encrypted DNS's certificate and key read
+//! again from their files (new handshakes present them; open connections
+//! keep theirs). A file or list with an error is refused and
 //! everything in force kept. Other settings (addresses, modes, sizes,
 //! caches, announcement) are read at start only: the line a reload logs
 //! says so. Whatever the daemon's
@@ -28,6 +30,7 @@ use crate::{
         local::{LoadError, LocalPolicy},
     },
     resolver::{routes::Routes, upstream::Upstream},
+    server::certificate::TlsError,
     wire::{self, Nsid},
 };
 
@@ -37,6 +40,8 @@ pub enum ReloadError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Policy(#[from] LoadError),
+    #[error("encrypted DNS: {0}")]
+    Certificate(#[from] TlsError),
     #[error("writing the fast path's new settings: {0}")]
     FastPath(#[source] Box<FastPathError>),
 }
@@ -55,6 +60,9 @@ pub fn reload<U: Upstream>(node: &Node<U>) -> Result<String, ReloadError> {
     let mut roots: HashSet<Vec<u8>> =
         old.roots().chain(policy.roots()).filter_map(|name| name.to_lowercase().to_bytes().ok()).collect();
     let summary = summary(&policy, &config.routes);
+    if let Some(certificate) = &node.certificate {
+        certificate.reload()?;
+    }
     admit(node, &config)?;
     node.local.replace(policy);
     let rerouted = node.resolver.replace_routes(config.routes);
@@ -66,8 +74,9 @@ pub fn reload<U: Upstream>(node: &Node<U>) -> Result<String, ReloadError> {
         Some(Ok(n)) => n.to_string(),
         Some(Err(e)) => format!("error ({e})"),
     };
+    let certificate = if node.certificate.is_some() { "; TLS certificate read again" } else { "" };
     Ok(format!(
-        "reloaded: {summary}; purged hot answers {hot_purged}, fast path entries {fast_purged}; \
+        "reloaded: {summary}{certificate}; purged hot answers {hot_purged}, fast path entries {fast_purged}; \
          other settings take effect at restart"
     ))
 }

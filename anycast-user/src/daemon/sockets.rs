@@ -31,12 +31,22 @@ pub fn bind_all(addresses: &[IpAddr], port: u16, udp_sockets: usize) -> Result<V
                     UdpSocket::from_std(socket.into()).map_err(error("serving UDP"))
                 })
                 .collect::<Result<_, _>>()?;
-            let tcp = bind(addr, Type::STREAM).map_err(error("binding TCP"))?;
-            tcp.listen(1024).map_err(error("listening on"))?;
-            let tcp = TcpListener::from_std(tcp.into()).map_err(error("serving TCP"))?;
-            Ok(Bound { udp, tcp })
+            Ok(Bound { udp, tcp: listen(addr)? })
         })
         .collect()
+}
+
+/// A TCP listener on each of `addresses`, port `port` (DNS over TLS and
+/// HTTPS).
+pub fn listen_all(addresses: &[IpAddr], port: u16) -> Result<Vec<TcpListener>, DaemonError> {
+    addresses.iter().map(|ip| listen(SocketAddr::new(*ip, port))).collect()
+}
+
+fn listen(addr: SocketAddr) -> Result<TcpListener, DaemonError> {
+    let error = |what: &'static str| move |source| DaemonError::Socket { what, addr, source };
+    let tcp = bind(addr, Type::STREAM).map_err(error("binding TCP"))?;
+    tcp.listen(1024).map_err(error("listening on"))?;
+    TcpListener::from_std(tcp.into()).map_err(error("serving TCP"))
 }
 
 /// A socket bound to `addr` even before the address is on an interface

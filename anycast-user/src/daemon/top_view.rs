@@ -69,7 +69,9 @@ pub fn render(node: &str, before: &Snapshot, after: &Snapshot, seconds: f64, top
     let at_xdp = r.of(&xdp("answered")) + r.of(&xdp("slipped"));
     let udp = r.of("anycast_queries_total{transport=\"udp\"}");
     let tcp = r.of("anycast_queries_total{transport=\"tcp\"}");
-    let share = if at_xdp + udp + tcp > 0.0 { 100.0 * at_xdp / (at_xdp + udp + tcp) } else { 0.0 };
+    let (dot, doh) = (r.of("anycast_queries_total{transport=\"dot\"}"), r.of("anycast_queries_total{transport=\"doh\"}"));
+    let all = at_xdp + udp + tcp + dot + doh;
+    let share = if all > 0.0 { 100.0 * at_xdp / all } else { 0.0 };
     let questions: f64 = r.by_label("anycast_questions_total", "source").iter().map(|(_, n)| n).sum();
     let cached = r.of("anycast_questions_total{source=\"cache\"}");
     let hit = if questions > 0.0 { format!("{:.1}%", 100.0 * cached / questions) } else { "-".into() };
@@ -81,6 +83,14 @@ pub fn render(node: &str, before: &Snapshot, after: &Snapshot, seconds: f64, top
     let mut out = format!("anycastd top: {node}, every {seconds:.0} s\n\n");
     let _ =
         writeln!(out, "queries/s   XDP {at_xdp:>10.0}   daemon UDP {udp:>8.0}   TCP {tcp:>6.0}   at XDP {share:.1}%");
+    let handshakes = r.by_label("anycast_tls_handshakes_failed_total", "transport");
+    let _ = writeln!(
+        out,
+        "encrypted   DoT {dot:.0}/s   DoH {doh:.0}/s   connections/s DoT {:.0} DoH {:.0}   failed handshakes/s {}",
+        r.of("anycast_connections_total{transport=\"dot\"}"),
+        r.of("anycast_connections_total{transport=\"doh\"}"),
+        list(&handshakes),
+    );
     let _ = writeln!(out, "resolver    cache hits {hit}   hot answers/s {:.0}", r.of("anycast_hot_answers_total"));
     let _ = writeln!(out, "upstream    replies/s {replies:.0}   latency {latency}");
     let rcodes = r.by_label("anycast_responses_total", "rcode");

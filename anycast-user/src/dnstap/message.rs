@@ -100,6 +100,10 @@ pub enum Family {
 pub enum Protocol {
     Udp = 1,
     Tcp = 2,
+    /// DNS over TLS.
+    Dot = 3,
+    /// DNS over HTTPS.
+    Doh = 4,
 }
 
 /// One DNS message seen, as the server or the resolver hands it over; the

@@ -1,5 +1,5 @@
 //! The dnstap side of the service: CLIENT_QUERY and CLIENT_RESPONSE for
-//! what the daemon answers, over UDP and TCP.
+//! what the daemon answers, over UDP, TCP, TLS and HTTPS.
 
 use std::{net::SocketAddr, time::SystemTime};
 

@@ -5,8 +5,13 @@
 
 pub mod admission;
 mod batch;
+pub mod certificate;
 pub mod client_tap;
+pub mod connections;
+pub mod doh;
+pub mod dot;
 pub mod edns;
+pub mod encrypted;
 pub mod hot;
 pub mod listener;
 #[cfg(test)]

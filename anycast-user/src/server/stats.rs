@@ -1,5 +1,6 @@
-//! What the server counts: queries by transport, responses by RCODE,
-//! truncations, rate limiting, and what went wrong.
+//! What the server counts: queries and connections by transport, failed
+//! TLS handshakes, responses by RCODE, truncations, rate limiting, and
+//! what went wrong.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -7,8 +8,11 @@ use super::transport::Transport;
 
 #[derive(Default)]
 pub struct Stats {
-    pub udp_queries: AtomicU64,
-    pub tcp_queries: AtomicU64,
+    queries: [AtomicU64; Transport::ALL.len()],
+    /// Connections accepted (none over UDP).
+    connections: [AtomicU64; Transport::ALL.len()],
+    /// TLS handshakes that failed or did not finish in time.
+    handshakes_failed: [AtomicU64; Transport::ALL.len()],
     /// Responses by RCODE (0..=15; extended RCODEs count under 15+).
     pub responses: [AtomicU64; 16],
     pub truncated: AtomicU64,
@@ -45,6 +49,17 @@ anycast_common::named! {
         TcpClientLimit = "tcp_client_limit",
         /// A connection cut because its client did not read its answers.
         TcpStalled = "tcp_stalled",
+        /// An encrypted connection closed at once because too many were open.
+        TlsOverload = "tls_overload",
+        /// An encrypted connection closed at once: its client had too many.
+        TlsClientLimit = "tls_client_limit",
+        /// An encrypted connection from outside the ACL, closed at accept.
+        TlsRefused = "tls_refused",
+        /// A DNS over HTTPS request refused: not a DNS query as RFC 8484
+        /// asks (path, method, media type, size, encoding).
+        DohBadRequest = "doh_bad_request",
+        /// An HTTP connection that broke off or broke the protocol.
+        DohConnection = "doh_connection",
     }
 }
 
@@ -68,12 +83,27 @@ pub const RCODE_NAMES: [&str; 16] = [
     "rcode15",
 ];
 
+const STREAMS: [Transport; 3] = [Transport::Tcp, Transport::Dot, Transport::Doh];
+const ENCRYPTED: [Transport; 2] = [Transport::Dot, Transport::Doh];
+
+fn by_transport<const N: usize>(
+    counters: &[AtomicU64],
+    transports: [Transport; N],
+) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+    transports.into_iter().map(|t| (t.name(), counters[t as usize].load(Relaxed)))
+}
+
 impl Stats {
     pub fn query(&self, transport: Transport) {
-        match transport {
-            Transport::Udp => self.udp_queries.fetch_add(1, Relaxed),
-            Transport::Tcp => self.tcp_queries.fetch_add(1, Relaxed),
-        };
+        self.queries[transport as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn connection(&self, transport: Transport) {
+        self.connections[transport as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn handshake_failed(&self, transport: Transport) {
+        self.handshakes_failed[transport as usize].fetch_add(1, Relaxed);
     }
 
     pub fn response(&self, rcode: u16) {
@@ -84,8 +114,18 @@ impl Stats {
         self.errors[error as usize].fetch_add(1, Relaxed);
     }
 
-    pub fn queries(&self) -> [(&'static str, u64); 2] {
-        [("udp", self.udp_queries.load(Relaxed)), ("tcp", self.tcp_queries.load(Relaxed))]
+    pub fn queries(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        by_transport(&self.queries, Transport::ALL)
+    }
+
+    /// Connections by transport, over the transports that have them.
+    pub fn connections(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        by_transport(&self.connections, STREAMS)
+    }
+
+    /// Failed handshakes by transport, over the encrypted ones.
+    pub fn handshakes_failed(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        by_transport(&self.handshakes_failed, ENCRYPTED)
     }
 
     pub fn responses(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {

@@ -15,21 +15,27 @@
 //!   query is dropped (slipping to TCP again would be no answer).
 
 use std::{
-    collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex, atomic::Ordering::Relaxed},
+    sync::{Arc, atomic::Ordering::Relaxed},
     time::{Duration, SystemTime},
 };
 
 use anycast_common::ratelimit::Verdict;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream, tcp::OwnedWriteHalf},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch},
     time::timeout,
 };
 
-use super::{client_tap::ClientTap, listener::accept_until, respond::Responder, stats::Error, transport::Transport};
+use super::{
+    client_tap::ClientTap,
+    connections::{Connections, Full},
+    listener::accept_until,
+    respond::Responder,
+    stats::Error,
+    transport::Transport,
+};
 use crate::{
     clock,
     dnstap::{Protocol, Tap},
@@ -65,38 +71,6 @@ const MAX_REFUSING: usize = 16;
 /// How long one may take to send its query.
 const REFUSE_WITHIN: Duration = Duration::from_secs(2);
 
-/// Open connections per client.
-#[derive(Default)]
-struct PerClient(Mutex<HashMap<IpAddr, usize>>);
-
-/// One client's place among the connections, given back on drop.
-struct ClientSlot {
-    clients: Arc<PerClient>,
-    client: IpAddr,
-    _connection: OwnedSemaphorePermit,
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut open = self.clients.0.lock().expect("clients lock");
-        if let Some(n) = open.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.client);
-            }
-        }
-    }
-}
-
-/// What a client is counted as: its IPv4 address, or its IPv6 /64 (one
-/// host gets a whole /64).
-fn client_of(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
-        v4 => v4,
-    }
-}
-
 /// Accepts connections on `listener` until `shutdown` turns true.
 pub async fn serve<U: Upstream>(
     listener: TcpListener,
@@ -105,9 +79,8 @@ pub async fn serve<U: Upstream>(
     tap: Tap,
     shutdown: watch::Receiver<bool>,
 ) {
-    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let connections = Connections::new(limits.max_connections, limits.max_connections_per_client);
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
-    let clients = Arc::new(PerClient::default());
     accept_until(&listener, shutdown, |accepted| {
         let stream = match accepted {
             Ok(stream) => stream,
@@ -128,39 +101,26 @@ pub async fn serve<U: Upstream>(
             }
             return;
         }
-        match admit(&connections, &clients, peer.ip(), limits) {
+        match connections.admit(peer.ip()) {
             Ok(slot) => {
+                responder.stats.connection(Transport::Tcp);
                 let responder = responder.clone();
                 tokio::spawn(async move {
-                    connection(stream, peer.ip(), responder, limits, client_tap).await;
+                    session(stream, peer.ip(), responder, limits, Transport::Tcp, client_tap).await;
                     drop(slot);
                 });
             }
-            Err(error) => {
+            Err(full) => {
+                let error = match full {
+                    Full::Service => Error::TcpOverload,
+                    Full::Client => Error::TcpClientLimit,
+                };
                 responder.stats.error(error);
                 tracing::debug!(%peer, ?error, "TCP connection closed at accept");
             }
         }
     })
     .await;
-}
-
-/// A place for a new connection from `ip`, or why it is closed at once.
-fn admit(
-    connections: &Arc<Semaphore>,
-    clients: &Arc<PerClient>,
-    ip: IpAddr,
-    limits: TcpLimits,
-) -> Result<ClientSlot, Error> {
-    let connection = connections.clone().try_acquire_owned().map_err(|_| Error::TcpOverload)?;
-    let client = client_of(ip);
-    let mut open = clients.0.lock().expect("clients lock");
-    let count = open.entry(client).or_default();
-    if *count >= limits.max_connections_per_client {
-        return Err(Error::TcpClientLimit);
-    }
-    *count += 1;
-    Ok(ClientSlot { clients: clients.clone(), client, _connection: connection })
 }
 
 /// One query from a client outside the ACL, answered REFUSED (by the
@@ -182,14 +142,21 @@ async fn refuse<U: Upstream>(
     let _ = timeout(REFUSE_WITHIN, writer.shutdown()).await;
 }
 
-async fn connection<U: Upstream>(
-    stream: TcpStream,
+/// The DNS session of one connection, over TCP or TLS: length-prefixed
+/// queries read until the client closes, idles or stops reading, each
+/// answered as `transport` allows, as soon as it is resolved.
+pub async fn session<S, U>(
+    stream: S,
     peer: IpAddr,
     responder: Arc<Responder<U>>,
     limits: TcpLimits,
+    transport: Transport,
     client_tap: Option<ClientTap>,
-) {
-    let (mut reader, writer) = stream.into_split();
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    U: Upstream,
+{
+    let (mut reader, writer) = tokio::io::split(stream);
     let (responses, outgoing) = mpsc::channel::<Vec<u8>>(limits.max_pipelined);
     let write = tokio::spawn(write_responses(writer, outgoing, limits.write, responder.clone()));
     let pipelined = Arc::new(Semaphore::new(limits.max_pipelined));
@@ -224,7 +191,7 @@ async fn connection<U: Upstream>(
         };
         let (responder, responses, client_tap) = (responder.clone(), responses.clone(), client_tap.clone());
         tokio::spawn(async move {
-            if let Some(response) = responder.respond(&query, peer, Transport::Tcp).await {
+            if let Some(response) = responder.respond(&query, peer, transport).await {
                 logged_response(client_tap.as_ref().zip(received_at), &response);
                 let _ = responses.send(response).await;
             }
@@ -237,7 +204,7 @@ async fn connection<U: Upstream>(
 }
 
 /// Logs `query` to the tap, if on; the time it came.
-fn logged_query(client_tap: Option<&ClientTap>, query: &[u8]) -> Option<SystemTime> {
+pub fn logged_query(client_tap: Option<&ClientTap>, query: &[u8]) -> Option<SystemTime> {
     let tap = client_tap?;
     let at = SystemTime::now();
     tap.query(query, at);
@@ -245,14 +212,14 @@ fn logged_query(client_tap: Option<&ClientTap>, query: &[u8]) -> Option<SystemTi
 }
 
 /// Logs `response` to the tap, if on, as an answer to the query at its time.
-fn logged_response(tapped: Option<(&ClientTap, SystemTime)>, response: &[u8]) {
+pub fn logged_response(tapped: Option<(&ClientTap, SystemTime)>, response: &[u8]) {
     if let Some((tap, at)) = tapped {
         tap.response(response, at);
     }
 }
 
 /// Whether the rate limit lets a TCP query from `peer` through.
-fn rate_admits<U>(responder: &Responder<U>, peer: IpAddr) -> bool {
+pub fn rate_admits<U>(responder: &Responder<U>, peer: IpAddr) -> bool {
     let admission = responder.admission.load();
     let Some(limiter) = &admission.tcp_limiter else { return true };
     match limiter.admit(peer, clock::boottime_ns()) {
@@ -267,7 +234,7 @@ fn rate_admits<U>(responder: &Responder<U>, peer: IpAddr) -> bool {
 /// Writes each response as it comes, each within `write_timeout`; a client
 /// that does not read is closed.
 async fn write_responses<U>(
-    mut writer: OwnedWriteHalf,
+    mut writer: impl AsyncWrite + Unpin,
     mut outgoing: mpsc::Receiver<Vec<u8>>,
     write_timeout: Duration,
     responder: Arc<Responder<U>>,
@@ -302,17 +269,4 @@ async fn read_message(reader: &mut (impl AsyncReadExt + Unpin)) -> std::io::Resu
     let mut message = vec![0u8; len];
     reader.read_exact(&mut message).await?;
     Ok(Some(message))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_client_is_an_ipv4_address_or_an_ipv6_64() {
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(client_of(ip("192.0.2.7")), ip("192.0.2.7"));
-        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::7")), ip("2001:db8:1:2::"));
-        assert_eq!(client_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"), "IPv4-mapped is the IPv4 client");
-    }
 }
