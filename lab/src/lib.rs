@@ -16,6 +16,7 @@ pub mod netns;
 pub mod peers;
 pub mod process;
 pub mod signed;
+pub mod tls;
 pub mod topology;
 
 use std::{

@@ -22,6 +22,7 @@ use crate::{
     netns::{self, Netns, veth},
     peers,
     process::Process,
+    tls::TlsFiles,
     wait,
 };
 
@@ -121,6 +122,24 @@ impl Lab {
     /// The lab's trust anchor: the signed root's DS records.
     pub fn anchor_path(&self) -> PathBuf {
         self.dir.join(crate::hierarchy::ANCHOR_FILE)
+    }
+
+    /// The lab's CA and the node's certificate, made on first use: what
+    /// [`Lab::tls_args`] gives anycastd, and what clients trust.
+    pub fn tls_files(&self) -> Result<TlsFiles, LabError> {
+        TlsFiles::in_dir(&self.dir.join("tls"))
+    }
+
+    /// anycastd's arguments for DNS over TLS (853) and HTTPS (443) with
+    /// the lab's certificate.
+    pub fn tls_args(&self) -> Result<Vec<String>, LabError> {
+        let files = self.tls_files()?;
+        Ok(vec![
+            "--tls-certificate".into(),
+            files.certificate.display().to_string(),
+            "--tls-key".into(),
+            files.key.display().to_string(),
+        ])
     }
 
     /// Starts anycastd in the node: recursive from the lab's root, XDP on

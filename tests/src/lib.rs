@@ -4,6 +4,7 @@
 //! BPF_PROG_TEST_RUN, and the DNS data the fixtures answer with.
 
 pub mod bench_programs;
+pub mod corpus;
 pub mod failover;
 pub mod frame;
 pub mod harness;

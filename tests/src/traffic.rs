@@ -11,6 +11,7 @@ const FLOOD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!(
 const STEADY: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/steady.py"));
 const RANDOM_FLOOD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/random_flood.py"));
 const TCP_HOARD: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/tcp_hoard.py"));
+const ENCRYPTED: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/encrypted.py"));
 const SPOOFER: &str = include_str!("../scripts/spoofer.py");
 const EXCHANGE: &str = include_str!("../scripts/exchange.py");
 
@@ -71,6 +72,14 @@ impl Traffic {
     pub fn tcp_hoard(ns: &Netns, server: &str, count: u32, seconds: f64, source: &str) -> Traffic {
         let args = [server, &count.to_string(), &seconds.to_string(), source];
         Traffic::start("TCP hoarder", ns, TCP_HOARD, &args.map(str::to_string))
+    }
+
+    /// A DNS over TLS or HTTPS client of `server`, trusting the CA in
+    /// `ca`, doing what `mode` says with `args` (see `encrypted.py`).
+    pub fn encrypted(ns: &Netns, mode: &str, server: &str, ca: &std::path::Path, args: &[&str]) -> Traffic {
+        let mut all = vec![mode.to_string(), server.to_string(), ca.display().to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        Traffic::start("encrypted DNS client", ns, ENCRYPTED, &all)
     }
 
     /// A forger watching `interface` for the A queries `node` sends to

@@ -217,17 +217,24 @@ fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
     cmd::require_root("the lab creates network namespaces")?;
     let stopped = interrupted()?;
     let mut lab = anycast_lab::topology::Lab::start(pass_program)?;
-    lab.start_anycastd(anycastd, &[])?;
+    let tls = lab.tls_args()?;
+    lab.start_anycastd(anycastd, &tls.iter().map(String::as_str).collect::<Vec<_>>())?;
     let client = lab.client.name().to_string();
+    let ca = lab.tls_files()?.ca;
+    let name = anycast_lab::tls::NODE_NAME;
     println!(
         "anycastd is serving 6.6.6.6 and 2001:db8::6 in the lab ({dir}).\n\
          Ask it from the client namespace:\n\
          \n  ip netns exec {client} dig @6.6.6.6 www.example.lab\n\
          \n  ip netns exec {client} dig @2001:db8::6 chain.example.lab AAAA\n\
          \n  ip netns exec {client} dig @6.6.6.6 big.example.lab TXT +tcp\n\
-         \nThe second query for a name is answered by the XDP program on {iface}. \
+         \nover TLS (853) and HTTPS (443), verified against the lab's CA:\n\
+         \n  ip netns exec {client} kdig @6.6.6.6 +tls-ca={ca} +tls-hostname={name} www.example.lab\n\
+         \n  ip netns exec {client} kdig @6.6.6.6 +https +tls-ca={ca} +tls-hostname={name} www.example.lab\n\
+         \nThe second query for a name over UDP is answered by the XDP program on {iface}. \
          anycastd's log: {dir}/anycastd.log. Ctrl-C tears the lab down.",
         dir = lab.dir.display(),
+        ca = ca.display(),
         iface = lab.node_if,
     );
     let _ = stopped.recv();

@@ -10,7 +10,8 @@ use anyhow::{Context, Result, bail};
 use crate::cmd::{output, run};
 
 /// Debian packages the project's tools use: iproute2 and ethtool for the
-/// labs, knot for the DNS hierarchy, dig to ask, python3 for a silent
+/// labs, knot for the DNS hierarchy, dig and kdig to ask (kdig over TLS
+/// and HTTPS too), openssl for the lab's CA, python3 for a silent
 /// server, Unbound to compare answers with, curl to scrape metrics, BIRD
 /// as the anycast lab's router, dnsperf, Knot Resolver and PowerDNS
 /// Recursor for the benchmarks, a font for their chart, faketime for the
@@ -23,6 +24,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "knot",
     "bind9-dnsutils",
     "knot-dnsutils",
+    "openssl",
     "python3",
     "unbound",
     "curl",

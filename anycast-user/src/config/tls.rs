@@ -87,9 +87,18 @@ impl TlsSection {
         if !doh_path.starts_with('/') || doh_path.contains(['?', '#', ' ']) {
             return Err(invalid("tls.doh_path", format!("`{doh_path}` is not an absolute path without a query")));
         }
-        let handshake_timeout = within("tls.handshake_timeout", self.handshake_timeout.unwrap_or(HANDSHAKE_TIMEOUT.as_secs()), 1..=60)
-            .map(Duration::from_secs)?;
-        Ok(Some(TlsSettings { certificate, key, dot_port, doh_port, doh_path, handshake_timeout, limits: self.limits()? }))
+        let handshake_timeout =
+            within("tls.handshake_timeout", self.handshake_timeout.unwrap_or(HANDSHAKE_TIMEOUT.as_secs()), 1..=60)
+                .map(Duration::from_secs)?;
+        Ok(Some(TlsSettings {
+            certificate,
+            key,
+            dot_port,
+            doh_port,
+            doh_path,
+            handshake_timeout,
+            limits: self.limits()?,
+        }))
     }
 
     fn is_empty(&self) -> bool {

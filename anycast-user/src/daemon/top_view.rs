@@ -69,7 +69,8 @@ pub fn render(node: &str, before: &Snapshot, after: &Snapshot, seconds: f64, top
     let at_xdp = r.of(&xdp("answered")) + r.of(&xdp("slipped"));
     let udp = r.of("anycast_queries_total{transport=\"udp\"}");
     let tcp = r.of("anycast_queries_total{transport=\"tcp\"}");
-    let (dot, doh) = (r.of("anycast_queries_total{transport=\"dot\"}"), r.of("anycast_queries_total{transport=\"doh\"}"));
+    let (dot, doh) =
+        (r.of("anycast_queries_total{transport=\"dot\"}"), r.of("anycast_queries_total{transport=\"doh\"}"));
     let all = at_xdp + udp + tcp + dot + doh;
     let share = if all > 0.0 { 100.0 * at_xdp / all } else { 0.0 };
     let questions: f64 = r.by_label("anycast_questions_total", "source").iter().map(|(_, n)| n).sum();
