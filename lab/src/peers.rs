@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use crate::tls::TlsFiles;
+
 /// An Unbound configuration for the lab: iterating from the lab's root
 /// hints, listening on `listen` port 53 for clients in `allow`, running in
 /// the foreground with its files under `dir`. It validates from `anchor`
@@ -106,4 +108,35 @@ pub fn pdns_trust_anchors(anchor_text: &str) -> String {
         }
     }
     lua
+}
+
+/// More of Unbound's configuration: DNS over TLS on 853 and over HTTPS on
+/// 443 at `listen`, with the lab's certificate, taking as many TCP
+/// connections as anycastd does (its default is 10 a thread).
+pub fn unbound_tls(listen: &str, tls: &TlsFiles) -> String {
+    format!(
+        "server:\n\
+         \x20   interface: {listen}@853\n\
+         \x20   interface: {listen}@443\n\
+         \x20   tls-port: 853\n\
+         \x20   https-port: 443\n\
+         \x20   http-endpoint: \"/dns-query\"\n\
+         \x20   tls-service-pem: \"{certificate}\"\n\
+         \x20   tls-service-key: \"{key}\"\n\
+         \x20   incoming-num-tcp: 1024\n",
+        certificate = tls.certificate.display(),
+        key = tls.key.display(),
+    )
+}
+
+/// More of kresd's configuration: DNS over TLS on 853 and over HTTPS
+/// (HTTP/2, `/dns-query`) on 443 at `listen`, with the lab's certificate.
+pub fn kresd_tls(listen: &str, tls: &TlsFiles) -> String {
+    format!(
+        "net.tls('{certificate}', '{key}')\n\
+         net.listen('{listen}', 853, {{ kind = 'tls' }})\n\
+         net.listen('{listen}', 443, {{ kind = 'doh2' }})\n",
+        certificate = tls.certificate.display(),
+        key = tls.key.display(),
+    )
 }

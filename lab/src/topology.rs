@@ -204,7 +204,8 @@ impl Lab {
         self.start_peer_with(peer, listen, "")
     }
 
-    fn start_peer_with(&mut self, peer: Peer, listen: &str, extra: &str) -> Result<u32, LabError> {
+    /// [`Lab::start_peer`] with `extra` appended to its configuration.
+    pub fn start_peer_with(&mut self, peer: Peer, listen: &str, extra: &str) -> Result<u32, LabError> {
         let dir = self.dir.join(peer.name());
         // An empty cache: kresd keeps its own on disk.
         let _ = std::fs::remove_dir_all(&dir);

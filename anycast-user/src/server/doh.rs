@@ -118,7 +118,11 @@ async fn connection<U: Upstream>(
             }
         })
     };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    if h2 {
+        builder = builder.http2_only();
+    }
     builder.http1().timer(TokioTimer::new()).header_read_timeout(settings.idle);
     builder
         .http2()

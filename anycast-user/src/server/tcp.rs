@@ -231,16 +231,29 @@ pub fn rate_admits<U>(responder: &Responder<U>, peer: IpAddr) -> bool {
     }
 }
 
-/// Writes each response as it comes, each within `write_timeout`; a client
-/// that does not read is closed.
+/// Writes the responses as they come, each write within `write_timeout`;
+/// a client that does not read is closed. The responses ready together go
+/// in one write (over TLS, one record and one system call for a pipeline's
+/// answers rather than one each).
 async fn write_responses<U>(
     mut writer: impl AsyncWrite + Unpin,
     mut outgoing: mpsc::Receiver<Vec<u8>>,
     write_timeout: Duration,
     responder: Arc<Responder<U>>,
 ) {
+    let mut batch = Vec::new();
     while let Some(response) = outgoing.recv().await {
-        match timeout(write_timeout, writer.write_all(&framed(&response))).await {
+        batch.clear();
+        append_framed(&mut batch, &response);
+        while batch.len() < WRITE_BATCH_BYTES {
+            let Ok(next) = outgoing.try_recv() else { break };
+            append_framed(&mut batch, &next);
+        }
+        let written = async {
+            writer.write_all(&batch).await?;
+            writer.flush().await
+        };
+        match timeout(write_timeout, written).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => break,
             Err(_) => {
@@ -252,11 +265,20 @@ async fn write_responses<U>(
     let _ = timeout(write_timeout, writer.shutdown()).await;
 }
 
+/// Responses written at once, at most about this many bytes (a TLS
+/// record holds 16 KiB).
+const WRITE_BATCH_BYTES: usize = 16 << 10;
+
 /// `message` with its length before it.
 fn framed(message: &[u8]) -> Vec<u8> {
-    let mut framed = (message.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(message);
+    let mut framed = Vec::with_capacity(2 + message.len());
+    append_framed(&mut framed, message);
     framed
+}
+
+fn append_framed(out: &mut Vec<u8>, message: &[u8]) {
+    out.extend_from_slice(&(message.len() as u16).to_be_bytes());
+    out.extend_from_slice(message);
 }
 
 /// One length-prefixed message; None at a clean end of stream.

@@ -5,7 +5,10 @@ use std::path::Path;
 use anycast_lab::netns::Netns;
 use anyhow::{Context, Result};
 
-use super::{cpu::CLIENT_CPU, workload::Client};
+use super::{
+    cpu::CLIENT_CPU,
+    workload::{Client, Mode},
+};
 
 /// What dnsperf reported.
 #[derive(Clone, Debug, Default)]
@@ -26,17 +29,27 @@ pub enum Pace {
     Once { limit_seconds: u32 },
     /// `rate` queries a second for `seconds`, every latency recorded.
     Fixed { rate: u32, seconds: u32 },
+    /// As fast as it can for `seconds`, a new connection for every query
+    /// (over TLS: a handshake a query).
+    Handshakes { seconds: u32 },
 }
 
 /// Runs dnsperf against `server` with the names of `input`, asked by
-/// `clients` (kind, share in twentieths): one dnsperf per kind at once,
-/// each with its share of the clients and of a fixed rate, their reports
-/// added up.
-pub fn run(client: &Netns, server: &str, input: &Path, pace: Pace, clients: &[(Client, u32)]) -> Result<Report> {
+/// `clients` (kind, share in twentieths) over `mode`: one dnsperf per
+/// kind at once, each with its share of the clients and of a fixed rate,
+/// their reports added up.
+pub fn run(
+    client: &Netns,
+    server: &str,
+    input: &Path,
+    pace: Pace,
+    clients: &[(Client, u32)],
+    mode: Mode,
+) -> Result<Report> {
     let reports: Vec<Result<Report>> = std::thread::scope(|scope| {
         let runs: Vec<_> = clients
             .iter()
-            .map(|&(kind, share)| scope.spawn(move || run_one(client, server, input, &pace, kind, share)))
+            .map(|&(kind, share)| scope.spawn(move || run_one(client, server, input, &pace, kind, share, mode)))
             .collect();
         runs.into_iter().map(|r| r.join().map_err(|_| anyhow::anyhow!("a dnsperf thread panicked"))?).collect()
     });
@@ -52,13 +65,36 @@ pub fn run(client: &Netns, server: &str, input: &Path, pace: Pace, clients: &[(C
 }
 
 /// One dnsperf for the `share` (twentieths) of the queries `kind` asks.
-fn run_one(client: &Netns, server: &str, input: &Path, pace: &Pace, kind: Client, share: u32) -> Result<Report> {
+fn run_one(
+    client: &Netns,
+    server: &str,
+    input: &Path,
+    pace: &Pace,
+    kind: Client,
+    share: u32,
+    mode: Mode,
+) -> Result<Report> {
     let cpu = CLIENT_CPU.to_string();
     let input = input.display().to_string();
     let clients = (8 * share / 20).max(1).to_string();
     let outstanding = (2000 * share / 20).max(100).to_string();
-    let mut args =
-        vec!["-c", &cpu, "dnsperf", "-s", server, "-d", &input, "-c", &clients, "-q", &outstanding, "-t", "2"];
+    let mut args = vec![
+        "-c",
+        &cpu,
+        "dnsperf",
+        "-s",
+        server,
+        "-m",
+        mode.arg(),
+        "-d",
+        &input,
+        "-c",
+        &clients,
+        "-q",
+        &outstanding,
+        "-t",
+        "2",
+    ];
     if kind.dnssec_ok() {
         args.push("-D");
     }
@@ -77,6 +113,10 @@ fn run_one(client: &Netns, server: &str, input: &Path, pace: &Pace, kind: Client
         Pace::Once { limit_seconds } => {
             seconds = limit_seconds.to_string();
             args.extend(["-n", "1", "-l", &seconds]);
+        }
+        Pace::Handshakes { seconds: s } => {
+            seconds = s.to_string();
+            args.extend(["-l", &seconds, "-O", "num-queries-per-conn=1"]);
         }
         Pace::Fixed { rate: r, seconds: s } => {
             seconds = s.to_string();

@@ -8,6 +8,7 @@
 pub mod cpu;
 pub mod dnsperf;
 pub mod generator;
+pub mod h2load;
 pub mod report;
 pub mod servers;
 pub mod workload;
@@ -26,7 +27,7 @@ use cpu::{CLIENT_CPU, SERVER_CPU};
 use dnsperf::Pace;
 use report::{Figures, Row};
 use servers::{Binaries, Running, Server};
-use workload::{Names, Workload};
+use workload::{Mode, Names, Workload};
 
 #[derive(clap::Args)]
 pub struct Options {
@@ -193,7 +194,7 @@ impl<'a> Bench<'a> {
             _ => (self.names.draw(workload, 200_000, 0), Pace::Once { limit_seconds: 30 }),
         };
         let input = self.write_input("warm-up", &names)?;
-        dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.clients())?;
+        dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.clients(), workload.mode())?;
         Ok(())
     }
 
@@ -225,7 +226,7 @@ impl<'a> Bench<'a> {
         };
         let input = self.write_input("max", &names)?;
         let sample = Sample::take();
-        let max = dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.clients())?;
+        let max = dnsperf::run(&self.lab.client, VIP4, &input, pace, workload.clients(), workload.mode())?;
         let load = sample.since();
         figures.dnsperf_qps = max.qps;
         figures.dnsperf_lost = max.lost as f64 / (max.completed + max.lost).max(1) as f64;
@@ -248,7 +249,8 @@ impl<'a> Bench<'a> {
         let xdp_before = self.xdp_answers(server);
         let server_ns = cpu::run_ns(&running.pids);
         let sample = Sample::take();
-        let fixed = dnsperf::run(&self.lab.client, VIP4, &input, Pace::Fixed { rate, seconds }, workload.clients())?;
+        let fixed = Pace::Fixed { rate, seconds };
+        let fixed = dnsperf::run(&self.lab.client, VIP4, &input, fixed, workload.clients(), workload.mode())?;
         let load = sample.since();
         let server_ns = cpu::run_ns(&running.pids).saturating_sub(server_ns);
         let answered = fixed.completed.max(1) as f64;
@@ -261,8 +263,19 @@ impl<'a> Bench<'a> {
             self.xdp_answers(server).zip(xdp_before).map(|(after, before)| (after - before) as f64 / answered);
         figures.steal = figures.steal.max(load.steal);
 
-        // The frame generator.
-        if workload != Workload::Cold {
+        if workload.mode() != Mode::Udp {
+            let handshakes = Pace::Handshakes { seconds };
+            let run = dnsperf::run(&self.lab.client, VIP4, &input, handshakes, workload.clients(), workload.mode())?;
+            figures.handshakes_qps = Some(run.qps);
+        }
+        if workload.mode() == Mode::Doh {
+            let queries: Vec<Vec<u8>> = names.iter().map(|n| client_query(workload::Client::Plain, 0, n)).collect();
+            let uris = self.lab.dir.join("bench-doh-uris.txt");
+            h2load::write_uris(&uris, &queries)?;
+            figures.h2load_qps = Some(h2load::run(&self.lab.client, &uris, seconds)?);
+        }
+        // The frame generator (UDP).
+        if workload != Workload::Cold && workload.mode() == Mode::Udp {
             let seed = self.next_seed();
             let names = match workload {
                 w if w.is_hot() => self.names.draw(workload, workload::HOT_NAMES as usize, 0),

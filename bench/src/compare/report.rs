@@ -39,6 +39,11 @@ pub struct Figures {
     pub p99_ms: Option<f64>,
     /// Share of the fixed-load answers the XDP program gave.
     pub at_xdp: Option<f64>,
+    /// Over TLS: queries a second with a new connection (a handshake) for
+    /// each.
+    pub handshakes_qps: Option<f64>,
+    /// Over HTTPS: the highest rate h2load gets (see `h2load`).
+    pub h2load_qps: Option<f64>,
     /// The larger core's share of stolen time.
     pub steal: f64,
 }
@@ -92,6 +97,8 @@ pub struct Row {
     pub batched_answered: Option<Stat>,
     pub batched_qps: Option<Stat>,
     pub at_xdp: Option<Stat>,
+    pub handshakes_qps: Option<Stat>,
+    pub h2load_qps: Option<Stat>,
 }
 
 impl Row {
@@ -128,6 +135,8 @@ impl Row {
             batched_answered: opt(|f| f.batched_answered),
             batched_qps: opt(|f| f.batched_qps),
             at_xdp: opt(|f| f.at_xdp),
+            handshakes_qps: opt(|f| f.handshakes_qps),
+            h2load_qps: opt(|f| f.h2load_qps),
         }
     }
 
@@ -225,7 +234,8 @@ pub fn print_table(rows: &[Row], unmeasured: &[Unmeasured]) {
         let generator = match (&row.generator_bottleneck, &row.generator_error) {
             (Some(bottleneck), _) => bottleneck.as_str(),
             (None, Some(error)) => error.as_str(),
-            (None, None) => "not run (cold: prebuilt frames would repeat names)",
+            (None, None) if row.workload == Workload::Cold => "not run (cold: prebuilt frames would repeat names)",
+            (None, None) => "not run (its frames are UDP)",
         };
         println!(
             "  {:<21} {:<5} dnsperf: {}, {:.2}% lost; generator: {generator}",
@@ -234,6 +244,24 @@ pub fn print_table(rows: &[Row], unmeasured: &[Unmeasured]) {
             row.dnsperf_bottleneck,
             row.dnsperf_lost.median * 100.0,
         );
+    }
+    for row in rows {
+        if let Some(h) = &row.handshakes_qps {
+            println!(
+                "  {:<21} {:<7} handshakes: {} q/s with a new TLS connection for each query (dnsperf)",
+                row.server.name(),
+                row.workload.name(),
+                kilo(h)
+            );
+        }
+        if let Some(h) = &row.h2load_qps {
+            println!(
+                "  {:<21} {:<7} h2load: {} q/s (8 connections of 100 streams)",
+                row.server.name(),
+                row.workload.name(),
+                kilo(h)
+            );
+        }
     }
     let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.generator_source.as_deref()).collect();
     sources.sort_unstable();
@@ -310,6 +338,7 @@ pub fn print_targets(rows: &[Row]) {
     }
     fast_path_pays(rows, &check);
     userspace_targets(rows, &check);
+    encrypted_targets(rows, &check);
     dnstap_target(rows, &check);
     if let (Some(x), Some(u)) = (get(xdp, Workload::Cold), get(unbound, Workload::Cold)) {
         let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
@@ -391,6 +420,32 @@ fn fast_path_pays(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
                 p99.map_or("-".into(), |(x, u)| format!("{x:.2} ms against {u:.2}"))
             ),
         );
+    }
+}
+
+/// Over DNS over TLS and HTTPS, the hot set against Unbound's.
+fn encrypted_targets(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
+    for workload in [Workload::HotDot, Workload::HotDoh] {
+        let (Some(x), Some(u)) = (find(rows, Server::AnycastdXdp, workload), find(rows, Server::Unbound, workload))
+        else {
+            continue;
+        };
+        let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
+        let p99 = x.p99_ms.zip(u.p99_ms).map(|(x, u)| (x.median, u.median));
+        let handshakes = x.handshakes_qps.zip(u.handshakes_qps).map(|(x, u)| x.median / u.median);
+        let h2load = x.h2load_qps.zip(u.h2load_qps).map(|(x, u)| x.median / u.median);
+        check(
+            &format!("{}: >= 1.2x Unbound's rate (dnsperf), p99 no worse", workload.name()),
+            Some(r >= 1.2 && p99.is_none_or(|(x, u)| x <= u)),
+            format!(
+                "{r:.2}x; p99 {}; handshakes {}",
+                p99.map_or("-".into(), |(x, u)| format!("{x:.2} ms against {u:.2}")),
+                handshakes.map_or("-".into(), |h| format!("{h:.2}x"))
+            ),
+        );
+        if let Some(h) = h2load {
+            check(&format!("{}: >= 1.2x Unbound's rate (h2load)", workload.name()), Some(h >= 1.2), format!("{h:.2}x"));
+        }
     }
 }
 

@@ -3,12 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anycast_lab::topology::{Lab, Peer, VIP4};
+use anycast_lab::{
+    peers,
+    topology::{Lab, Peer, VIP4},
+};
 use anyhow::{Context, Result};
 
 use super::{
     Workload,
     cpu::{self, SERVER_CPU},
+    workload::Mode,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -51,10 +55,16 @@ impl Server {
         }
     }
 
-    /// Whether it runs `workload` (dnstap's cost is measured on the hot
-    /// set alone).
+    /// Whether it runs `workload`: dnstap's cost is measured on the hot
+    /// set alone; encrypted DNS by the servers that serve it (PowerDNS
+    /// Recursor has no TLS listener) and by anycastd once (the fast path
+    /// is UDP's).
     pub fn measures(self, workload: Workload) -> bool {
-        self != Server::AnycastdXdpDnstap || workload == Workload::Hot
+        match (self, workload.mode()) {
+            (Server::AnycastdXdpDnstap, _) => workload == Workload::Hot,
+            (_, Mode::Udp) => true,
+            (server, _) => matches!(server, Server::AnycastdXdp | Server::Unbound | Server::Kresd),
+        }
     }
 
     fn peer(self) -> Option<Peer> {
@@ -95,7 +105,10 @@ pub fn start(lab: &mut Lab, server: Server, binaries: &Binaries) -> Result<Runni
         Server::AnycastdXdp | Server::AnycastdXdpDnstap | Server::AnycastdUserspace => {
             let config = lab.dir.join("bench-anycastd.toml");
             let dnstap = if server == Server::AnycastdXdpDnstap { DNSTAP_CONFIG } else { "" };
-            std::fs::write(&config, format!("{ANYCASTD_CONFIG}{dnstap}"))?;
+            let tls = lab.tls_files()?;
+            let tls =
+                format!("\n[tls]\ncertificate = \"{}\"\nkey = \"{}\"\n", tls.certificate.display(), tls.key.display());
+            std::fs::write(&config, format!("{ANYCASTD_CONFIG}{dnstap}{tls}"))?;
             let config = config.display().to_string();
             if server == Server::AnycastdUserspace {
                 attach(lab, &binaries.objects.join("pass"))?;
@@ -111,7 +124,13 @@ pub fn start(lab: &mut Lab, server: Server, binaries: &Binaries) -> Result<Runni
         peer => {
             attach(lab, &binaries.objects.join("pass"))?;
             lab.add_vips()?;
-            vec![lab.start_peer(peer.peer().expect("a peer"), VIP4)?]
+            let tls = lab.tls_files()?;
+            let tls = match peer {
+                Server::Unbound => peers::unbound_tls(VIP4, &tls),
+                Server::Kresd => peers::kresd_tls(VIP4, &tls),
+                _ => String::new(),
+            };
+            vec![lab.start_peer_with(peer.peer().expect("a peer"), VIP4, &tls)?]
         }
     };
     for pid in &pids {

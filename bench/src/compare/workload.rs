@@ -15,10 +15,34 @@ pub enum Workload {
     HotDo,
     /// The hot set asked as real clients ask (see [`REAL_CLIENTS`]).
     HotReal,
+    /// The hot set over DNS over TLS (dnsperf's connections kept open),
+    /// and its handshake rate (a connection per query).
+    HotDot,
+    /// The same over DNS over HTTPS (HTTP/2, GET).
+    HotDoh,
     Zipf,
     /// The Zipf mix asked as real clients ask.
     ZipfReal,
     Cold,
+}
+
+/// How dnsperf carries the queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Udp,
+    Dot,
+    Doh,
+}
+
+impl Mode {
+    /// dnsperf's `-m`.
+    pub fn arg(self) -> &'static str {
+        match self {
+            Mode::Udp => "udp",
+            Mode::Dot => "dot",
+            Mode::Doh => "doh",
+        }
+    }
 }
 
 /// How one kind of client asks.
@@ -78,14 +102,24 @@ const FIXED_RATE: u32 = 20_000;
 const COLD_FIXED_RATE: u32 = 2_000;
 
 impl Workload {
-    pub const ALL: [Workload; 6] =
-        [Workload::Hot, Workload::HotDo, Workload::HotReal, Workload::Zipf, Workload::ZipfReal, Workload::Cold];
+    pub const ALL: [Workload; 8] = [
+        Workload::Hot,
+        Workload::HotDo,
+        Workload::HotReal,
+        Workload::HotDot,
+        Workload::HotDoh,
+        Workload::Zipf,
+        Workload::ZipfReal,
+        Workload::Cold,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Workload::Hot => "hot",
             Workload::HotDo => "hot-do",
             Workload::HotReal => "hot-real",
+            Workload::HotDot => "hot-dot",
+            Workload::HotDoh => "hot-doh",
             Workload::Zipf => "zipf",
             Workload::ZipfReal => "zipf-real",
             Workload::Cold => "cold",
@@ -94,7 +128,16 @@ impl Workload {
 
     /// Whether it asks the hot set (else the Zipf mix, or new names).
     pub fn is_hot(self) -> bool {
-        matches!(self, Workload::Hot | Workload::HotDo | Workload::HotReal)
+        matches!(self, Workload::Hot | Workload::HotDo | Workload::HotReal | Workload::HotDot | Workload::HotDoh)
+    }
+
+    /// How its queries are carried.
+    pub fn mode(self) -> Mode {
+        match self {
+            Workload::HotDot => Mode::Dot,
+            Workload::HotDoh => Mode::Doh,
+            _ => Mode::Udp,
+        }
     }
 
     /// The clients that ask it, with their shares (twentieths).
@@ -102,7 +145,9 @@ impl Workload {
         match self {
             Workload::HotDo => &[(Client::Dnssec, 20)],
             Workload::HotReal | Workload::ZipfReal => &REAL_CLIENTS,
-            Workload::Hot | Workload::Zipf | Workload::Cold => &[(Client::Plain, 20)],
+            Workload::Hot | Workload::HotDot | Workload::HotDoh | Workload::Zipf | Workload::Cold => {
+                &[(Client::Plain, 20)]
+            }
         }
     }
 
@@ -156,13 +201,13 @@ impl Names {
         let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         (0..count as u64)
             .map(|i| match workload {
-                Workload::Hot | Workload::HotDo | Workload::HotReal => hot_name(i % HOT_NAMES),
                 Workload::Zipf | Workload::ZipfReal => {
                     let u = rng.unit();
                     let rank = self.zipf_cdf.partition_point(|&c| c < u);
                     format!("n{rank}.z{}.bench.sec.", rank % 1000)
                 }
                 Workload::Cold => format!("c{seed}-{i}.z{}.bench.sec.", i % 1000),
+                _ => hot_name(i % HOT_NAMES),
             })
             .collect()
     }
