@@ -84,7 +84,11 @@ fn serving(out: &mut Exposition, stats: &Stats, hot: &HotAnswers, feed: Option<&
     for (rcode, n) in stats.responses() {
         out.sample("anycast_responses_total", &[("rcode", rcode)], n);
     }
-    out.counter("anycast_hot_answers_total", "UDP queries answered from the daemon's hot answers.", load(&hot.hits));
+    out.counter(
+        "anycast_hot_answers_total",
+        "Queries answered from the daemon's hot answers (UDP, TCP, TLS, HTTPS).",
+        load(&hot.hits),
+    );
     out.gauge("anycast_hot_answers", "Answers the daemon keeps for repeats, live or expired.", hot.count() as u64);
     out.counter("anycast_truncated_total", "UDP responses cut to TC=1 for the client's size.", load(&stats.truncated));
     out.counter(

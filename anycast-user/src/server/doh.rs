@@ -190,7 +190,7 @@ async fn answer<U: Upstream>(
         return status_only(StatusCode::TOO_MANY_REQUESTS);
     }
     let received_at = tcp::logged_query(client_tap, &query);
-    let Some(response) = responder.respond(&query, peer, Transport::Doh).await else {
+    let Some(response) = responder.respond_stream(&query, peer, Transport::Doh).await else {
         // No ID to answer, or a response: not a query.
         responder.stats.error(Error::DohBadRequest);
         return status_only(StatusCode::BAD_REQUEST);

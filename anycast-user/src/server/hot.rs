@@ -309,7 +309,7 @@ mod tests {
 
     fn hot(r: &Responder<crate::resolver::testnet::FakeNet>, query: &[u8]) -> (Hot, Vec<u8>) {
         let mut out = Vec::new();
-        (r.respond_hot(query, CLIENT, &mut out), out)
+        (r.respond_hot(query, CLIENT, Transport::Udp, &mut out), out)
     }
 
     #[tokio::test]
@@ -366,7 +366,7 @@ mod tests {
         }
         let mut out = Vec::new();
         assert_eq!(
-            r.respond_hot(&warm(None), "203.0.113.9".parse().unwrap(), &mut out),
+            r.respond_hot(&warm(None), "203.0.113.9".parse().unwrap(), Transport::Udp, &mut out),
             Hot::Missed,
             "outside the ACL"
         );

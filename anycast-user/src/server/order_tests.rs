@@ -53,7 +53,7 @@ async fn rotate_hands_out_each_address_first_in_turn_on_both_paths() {
     r.respond(&q, CLIENT, Transport::Udp).await.expect("kept among the hot answers");
     let mut out = Vec::new();
     for n in 0..6 {
-        assert_eq!(r.respond_hot(&q, CLIENT, &mut out), Hot::Answered);
+        assert_eq!(r.respond_hot(&q, CLIENT, Transport::Udp, &mut out), Hot::Answered);
         assert_eq!(addresses(&out), starting_at(n), "the hot answer {n}");
     }
     let fixed = with_order(RrsetOrder::Fixed);
@@ -72,7 +72,7 @@ async fn random_starts_anywhere_about_as_often() {
     for _ in 0..600 {
         let response = r.respond(&q, CLIENT, Transport::Tcp).await.unwrap();
         *full.entry(addresses(&response)[0].clone()).or_default() += 1;
-        assert_eq!(r.respond_hot(&q, CLIENT, &mut out), Hot::Answered);
+        assert_eq!(r.respond_hot(&q, CLIENT, Transport::Udp, &mut out), Hot::Answered);
         *hot.entry(addresses(&out)[0].clone()).or_default() += 1;
         let mut sorted = addresses(&out);
         sorted.sort();

@@ -104,10 +104,21 @@ impl<U: Upstream> Responder<U> {
         Some(response)
     }
 
-    /// Answers a UDP query from the hot answers into `out`, as the full
-    /// path would (but for the TTLs' age), if one is kept for it: the same
-    /// ACL, EDNS and rate limit, the same counters.
-    pub fn respond_hot(&self, query: &[u8], client: IpAddr, out: &mut Vec<u8>) -> Hot {
+    /// The response to `query` over a stream (TCP, TLS, HTTPS), whose
+    /// rate limit the caller applied: from the hot answers if one is kept
+    /// for it, else from the full path.
+    pub async fn respond_stream(&self, query: &[u8], client: IpAddr, transport: Transport) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        match self.respond_hot(query, client, transport, &mut out) {
+            Hot::Answered => Some(out),
+            Hot::Missed | Hot::Dropped => self.respond(query, client, transport).await,
+        }
+    }
+
+    /// Answers a query from the hot answers into `out`, as the full path
+    /// would (but for the TTLs' age), if one is kept for it: the same ACL,
+    /// EDNS and (over UDP) rate limit, the same counters.
+    pub fn respond_hot(&self, query: &[u8], client: IpAddr, transport: Transport, out: &mut Vec<u8>) -> Hot {
         let Some(view) = QueryView::parse(query) else { return Hot::Missed };
         let tailored = view.opt.is_some_and(|o| o.options().any(|(code, _)| option_use(code) == OptionUse::Tailoring));
         let admission = self.admission.load();
@@ -123,15 +134,16 @@ impl<U: Upstream> Responder<U> {
             return Hot::Missed;
         };
         let sizes = view.opt.zip(edns).map(|(query, node)| (query.udp_size, node.response.udp_size));
-        if found.len > Transport::Udp.max_response(sizes) {
+        if found.len > transport.max_response(sizes) {
             // The full path answers it, and offers its entry itself.
             return Hot::Missed;
         }
         if let Some((entry, sink)) = found.reoffer.as_ref().zip(self.sink.as_ref()) {
             sink.offer(entry);
         }
-        self.stats.query(Transport::Udp);
-        match self.admit(admission.limiter.as_deref(), client, edns.is_some_and(|e| e.proven)) {
+        self.stats.query(transport);
+        let limiter = if transport == Transport::Udp { admission.limiter.as_deref() } else { None };
+        match self.admit(limiter, client, edns.is_some_and(|e| e.proven)) {
             Verdict::Answer => {}
             Verdict::Slip => *out = slipped(view.id, view.flags, view.question, edns.map(Ok)),
             Verdict::Drop => return Hot::Dropped,

@@ -191,7 +191,7 @@ pub async fn session<S, U>(
         };
         let (responder, responses, client_tap) = (responder.clone(), responses.clone(), client_tap.clone());
         tokio::spawn(async move {
-            if let Some(response) = responder.respond(&query, peer, transport).await {
+            if let Some(response) = responder.respond_stream(&query, peer, transport).await {
                 logged_response(client_tap.as_ref().zip(received_at), &response);
                 let _ = responses.send(response).await;
             }

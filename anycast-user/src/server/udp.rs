@@ -61,7 +61,7 @@ pub async fn serve<U: Upstream>(
                 client_tap.query(query, *at);
             }
             let out = outgoing.next_buffer();
-            match responder.respond_hot(query, peer.ip(), out) {
+            match responder.respond_hot(query, peer.ip(), Transport::Udp, out) {
                 Hot::Answered => {
                     if let Some((client_tap, at)) = &client_tap {
                         client_tap.response(out, *at);
