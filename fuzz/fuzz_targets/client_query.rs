@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     // (see `HOT_NAME`) is written as the XDP program would write it.
     let mut out = Vec::new();
     for client in ["10.1.2.3", "192.0.2.1"] {
-        if responder.respond_hot(data, client.parse().unwrap(), &mut out) == Hot::Answered {
+        if responder.respond_hot(data, client.parse().unwrap(), Transport::Udp, &mut out) == Hot::Answered {
             assert_eq!(out[..2], data[..2], "the response carries the query's ID");
             Message::from_vec(&out).expect("every response parses");
         }
