@@ -45,3 +45,19 @@ where
         Err(invalid(key, format!("{value} is outside {}..={}", range.start(), range.end())))
     }
 }
+
+/// A count of `value` (`default` if absent) within 1..=65,536: connections,
+/// queries at once.
+pub fn count(key: &str, value: Option<u64>, default: usize) -> Result<usize, ConfigError> {
+    within(key, value.unwrap_or(default as u64), 1..=65_536).map(|n| n as usize)
+}
+
+/// Seconds of `value` (`default` if absent) within 1..=`max`.
+pub fn seconds(
+    key: &str,
+    value: Option<u64>,
+    default: std::time::Duration,
+    max: u64,
+) -> Result<std::time::Duration, ConfigError> {
+    within(key, value.unwrap_or(default.as_secs()), 1..=max).map(std::time::Duration::from_secs)
+}

@@ -4,13 +4,12 @@
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
-    time::Duration,
 };
 
 use anycast_common::dns::MAX_NSID_LEN;
 use serde::Deserialize;
 
-use super::error::{ConfigError, invalid, positive, within};
+use super::error::{ConfigError, count, invalid, positive, seconds};
 use crate::server::tcp::TcpLimits;
 
 /// Where the control socket is unless configured.
@@ -128,15 +127,9 @@ impl ServiceSection {
 impl ServiceSection {
     fn tcp_limits(&self) -> Result<TcpLimits, ConfigError> {
         let defaults = TcpLimits::default();
-        let seconds = |key: &str, value: Option<u64>, default: Duration| {
-            within(key, value.unwrap_or(default.as_secs()), 1..=3600).map(Duration::from_secs)
-        };
-        let count = |key: &str, value: Option<u64>, default: usize| {
-            within(key, value.unwrap_or(default as u64), 1..=65_536).map(|n| n as usize)
-        };
         Ok(TcpLimits {
-            idle: seconds("service.tcp_idle_timeout", self.tcp_idle_timeout, defaults.idle)?,
-            write: seconds("service.tcp_write_timeout", self.tcp_write_timeout, defaults.write)?,
+            idle: seconds("service.tcp_idle_timeout", self.tcp_idle_timeout, defaults.idle, 3600)?,
+            write: seconds("service.tcp_write_timeout", self.tcp_write_timeout, defaults.write, 3600)?,
             max_connections: count("service.tcp_max_connections", self.tcp_max_connections, defaults.max_connections)?,
             max_connections_per_client: count(
                 "service.tcp_max_connections_per_client",

@@ -7,7 +7,7 @@ use std::{path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
-use super::error::{ConfigError, invalid, within};
+use super::error::{ConfigError, count, invalid, seconds};
 use crate::server::tcp::TcpLimits;
 
 /// The ports RFC 7858 and RFC 8484 name.
@@ -87,9 +87,7 @@ impl TlsSection {
         if !doh_path.starts_with('/') || doh_path.contains(['?', '#', ' ']) {
             return Err(invalid("tls.doh_path", format!("`{doh_path}` is not an absolute path without a query")));
         }
-        let handshake_timeout =
-            within("tls.handshake_timeout", self.handshake_timeout.unwrap_or(HANDSHAKE_TIMEOUT.as_secs()), 1..=60)
-                .map(Duration::from_secs)?;
+        let handshake_timeout = seconds("tls.handshake_timeout", self.handshake_timeout, HANDSHAKE_TIMEOUT, 60)?;
         Ok(Some(TlsSettings {
             certificate,
             key,
@@ -113,12 +111,8 @@ impl TlsSection {
     }
 
     fn limits(&self) -> Result<TcpLimits, ConfigError> {
-        let count = |key: &str, value: Option<u64>, default: usize| {
-            within(key, value.unwrap_or(default as u64), 1..=65_536).map(|n| n as usize)
-        };
-        let idle = within("tls.idle_timeout", self.idle_timeout.unwrap_or(IDLE_TIMEOUT.as_secs()), 1..=3600)?;
         Ok(TcpLimits {
-            idle: Duration::from_secs(idle),
+            idle: seconds("tls.idle_timeout", self.idle_timeout, IDLE_TIMEOUT, 3600)?,
             write: TcpLimits::default().write,
             max_connections: count("tls.max_connections", self.max_connections, MAX_CONNECTIONS)?,
             max_connections_per_client: count(
