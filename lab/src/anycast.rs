@@ -290,6 +290,14 @@ impl AnycastLab {
         }
     }
 
+    /// Applies node `k`'s FRR configuration file again, as a reload
+    /// would: its route-map says withdrawn again.
+    pub fn reload_node_frr(&self, k: usize) -> Result<(), LabError> {
+        let node = self.node(k);
+        let frr = node.frr.as_ref().ok_or_else(|| LabError::NotReady(format!("node {k} runs no FRR")))?;
+        frr.reload(&node.ns).map(drop)
+    }
+
     /// Freezes (SIGSTOP) or thaws (SIGCONT) node `k`'s FRR: silent while
     /// its link and its TCP sessions stay up, as a hung host is.
     pub fn freeze_node_frr(&self, k: usize, frozen: bool) {

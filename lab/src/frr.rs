@@ -65,6 +65,13 @@ impl Frr {
         Ok(frr)
     }
 
+    /// Applies the configuration file again, as a reload does
+    /// (`vtysh -b`, `frr-reload.py`): its entries come back, undoing
+    /// what anycastd told since.
+    pub fn reload(&self, ns: &Netns) -> Result<String, LabError> {
+        self.vtysh(ns, &["-f", &self.socket_dir.join("frr.conf").display().to_string()])
+    }
+
     /// `vtysh ARGS` on this instance's daemons.
     pub fn vtysh(&self, ns: &Netns, args: &[&str]) -> Result<String, LabError> {
         let socket = self.socket_dir.display().to_string();

@@ -13,6 +13,7 @@ use anycast_lab::{
     frr::{BFD_DETECTION, DEAD_INTERVAL, EXTERNAL_ROUTE_DELAY},
     topology::{VIP4, VIP6},
 };
+use anycast_user::route::read_back;
 use serde_json::Value;
 
 use crate::{
@@ -25,6 +26,9 @@ const RATE: u32 = 200;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The name the stream asks: hot, answered at XDP once resolved.
 const NAME: &str = "www.example.lab.";
+/// anycastd's count of the times it told its routing daemon the state
+/// again.
+const TOLD_AGAIN: &str = "anycast_routing_daemon_told_again_total";
 
 /// Waits up to `limit` for the router to send both VIPs to node `k`:
 /// when each (v4, v6) first went there.
@@ -240,6 +244,23 @@ fn frr_events(s: &mut Scenario, quick: Duration, restart_limit: Duration) {
         let freeze = |frozen| move |lab: &mut AnycastLab| lab.freeze_node_frr(1, frozen);
         frozen_and_thawed(s, "FRR", freeze, quick, restart_limit);
     }
+    // A reload puts back the file's route-map, which says withdrawn;
+    // anycastd reads it back within its interval and tells it again (at
+    // once while a new run of FRR settles: then the router may never
+    // see the withdraw). What must hold: it was told again, and node 1
+    // carries the VIPs.
+    let told = s.lab.announce.route_map_delay();
+    let reload = |lab: &mut AnycastLab| {
+        let told_again = |lab: &AnycastLab| lab.stat(1, TOLD_AGAIN).unwrap_or_else(|e| panic!("{TOLD_AGAIN}: {e}"));
+        let before = told_again(lab);
+        lab.reload_node_frr(1).unwrap_or_else(|e| panic!("reloading FRR: {e}"));
+        let limit = read_back::INTERVAL + quick;
+        anycast_lab::wait("anycastd telling the reloaded FRR again", limit, || told_again(lab) > before)
+            .unwrap_or_else(|e| panic!("{e}: {TOLD_AGAIN} stayed {before}"));
+    };
+    let reload_limit = read_back::INTERVAL + quick + told;
+    let reload_seconds = 2.0 + reload_limit.as_secs_f64();
+    s.event("node 1's FRR reloaded (file: withdrawn)", reload_seconds, reload, 1, quick + told, false);
     let kill_frr = |lab: &mut AnycastLab| lab.kill_node_frr(1);
     let dead_limit = if ospf { DEAD_INTERVAL + EXTERNAL_ROUTE_DELAY + quick } else { quick };
     s.event("node 1's FRR killed (SIGKILL)", 7.0, kill_frr, 2, dead_limit, false);

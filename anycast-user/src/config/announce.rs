@@ -12,7 +12,9 @@ use super::{
 };
 use crate::route::{
     announce::{AnnounceSettings, HealthSettings, Routers, Unhealthy},
-    routing_daemon::{BirdControl, FrrControl, RoutingDaemon},
+    bird::BirdControl,
+    frr::FrrControl,
+    routing_daemon::RoutingDaemon,
 };
 
 #[derive(Debug, Default, Deserialize)]

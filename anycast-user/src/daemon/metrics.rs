@@ -215,6 +215,11 @@ fn announcing(out: &mut Exposition, announcer: &Announcer) {
     for state in State::ALL {
         out.sample("anycast_announcement", &[("state", state.name())], (status.state == Some(state)) as u8);
     }
+    out.counter(
+        "anycast_routing_daemon_told_again_total",
+        "Times the node's routing daemon, read back, no longer said the state (restarted, reloaded) and was told again.",
+        status.told_again,
+    );
     bgp_peers(out, announcer.bgp_peers());
 }
 

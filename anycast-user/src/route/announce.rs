@@ -22,8 +22,10 @@ use tokio::sync::{Mutex, watch};
 
 use super::{
     bgp::{Speaker, settings::BgpSettings, status::PeerStatus},
+    control::RoutingDaemonError,
     health::{Hysteresis, Probe},
-    routing_daemon::{Instance, RoutingDaemon, RoutingDaemonError},
+    read_back::ReadBack,
+    routing_daemon::RoutingDaemon,
     state::State,
     vips::VipHome,
 };
@@ -85,9 +87,8 @@ pub struct Announcer {
     applying: Mutex<()>,
     /// Read by metrics without waiting for a change under way.
     status: std::sync::Mutex<Status>,
-    /// The routing daemon's run last told the state, and the one seen
-    /// at the last check.
-    told: std::sync::Mutex<(Instance, Instance)>,
+    /// When the routing daemon is next read back.
+    read_back: std::sync::Mutex<ReadBack>,
 }
 
 /// The health verdict, and the state last applied (None before the first).
@@ -95,6 +96,9 @@ pub struct Announcer {
 pub struct Status {
     pub healthy: bool,
     pub state: Option<State>,
+    /// Times the routing daemon, read back, no longer said the state
+    /// (restarted or reloaded) and was told it again.
+    pub told_again: u64,
 }
 
 impl Announcer {
@@ -122,8 +126,9 @@ impl Announcer {
     }
 
     fn with(settings: AnnounceSettings, vips: VipHome, speaker: Option<Speaker>) -> Announcer {
-        let (applying, status, told) = Default::default();
-        Announcer { settings, vips, speaker, applying, status, told }
+        let (applying, status) = Default::default();
+        let read_back = std::sync::Mutex::new(ReadBack::new(std::time::Instant::now()));
+        Announcer { settings, vips, speaker, applying, status, read_back }
     }
 
     /// The built-in speaker's sessions (none in interface mode).
@@ -155,8 +160,12 @@ impl Announcer {
         let changed = current != Some(want);
         if changed {
             tracing::info!(from = current.map(State::name), to = want.name(), "announcement");
-        } else if self.routing_daemon_restarted() {
-            tracing::warn!(state = want.name(), "the routing daemon restarted; telling it the state again");
+        } else if self.routing_daemon_forgot(want).await {
+            tracing::warn!(
+                state = want.name(),
+                "the routing daemon no longer says the state (restarted or reloaded); telling it again"
+            );
+            self.set_status(|status| status.told_again += 1);
             self.tell_routers(want).await?;
         }
         match want {
@@ -215,24 +224,25 @@ impl Announcer {
             return Ok(());
         }
         let Routers::Interface { daemon: Some(daemon) } = &self.settings.routers else { return Ok(()) };
-        // Read first: a restart while telling shows at the next check.
-        let instance = daemon.instance();
-        daemon.tell(state).await?;
-        *self.told.lock().expect("told lock") = (instance.clone(), instance);
-        Ok(())
+        Ok(daemon.tell(state).await?)
     }
 
-    /// Whether the routing daemon told the state has since restarted, and
-    /// was already running at the last check: a daemon just started may
-    /// still be reading its configuration, which would undo the telling.
-    fn routing_daemon_restarted(&self) -> bool {
+    /// Whether the routing daemon, read back when due (`read_back`), no
+    /// longer says `want`. A failed read is logged and taken as no: the
+    /// VIPs are still checked, and the read is tried again.
+    async fn routing_daemon_forgot(&self, want: State) -> bool {
         let Routers::Interface { daemon: Some(daemon) } = &self.settings.routers else { return false };
-        let now = daemon.instance();
-        let mut told = self.told.lock().expect("told lock");
-        let (last_told, last_seen) = &mut *told;
-        let restarted = now != *last_told && now == *last_seen;
-        *last_seen = now;
-        restarted
+        let due = self.read_back.lock().expect("read-back lock").due(daemon.instance(), std::time::Instant::now());
+        if !due {
+            return false;
+        }
+        match daemon.says(want).await {
+            Ok(says) => !says,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading back the routing daemon's state");
+                false
+            }
+        }
     }
 
     fn maintenance(&self) -> bool {
