@@ -16,6 +16,9 @@ Usage: encrypted.py MODE SERVER CA ARGS...
   outsider SERVER CA SOURCE PORT a handshake from SOURCE: whether it was
                                  done, and the seconds it took to end
   certificate SERVER CA          the SHA-256 of the certificate presented
+  resume SERVER CA               per TLS version (1.2: session ID, 1.3:
+                                 ticket), whether a second DoT connection
+                                 resumed the first's session, and answered
   stream SERVER CA SECONDS RATE  DoT queries at RATE a second for SECONDS, a
                                  new connection every 10: sent, answered,
                                  failed
@@ -35,11 +38,11 @@ MODE, SERVER, CA = sys.argv[1], sys.argv[2], sys.argv[3]
 ARGS = sys.argv[4:]
 
 
-def tls(alpn, port, timeout=5, source=None):
-    context = ssl.create_default_context(cafile=CA)
+def tls(alpn, port, timeout=5, source=None, context=None, session=None):
+    context = context or ssl.create_default_context(cafile=CA)
     context.set_alpn_protocols(alpn)
     raw = socket.create_connection((SERVER, port), timeout=timeout, source_address=(source, 0) if source else None)
-    return context.wrap_socket(raw, server_hostname=NODE_NAME)
+    return context.wrap_socket(raw, server_hostname=NODE_NAME, session=session)
 
 
 def dot(timeout=5):
@@ -199,6 +202,24 @@ def certificate():
     return {"sha256": hashlib.sha256(der).hexdigest()}
 
 
+def resume():
+    report = {}
+    for name, version in [("tls1.2", ssl.TLSVersion.TLSv1_2), ("tls1.3", ssl.TLSVersion.TLSv1_3)]:
+        context = ssl.create_default_context(cafile=CA)
+        context.minimum_version = context.maximum_version = version
+        session, reused, rcodes = None, [], []
+        for _ in range(2):
+            s = tls(["dot"], 853, context=context, session=session)
+            # A TLS 1.3 ticket comes after the handshake: read an answer.
+            s.sendall(framed(query("www.lab.", qid=7)))
+            rcodes.append(read_response(s)[3] & 0x0F)
+            reused.append(s.session_reused)
+            session = s.session
+            s.close()
+        report[name] = {"reused": reused, "rcodes": rcodes}
+    return report
+
+
 def stream(seconds, rate):
     sent = answered = failed = 0
     start = time.monotonic()
@@ -230,6 +251,7 @@ MODES = {
     "rapid_reset": lambda: rapid_reset(int(ARGS[0])),
     "outsider": lambda: outsider(ARGS[0], int(ARGS[1])),
     "certificate": certificate,
+    "resume": resume,
     "stream": lambda: stream(float(ARGS[0]), float(ARGS[1])),
 }
 print(json.dumps(MODES[MODE]()))

@@ -2,11 +2,12 @@
 //! CA and the node's certificate; Debian's dig (`+tls`, `+https`,
 //! `+https-get`) and kdig get the same answers as over UDP for every
 //! question of the differential corpus, with DO=1 too; DNS over TLS
-//! pipelines and answers out of order; the connection bounds, the
-//! handshake and idle timeouts hold; the certificate is reloaded under
-//! load with no query failed, and a broken one is refused with the old
-//! kept; TLS garbage, a silent client, an outsider and an HTTP/2 rapid
-//! reset flood end their connection and leave the others served.
+//! pipelines, answers out of order and resumes sessions (TLS 1.2 and
+//! 1.3); the connection bounds, the handshake and idle timeouts hold; the
+//! certificate is reloaded under load with no query failed, and a broken
+//! one is refused with the old kept; TLS garbage, a silent client, an
+//! outsider and an HTTP/2 rapid reset flood end their connection and
+//! leave the others served.
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -136,6 +137,12 @@ fn pipelined_bounded_and_timed_out(lab: &Lab) {
     let piped = client(lab, "pipeline", &names);
     assert_eq!(piped["rcodes"], serde_json::json!([0, 0, 0, 3, 0]), "every pipelined query answered: {piped}");
     assert_eq!(piped["order"][4], 1, "the slow answer last, the others not held behind it: {piped}");
+
+    let resumed = client(lab, "resume", &[]);
+    for version in ["tls1.2", "tls1.3"] {
+        let expected = serde_json::json!({"reused": [false, true], "rcodes": [0, 0]});
+        assert_eq!(resumed[version], expected, "a second connection resumes over {version}: {resumed}");
+    }
 
     let held = client(lab, "hold", &["8", "1"]);
     assert_eq!((held["opened"].as_u64(), held["kept"].as_u64()), (Some(4), Some(4)), "4 per client: {held}");
