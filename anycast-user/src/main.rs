@@ -56,6 +56,16 @@ enum Command {
         #[command(flatten)]
         flags: Box<Flags>,
     },
+    /// Check a configuration as start and reload would, before putting it
+    /// in place: every problem with its line and key (the files it names
+    /// read too), exit code 1 if any. FILE defaults to --config's, then
+    /// to /etc/anycastd/anycastd.toml; flags given are laid over it as
+    /// the daemon would.
+    CheckConfig {
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        flags: Box<Flags>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +73,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Ctl { socket, command }) => return ctl(socket, &command.join(" ")),
         Some(Command::Withdraw { flags }) => return withdraw(flags),
+        Some(Command::CheckConfig { file, flags }) => return check_config(file.as_deref(), flags),
         None => {}
     }
     let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
@@ -119,6 +130,28 @@ fn withdraw(flags: &Flags) -> ExitCode {
     }
 }
 
+/// `anycastd check-config [FILE]`: `FILE:LINE: problem` lines on stderr,
+/// or one line saying it is fine.
+fn check_config(file: Option<&std::path::Path>, flags: &Flags) -> ExitCode {
+    let path = file.or(flags.config.as_deref()).unwrap_or(std::path::Path::new(DEFAULT_CONFIG)).to_path_buf();
+    let flags = Flags { config: Some(path.clone()), ..flags.clone() };
+    let problems = daemon::check::check(&path, &flags);
+    for problem in &problems {
+        let line = problem.line.map_or(String::new(), |line| format!("{line}:"));
+        eprintln!("{}:{line} {}", path.display(), problem.what);
+    }
+    if problems.is_empty() {
+        println!("{}: no problems", path.display());
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{}: {} problem{}", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" });
+        ExitCode::FAILURE
+    }
+}
+
+/// Where the package puts the configuration.
+const DEFAULT_CONFIG: &str = "/etc/anycastd/anycastd.toml";
+
 /// `anycastd ctl COMMAND`: the daemon's answer on stdout.
 fn ctl(socket: &std::path::Path, command: &str) -> ExitCode {
     let mut words = command.split_whitespace();
@@ -145,8 +178,6 @@ fn ctl(socket: &std::path::Path, command: &str) -> ExitCode {
     }
 }
 
-/// The async runtime: `threads` workers, or one per CPU the daemon may run
-/// on.
 /// `anycastd ctl top [SCREENS]`: a screen a second, from the daemon's
 /// `stats` and `top`, SCREENS times or until interrupted.
 fn ctl_top(socket: &std::path::Path, screens: Option<u32>) -> ExitCode {
@@ -197,6 +228,8 @@ fn ctl_capture(socket: &std::path::Path, command: &str) -> ExitCode {
     }
 }
 
+/// The async runtime: `threads` workers, or one per CPU the daemon may run
+/// on.
 fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = threads {

@@ -19,6 +19,7 @@ pub mod fastpath;
 pub mod file;
 pub mod flags;
 pub mod local;
+pub mod locate;
 pub mod rate_limit;
 pub mod resolver;
 pub mod routes;
@@ -78,27 +79,56 @@ impl Config {
         Config::merge(file, flags)
     }
 
-    pub fn merge(mut file: File, flags: &Flags) -> Result<Config, ConfigError> {
-        flags.overlay(&mut file);
-        let service = file.service.check()?;
-        let cache = file.cache.check()?;
-        Ok(Config {
-            allow: file.acl.check()?,
-            resolver: file.resolver.check()?,
-            dnssec: file.dnssec.check()?,
-            cookies: file.cookies.check()?,
-            dnstap: file.dnstap.check(&service.nsid)?,
-            fast_path: file.fastpath.check(cache.ttl.max_ttl)?,
-            rate_limit: file.rate_limit.check()?,
-            announce: file.announce.check(file.health, file.bgp.as_ref(), &service.vips)?,
-            rrset_order: file.policy.rrset_order.unwrap_or_default(),
-            local: local::check(file.policy, file.local_zone, file.local_data, file.blocklist)?,
-            routes: routes::check(file.forward_zone, file.stub_zone)?,
-            tls: file.tls.check()?,
-            cache,
-            service,
-        })
+    pub fn merge(file: File, flags: &Flags) -> Result<Config, ConfigError> {
+        Config::check_every(file, flags).map_err(|mut problems| problems.swap_remove(0))
     }
+
+    /// [`Config::merge`], with every problem of every section rather than
+    /// the first (a section that needs another's settings is checked
+    /// once that one is right). Never an empty list.
+    pub fn check_every(mut file: File, flags: &Flags) -> Result<Config, Vec<ConfigError>> {
+        flags.overlay(&mut file);
+        let mut problems = Vec::new();
+        let p = &mut problems;
+        let (service, cache) = (keep(p, file.service.check()), keep(p, file.cache.check()));
+        let allow = keep(p, file.acl.check());
+        let resolver = keep(p, file.resolver.check());
+        let dnssec = keep(p, file.dnssec.check());
+        let cookies = keep(p, file.cookies.check());
+        let rate_limit = keep(p, file.rate_limit.check());
+        let rrset_order = file.policy.rrset_order.unwrap_or_default();
+        let local = keep(p, local::check(file.policy, file.local_zone, file.local_data, file.blocklist));
+        let routes = keep(p, routes::check(file.forward_zone, file.stub_zone));
+        let tls = keep(p, file.tls.check());
+        let dnstap = service.as_ref().and_then(|s| keep(p, file.dnstap.check(&s.nsid)));
+        let fast_path = cache.as_ref().and_then(|c| keep(p, file.fastpath.check(c.ttl.max_ttl)));
+        let announce =
+            service.as_ref().and_then(|s| keep(p, file.announce.check(file.health, file.bgp.as_ref(), &s.vips)));
+        let config = (|| {
+            Some(Config {
+                allow: allow?,
+                resolver: resolver?,
+                dnssec: dnssec?,
+                cookies: cookies?,
+                dnstap: dnstap?,
+                fast_path: fast_path?,
+                rate_limit: rate_limit?,
+                announce: announce?,
+                rrset_order,
+                local: local?,
+                routes: routes?,
+                tls: tls?,
+                cache: cache?,
+                service: service?,
+            })
+        })();
+        config.filter(|_| problems.is_empty()).ok_or(problems)
+    }
+}
+
+/// A section's checked settings, or None with its problem kept.
+fn keep<T>(problems: &mut Vec<ConfigError>, checked: Result<T, ConfigError>) -> Option<T> {
+    checked.map_err(|problem| problems.push(problem)).ok()
 }
 
 #[cfg(test)]

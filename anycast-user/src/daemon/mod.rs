@@ -4,6 +4,7 @@
 //! metrics ([`metrics`]) and the control socket ([`control`]).
 
 mod capture;
+pub mod check;
 pub mod control;
 mod cookies;
 mod delivery;
