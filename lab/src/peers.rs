@@ -140,3 +140,28 @@ pub fn kresd_tls(listen: &str, tls: &TlsFiles) -> String {
         key = tls.key.display(),
     )
 }
+
+/// A dnsdist (1.7) configuration: a packet cache as large as the
+/// resolvers' in front of `backend` (a resolver on port 53), answering
+/// clients in `allow` on `listen` port 53. With [`dnsdist_tls`], also DNS
+/// over TLS and HTTPS: the proxy operators put in front of a resolver for
+/// encrypted DNS.
+pub fn dnsdist_config(listen: &str, allow: &str, backend: &str) -> String {
+    format!(
+        "setLocal('{listen}:53')\n\
+         setACL({{'{allow}'}})\n\
+         newServer({{address='{backend}:53', checkName='www.lab.'}})\n\
+         getPool(''):setCache(newPacketCache(1000000, {{maxTTL=86400, minTTL=0}}))\n"
+    )
+}
+
+/// More of dnsdist's configuration: DNS over TLS on 853 and over HTTPS
+/// (`/dns-query`) on 443 at `listen`, with the lab's certificate.
+pub fn dnsdist_tls(listen: &str, tls: &TlsFiles) -> String {
+    format!(
+        "addTLSLocal('{listen}:853', '{certificate}', '{key}', {{provider='openssl'}})\n\
+         addDOHLocal('{listen}:443', '{certificate}', '{key}', '/dns-query')\n",
+        certificate = tls.certificate.display(),
+        key = tls.key.display(),
+    )
+}

@@ -48,6 +48,9 @@ pub enum Peer {
     /// trust anchor.
     Kresd,
     PdnsRecursor,
+    /// dnsdist's packet cache in front of a validating Unbound on NODE4
+    /// (started first, with [`Lab::start_peer`]).
+    Dnsdist,
 }
 
 impl Peer {
@@ -57,6 +60,7 @@ impl Peer {
             Peer::ValidatingUnbound => "unbound-validating",
             Peer::Kresd => "kresd",
             Peer::PdnsRecursor => "pdns-recursor",
+            Peer::Dnsdist => "dnsdist",
         }
     }
 }
@@ -227,6 +231,7 @@ impl Lab {
                     .map_err(|source| LabError::Io { what: format!("writing {}", lua.display()), source })?;
                 ("recursor.conf", peers::pdns_recursor_config(listen, allow, &hints, &lua, &dir))
             }
+            Peer::Dnsdist => ("dnsdist.conf", peers::dnsdist_config(listen, allow, NODE4)),
         };
         let config = dir.join(config);
         std::fs::write(&config, format!("{text}{extra}"))
@@ -245,6 +250,11 @@ impl Lab {
             Peer::PdnsRecursor => {
                 let mut c = self.node.command("pdns_recursor");
                 c.arg(format!("--config-dir={}", dir.display()));
+                c
+            }
+            Peer::Dnsdist => {
+                let mut c = self.node.command("dnsdist");
+                c.arg("--supervised").arg("--disable-syslog").arg("--config").arg(&config);
                 c
             }
         };

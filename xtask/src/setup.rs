@@ -13,11 +13,11 @@ use crate::cmd::{output, run};
 /// labs, knot for the DNS hierarchy, dig and kdig to ask (kdig over TLS
 /// and HTTPS too), openssl for the lab's CA, python3 for a silent
 /// server, Unbound to compare answers with, curl to scrape metrics, BIRD
-/// as the anycast lab's router, dnsperf and h2load, Knot Resolver and PowerDNS
-/// Recursor for the benchmarks, a font for their chart, faketime for the
-/// lab's zone whose signatures have expired, fstrm_capture and the dnstap
-/// decoder as the dnstap collector, tcpdump to read `ctl capture`'s pcap,
-/// FRR as the OSPF lab's routers.
+/// as the anycast lab's router, dnsperf and h2load, Knot Resolver,
+/// PowerDNS Recursor and dnsdist for the benchmarks, a font for their
+/// chart, faketime for the lab's zone whose signatures have expired,
+/// fstrm_capture and the dnstap decoder as the dnstap collector, tcpdump
+/// to read `ctl capture`'s pcap, FRR as the OSPF lab's routers.
 const DEBIAN_PACKAGES: &[&str] = &[
     "iproute2",
     "ethtool",
@@ -33,6 +33,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "nghttp2-client",
     "knot-resolver",
     "pdns-recursor",
+    "dnsdist",
     "fonts-dejavu-core",
     "faketime",
     "fstrm-bin",

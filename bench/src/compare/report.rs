@@ -339,6 +339,7 @@ pub fn print_targets(rows: &[Row]) {
     fast_path_pays(rows, &check);
     userspace_targets(rows, &check);
     encrypted_targets(rows, &check);
+    print_against_dnsdist(rows);
     dnstap_target(rows, &check);
     if let (Some(x), Some(u)) = (get(xdp, Workload::Cold), get(unbound, Workload::Cold)) {
         let r = x.dnsperf_qps.median / u.dnsperf_qps.median;
@@ -446,6 +447,27 @@ fn encrypted_targets(rows: &[Row], check: &dyn Fn(&str, Option<bool>, String)) {
         if let Some(h) = h2load {
             check(&format!("{}: >= 1.2x Unbound's rate (h2load)", workload.name()), Some(h >= 1.2), format!("{h:.2}x"));
         }
+    }
+}
+
+/// anycastd against dnsdist's packet cache over DoT and DoH: no target,
+/// the proxy operators would otherwise put in front.
+fn print_against_dnsdist(rows: &[Row]) {
+    for workload in [Workload::HotDot, Workload::HotDoh] {
+        let (Some(x), Some(d)) = (find(rows, Server::AnycastdXdp, workload), find(rows, Server::Dnsdist, workload))
+        else {
+            continue;
+        };
+        let p99 = x.p99_ms.zip(d.p99_ms).map(|(x, d)| format!("; p99 {:.2} ms against {:.2}", x.median, d.median));
+        let h2load = x.h2load_qps.zip(d.h2load_qps).map(|(x, d)| format!("; h2load {:.2}x", x.median / d.median));
+        println!(
+            "  {:<58} {:<12} {:.2}x{}{}",
+            format!("{}: against dnsdist's rate (dnsperf)", workload.name()),
+            "no target",
+            x.dnsperf_qps.median / d.dnsperf_qps.median,
+            p99.unwrap_or_default(),
+            h2load.unwrap_or_default()
+        );
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anycast_lab::{
     peers,
-    topology::{Lab, Peer, VIP4},
+    topology::{Lab, NODE4, Peer, VIP4},
 };
 use anyhow::{Context, Result};
 
@@ -28,18 +28,22 @@ pub enum Server {
     Unbound,
     Kresd,
     PdnsRecursor,
+    /// dnsdist's packet cache in front of Unbound: the proxy operators
+    /// put before a resolver for DoT and DoH (encrypted workloads only).
+    Dnsdist,
     /// The minimal XDP echo: the ceiling of the path.
     Reflector,
 }
 
 impl Server {
-    pub const ALL: [Server; 7] = [
+    pub const ALL: [Server; 8] = [
         Server::AnycastdXdp,
         Server::AnycastdXdpDnstap,
         Server::AnycastdUserspace,
         Server::Unbound,
         Server::Kresd,
         Server::PdnsRecursor,
+        Server::Dnsdist,
         Server::Reflector,
     ];
 
@@ -51,6 +55,7 @@ impl Server {
             Server::Unbound => "unbound",
             Server::Kresd => "kresd",
             Server::PdnsRecursor => "pdns-recursor",
+            Server::Dnsdist => "dnsdist (cache, Unbound behind)",
             Server::Reflector => "reflector (XDP echo)",
         }
     }
@@ -58,10 +63,11 @@ impl Server {
     /// Whether it runs `workload`: dnstap's cost is measured on the hot
     /// set alone; encrypted DNS by the servers that serve it (PowerDNS
     /// Recursor has no TLS listener) and by anycastd once (the fast path
-    /// is UDP's).
+    /// is UDP's); dnsdist, a proxy, on encrypted DNS alone.
     pub fn measures(self, workload: Workload) -> bool {
         match (self, workload.mode()) {
             (Server::AnycastdXdpDnstap, _) => workload == Workload::Hot,
+            (Server::Dnsdist, mode) => mode != Mode::Udp,
             (_, Mode::Udp) => true,
             (server, _) => matches!(server, Server::AnycastdXdp | Server::Unbound | Server::Kresd),
         }
@@ -72,6 +78,7 @@ impl Server {
             Server::Unbound => Some(Peer::ValidatingUnbound),
             Server::Kresd => Some(Peer::Kresd),
             Server::PdnsRecursor => Some(Peer::PdnsRecursor),
+            Server::Dnsdist => Some(Peer::Dnsdist),
             _ => None,
         }
     }
@@ -128,9 +135,17 @@ pub fn start(lab: &mut Lab, server: Server, binaries: &Binaries) -> Result<Runni
             let tls = match peer {
                 Server::Unbound => peers::unbound_tls(VIP4, &tls),
                 Server::Kresd => peers::kresd_tls(VIP4, &tls),
+                Server::Dnsdist => peers::dnsdist_tls(VIP4, &tls),
                 _ => String::new(),
             };
-            vec![lab.start_peer_with(peer.peer().expect("a peer"), VIP4, &tls)?]
+            // dnsdist's resolver behind it, whose CPU time is its too.
+            let backend = match peer {
+                Server::Dnsdist => Some(lab.start_peer_with(Peer::ValidatingUnbound, NODE4, "")?),
+                _ => None,
+            };
+            let mut pids = vec![lab.start_peer_with(peer.peer().expect("a peer"), VIP4, &tls)?];
+            pids.extend(backend);
+            pids
         }
     };
     for pid in &pids {
