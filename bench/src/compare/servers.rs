@@ -55,7 +55,7 @@ impl Server {
             Server::Unbound => "unbound",
             Server::Kresd => "kresd",
             Server::PdnsRecursor => "pdns-recursor",
-            Server::Dnsdist => "dnsdist (cache, Unbound behind)",
+            Server::Dnsdist => "dnsdist+unbound",
             Server::Reflector => "reflector (XDP echo)",
         }
     }
