@@ -3,7 +3,9 @@
 Usage: steady.py SERVER HOT ZONE RATE SECONDS SOURCE
 RATE times a second for SECONDS, from SOURCE: HOT over UDP, a fresh
 <random>.ZONE over UDP, HOT over TCP and a fresh name over TCP (each TCP
-query on a connection of its own), each given 3 seconds. Fresh names are
+query on a connection of its own), each given 3 seconds; a UDP query is
+sent again after 1.5 s without an answer, as stubs retry (a node under a
+flood drops datagrams, a legitimate client's among them). Fresh names are
 16 random letters, so that a forger guessing the case of a query (0x20)
 has no real chance. Prints one JSON
 object with, for each of udp_hot, udp_new, tcp_hot and tcp_new: sent,
@@ -37,12 +39,16 @@ def count(kind, data):
 def udp(kind, name, qid):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((SOURCE, 0))
-    s.settimeout(WAIT)
-    s.sendto(query(name, qid=qid), (SERVER, 53))
-    try:
-        count(kind, s.recv(4096))
-    except OSError:
-        count(kind, None)
+    s.settimeout(WAIT / 2)
+    answer = None
+    for _ in range(2):
+        s.sendto(query(name, qid=qid), (SERVER, 53))
+        try:
+            answer = s.recv(4096)
+            break
+        except OSError:
+            pass
+    count(kind, answer)
     s.close()
 
 
