@@ -2,6 +2,7 @@
 //! below them (`cargo xtask lint` fails on a cycle); the README's Layout
 //! section draws the layers.
 //!
+//! - [`cli`]: the command line, for the binary and its man page.
 //! - [`daemon`]: builds every component once, runs them, owns the
 //!   metrics and the control socket.
 //! - [`config`]: the configuration file and flags, checked section by
@@ -23,6 +24,7 @@
 //!   closest enclosing name in a table.
 
 pub mod answer_entry;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;

@@ -7,7 +7,8 @@
 use std::process::ExitCode;
 
 use anycast_user::{
-    config::{Config, flags::Flags, service::DEFAULT_CONTROL_SOCKET},
+    cli::{Cli, Command, DEFAULT_CONFIG},
+    config::{Config, flags::Flags},
     daemon::{
         self, Stop, control,
         top_view::{Snapshot, render},
@@ -17,56 +18,6 @@ use anycast_user::{
 use anyhow::{Context, Result};
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
-
-/// Serves DNS on anycast VIPs: answers hot names from an XDP fast path and
-/// resolves the rest, recursively from the root or through forwarders.
-#[derive(Parser)]
-#[command(name = "anycastd", version, args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    flags: Flags,
-    /// Log filter (tracing's env-filter syntax, e.g. `info` or
-    /// `anycast_user=debug`).
-    #[arg(long, default_value = "info", env = "ANYCASTD_LOG")]
-    log: String,
-}
-
-#[derive(clap::Subcommand)]
-enum Command {
-    /// Ask a running anycastd through its control socket: `stats`, `dump`,
-    /// `purge NAME`, `reload`, `top [SCREENS]` (a live view, refreshed every
-    /// second), or `capture [count N] [seconds S] [client PREFIX] [name
-    /// NAME]` (the fast path's answers as pcap on stdout, e.g. for `|
-    /// tcpdump -r -`).
-    Ctl {
-        /// The daemon's control socket.
-        #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]
-        socket: std::path::PathBuf,
-        #[arg(required = true, num_args = 1..)]
-        command: Vec<String>,
-    },
-    /// Withdraw what a daemon that died without stopping left announced:
-    /// BIRD's include set to withdrawn (and BIRD reconfigured), the VIPs
-    /// taken off their interface. For systemd's `ExecStopPost=` (see
-    /// dist/anycastd.service); after a clean stop there is nothing left to
-    /// do and it does nothing.
-    Withdraw {
-        #[command(flatten)]
-        flags: Box<Flags>,
-    },
-    /// Check a configuration as start and reload would, before putting it
-    /// in place: every problem with its line and key (the files it names
-    /// read too), exit code 1 if any. FILE defaults to --config's, then
-    /// to /etc/anycastd/anycastd.toml; flags given are laid over it as
-    /// the daemon would.
-    CheckConfig {
-        file: Option<std::path::PathBuf>,
-        #[command(flatten)]
-        flags: Box<Flags>,
-    },
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -148,9 +99,6 @@ fn check_config(file: Option<&std::path::Path>, flags: &Flags) -> ExitCode {
         ExitCode::FAILURE
     }
 }
-
-/// Where the package puts the configuration.
-const DEFAULT_CONFIG: &str = "/etc/anycastd/anycastd.toml";
 
 /// `anycastd ctl COMMAND`: the daemon's answer on stdout.
 fn ctl(socket: &std::path::Path, command: &str) -> ExitCode {
