@@ -38,11 +38,13 @@ pub fn cargo(args: &[&str]) -> Result<()> {
 
 /// Runs `cargo test` with `args`, passing its output through, and closes
 /// with the totals over every test binary: cargo's own last line is that
-/// of the last binary (often a doc-test run of nothing).
-pub fn cargo_test(args: &[&str]) -> Result<()> {
+/// of the last binary (often a doc-test run of nothing). The tests get
+/// `envs` too.
+pub fn cargo_test(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Result<()> {
     let mut child = Command::new(env!("CARGO"))
         .arg("test")
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(root())
         .stdout(Stdio::piped())
         .spawn()

@@ -4,6 +4,7 @@
 mod cmd;
 mod fuzz;
 mod layers;
+mod package;
 mod setup;
 mod soak;
 
@@ -56,7 +57,6 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Benchmarks (not tests): `micro` times the XDP program per packet.
     /// Benchmarks (not tests). With no arguments, `compare`: anycastd with
     /// and without XDP, Unbound, Knot Resolver, PowerDNS Recursor and the
     /// XDP echo through the same workloads, and the micro-benchmark, as a
@@ -67,6 +67,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// anycastd as a Debian package, target/debian/anycastd_VERSION_amd64.deb
+    /// (the binary, the systemd unit, the configuration as a conffile, man
+    /// pages, completions), checked by lintian and systemd-analyze.
+    Package,
     /// rustfmt and clippy over the host workspace and the eBPF crate, and
     /// no cycle between anycast-user's modules.
     Lint,
@@ -137,9 +141,11 @@ fn main() -> Result<()> {
             cmd::require_root("the XDP packet tests load programs into the kernel")?;
             // The lab tests run the daemon binary.
             cmd::cargo(&["build", "--package", "anycast-user", "--bin", "anycastd"])?;
+            // The package test installs what a package build made.
+            let deb = package::build()?;
             let mut cargo_args = vec!["--workspace"];
             cargo_args.extend(args.iter().map(String::as_str));
-            cmd::cargo_test(&cargo_args)
+            cmd::cargo_test(&cargo_args, &[("ANYCASTD_DEB", deb.as_os_str())])
         }
         Command::Bench { args } => {
             setup::ensure()?;
@@ -177,6 +183,10 @@ fn main() -> Result<()> {
         Command::Layers => {
             println!("{}", layers::render(&layers::graph(&daemon_src())?));
             layers::check(&daemon_src())
+        }
+        Command::Package => {
+            setup::ensure()?;
+            package::build().map(drop)
         }
         Command::Lint => {
             setup::ensure()?;

@@ -17,7 +17,8 @@ use crate::cmd::{output, run};
 /// PowerDNS Recursor and dnsdist for the benchmarks, a font for their
 /// chart, faketime for the lab's zone whose signatures have expired,
 /// fstrm_capture and the dnstap decoder as the dnstap collector, tcpdump
-/// to read `ctl capture`'s pcap, FRR as the OSPF lab's routers.
+/// to read `ctl capture`'s pcap, FRR as the OSPF lab's routers, dpkg-dev
+/// and lintian to build and check the package.
 const DEBIAN_PACKAGES: &[&str] = &[
     "iproute2",
     "ethtool",
@@ -40,6 +41,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "golang-github-dnstap-golang-dnstap-cli",
     "tcpdump",
     "frr",
+    "dpkg-dev",
+    "lintian",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
