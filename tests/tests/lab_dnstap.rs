@@ -1,6 +1,7 @@
 //! dnstap as operators collect it: anycastd writes to the socket of
 //! Debian's `fstrm_capture`, and `dnstap -r` (golang-dnstap) decodes the
-//! file. Each query (a miss over UDP, TCP, a refused one, a repeat the XDP
+//! file. Each query (a miss over UDP, TCP, DNS over TLS and HTTPS, a
+//! refused one, a repeat the XDP
 //! program answers, a flood the XDP rate limiter slips and drops) must
 //! appear as the messages it makes, with their types, addresses and
 //! messages; the fast path's are marked in `extra` (which the Debian tools
@@ -16,6 +17,7 @@ use std::{
 
 use anycast_lab::{
     process::Process,
+    tls::NODE_NAME,
     topology::{CLIENT4, Lab, VIP4},
     wait,
 };
@@ -99,8 +101,11 @@ fn node_with_dnstap(socket: &Path) -> Lab {
          [rate_limit]\nresponses_per_second = {RATE}\nburst = {RATE}\nslip = 2\n",
         socket.display()
     );
-    std::fs::write(&config, text).expect("writing the config");
     let mut lab = lab();
+    let tls = lab.tls_files().unwrap_or_else(|e| panic!("the lab's certificate: {e}"));
+    let text =
+        format!("{text}[tls]\ncertificate = \"{}\"\nkey = \"{}\"\n", tls.certificate.display(), tls.key.display());
+    std::fs::write(&config, text).expect("writing the config");
     let config_arg = config.display().to_string();
     let args = ["--config", &config_arg, "--nsid", "tap-node", "--allow", "10.98.7.0/24"];
     lab.start_anycastd_with(&anycastd_binary(), "native", &args).unwrap_or_else(|e| panic!("starting anycastd: {e}"));
@@ -213,6 +218,10 @@ fn both_paths_messages_reach_a_debian_collector() {
     ask(&lab, &["h1.example.lab.", "A"]);
     ask(&lab, &["+tcp", "h2.example.lab.", "A"]);
     ask(&lab, &["version.bind.", "TXT", "CH"]);
+    let ca = format!("+tls-ca={}", lab.tls_files().expect("the lab's CA").ca.display());
+    let host = format!("+tls-hostname={NODE_NAME}");
+    ask(&lab, &["+tls", &ca, &host, "h4.example.lab.", "A"]);
+    ask(&lab, &["+https", &ca, &host, "h5.example.lab.", "A"]);
     ask(&lab, &["h1.example.lab.", "A"]);
     let flood = Traffic::flood(&lab.client, VIP4, "www.lab.", 6 * RATE, 6 * RATE, FLOODER, Flood::Plain).finish();
     println!("the flooder's {flood}");
@@ -241,6 +250,10 @@ fn both_paths_messages_reach_a_debian_collector() {
         client("TCP, response", "CLIENT_RESPONSE", "TCP", "h2.example.lab.\t300\tIN\tA\t10.99.6.2"),
         client("CH class, query", "CLIENT_QUERY", "UDP", ";version.bind.\tCH\t TXT"),
         client("CH class, refused", "CLIENT_RESPONSE", "UDP", "status: REFUSED"),
+        client("DNS over TLS, query", "CLIENT_QUERY", "DOT", ";h4.example.lab.\tIN\t A"),
+        client("DNS over TLS, response", "CLIENT_RESPONSE", "DOT", "h4.example.lab.\t300\tIN\tA\t10.99.6.4"),
+        client("DNS over HTTPS, query", "CLIENT_QUERY", "DOH", ";h5.example.lab.\tIN\t A"),
+        client("DNS over HTTPS, response", "CLIENT_RESPONSE", "DOH", "h5.example.lab.\t300\tIN\tA\t10.99.6.5"),
     ];
     let absent = missing(&json, &expected);
     assert!(absent.is_empty(), "not in the {} messages `dnstap` decoded: {absent:?}", json.len());
