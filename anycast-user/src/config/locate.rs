@@ -27,7 +27,12 @@ pub fn line_of(text: &str, key: &str) -> Option<usize> {
         let DeValue::Table(inner) = value.get_ref() else { break };
         table = inner;
     }
-    found.map(|at| text[..at].matches('\n').count() + 1)
+    found.map(|at| line_at(text, at))
+}
+
+/// The line (from 1) of byte `at` of `text`.
+pub fn line_at(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
 }
 
 #[cfg(test)]

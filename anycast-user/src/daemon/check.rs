@@ -9,7 +9,13 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::{
-    config::{Config, error::ConfigError, file::File, flags::Flags, locate::line_of},
+    config::{
+        Config,
+        error::ConfigError,
+        file::File,
+        flags::Flags,
+        locate::{line_at, line_of},
+    },
     dnssec::anchors::Anchors,
     policy::{
         cookies::{self, SecretSource},
@@ -121,10 +127,6 @@ fn files(config: &Config) -> Vec<(&'static str, String)> {
             .extend(Certificate::load(&tls.certificate, &tls.key).err().map(|e| ("tls.certificate", e.to_string())));
     }
     problems
-}
-
-fn line_at(text: &str, at: usize) -> usize {
-    text[..at.min(text.len())].matches('\n').count() + 1
 }
 
 fn one_line(message: &str) -> String {
