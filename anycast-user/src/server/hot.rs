@@ -455,11 +455,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_udp_answers_are_kept() {
+    async fn answers_over_every_transport_are_kept() {
         let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
-        let tcp_only = responder();
-        tcp_only.respond(&q, CLIENT, Transport::Tcp).await.unwrap();
-        assert_eq!(hot(&tcp_only, &q).0, Hot::Missed, "only UDP answers are kept");
+        for transport in [Transport::Tcp, Transport::Dot, Transport::Doh] {
+            let streamed = responder();
+            let full = streamed.respond(&q, CLIENT, transport).await.unwrap();
+            let (found, repeat) = hot(&streamed, &q);
+            assert_eq!(found, Hot::Answered, "an answer over {transport:?} is kept");
+            assert_eq!(repeat[2..], full[2..], "and answers a UDP repeat as the full path did over {transport:?}");
+        }
     }
 
     #[test]

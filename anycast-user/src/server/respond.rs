@@ -75,8 +75,8 @@ pub struct Responder<U> {
     /// on reload.
     pub admission: ArcSwap<Admission>,
     pub sink: Option<Arc<dyn AnswerSink>>,
-    /// The answers given over UDP, kept to answer repeats at once; made
-    /// with the sink's hash key when there is a sink.
+    /// The answers given, kept to answer repeats at once over any
+    /// transport; made with the sink's hash key when there is a sink.
     pub hot: HotAnswers,
     /// Which answers are kept, and for how long: the map's rules.
     pub write_policy: WritePolicy,
@@ -264,9 +264,10 @@ impl<U: Upstream> Responder<U> {
             let tc = flags | dns::FLAG_TC;
             return wire::assemble(id, tc, &parsed.question, None, edns);
         }
-        if transport == Transport::Udp {
-            self.keep(&parsed.message, answer);
-        }
+        // Whatever the transport: a name asked only over DoT or DoH is
+        // hot too, and its entry is the one a UDP query of the same shape
+        // is answered from (the fast path's among them).
+        self.keep(&parsed.message, answer);
         response
     }
 
