@@ -106,8 +106,11 @@ pub struct AnswerValue {
     pub ttl_odd_count: u8,
     /// The RRset whose records are handed out in turn (see [`rotation`]).
     pub rotation: rotation::Rotation,
-    /// Answers the XDP program gave from the entry, counted when its
-    /// records turn: the next one starts at record `served % count`.
+    /// Answers the XDP program gave from the entry (a plain read and
+    /// write: CPUs answering at once may count one), carried over when the
+    /// daemon writes the entry again for the same name: how much the name
+    /// is asked (`ctl dump-hot`), and where records that turn start
+    /// (record `served % count`).
     pub served: u32,
     /// Offset in `data` of each record's 32-bit TTL field.
     pub ttl_offsets: [u16; MAX_RECORDS],

@@ -92,12 +92,17 @@ pub fn handle(ctx: &XdpContext) -> Result<Outcome, Outcome> {
     }
     let opt = reply_opt(cfg, &query, query_cookie.is_some(), 0)?;
     let mut reply = Reply::plan(cfg, &query, opt, entry, now)?;
-    reply.first = turn::first(cfg, slot);
+    reply.first = turn::first(cfg, entry);
     reply.write(ctx, &dgram, &query, Some(entry))?;
-    // Marks the entry as in use, for the daemon's refresher. Concurrent
-    // hits on other CPUs write nearly the same time: any one will do.
-    // SAFETY: an aligned 8-byte field of a live map value.
-    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*slot).last_hit_ns), now) };
+    // Marks the entry as in use, for the daemon's refresher, and counts
+    // the answer. Concurrent hits on other CPUs write nearly the same time
+    // and may count one: either will do (the line is written anyway).
+    // SAFETY: aligned 8- and 4-byte fields of a live map value.
+    unsafe {
+        core::ptr::write_volatile(core::ptr::addr_of_mut!((*slot).last_hit_ns), now);
+        let served = core::ptr::addr_of_mut!((*slot).served);
+        core::ptr::write_volatile(served, core::ptr::read_volatile(served).wrapping_add(1));
+    }
     Ok(Outcome::Answered)
 }
 

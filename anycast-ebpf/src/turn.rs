@@ -15,14 +15,12 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 
-/// The record the answer from `slot` starts at: 0 (as stored) unless its
-/// records turn. Counting the entry's answers is a plain read and write:
-/// two CPUs answering at once may start at the same record, which only
-/// evens out over the next answers.
+/// The record the answer from `entry` starts at: 0 (as stored) unless its
+/// records turn; in turn, from the answers it gave so far (`served`, which
+/// `answer::handle` counts): two CPUs answering at once may start at the
+/// same record, which only evens out over the next answers.
 #[inline(always)]
-pub fn first(cfg: &FastPathConfig, slot: *mut AnswerValue) -> u32 {
-    // SAFETY: a live map value (see `answer::handle`).
-    let entry = unsafe { &*slot };
+pub fn first(cfg: &FastPathConfig, entry: &AnswerValue) -> u32 {
     if cfg.rrset_order == ORDER_FIXED || !entry.rotation.turns() {
         return 0;
     }
@@ -30,13 +28,7 @@ pub fn first(cfg: &FastPathConfig, slot: *mut AnswerValue) -> u32 {
         // SAFETY: a helper without arguments.
         unsafe { bpf_get_prandom_u32() }
     } else {
-        // SAFETY: an aligned 4-byte field of a live map value.
-        unsafe {
-            let served = core::ptr::addr_of_mut!((*slot).served);
-            let n = core::ptr::read_volatile(served);
-            core::ptr::write_volatile(served, n.wrapping_add(1));
-            n
-        }
+        entry.served
     };
     entry.rotation.first(turn)
 }

@@ -12,8 +12,6 @@ use crate::{
     resolver::Answer,
     wire::{EncodeError, Sections},
 };
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-
 use anycast_common::{
     AnswerKey, AnswerValue, MAX_DATA_LEN, MAX_RECORDS, MAX_RESPONSE_LEN, NAME_BUF_LEN, OPT_RECORD_LEN, checksum,
     dns::{self, OptionUse, option_use},
@@ -71,13 +69,13 @@ impl RrsetOrder {
     /// start) for one more answer; `served` counts the answers given from
     /// the same entry (or by the same path). Nothing to do when the order
     /// is fixed or nothing turns.
-    pub fn turn(self, rotation: &Rotation, served: &AtomicU32, data: &mut [u8]) {
+    pub fn turn(self, rotation: &Rotation, served: u32, data: &mut [u8]) {
         if !rotation.turns() {
             return;
         }
         let first = match self {
             RrsetOrder::Fixed => return,
-            RrsetOrder::Rotate => rotation.first(served.fetch_add(1, Relaxed)),
+            RrsetOrder::Rotate => rotation.first(served),
             RrsetOrder::Random => rotation.first(rand::random()),
         };
         rotation.apply(data, first);
@@ -133,24 +131,24 @@ struct RecordAt {
 /// The record at `start` in `data`: its owner name (labels, ended by the
 /// root label or a pointer), then TYPE, CLASS, TTL, RDLENGTH and RDATA.
 fn record_at(data: &[u8], start: usize) -> Option<RecordAt> {
+    let at = start + name_len(data, start)?;
+    let rtype = u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]);
+    let rdlen = u16::from_be_bytes([*data.get(at + 8)?, *data.get(at + 9)?]) as usize;
+    Some(RecordAt { owner_len: at - start, rtype, len: at + 10 + rdlen - start })
+}
+
+/// The length of the name at `start` in `data`: labels, ended by the
+/// root label or a pointer.
+fn name_len(data: &[u8], start: usize) -> Option<usize> {
     let mut at = start;
     loop {
         match *data.get(at)? {
-            0 => {
-                at += 1;
-                break;
-            }
-            l if l & 0xc0 == 0xc0 => {
-                at += 2;
-                break;
-            }
+            0 => return Some(at + 1 - start),
+            l if l & 0xc0 == 0xc0 => return Some(at + 2 - start),
             l if l <= 63 => at += 1 + l as usize,
             _ => return None,
         }
     }
-    let rtype = u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]);
-    let rdlen = u16::from_be_bytes([*data.get(at + 8)?, *data.get(at + 9)?]) as usize;
-    Some(RecordAt { owner_len: at - start, rtype, len: at + 10 + rdlen - start })
 }
 
 /// Why a response stays out of the fast path.

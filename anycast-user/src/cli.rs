@@ -32,10 +32,11 @@ pub struct Cli {
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Ask a running anycastd through its control socket: `stats`, `dump`,
-    /// `purge NAME`, `reload`, `top [SCREENS]` (a live view, refreshed every
-    /// second), or `capture [count N] [seconds S] [client PREFIX] [name
-    /// NAME]` (the fast path's answers as pcap on stdout, e.g. for `|
-    /// tcpdump -r -`).
+    /// `dump-hot [N]` (the N most repeated questions, for a peer's
+    /// `warm_from`), `purge NAME`, `reload`, `top [SCREENS]` (a live view,
+    /// refreshed every second), or `capture [count N] [seconds S] [client
+    /// PREFIX] [name NAME]` (the fast path's answers as pcap on stdout, e.g.
+    /// for `| tcpdump -r -`).
     Ctl {
         /// The daemon's control socket.
         #[arg(long, default_value = DEFAULT_CONTROL_SOCKET)]

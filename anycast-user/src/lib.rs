@@ -8,6 +8,8 @@
 //! - [`config`]: the configuration file and flags, checked section by
 //!   section.
 //! - [`server`]: the DNS service (responder, UDP, TCP).
+//! - [`warm`]: the hot names, listed for peers and resolved before the
+//!   first announcement (the warm start).
 //! - [`route`]: the VIPs on their interface, health, the announcement to
 //!   routers (the interface or the built-in BGP speaker).
 //! - [`feed`]: what the daemon answers, offered to the fast path's map,
@@ -39,4 +41,5 @@ pub mod policy;
 pub mod resolver;
 pub mod route;
 pub mod server;
+pub mod warm;
 pub mod wire;

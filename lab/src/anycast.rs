@@ -46,6 +46,10 @@ pub const OSPF6_ROUTE_MAP_DELAY: Duration = Duration::from_secs(5);
 /// (the lab's 1 s; FRR's default is 5 s).
 pub const BGP_ROUTE_MAP_DELAY: Duration = Duration::from_secs(1);
 
+/// Where each node serves its metrics and hot names (`/hot`), on its
+/// router link's address.
+pub const METRICS_PORT: u16 = 9153;
+
 /// How the nodes reach the router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Announce {
@@ -242,6 +246,11 @@ impl AnycastLab {
     /// Starts node `k`'s BIRD or FRR (once) and anycastd; returns once
     /// anycastd has answered its control socket.
     pub fn start_node(&mut self, k: usize) -> Result<(), LabError> {
+        self.start_node_with(k, &[])
+    }
+
+    /// [`AnycastLab::start_node`], `extra` flags given to anycastd.
+    pub fn start_node_with(&mut self, k: usize, extra: &[&str]) -> Result<(), LabError> {
         if self.announce.node_frr() && self.nodes[k - 1].frr.is_none() {
             self.start_node_frr(k)?;
         }
@@ -259,7 +268,7 @@ impl AnycastLab {
         std::fs::write(&config, text)
             .map_err(|source| LabError::Io { what: format!("writing {}", config.display()), source })?;
         let mut command = node.ns.command(&self.binary.display().to_string());
-        command.arg("--config").arg(&config);
+        command.arg("--config").arg(&config).args(extra);
         let log = node.dir.join("anycastd.log");
         node.anycastd = Some(Process::spawn(&mut command, &log)?);
         let socket = node.control_socket();
@@ -505,13 +514,14 @@ impl Node {
         };
         format!(
             "[service]\nvips = [\"{VIP4}\", \"{VIP6}\"]\ninterface = \"{interface}\"\nxdp_mode = \"native\"\n\
-             control_socket = \"{control}\"\n\n\
+             control_socket = \"{control}\"\nmetrics = \"{address}:{METRICS_PORT}\"\n\n\
              [acl]\nallow = {allow:?}\n\n\
              [resolver]\nroot_hints = \"{hints}\"\n\n\
              [dnssec]\ntrust_anchor = \"{anchor}\"\n\n\
              [health]\ninterval_ms = {interval}\nrise = {RISE}\nfall = {FALL}\n\n\
              [announce]\nvip_interface = \"lo\"\ndrain_time = {drain}\nmaintenance_file = \"{maintenance}\"\n{announce}",
             interface = self.uplink_if,
+            address = self.address4,
             allow = CLIENT_NETWORKS,
             control = self.control_socket().display(),
             hints = hints.display(),

@@ -14,6 +14,7 @@ const TCP_HOARD: &str = concat!(include_str!("../scripts/dnswire.py"), include_s
 const ENCRYPTED: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/encrypted.py"));
 const SPOOFER: &str = include_str!("../scripts/spoofer.py");
 const EXCHANGE: &str = include_str!("../scripts/exchange.py");
+const ASK_EACH: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/ask_each.py"));
 
 /// A script running in the background; killed if dropped unfinished.
 pub struct Traffic {
@@ -98,6 +99,13 @@ impl Traffic {
         let report = Traffic::start("exchange", ns, EXCHANGE, &args).finish();
         let hex = |h: &str| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect();
         report["responses"].as_array().expect("responses").iter().map(|r| r.as_str().map(hex)).collect()
+    }
+
+    /// Asks `server` for each name of the file `names` once, in turn,
+    /// timing each answer (see `ask_each.py`); its report.
+    pub fn ask_each(ns: &Netns, server: &str, names: &std::path::Path) -> Value {
+        let args = [server.to_string(), names.display().to_string()];
+        Traffic::start("one query a name", ns, ASK_EACH, &args).finish()
     }
 
     /// Waits for the script and returns its report.

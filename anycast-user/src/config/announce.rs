@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{
     bgp::BgpSection,
-    error::{ConfigError, invalid, positive},
+    error::{ConfigError, invalid, positive, seconds, within},
 };
 use crate::route::{
     announce::{AnnounceSettings, HealthSettings, Routers, Unhealthy},
@@ -16,6 +16,7 @@ use crate::route::{
     frr::FrrControl,
     routing_daemon::RoutingDaemon,
 };
+use crate::warm::{WarmSettings, WarmSource};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +44,16 @@ pub struct AnnounceSection {
     pub drain_time: Option<u64>,
     /// While this file exists the node is drained.
     pub maintenance_file: Option<PathBuf>,
+    /// Hot names to resolve before the first announcement: a file (a
+    /// peer's `anycastd ctl dump-hot` saved) or a peer's
+    /// `http://ADDRESS:PORT/hot`.
+    pub warm_from: Option<String>,
+    /// Questions of it resolved at most (default 1000).
+    pub warm_names: Option<u64>,
+    /// Questions a second at most (default 500).
+    pub warm_rate: Option<u64>,
+    /// Seconds the warm start may hold the first announcement (default 30).
+    pub warm_seconds: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -66,6 +77,36 @@ pub struct HealthSection {
 }
 
 impl AnnounceSection {
+    /// The warm start, if `warm_from` is set.
+    pub fn warm(&self) -> Result<Option<WarmSettings>, ConfigError> {
+        let Some(from) = &self.warm_from else {
+            for (key, set) in [
+                ("warm_names", self.warm_names.is_some()),
+                ("warm_rate", self.warm_rate.is_some()),
+                ("warm_seconds", self.warm_seconds.is_some()),
+            ] {
+                if set {
+                    return Err(invalid(format!("announce.{key}"), "set without announce.warm_from"));
+                }
+            }
+            return Ok(None);
+        };
+        let source = if from.starts_with('/') {
+            WarmSource::File(PathBuf::from(from))
+        } else {
+            let uri: http::Uri =
+                from.parse().map_err(|e| invalid("announce.warm_from", format!("`{from}` is not a URL: {e}")))?;
+            if uri.scheme_str() != Some("http") || uri.host().is_none() {
+                return Err(invalid("announce.warm_from", format!("`{from}` is neither an absolute path nor http://")));
+            }
+            WarmSource::Http(uri)
+        };
+        let names = within("announce.warm_names", self.warm_names.unwrap_or(1000), 1..=1_000_000)?;
+        let rate = within("announce.warm_rate", self.warm_rate.unwrap_or(500), 1..=100_000)?;
+        let within = seconds("announce.warm_seconds", self.warm_seconds, Duration::from_secs(30), 3600)?;
+        Ok(Some(WarmSettings { source, names: names as usize, rate: rate as u32, within }))
+    }
+
     /// Checked with `[health]` and `[bgp]`, for announcing `vips`.
     pub fn check(
         self,

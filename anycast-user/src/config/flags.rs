@@ -72,6 +72,11 @@ pub struct Flags {
     /// Its private key (PEM) (tls.key).
     #[arg(long, value_name = "FILE", requires = "tls_certificate")]
     pub tls_key: Option<PathBuf>,
+    /// Resolve a peer's hot names before the first announcement: a file
+    /// of `anycastd ctl dump-hot`, or http://ADDRESS:PORT/hot
+    /// (announce.warm_from).
+    #[arg(long, value_name = "FILE|URL")]
+    pub warm_from: Option<String>,
 }
 
 impl Flags {
@@ -108,5 +113,6 @@ impl Flags {
         set(&mut file.fastpath.pin_dir, &self.pin_dir);
         set(&mut file.tls.certificate, &self.tls_certificate);
         set(&mut file.tls.key, &self.tls_key);
+        set(&mut file.announce.warm_from, &self.warm_from);
     }
 }

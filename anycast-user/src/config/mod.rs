@@ -41,6 +41,7 @@ use crate::{
     policy::{acl::Network, cookies::SecretSource, local::LocalSettings, ratelimit::RateLimitSettings},
     resolver::{cache::CacheLimits, routes::Routes},
     route::announce::AnnounceSettings,
+    warm::WarmSettings,
 };
 
 /// The checked configuration the daemon runs with, by section.
@@ -67,6 +68,8 @@ pub struct Config {
     pub rrset_order: RrsetOrder,
     /// Encrypted DNS; None when off.
     pub tls: Option<TlsSettings>,
+    /// The warm start before the first announcement; None when off.
+    pub warm: Option<WarmSettings>,
 }
 
 impl Config {
@@ -102,6 +105,7 @@ impl Config {
         let tls = keep(p, file.tls.check());
         let dnstap = service.as_ref().and_then(|s| keep(p, file.dnstap.check(&s.nsid)));
         let fast_path = cache.as_ref().and_then(|c| keep(p, file.fastpath.check(c.ttl.max_ttl)));
+        let warm = keep(p, file.announce.warm());
         let announce =
             service.as_ref().and_then(|s| keep(p, file.announce.check(file.health, file.bgp.as_ref(), &s.vips)));
         let config = (|| {
@@ -118,6 +122,7 @@ impl Config {
                 local: local?,
                 routes: routes?,
                 tls: tls?,
+                warm: warm?,
                 cache: cache?,
                 service: service?,
             })
@@ -228,6 +233,36 @@ mod tests {
             assert_eq!(frr.route_map, "ANYCAST-STATE");
             assert_eq!(frr.drain, *drain, "{rest:?}");
             assert_eq!(frr.vty_socket.as_deref(), socket.map(std::path::Path::new), "{rest:?}");
+        }
+    }
+
+    #[test]
+    fn the_warm_start_is_a_file_or_a_peer_over_http() {
+        use crate::warm::WarmSource;
+        let vip = "[service]\nvips = [\"6.6.6.6\"]\nxdp_mode = \"off\"\n[announce]\n";
+        let warm = |rest: &str| Config::merge(file(&format!("{vip}{rest}")), &Flags::default()).map(|c| c.warm);
+        assert_eq!(warm("").unwrap(), None);
+        let peer = warm("warm_from = \"http://10.0.0.2:9153/hot\"\n").unwrap().expect("on");
+        assert_eq!(peer.source, WarmSource::Http("http://10.0.0.2:9153/hot".parse().unwrap()));
+        assert_eq!((peer.names, peer.rate, peer.within), (1000, 500, Duration::from_secs(30)));
+        let saved = warm("warm_from = \"/var/lib/hot.txt\"\nwarm_names = 50\nwarm_rate = 10\nwarm_seconds = 5\n");
+        let saved = saved.unwrap().expect("on");
+        assert_eq!(saved.source, WarmSource::File("/var/lib/hot.txt".into()));
+        assert_eq!((saved.names, saved.rate, saved.within), (50, 10, Duration::from_secs(5)));
+        let flag = Flags { warm_from: Some("/x".into()), ..Flags::default() };
+        assert!(Config::merge(file(vip), &flag).unwrap().warm.is_some(), "--warm-from sets it");
+        let cases = [
+            ("warm_names = 5\n", "announce.warm_names: set without announce.warm_from"),
+            ("warm_from = \"hot.txt\"\n", "neither an absolute path nor http://"),
+            ("warm_from = \"https://peer/hot\"\n", "neither an absolute path nor http://"),
+            ("warm_from = \"http://\"\n", "is not a URL"),
+            ("warm_from = \"/x\"\nwarm_names = 0\n", "announce.warm_names: 0 is outside"),
+            ("warm_from = \"/x\"\nwarm_rate = 0\n", "announce.warm_rate: 0 is outside"),
+            ("warm_from = \"/x\"\nwarm_seconds = 4000\n", "announce.warm_seconds: 4000 is outside"),
+        ];
+        for (rest, said) in cases {
+            let e = warm(rest).expect_err(rest).to_string();
+            assert!(e.contains(said), "{rest}: {e}");
         }
     }
 

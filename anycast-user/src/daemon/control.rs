@@ -4,6 +4,8 @@
 //! - `stats`: every metric, as `/metrics` serves them (Prometheus text);
 //! - `dump`: every live RRset in the cache, one record per line;
 //! - `purge NAME`: forgets NAME in the cache and in the fast path's map;
+//! - `dump-hot [N]`: the N (1000) hot names, for a peer's warm start (see
+//!   [`crate::warm::list`]);
 //! - `top`: the names and clients of the sampled XDP answers since the
 //!   last `top` (see [`super::top`]);
 //! - `reload`: reads the configuration again (see [`super::reload`]);
@@ -20,7 +22,12 @@ use tokio::{
     time::timeout,
 };
 
-use super::{capture::Request, metrics, node::Node, reload};
+use super::{
+    capture::Request,
+    metrics::{self, HOT_NAMES, MAX_HOT_NAMES},
+    node::Node,
+    reload,
+};
 use crate::{resolver::upstream::Upstream, server::listener::serve_each};
 
 /// Serves the control socket at `path` until `shutdown` turns true. A
@@ -35,14 +42,14 @@ pub async fn serve<U: Upstream>(
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     serve_each(&listener, shutdown, "control session", |stream| {
         let node = node.clone();
-        async move { session(stream, &node).await }
+        async move { session(stream, node).await }
     })
     .await;
     let _ = std::fs::remove_file(path);
     Ok(())
 }
 
-async fn session<U: Upstream>(stream: UnixStream, node: &Node<U>) -> std::io::Result<()> {
+async fn session<U: Upstream>(stream: UnixStream, node: Arc<Node<U>>) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, 1024));
@@ -50,12 +57,24 @@ async fn session<U: Upstream>(stream: UnixStream, node: &Node<U>) -> std::io::Re
         return Ok(());
     }
     let mut words = line.split_whitespace();
-    if words.next() == Some("capture") {
-        capture(words, node, &mut write).await?;
-    } else {
-        write.write_all(command(line.trim(), node).as_bytes()).await?;
+    match words.next() {
+        Some("capture") => capture(words, &node, &mut write).await?,
+        Some("dump-hot") => write.write_all(dump_hot(words, node).await.as_bytes()).await?,
+        _ => write.write_all(command(line.trim(), &node).as_bytes()).await?,
     }
     write.shutdown().await
+}
+
+/// `dump-hot [N]`: the listing, read off the workers.
+async fn dump_hot<'a, U: Upstream>(mut words: impl Iterator<Item = &'a str>, node: Arc<Node<U>>) -> String {
+    let n = match (words.next().map(str::parse::<usize>), words.next()) {
+        (None, None) => HOT_NAMES,
+        (Some(Ok(n)), None) if (1..=MAX_HOT_NAMES).contains(&n) => n,
+        _ => return format!("error: `dump-hot [N]`, N from 1 to {MAX_HOT_NAMES}\n"),
+    };
+    tokio::task::spawn_blocking(move || node.hot_names(n))
+        .await
+        .unwrap_or_else(|e| format!("error: listing the hot names: {e}\n"))
 }
 
 /// `capture ...`: the pcap stream, or an error line.
@@ -106,7 +125,8 @@ pub fn command<U: Upstream>(line: &str, node: &Node<U>) -> String {
                 format!("error: reload refused, the configuration in force is kept: {e}\n")
             }
         },
-        _ => "error: commands are `stats`, `dump`, `purge NAME`, `top`, `reload` and `capture ...`\n".to_string(),
+        _ => "error: commands are `stats`, `dump`, `dump-hot [N]`, `purge NAME`, `top`, `reload` and `capture ...`\n"
+            .to_string(),
     }
 }
 

@@ -31,6 +31,7 @@ use crate::{
         state::State,
     },
     server::{hot::HotAnswers, listener::serve_each, stats::Stats},
+    warm::{WarmState, WarmStats},
 };
 
 /// Every metric the node has, as Prometheus text.
@@ -42,6 +43,7 @@ pub fn render<U: Upstream>(node: &Node<U>) -> String {
         feeding(&mut out, feed);
     }
     announcing(&mut out, &node.announcer);
+    warming(&mut out, &node.warm);
     answering_locally(&mut out, &node.local);
     if let Some(stats) = node.tap.stats() {
         tapping(&mut out, stats, node.xdp_tap.as_ref());
@@ -109,6 +111,27 @@ fn serving(out: &mut Exposition, stats: &Stats, hot: &HotAnswers, feed: Option<&
     for (kind, n) in stats.errors().chain([("fastpath_write", fast_path_writes)]) {
         out.sample("anycast_errors_total", &[("kind", kind)], n);
     }
+}
+
+/// The warm start: where it is, its questions, how long it took.
+fn warming(out: &mut Exposition, warm: &WarmStats) {
+    out.gauge(
+        "anycast_warm_state",
+        "The warm start before the first announcement: 0 none configured, 1 warming, 2 done.",
+        warm.state() as u8,
+    );
+    if warm.state() == WarmState::Off {
+        return;
+    }
+    out.family("anycast_warm_questions", "gauge", "The warm start's questions: listed by the source, resolved, failed.");
+    out.sample("anycast_warm_questions", &[("outcome", "listed")], load(&warm.listed));
+    out.sample("anycast_warm_questions", &[("outcome", "resolved")], load(&warm.resolved));
+    out.sample("anycast_warm_questions", &[("outcome", "failed")], load(&warm.failed));
+    out.gauge(
+        "anycast_warm_duration_seconds",
+        "How long the warm start held the first announcement (0 until done).",
+        load(&warm.took_ms) as f64 / 1000.0,
+    );
 }
 
 fn resolving<U: Upstream>(out: &mut Exposition, resolver: &Resolver<U>) {
@@ -362,20 +385,56 @@ impl Exposition {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_REQUEST_HEAD: usize = 8192;
 
-/// Serves `/metrics` on `listener`, each answer made by `render`, until
+/// Hot names listed when `/hot` does not say how many.
+pub const HOT_NAMES: usize = 1000;
+/// The most `/hot?n=` lists.
+pub const MAX_HOT_NAMES: usize = 1_000_000;
+
+/// What the metrics address serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// `/metrics`: Prometheus text.
+    Metrics,
+    /// `/hot` or `/hot?n=N`: the N hot names (see [`crate::warm::list`]),
+    /// for a peer's warm start.
+    Hot(usize),
+}
+
+impl Page {
+    /// The page a request target asks for; Err with the status and body
+    /// otherwise.
+    fn of(target: &str) -> Result<Page, (&'static str, &'static str)> {
+        const NOT_FOUND: (&str, &str) = ("404 Not Found", "metrics are at /metrics, the hot names at /hot?n=N\n");
+        match target.split_once('?') {
+            None if target == "/metrics" => Ok(Page::Metrics),
+            None if target == "/hot" => Ok(Page::Hot(HOT_NAMES)),
+            Some(("/hot", query)) => match query.strip_prefix("n=").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if (1..=MAX_HOT_NAMES).contains(&n) => Ok(Page::Hot(n)),
+                _ => Err(("400 Bad Request", "/hot takes n=N, N from 1 to 1000000\n")),
+            },
+            _ => Err(NOT_FOUND),
+        }
+    }
+}
+
+/// Serves `/metrics` and `/hot` on `listener`, each made by `pages` (off
+/// the workers: listing the hot names reads the whole map), until
 /// `shutdown` turns true.
-pub async fn serve<R>(listener: TcpListener, render: Arc<R>, shutdown: watch::Receiver<bool>)
+pub async fn serve<P>(listener: TcpListener, pages: Arc<P>, shutdown: watch::Receiver<bool>)
 where
-    R: Fn() -> String + Send + Sync + 'static,
+    P: Fn(Page) -> String + Send + Sync + 'static,
 {
     serve_each(&listener, shutdown, "metrics request", |stream| {
-        let render = render.clone();
-        async move { exchange(stream, render.as_ref()).await }
+        let pages = pages.clone();
+        async move { exchange(stream, pages).await }
     })
     .await;
 }
 
-async fn exchange(mut stream: TcpStream, render: &(impl Fn() -> String + ?Sized)) -> std::io::Result<()> {
+async fn exchange<P>(mut stream: TcpStream, pages: Arc<P>) -> std::io::Result<()>
+where
+    P: Fn(Page) -> String + Send + Sync + 'static,
+{
     let mut head = Vec::with_capacity(512);
     let read = async {
         let mut chunk = [0u8; 1024];
@@ -393,13 +452,20 @@ async fn exchange(mut stream: TcpStream, render: &(impl Fn() -> String + ?Sized)
     }
     let request_line = head.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or_default();
     let mut words = std::str::from_utf8(request_line).unwrap_or_default().split(' ');
-    let (status, body) = match (words.next(), words.next()) {
-        (Some("GET"), Some("/metrics")) => ("200 OK", render()),
-        (Some("GET"), Some(_)) => ("404 Not Found", "metrics are at /metrics\n".to_string()),
-        _ => ("405 Method Not Allowed", "only GET /metrics\n".to_string()),
+    let page = match (words.next(), words.next()) {
+        (Some("GET"), Some(target)) => Page::of(target),
+        _ => Err(("405 Method Not Allowed", "only GET /metrics and /hot\n")),
+    };
+    let (status, content_type, body) = match page {
+        Ok(page) => match tokio::task::spawn_blocking(move || pages(page)).await {
+            Ok(body) if page == Page::Metrics => ("200 OK", "text/plain; version=0.0.4; charset=utf-8", body),
+            Ok(body) => ("200 OK", "text/plain; charset=utf-8", body),
+            Err(_) => ("500 Internal Server Error", "text/plain", "the page failed\n".to_string()),
+        },
+        Err((status, body)) => (status, "text/plain", body.to_string()),
     };
     let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -527,7 +593,11 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let (_stop, stopped) = watch::channel(false);
         let r = responder();
-        tokio::spawn(serve(listener, Arc::new(move || render(&r)), stopped));
+        let pages = move |page| match page {
+            Page::Metrics => render(&r),
+            Page::Hot(n) => format!("{n} hot names\n"),
+        };
+        tokio::spawn(serve(listener, Arc::new(pages), stopped));
         let get = |request: &'static str| async move {
             let mut stream = TcpStream::connect(addr).await.unwrap();
             stream.write_all(request.as_bytes()).await.unwrap();
@@ -540,8 +610,20 @@ mod tests {
         assert!(ok.contains("text/plain; version=0.0.4") && ok.contains("\r\n\r\n# HELP anycast_queries_total"));
         let body_len = ok.split("\r\n\r\n").nth(1).unwrap().len();
         assert!(ok.contains(&format!("Content-Length: {body_len}\r\n")));
-        assert!(get("GET / HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 404"));
-        assert!(get("POST /metrics HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 405"));
+        let pages = [
+            ("GET /hot HTTP/1.1\r\n\r\n", "HTTP/1.1 200", "1000 hot names"),
+            ("GET /hot?n=5 HTTP/1.1\r\n\r\n", "HTTP/1.1 200", "5 hot names"),
+            ("GET /hot?n=0 HTTP/1.1\r\n\r\n", "HTTP/1.1 400", "n=N"),
+            ("GET /hot?n=1000001 HTTP/1.1\r\n\r\n", "HTTP/1.1 400", "n=N"),
+            ("GET /hot?x=1 HTTP/1.1\r\n\r\n", "HTTP/1.1 400", "n=N"),
+            ("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 404", "/metrics"),
+            ("GET /metrics?x HTTP/1.1\r\n\r\n", "HTTP/1.1 404", "/metrics"),
+            ("POST /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 405", "only GET"),
+        ];
+        for (request, status, body) in pages {
+            let reply = get(request).await;
+            assert!(reply.starts_with(status) && reply.contains(body), "{request}: {reply}");
+        }
         assert!(get("\r\n\r\n").await.starts_with("HTTP/1.1 405"), "garbage gets an answer, not a hang");
     }
 }

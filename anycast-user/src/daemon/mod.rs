@@ -45,6 +45,7 @@ use crate::{
         respond::{AnswerSink, Responder},
         tcp, udp,
     },
+    warm::{self, WarmSettings, WarmStats},
     wire::Nsid,
 };
 use capture::Capture;
@@ -188,6 +189,7 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
         local,
         certificate: encrypted.as_ref().map(|encrypted| encrypted.certificate.clone()),
         flags,
+        warm: WarmStats::new(config.warm.is_some()),
     });
 
     let (stop_serving, serving) = watch::channel(false);
@@ -220,10 +222,30 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
         watchdog: watchdog.is_some(),
     };
     let (stop_announcing, announcing) = watch::channel(false);
-    let announcing = tokio::spawn(announce::run(node.announcer.clone(), probe, announcing));
+    let announcing = tokio::spawn(warm_then_announce(node.clone(), config.warm.clone(), probe, announcing));
     tracing::info!(vips = ?service.vips, port = service.port, tls = ?config.tls.as_ref().map(|t| (t.dot_port, t.doh_port)), mode = ?config.resolver.mode, control = %service.control_socket.display(), metrics = ?service.metrics, "serving");
     notify::notify("READY=1\nSTATUS=serving");
     Ok(Running { node, services, stop_serving, stop_announcing, announcing })
+}
+
+/// Warms the node as `warm` says, if at all, then announces (see
+/// [`announce::run`]) until `stop` turns true; a stop during the warm
+/// start ends it there, never announced.
+async fn warm_then_announce(
+    node: Arc<Node<NetUpstream>>,
+    warm: Option<WarmSettings>,
+    probe: NodeProbe<NetUpstream>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if let Some(settings) = warm {
+        notify::notify(&format!("STATUS=warming from {}", settings.source));
+        tokio::select! {
+            () = warm::run(&settings, &node.responder, &node.warm) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        notify::notify("STATUS=serving, warm");
+    }
+    announce::run(node.announcer.clone(), probe, stop).await
 }
 
 /// The daemon's hot answers, made with the fast path's hash key when it
@@ -277,7 +299,11 @@ async fn serve(
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|source| DaemonError::Metrics { addr, source })?;
         let metrics_node = node.clone();
-        services.spawn(metrics::serve(listener, Arc::new(move || metrics::render(&metrics_node)), stop));
+        let pages = move |page| match page {
+            metrics::Page::Metrics => metrics::render(&metrics_node),
+            metrics::Page::Hot(n) => metrics_node.hot_names(n),
+        };
+        services.spawn(metrics::serve(listener, Arc::new(pages), stop));
     }
     Ok(services)
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{capture::Capture, top::Top};
 use crate::{
     answer_entry::AnswerEntry,
+    clock,
     config::flags::Flags,
     dnstap::Tap,
     fastpath::tap::TapCounters,
@@ -18,6 +19,7 @@ use crate::{
         certificate::Certificate,
         respond::{AnswerSink, Responder},
     },
+    warm::{WarmStats, list},
 };
 
 pub struct Node<U> {
@@ -41,6 +43,19 @@ pub struct Node<U> {
     /// The flags the daemon started with, to read the configuration again
     /// with on reload.
     pub flags: Flags,
+    /// The warm start's progress.
+    pub warm: WarmStats,
+}
+
+impl<U> Node<U> {
+    /// The listing of the `n` hot names (see [`crate::warm::list`]), or an
+    /// error line. It reads the whole map: call it off the workers.
+    pub fn hot_names(&self, n: usize) -> String {
+        match list::hottest(self.feed.as_deref(), &self.responder.hot, n, clock::boottime_ns()) {
+            Ok((names, total)) => list::render(&names, total),
+            Err(e) => format!("error: reading the fast path's map: {e}\n"),
+        }
+    }
 }
 
 /// The server offers its answers to the feed.

@@ -112,14 +112,43 @@ impl AnswerMapView {
             HashMap::try_from(&self.0).map_err(map_err(map_names::ANSWERS))?;
         Ok(map.keys().filter(Result::is_ok).count())
     }
+
+    /// The entries alive at `now` (see [`LiveEntry`]).
+    pub fn live_entries(&self, now: u64) -> Result<Vec<LiveEntry>, FastPathError> {
+        let map: HashMap<&MapData, AnswerKey, AnswerValue> =
+            HashMap::try_from(&self.0).map_err(map_err(map_names::ANSWERS))?;
+        Ok(live_entries(&map, now))
+    }
 }
 
-/// An entry of the answer map, as [`FastPath::live_entries`] lists it.
+/// The entries of `map` alive at `now`, read one by one (an entry that
+/// goes meanwhile is skipped).
+fn live_entries<T: std::borrow::Borrow<MapData>>(map: &HashMap<T, AnswerKey, AnswerValue>, now: u64) -> Vec<LiveEntry> {
+    let keys: Vec<AnswerKey> = map.keys().filter_map(Result::ok).collect();
+    keys.into_iter()
+        .filter_map(|key| {
+            let value = map.get(&key, 0).ok()?;
+            (value.expires_ns > now).then(|| LiveEntry {
+                key,
+                name: value.name[..(value.name_len as usize).min(value.name.len())].to_vec(),
+                inserted_ns: value.inserted_ns,
+                expires_ns: value.expires_ns,
+                served: value.served,
+            })
+        })
+        .collect()
+}
+
+/// An entry of the answer map, as [`FastPath::live_entries`] lists it:
+/// its key and lower-cased wire name, when it was written and expires
+/// (CLOCK_BOOTTIME), and how many answers it gave.
 pub struct LiveEntry {
     pub key: AnswerKey,
     pub name: Vec<u8>,
     pub inserted_ns: u64,
     pub expires_ns: u64,
+    /// Answers the XDP program gave from it.
+    pub served: u32,
 }
 
 /// The loaded (not necessarily attached) XDP program and its maps.
@@ -253,18 +282,19 @@ impl FastPath {
         &self.config.hash_key
     }
 
-    /// Puts an answer into the map, replacing the one for the same question.
-    /// A live entry for another name under the same hash is kept.
+    /// Puts an answer into the map, replacing the one for the same question
+    /// and carrying over how many answers that one gave. A live entry for
+    /// another name under the same hash is kept.
     pub fn insert(&mut self, entry: &AnswerEntry) -> Result<(), FastPathError> {
         let mut map = self.answers()?;
+        let mut value = *entry.value;
         match map.get(&entry.key, 0) {
-            Ok(old) if old.name[..old.name_len as usize] != *entry.name() && old.expires_ns > clock::boottime_ns() => {
-                return Err(FastPathError::HashCollision);
-            }
+            Ok(old) if old.name.get(..old.name_len as usize) == Some(entry.name()) => value.served = old.served,
+            Ok(old) if old.expires_ns > clock::boottime_ns() => return Err(FastPathError::HashCollision),
             Ok(_) | Err(MapError::KeyNotFound) => {}
             Err(e) => return Err(map_err(map_names::ANSWERS)(e)),
         }
-        map.insert(entry.key, *entry.value, 0).map_err(map_err(map_names::ANSWERS))
+        map.insert(entry.key, value, 0).map_err(map_err(map_names::ANSWERS))
     }
 
     /// When the XDP program last answered from the entry for `key` (None if
@@ -287,23 +317,9 @@ impl FastPath {
         Ok(AnswerMapView(aya::maps::Map::LruHashMap(data)))
     }
 
-    /// The entries alive at `now`: key, lower-cased wire name, and when
-    /// the entry was written and expires (CLOCK_BOOTTIME).
+    /// The entries alive at `now` (see [`LiveEntry`]).
     pub fn live_entries(&mut self, now: u64) -> Result<Vec<LiveEntry>, FastPathError> {
-        let map = self.answers()?;
-        let keys: Vec<AnswerKey> = map.keys().filter_map(Result::ok).collect();
-        Ok(keys
-            .into_iter()
-            .filter_map(|key| {
-                let value = map.get(&key, 0).ok()?;
-                (value.expires_ns > now).then(|| LiveEntry {
-                    key,
-                    name: value.name[..(value.name_len as usize).min(value.name.len())].to_vec(),
-                    inserted_ns: value.inserted_ns,
-                    expires_ns: value.expires_ns,
-                })
-            })
-            .collect())
+        Ok(live_entries(&self.answers()?, now))
     }
 
     /// Removes every entry whose name (lower-cased wire form; any type,

@@ -22,7 +22,7 @@ use hickory_proto::op::Message;
 use crate::{
     answer_entry::{AnswerEntry, WritePolicy},
     clock,
-    fastpath::{AnswerMapView, FastPath, FastPathError},
+    fastpath::{AnswerMapView, FastPath, FastPathError, LiveEntry},
     policy::{acl::Acl, ratelimit::RateLimitSettings},
     resolver::Answer,
 };
@@ -123,6 +123,15 @@ impl Feed {
     /// returns how many there were.
     pub fn purge_where(&self, doomed: impl Fn(&[u8]) -> bool) -> Result<usize, FastPathError> {
         self.fast_path.lock().expect("fast path lock").purge_where(doomed)
+    }
+
+    /// The map's entries alive at `now`, read through the view (not under
+    /// the lock the answer path writes under) where there is one.
+    pub fn live_entries(&self, now: u64) -> Result<Vec<LiveEntry>, FastPathError> {
+        match &self.view {
+            Some(view) => view.live_entries(now),
+            None => self.fast_path.lock().expect("fast path lock").live_entries(now),
+        }
     }
 
     /// Answers tracked for refreshing.

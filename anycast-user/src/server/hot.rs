@@ -45,8 +45,11 @@ struct Stored {
     secure: bool,
     inserted_ns: u64,
     expires_ns: u64,
-    /// The RRset answers turn, and how many were given from here.
+    /// The RRset answers turn.
     rotation: Rotation,
+    /// Answers given from here, for this name since it was first kept
+    /// (carried over when it is kept again): where records that turn
+    /// start, and how much the name is asked ([`HotAnswers::asked`]).
     served: AtomicU32,
     /// When it was last offered to the map (CLOCK_BOOTTIME).
     offered_ns: AtomicU64,
@@ -74,6 +77,13 @@ impl Generations {
             self.newer_bytes -= replaced.bytes();
         }
         &self.newer[&key]
+    }
+
+    /// How many answers the one kept under `key` for `name` gave (0 if
+    /// none is).
+    fn served(&self, key: &AnswerKey, name: &[u8]) -> u32 {
+        let kept = self.newer.get(key).or_else(|| self.older.get(key));
+        kept.filter(|stored| *stored.name == *name).map_or(0, |stored| stored.served.load(Relaxed))
     }
 }
 
@@ -143,7 +153,9 @@ impl HotAnswers {
             served: AtomicU32::new(0),
             offered_ns: AtomicU64::new(v.inserted_ns),
         };
-        self.shard(&entry.key).put(entry.key, stored, self.generation_bytes);
+        let mut shard = self.shard(&entry.key);
+        stored.served.store(shard.served(&entry.key, entry.name()), Relaxed);
+        shard.put(entry.key, stored, self.generation_bytes);
     }
 
     /// Writes into `out` the response to `query` with `edns` (the OPT
@@ -182,7 +194,7 @@ impl HotAnswers {
         }
         stored.write(query, edns, now_ns, out);
         let data = &mut out[dns::HEADER_LEN + query.question.len()..];
-        self.order.turn(&stored.rotation, &stored.served, data);
+        self.order.turn(&stored.rotation, stored.served.fetch_add(1, Relaxed), data);
         self.hits.fetch_add(1, Relaxed);
         let reoffer =
             self.reoffer_after_ns.filter(|after| stored.due_for_offer(now_ns, *after)).map(|_| stored.entry(key));
@@ -203,6 +215,21 @@ impl HotAnswers {
             }
         }
         purged
+    }
+
+    /// Every live answer kept at `now_ns`: its key, lower-cased wire name
+    /// and how many answers it gave.
+    pub fn asked(&self, now_ns: u64) -> Vec<(AnswerKey, Box<[u8]>, u32)> {
+        let mut asked = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock().expect("hot answers lock");
+            for (key, stored) in shard.newer.iter().chain(&shard.older) {
+                if now_ns < stored.expires_ns {
+                    asked.push((*key, stored.name.clone(), stored.served.load(Relaxed)));
+                }
+            }
+        }
+        asked
     }
 
     /// Answers kept, live or expired.

@@ -249,7 +249,7 @@ impl<U: Upstream> Responder<U> {
         };
         if self.rrset_order != RrsetOrder::Fixed {
             let rotation = rotation_of(&sections.data, sections.ancount);
-            self.rrset_order.turn(&rotation, &self.turns, &mut sections.data);
+            self.rrset_order.turn(&rotation, self.turns.fetch_add(1, Relaxed), &mut sections.data);
         }
         let edns = edns.map(|e| ResponseEdns { ede: answer.stale.then_some(wire::EDE_STALE_ANSWER), ..e });
         let rcode = u16::from(answer.rcode) as u8;
@@ -269,6 +269,21 @@ impl<U: Upstream> Responder<U> {
         // is answered from (the fast path's among them).
         self.keep(&parsed.message, answer);
         response
+    }
+
+    /// Resolves `query` (one question; EDNS only for DO) as a client's
+    /// would be and keeps its answer among the hot answers and in the
+    /// sink, as the full path does; no client's, so neither counted nor
+    /// charged. False if it failed (SERVFAIL, bogus, dropped). For the
+    /// warm start.
+    pub async fn warm(&self, query: &Message) -> bool {
+        let Some(question) = query.queries.first() else { return false };
+        let answer = self.resolver.resolve(question).await;
+        if answer.dropped || answer.rcode == ResponseCode::ServFail || matches!(answer.security, Security::Bogus(_)) {
+            return false;
+        }
+        self.keep(query, &answer);
+        true
     }
 
     /// Keeps the entry `answer` makes among the hot answers and offers it
