@@ -417,6 +417,42 @@ pub fn shortest_ttl(response: &Message) -> Option<u32> {
     response.all_sections().map(|r| r.ttl).chain(soa_minimum(response)).min()
 }
 
+/// [`shortest_ttl`] of a response in wire form, read without parsing it:
+/// every record's TTL but OPT's (its TTL field holds flags), and the
+/// SOA's MINIMUM; None without records, or if it does not read as one
+/// question and its records.
+pub fn shortest_ttl_wire(response: &[u8]) -> Option<u32> {
+    let u16_at = |at: usize| Some(u16::from_be_bytes([*response.get(at)?, *response.get(at + 1)?]));
+    let u32_at = |at: usize| Some(u32::from_be_bytes(response.get(at..at + 4)?.try_into().ok()?));
+    if u16_at(4)? != 1 {
+        return None;
+    }
+    let records = [6, 8, 10].iter().map(|&at| u16_at(at).map(usize::from)).sum::<Option<usize>>()?;
+    let mut at = dns::HEADER_LEN + name_len(response, dns::HEADER_LEN)? + 4;
+    let mut shortest: Option<u32> = None;
+    for _ in 0..records {
+        let record = record_at(response, at)?;
+        let fixed = at + record.owner_len;
+        let ttl = match RecordType::from(record.rtype) {
+            RecordType::OPT => None,
+            RecordType::SOA => {
+                // MNAME, RNAME, then SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM.
+                let rdata = fixed + 10;
+                let rname = rdata + name_len(response, rdata)?;
+                let minimum = u32_at(rname + name_len(response, rname)? + 16)?;
+                Some(u32_at(fixed + 4)?.min(minimum))
+            }
+            _ => Some(u32_at(fixed + 4)?),
+        };
+        shortest = match (shortest, ttl) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        at += record.len;
+    }
+    shortest
+}
+
 fn soa_minimum(response: &Message) -> Option<u32> {
     response.authorities.iter().find_map(|r| match &r.data {
         RData::SOA(soa) => Some(soa.minimum),
@@ -481,6 +517,38 @@ mod tests {
 
     fn build(m: &Message) -> Result<AnswerEntry, Refusal> {
         AnswerEntry::from_response(m, &KEY, 1_000 * NS_PER_SEC, &WritePolicy::default())
+    }
+
+    #[test]
+    fn the_shortest_ttl_reads_the_same_from_the_wire() {
+        let positive = {
+            let mut m = response("www.example.com.", RecordType::A, ResponseCode::NoError);
+            m.answers.extend([a("www.example.com.", 300, [192, 0, 2, 1]), a("www.example.com.", 60, [192, 0, 2, 2])]);
+            m
+        };
+        let negative = {
+            let mut m = response("nope.example.com.", RecordType::A, ResponseCode::NXDomain);
+            m.authorities.push(soa("example.com.", 3600, 45));
+            m
+        };
+        let with_opt = {
+            let mut m = positive.clone();
+            let mut edns = Edns::new();
+            edns.flags_mut().dnssec_ok = true;
+            m.edns = Some(edns);
+            m
+        };
+        let empty = response("www.example.com.", RecordType::AAAA, ResponseCode::NoError);
+        let cases = [("two A records", &positive, Some(60)), ("NXDOMAIN", &negative, Some(45)), ("with OPT", &with_opt, Some(60)), ("no records", &empty, None)];
+        for (what, m, ttl) in cases {
+            let wire = m.to_vec().unwrap();
+            assert_eq!(shortest_ttl(m), ttl, "{what}: parsed");
+            assert_eq!(shortest_ttl_wire(&wire), ttl, "{what}: wire");
+            for cut in 12..wire.len() {
+                // A response cut short never reads past its end.
+                let _ = shortest_ttl_wire(&wire[..cut]);
+            }
+        }
     }
 
     #[test]

@@ -25,7 +25,6 @@ use std::{
 };
 
 use data_encoding::BASE64URL_NOPAD;
-use hickory_proto::op::Message;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -196,7 +195,7 @@ async fn answer<U: Upstream>(
         return status_only(StatusCode::BAD_REQUEST);
     };
     tcp::logged_response(client_tap.zip(received_at), &response);
-    let max_age = Message::from_vec(&response).ok().as_ref().and_then(answer_entry::shortest_ttl).unwrap_or(0);
+    let max_age = answer_entry::shortest_ttl_wire(&response).unwrap_or(0);
     let mut http = Response::new(Full::new(Bytes::from(response)));
     let headers = http.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
