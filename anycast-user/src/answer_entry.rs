@@ -539,7 +539,12 @@ mod tests {
             m
         };
         let empty = response("www.example.com.", RecordType::AAAA, ResponseCode::NoError);
-        let cases = [("two A records", &positive, Some(60)), ("NXDOMAIN", &negative, Some(45)), ("with OPT", &with_opt, Some(60)), ("no records", &empty, None)];
+        let cases = [
+            ("two A records", &positive, Some(60)),
+            ("NXDOMAIN", &negative, Some(45)),
+            ("with OPT", &with_opt, Some(60)),
+            ("no records", &empty, None),
+        ];
         for (what, m, ttl) in cases {
             let wire = m.to_vec().unwrap();
             assert_eq!(shortest_ttl(m), ttl, "{what}: parsed");

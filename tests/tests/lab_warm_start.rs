@@ -31,11 +31,8 @@ const ROUNDS: usize = 2;
 /// answered without a resolution: at least this warm, under this cold.
 const WARM_AT_LEAST: f64 = 0.90;
 const COLD_UNDER: f64 = 0.10;
-const ANSWERED_HERE: [&str; 3] = [
-    series::XDP_ANSWERED,
-    "anycast_hot_answers_total",
-    "anycast_questions_total{source=\"cache\"}",
-];
+const ANSWERED_HERE: [&str; 3] =
+    [series::XDP_ANSWERED, "anycast_hot_answers_total", "anycast_questions_total{source=\"cache\"}"];
 
 /// What node 2's first queries after announcing saw.
 struct Joined {
@@ -75,7 +72,10 @@ fn a_node_joins_the_anycast_set_warm() {
     for (what, from, warm) in cases {
         let joined = join(&mut lab, from, &names);
         let (p50, p99) = (&joined.report["p50_ms"], &joined.report["p99_ms"]);
-        println!("{what}: {:.1}% of the first {NAMES} answered here, p50 {p50} ms, p99 {p99} ms", joined.answered_here * 100.0);
+        println!(
+            "{what}: {:.1}% of the first {NAMES} answered here, p50 {p50} ms, p99 {p99} ms",
+            joined.answered_here * 100.0
+        );
         let ok = if warm { joined.answered_here >= WARM_AT_LEAST } else { joined.answered_here < COLD_UNDER };
         if !ok || joined.report["noerror"] != NAMES {
             failures.push(format!("{what}: {:.3} answered here; {}", joined.answered_here, joined.report));
@@ -92,7 +92,12 @@ fn join(lab: &mut AnycastLab, from: Option<&str>, names: &Path) -> Joined {
     if from.is_some() {
         let warm = |outcome: &str| lab.stat(2, &format!("anycast_warm_questions{{outcome=\"{outcome}\"}}")).unwrap();
         assert_eq!(lab.stat(2, "anycast_warm_state").unwrap(), 2, "the warm start is done once announced");
-        assert!(warm("listed") >= NAMES as u64 && warm("failed") == 0, "listed {}, failed {}", warm("listed"), warm("failed"));
+        assert!(
+            warm("listed") >= NAMES as u64 && warm("failed") == 0,
+            "listed {}, failed {}",
+            warm("listed"),
+            warm("failed")
+        );
         println!("  warm start: {} resolved, log: {}", warm("resolved"), warm_line(lab));
     }
     lab.set_maintenance(1, true).unwrap();

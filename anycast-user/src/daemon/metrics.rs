@@ -123,7 +123,11 @@ fn warming(out: &mut Exposition, warm: &WarmStats) {
     if warm.state() == WarmState::Off {
         return;
     }
-    out.family("anycast_warm_questions", "gauge", "The warm start's questions: listed by the source, resolved, failed.");
+    out.family(
+        "anycast_warm_questions",
+        "gauge",
+        "The warm start's questions: listed by the source, resolved, failed.",
+    );
     out.sample("anycast_warm_questions", &[("outcome", "listed")], load(&warm.listed));
     out.sample("anycast_warm_questions", &[("outcome", "resolved")], load(&warm.resolved));
     out.sample("anycast_warm_questions", &[("outcome", "failed")], load(&warm.failed));

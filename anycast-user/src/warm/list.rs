@@ -23,11 +23,7 @@ use hickory_proto::{
     serialize::binary::BinDecodable,
 };
 
-use crate::{
-    fastpath::FastPathError,
-    feed::Feed,
-    server::hot::HotAnswers,
-};
+use crate::{fastpath::FastPathError, feed::Feed, server::hot::HotAnswers};
 
 /// The first line of a listing.
 const HEADER: &str = "# anycastd hot names, most repeated first: name class type repeats do";
