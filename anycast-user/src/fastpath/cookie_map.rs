@@ -3,9 +3,12 @@
 //! switches, and the program never hashes with a secret half written.
 
 use anycast_common::{cookie::CookieSecrets, map_names};
-use aya::maps::{Array, Map, MapData, MapError};
+use aya::maps::{Array, Map, MapError};
 
-use super::{FastPath, FastPathError, error::map_err};
+use super::{
+    FastPath, FastPathError,
+    error::{map_err, own_handle},
+};
 
 /// Handles of their own on the two maps, for the task that rotates the
 /// secrets (the fast path's lock stays with the answers).
@@ -18,8 +21,7 @@ impl FastPath {
     pub fn cookie_map(&self) -> Result<CookieMap, FastPathError> {
         let handle = |name: &'static str| {
             let Some(Map::Array(map)) = self.ebpf.map(name) else { return Err(FastPathError::MissingMap(name)) };
-            let id = map.info().map_err(map_err(name))?.id();
-            Ok(Map::Array(MapData::from_id(id).map_err(map_err(name))?))
+            Ok(Map::Array(own_handle(map, name)?))
         };
         Ok(CookieMap { secrets: handle(map_names::COOKIE_SECRETS)?, slot: handle(map_names::COOKIE_SLOT)? })
     }

@@ -1,10 +1,10 @@
 //! What can go wrong loading, attaching and using the fast path.
 
-use std::path::PathBuf;
+use std::{os::fd::AsFd, path::PathBuf};
 
 use anycast_common::{CLASSIC_UDP_LEN, MAX_RESPONSE_LEN, MAX_VIPS, dns::MAX_NSID_LEN};
 use aya::{
-    maps::MapError,
+    maps::{MapData, MapError},
     programs::{ProgramError, links::LinkError},
 };
 
@@ -18,6 +18,8 @@ pub enum FastPathError {
     MissingMap(&'static str),
     #[error("map `{name}`: {source}")]
     Map { name: &'static str, source: MapError },
+    #[error("map `{name}`: duplicating its descriptor: {source}")]
+    Duplicate { name: &'static str, source: std::io::Error },
     #[error("XDP program: {0}")]
     Program(#[from] ProgramError),
     #[error("EDNS UDP size {0} is outside {CLASSIC_UDP_LEN}..={MAX_RESPONSE_LEN}")]
@@ -38,6 +40,14 @@ pub enum FastPathError {
     Pin { path: PathBuf, what: &'static str, source: Option<std::io::Error> },
     #[error("the pinned XDP link {path}: {source}")]
     Link { path: PathBuf, source: LinkError },
+}
+
+/// A handle of its own on `map` (named `name`): its descriptor
+/// duplicated. Asking the kernel for the map by ID instead would need
+/// CAP_SYS_ADMIN, which a daemon run as its own user does not have.
+pub fn own_handle(map: &MapData, name: &'static str) -> Result<MapData, FastPathError> {
+    let fd = map.fd().as_fd().try_clone_to_owned().map_err(|source| FastPathError::Duplicate { name, source })?;
+    MapData::from_fd(fd).map_err(map_err(name))
 }
 
 /// The error for map `name` failing with `source`.

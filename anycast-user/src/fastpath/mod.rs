@@ -31,7 +31,7 @@ use aya::{
     },
 };
 
-use error::map_err;
+use error::{map_err, own_handle};
 use pin::{PINNED_MAPS, Pins};
 use tap_sampling::{CAPTURE_RING_BYTES, IDLE_RING_BYTES, RING_BYTES, TapSampling};
 
@@ -312,9 +312,7 @@ impl FastPath {
         let Some(aya::maps::Map::LruHashMap(answers)) = self.ebpf.map(map_names::ANSWERS) else {
             return Err(FastPathError::MissingMap(map_names::ANSWERS));
         };
-        let id = answers.info().map_err(map_err(map_names::ANSWERS))?.id();
-        let data = MapData::from_id(id).map_err(map_err(map_names::ANSWERS))?;
-        Ok(AnswerMapView(aya::maps::Map::LruHashMap(data)))
+        Ok(AnswerMapView(aya::maps::Map::LruHashMap(own_handle(answers, map_names::ANSWERS)?)))
     }
 
     /// The entries alive at `now` (see [`LiveEntry`]).
