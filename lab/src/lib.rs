@@ -18,6 +18,7 @@ pub mod process;
 pub mod signed;
 pub mod tls;
 pub mod topology;
+pub mod unprivileged;
 
 use std::{
     process::Command,

@@ -11,6 +11,7 @@
 
 use std::{
     path::{Path, PathBuf},
+    process::Command,
     time::Duration,
 };
 
@@ -23,6 +24,7 @@ use crate::{
     peers,
     process::Process,
     tls::TlsFiles,
+    unprivileged::Unprivileged,
     wait,
 };
 
@@ -156,7 +158,30 @@ impl Lab {
     /// [`Lab::start_anycastd`] with another `--xdp-mode` (`off`: no fast
     /// path).
     pub fn start_anycastd_with(&mut self, binary: &Path, xdp_mode: &str, extra: &[&str]) -> Result<(), LabError> {
-        let mut command = self.node.command(&binary.display().to_string());
+        let command = self.node.command(&binary.display().to_string());
+        self.spawn_anycastd(command, xdp_mode, extra)?;
+        self.wait_answering("anycastd", VIP4, &self.dir.join("anycastd.log"))
+    }
+
+    /// [`Lab::start_anycastd`] as `user`, who is given the pins and the
+    /// lab's directory (for the control socket), as the package's unit
+    /// gives its user the pins and its runtime directory.
+    pub fn start_anycastd_as(&mut self, binary: &Path, user: &Unprivileged, extra: &[&str]) -> Result<(), LabError> {
+        self.run_anycastd_as(binary, user, extra)?;
+        self.wait_answering("anycastd", VIP4, &self.dir.join("anycastd.log"))
+    }
+
+    /// Starts anycastd as `user` (see [`Lab::start_anycastd_as`]) without
+    /// waiting for it to answer: for a start that is meant to fail.
+    pub fn run_anycastd_as(&mut self, binary: &Path, user: &Unprivileged, extra: &[&str]) -> Result<(), LabError> {
+        user.own_tree(self.pins.path())?;
+        user.own(&self.dir)?;
+        let command = user.command(&self.node, binary);
+        self.spawn_anycastd(command, "native", extra)
+    }
+
+    /// Starts `command` (anycastd, as some user) with the lab's arguments.
+    fn spawn_anycastd(&mut self, mut command: Command, xdp_mode: &str, extra: &[&str]) -> Result<(), LabError> {
         command
             .args(["--vip", VIP4, "--vip", VIP6, "--interface", &self.node_if, "--xdp-mode", xdp_mode])
             .arg("--root-hints")
@@ -173,7 +198,13 @@ impl Lab {
         // A previous run is gone before its log is reused.
         self.anycastd = None;
         self.anycastd = Some(Process::spawn(&mut command, &log)?);
-        self.wait_answering("anycastd", VIP4, &log)
+        Ok(())
+    }
+
+    /// Waits up to `limit` for anycastd to exit: its status, or None while
+    /// it runs.
+    pub fn wait_anycastd(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        self.anycastd.as_mut()?.wait(limit)
     }
 
     /// Waits until the resolver at `server` answers the client, or fails

@@ -2,7 +2,7 @@
 //! its path in ANYCASTD_DEB), installed into a throwaway root with dpkg
 //! (its maintainer scripts outside it, told it by DPKG_ROOT): its files
 //! where Debian wants them, the configuration a conffile, the unit not
-//! enabled, the installed binary runs, finds no problem in the
+//! enabled, the system user it runs anycastd as made, the installed binary runs, finds no problem in the
 //! configuration it ships and every problem in broken ones (each at its
 //! line, with its key), its man pages render without a warning, and a
 //! purge leaves nothing.
@@ -95,9 +95,17 @@ fn the_package_installs_runs_checks_configurations_and_documents_itself() {
         "/usr/share/fish/vendor_completions.d/anycastd.fish",
         "/usr/share/doc/anycastd/copyright",
         "/usr/share/doc/anycastd/changelog.gz",
+        "/usr/lib/sysusers.d/anycastd.conf",
     ] {
         assert!(installed(path).is_file(), "{path} installed");
     }
+    let passwd = std::fs::read_to_string(installed("/etc/passwd")).unwrap_or_default();
+    let user =
+        passwd.lines().find(|l| l.starts_with("anycastd:")).unwrap_or_else(|| panic!("no anycastd user: {passwd}"));
+    let fields: Vec<&str> = user.split(':').collect();
+    let uid: u32 = fields[2].parse().expect("a UID");
+    assert!(uid > 0 && uid < 1000, "a system user: {user}");
+    assert!(fields[6].ends_with("nologin"), "who cannot log in: {user}");
     let binary = installed("/usr/sbin/anycastd");
     let binary = binary.to_str().expect("a UTF-8 path");
     let version = ok(binary, &["--version"]);

@@ -63,6 +63,7 @@ fn stage_files(stage: &Path, release: &Path) -> Result<()> {
     make_dir(&stage.join("usr/sbin"))?;
     strip(&stage.join("usr/sbin/anycastd"))?;
     install(&dist.join("anycastd.service"), &stage.join("lib/systemd/system/anycastd.service"), 0o644)?;
+    install(&dist.join("debian/sysusers.conf"), &stage.join("usr/lib/sysusers.d/anycastd.conf"), 0o644)?;
     install(&dist.join("anycastd.toml"), &stage.join("etc/anycastd/anycastd.toml"), 0o644)?;
     install(&dist.join("frr.conf"), &stage.join(doc).join("examples/frr.conf"), 0o644)?;
     install(&docs.join("anycastd"), &stage.join("usr/share/bash-completion/completions/anycastd"), 0o644)?;
@@ -79,13 +80,15 @@ fn stage_files(stage: &Path, release: &Path) -> Result<()> {
 /// DEBIAN/: control (its Depends from dpkg-shlibdeps), conffiles,
 /// md5sums, the maintainer scripts.
 fn control(stage: &Path, version: &str) -> Result<()> {
+    // What postinst makes the user with, as dh_installsysusers depends.
+    const SYSUSERS: &str = "systemd | systemd-standalone-sysusers | systemd-sysusers";
     let debian = stage.join("DEBIAN");
     make_dir(&debian)?;
     let depends = shlib_depends(&stage.join("usr/sbin/anycastd"))?;
     let size = installed_size(stage)?;
     let text = format!(
         "Package: {PACKAGE}\nVersion: {version}\nArchitecture: amd64\nMaintainer: {MAINTAINER}\n\
-         Installed-Size: {size}\nDepends: {depends}\nRecommends: bird2 | frr\nSection: net\n\
+         Installed-Size: {size}\nDepends: {depends}, {SYSUSERS}\nRecommends: bird2 | frr\nSection: net\n\
          Priority: optional\nHomepage: https://example.invalid/anycast\n\
          Description: anycast DNS node: XDP fast path and recursive resolver\n \
          anycastd serves DNS on anycast service addresses (VIPs). An XDP program\n \
@@ -160,7 +163,8 @@ fn check(deb: &Path, stage: &Path) -> Result<()> {
 
 /// The package's files over the host's systemd units: the root
 /// systemd-analyze verifies the unit in, as it would run on a host with
-/// the package installed (the targets it names there, its binary here).
+/// the package installed (the targets and programs it names there, its
+/// binary here).
 fn verify_root(stage: &Path) -> Result<PathBuf> {
     let root = stage.with_extension("verify");
     if root.exists() {
@@ -169,7 +173,23 @@ fn verify_root(stage: &Path) -> Result<PathBuf> {
     make_dir(&root.join("lib/systemd"))?;
     run(Command::new("cp").arg("-a").arg("/lib/systemd/system").arg(root.join("lib/systemd/")))?;
     run(Command::new("cp").arg("-a").arg(format!("{}/.", stage.display())).arg(&root))?;
+    let unit = std::fs::read_to_string(stage.join("lib/systemd/system/anycastd.service"))?;
+    for program in programs(&unit) {
+        let inside = root.join(program.trim_start_matches('/'));
+        if !inside.exists() {
+            install(Path::new(program), &inside, 0o755)?;
+        }
+    }
     Ok(root)
+}
+
+/// The programs the unit's Exec lines run (past their `+-@!:` prefixes):
+/// those from other packages (coreutils) are the host's in the root.
+fn programs(unit: &str) -> Vec<&str> {
+    unit.lines()
+        .filter(|l| l.starts_with("Exec"))
+        .filter_map(|l| l.split_once('=')?.1.trim_start_matches(['+', '-', '@', '!', ':']).split_whitespace().next())
+        .collect()
 }
 
 fn make_dir(dir: &Path) -> Result<()> {

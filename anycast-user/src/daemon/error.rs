@@ -36,6 +36,13 @@ pub enum DaemonError {
     Capture(#[source] std::io::Error),
     #[error("encrypted DNS: {0}")]
     Tls(#[from] TlsError),
+    #[error(
+        "anycastd lacks {0}: run it as root or give it them (the package's unit gives CAP_BPF CAP_PERFMON \
+         CAP_NET_ADMIN CAP_NET_BIND_SERVICE)"
+    )]
+    MissingCapabilities(String),
+    #[error("reading this process's capabilities: {0}")]
+    Capabilities(#[source] std::io::Error),
     #[error("metrics on {addr}: {source}")]
     Metrics { addr: SocketAddr, source: std::io::Error },
 }

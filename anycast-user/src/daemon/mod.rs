@@ -13,6 +13,7 @@ mod error;
 mod fast_path;
 pub mod metrics;
 pub mod node;
+mod privileges;
 mod probe;
 pub mod reload;
 mod sockets;
@@ -92,6 +93,7 @@ fn validation(dnssec: &DnssecSettings) -> Result<Validation, DaemonError> {
 /// last, so routers send traffic only once the node serves, and only
 /// while it is healthy.
 pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError> {
+    privileges::check(&config)?;
     let mode = config.resolver.mode.clone().load_hints(|path| match path {
         Some(path) => RootHints::from_file(&path),
         None => Ok(RootHints::iana()),
