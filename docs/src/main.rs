@@ -59,6 +59,20 @@ fn daemon_sections() -> Roff {
         "SIGHUP",
         "Reload, as anycastd ctl reload: the configuration file read again; local policy, blocklists, forward and stub zones, the ACL, rate limits, NSID and the TLS certificate put in force. A file with a problem is refused and everything in force kept.",
     );
+    roff.control("SH", ["PRIVILEGES"]);
+    roff.text([roman("anycastd need not run as root. The package's unit runs it as the user anycastd with these capabilities only; at start anycastd names any its configuration needs and it lacks, and stops.")]);
+    entry(
+        &mut roff,
+        "CAP_BPF",
+        "Loading the XDP program, making and writing its maps (not with service.xdp_mode = off).",
+    );
+    entry(&mut roff, "CAP_NET_ADMIN", "Attaching XDP; putting the VIPs on announce.vip_interface and taking them off.");
+    entry(&mut roff, "CAP_NET_BIND_SERVICE", "Ports 53, 853 and 443 (any below net.ipv4.ip_unprivileged_port_start).");
+    entry(
+        &mut roff,
+        "CAP_PERFMON",
+        "The delivery check's tracepoints, which are found through tracefs: only root reads it, so run as another user the check is off, with a warning.",
+    );
     roff.control("SH", ["FILES"]);
     entry(
         &mut roff,
