@@ -1,9 +1,16 @@
 //! h2load (nghttp2's HTTP/2 benchmark) as the DNS over HTTPS client next
-//! to dnsperf: dnsperf 2.10's DoH client stalls against some HTTP/2
-//! servers (its queries wait in its buffers until something else arrives;
-//! DNS-OARC/dnsperf#240), so its DoH figure can be its own limit. h2load
-//! asks the hot set as GET `?dns=` requests over 8 connections of 100
-//! streams each, pinned to the client core, for a fixed time.
+//! to dnsperf. dnsperf's DoH client (2.10 here; the same code in 2.14)
+//! takes at most one response from each TLS record it reads: once it holds
+//! a complete answer, its nghttp2 data callback pauses on the next
+//! response's DATA without keeping the bytes, which nghttp2 counts as
+//! delivered (net_doh.c, `_http2_data_chunk_recv_cb`), so that query is
+//! lost. A server that writes one response per record (Unbound) is
+//! measured; one that puts the answers ready at once in one record, as
+//! hyper's h2 does (anycastd), is not: a tcpdump of `dnsperf -m doh -c 1
+//! -q 10` against anycastd shows a 705-byte record with seven answers, of
+//! which dnsperf counts one (dnsdist's row fails the same way). h2load asks the hot set as GET
+//! `?dns=` requests over 8 connections of 100 streams each, pinned to the
+//! client core, for a fixed time.
 
 use std::path::Path;
 
