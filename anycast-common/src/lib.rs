@@ -193,7 +193,10 @@ pub struct FastPathConfig {
     pub acl_v6: [[u64; 4]; MAX_INLINE_ACL_V6],
     /// Records a CPU writes in a second, at most.
     pub tap_per_cpu_second: u32,
-    pub _pad2: [u8; 4],
+    /// Where `ifindex` lies in the kernel's `struct net_device` (from its
+    /// BTF), for the delivery programs, which get a device pointer; 0
+    /// until the daemon has found it (then they count nothing).
+    pub netdev_ifindex_offset: u32,
 }
 const _: () = assert!(
     core::mem::size_of::<FastPathConfig>()
@@ -256,7 +259,7 @@ pub mod map_names {
 pub mod delivery {
     pub const EXCEPTION_PROGRAM: &str = "anycast_xdp_exception";
     pub const BULK_TX_PROGRAM: &str = "anycast_xdp_bulk_tx";
-    pub const CATEGORY: &str = "xdp";
+    /// The raw tracepoints (of the `xdp` category) they attach to.
     pub const EXCEPTION_TRACEPOINT: &str = "xdp_exception";
     pub const BULK_TX_TRACEPOINT: &str = "xdp_bulk_tx";
     /// XDP_TX, as the tracepoints report the action.
@@ -268,7 +271,7 @@ pub const PROGRAM_NAME: &str = "anycast";
 
 /// Bump when the meaning of a pinned map's contents changes without its
 /// types' sizes changing (a field reordered, a counter slot renamed).
-const MAP_LAYOUT_VERSION: u64 = 7;
+const MAP_LAYOUT_VERSION: u64 = 8;
 
 /// A fingerprint of everything a pinned map's contents depend on: a new
 /// daemon reuses pinned maps only if theirs is the same, so a map written

@@ -20,8 +20,8 @@ anycast_ebpf::program_runtime!();
 use anycast_common::Outcome;
 use aya_ebpf::{
     bindings::xdp_action,
-    macros::{tracepoint, xdp},
-    programs::{TracePointContext, XdpContext},
+    macros::{raw_tracepoint, xdp},
+    programs::{RawTracePointContext, XdpContext},
 };
 
 /// Dispatch and count: every packet gets exactly one outcome.
@@ -40,15 +40,15 @@ pub fn anycast(ctx: XdpContext) -> u32 {
 }
 
 /// `xdp:xdp_exception`, for frames the driver refused (see `delivery`).
-#[tracepoint]
-pub fn anycast_xdp_exception(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "xdp_exception")]
+pub fn anycast_xdp_exception(ctx: RawTracePointContext) -> i32 {
     delivery::exception(&ctx);
     0
 }
 
 /// `xdp:xdp_bulk_tx`, for frames a bulk send dropped (see `delivery`).
-#[tracepoint]
-pub fn anycast_xdp_bulk_tx(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "xdp_bulk_tx")]
+pub fn anycast_xdp_bulk_tx(ctx: RawTracePointContext) -> i32 {
     delivery::bulk_tx(&ctx);
     0
 }

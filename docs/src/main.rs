@@ -71,7 +71,7 @@ fn daemon_sections() -> Roff {
     entry(
         &mut roff,
         "CAP_PERFMON",
-        "The delivery check's tracepoints, which are found through tracefs: only root reads it, so run as another user the check is off, with a warning.",
+        "The delivery check's raw tracepoint programs; without it the check is off, with a warning.",
     );
     roff.control("SH", ["FILES"]);
     entry(

@@ -54,11 +54,7 @@ pub fn attach(config: &Config, fast_path: &mut FastPath) -> Result<(), DaemonErr
     attach_in(fast_path, interface, config.service.xdp_mode)?;
     tracing::info!(interface, "fast path attached");
     if let Err(e) = fast_path.watch_delivery() {
-        // The tracepoints are found through tracefs, which only root reads.
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
-        let fix = if root { "" } else { " (tracefs is root's: run anycastd as root to keep this check)" };
-        tracing::warn!(interface, error = %e, "the XDP transmit errors cannot be counted: undelivered answers go unnoticed{fix}");
+        tracing::warn!(interface, error = %e, "the XDP transmit errors cannot be counted: undelivered answers go unnoticed");
     }
     Ok(())
 }

@@ -3,29 +3,31 @@
 //! whose peer cannot take them, a full TX ring), and the fast path can be
 //! turned to pass everything while they do not.
 
-use std::{ffi::CString, path::Path};
+use std::path::Path;
 
 use anycast_common::{delivery, map_names};
-use aya::programs::TracePoint;
+use aya::programs::RawTracePoint;
 
-use super::{FastPath, FastPathError};
-
-/// Where tracefs is mounted on a standard system.
-const TRACEFS: &str = "/sys/kernel/tracing";
+use super::{
+    FastPath, FastPathError,
+    btf::{self, VMLINUX},
+};
 
 impl FastPath {
-    /// Attaches the delivery programs to their tracepoints (mounting
-    /// tracefs where it is not).
+    /// Finds where `net_device.ifindex` lies in this kernel, tells the
+    /// delivery programs, and attaches them to their raw tracepoints.
     pub fn watch_delivery(&mut self) -> Result<(), FastPathError> {
-        ensure_tracefs();
+        let offset = btf::field_offset_in(Path::new(VMLINUX), "net_device", "ifindex")?;
+        self.config.netdev_ifindex_offset = offset;
+        self.write_config()?;
         for (program, tracepoint) in [
             (delivery::EXCEPTION_PROGRAM, delivery::EXCEPTION_TRACEPOINT),
             (delivery::BULK_TX_PROGRAM, delivery::BULK_TX_TRACEPOINT),
         ] {
-            let tp: &mut TracePoint =
+            let tp: &mut RawTracePoint =
                 self.ebpf.program_mut(program).ok_or(FastPathError::MissingProgram(program))?.try_into()?;
             tp.load()?;
-            tp.attach(delivery::CATEGORY, tracepoint)?;
+            tp.attach(tracepoint)?;
         }
         Ok(())
     }
@@ -46,24 +48,5 @@ impl FastPath {
     pub fn set_pass_only(&mut self, on: bool) -> Result<(), FastPathError> {
         self.config.pass_only = on as u8;
         self.write_config()
-    }
-}
-
-/// Mounts tracefs where the kernel made its directory but nothing is
-/// mounted (aya looks there once, on the first attach).
-fn ensure_tracefs() {
-    let path = Path::new(TRACEFS);
-    let empty = path.read_dir().is_ok_and(|mut entries| entries.next().is_none());
-    if !empty {
-        return;
-    }
-    let target = CString::new(TRACEFS).expect("no NUL");
-    // SAFETY: valid C strings; mount(2) reads them only.
-    let mounted =
-        unsafe { libc::mount(c"tracefs".as_ptr(), target.as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null()) };
-    if mounted == 0 {
-        tracing::info!(at = TRACEFS, "mounted tracefs");
-    } else {
-        tracing::warn!(at = TRACEFS, error = %std::io::Error::last_os_error(), "mounting tracefs");
     }
 }

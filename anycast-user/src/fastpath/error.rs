@@ -38,6 +38,8 @@ pub enum FastPathError {
     NsidTooLong(usize),
     #[error("{what} {}{}", path.display(), source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
     Pin { path: PathBuf, what: &'static str, source: Option<std::io::Error> },
+    #[error("the kernel's BTF: {0}")]
+    Btf(#[from] super::btf::BtfError),
     #[error("the pinned XDP link {path}: {source}")]
     Link { path: PathBuf, source: LinkError },
 }

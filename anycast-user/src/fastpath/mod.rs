@@ -3,6 +3,7 @@
 //! (see [`pin`]), it outlives the daemon and is taken over by the next.
 
 pub mod attachment;
+mod btf;
 pub mod cookie_map;
 mod delivery;
 mod error;
@@ -487,7 +488,7 @@ fn config(settings: &Settings) -> Result<FastPathConfig, FastPathError> {
         tap_every: settings.tap.every,
         acl_v6: [[0; 4]; MAX_INLINE_ACL_V6],
         tap_per_cpu_second: per_cpu(settings.tap.per_second),
-        _pad2: [0; 4],
+        netdev_ifindex_offset: 0,
     };
     admission(&mut config, &settings.acl, &settings.rate_limit, &settings.nsid)?;
     let (mut v4, mut v6): (Vec<[u8; 4]>, Vec<[u8; 16]>) = (Vec::new(), Vec::new());
