@@ -86,6 +86,13 @@ pub struct ServiceSettings {
     pub hot_answers_max_bytes: usize,
 }
 
+impl ServiceSettings {
+    /// The interface the fast path goes on; None when it is off.
+    pub fn fast_path_interface(&self) -> Option<&str> {
+        self.interface.as_deref().filter(|_| self.xdp_mode != XdpMode::Off)
+    }
+}
+
 impl ServiceSection {
     pub fn check(self) -> Result<ServiceSettings, ConfigError> {
         let tcp = self.tcp_limits()?;

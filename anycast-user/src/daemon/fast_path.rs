@@ -15,7 +15,7 @@ use crate::{
 /// attaches it.
 pub fn load(config: &Config) -> Result<Option<FastPath>, DaemonError> {
     let service = &config.service;
-    let Some(interface) = service.interface.as_deref().filter(|_| service.xdp_mode != XdpMode::Off) else {
+    let Some(interface) = service.fast_path_interface() else {
         tracing::warn!("the fast path is off: every query is answered in userspace");
         return Ok(None);
     };

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::error::DaemonError;
-use crate::config::{Config, service::XdpMode};
+use crate::config::Config;
 
 /// A capability: its bit in the kernel's masks (linux/capability.h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,8 +54,7 @@ pub fn check(config: &Config) -> Result<(), DaemonError> {
         let list: Vec<String> = lacking.iter().map(Need::to_string).collect();
         return Err(DaemonError::MissingCapabilities(list.join(", ")));
     }
-    let fast_path = config.service.interface.is_some() && config.service.xdp_mode != XdpMode::Off;
-    if fast_path && !PERFMON.held_in(mask) {
+    if config.service.fast_path_interface().is_some() && !PERFMON.held_in(mask) {
         tracing::warn!(
             "without CAP_PERFMON the XDP transmit errors cannot be counted: undelivered answers go unnoticed"
         );
@@ -69,7 +68,7 @@ pub fn needs(config: &Config, unprivileged_ports: u16) -> Vec<Need> {
     let service = &config.service;
     let need = |capability, why: String| Need { capability, why };
     let mut needs = Vec::new();
-    if let Some(interface) = service.interface.as_deref().filter(|_| service.xdp_mode != XdpMode::Off) {
+    if let Some(interface) = service.fast_path_interface() {
         needs.push(need(BPF, "loading the XDP program and writing its maps".into()));
         needs.push(need(NET_ADMIN, format!("attaching XDP to {interface}")));
     }
