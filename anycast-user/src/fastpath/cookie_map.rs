@@ -5,10 +5,7 @@
 use anycast_common::{cookie::CookieSecrets, map_names};
 use aya::maps::{Array, Map, MapError};
 
-use super::{
-    FastPath, FastPathError,
-    error::{map_err, own_handle},
-};
+use super::{FastPath, FastPathError, error::map_err, own_handle};
 
 /// Handles of their own on the two maps, for the task that rotates the
 /// secrets (the fast path's lock stays with the answers).

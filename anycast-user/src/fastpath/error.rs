@@ -1,10 +1,10 @@
 //! What can go wrong loading, attaching and using the fast path.
 
-use std::{os::fd::AsFd, path::PathBuf};
+use std::path::PathBuf;
 
 use anycast_common::{CLASSIC_UDP_LEN, MAX_RESPONSE_LEN, MAX_VIPS, dns::MAX_NSID_LEN};
 use aya::{
-    maps::{MapData, MapError},
+    maps::MapError,
     programs::{ProgramError, links::LinkError},
 };
 
@@ -42,14 +42,6 @@ pub enum FastPathError {
     Btf(#[from] super::btf::BtfError),
     #[error("the pinned XDP link {path}: {source}")]
     Link { path: PathBuf, source: LinkError },
-}
-
-/// A handle of its own on `map` (named `name`): its descriptor
-/// duplicated. Asking the kernel for the map by ID instead would need
-/// CAP_SYS_ADMIN, which a daemon run as its own user does not have.
-pub fn own_handle(map: &MapData, name: &'static str) -> Result<MapData, FastPathError> {
-    let fd = map.fd().as_fd().try_clone_to_owned().map_err(|source| FastPathError::Duplicate { name, source })?;
-    MapData::from_fd(fd).map_err(map_err(name))
 }
 
 /// The error for map `name` failing with `source`.

@@ -13,7 +13,7 @@ pub mod tap_sampling;
 
 pub use error::FastPathError;
 
-use std::{collections::HashSet, net::IpAddr, path::Path};
+use std::{collections::HashSet, net::IpAddr, os::fd::AsFd, path::Path};
 
 use anycast_common::{
     ACL_INLINE, ACL_OPEN, ACL_TRIE, AnswerKey, AnswerValue, CLASSIC_UDP_LEN, FastPathConfig, MAX_INLINE_ACL_V4,
@@ -32,7 +32,7 @@ use aya::{
     },
 };
 
-use error::{map_err, own_handle};
+use error::map_err;
 use pin::{PINNED_MAPS, Pins};
 use tap_sampling::{CAPTURE_RING_BYTES, IDLE_RING_BYTES, RING_BYTES, TapSampling};
 
@@ -138,6 +138,14 @@ fn live_entries<T: std::borrow::Borrow<MapData>>(map: &HashMap<T, AnswerKey, Ans
             })
         })
         .collect()
+}
+
+/// A handle of its own on `map` (named `name`): its descriptor
+/// duplicated. Asking the kernel for the map by ID instead would need
+/// CAP_SYS_ADMIN, which a daemon run as its own user does not have.
+fn own_handle(map: &MapData, name: &'static str) -> Result<MapData, FastPathError> {
+    let fd = map.fd().as_fd().try_clone_to_owned().map_err(|source| FastPathError::Duplicate { name, source })?;
+    MapData::from_fd(fd).map_err(map_err(name))
 }
 
 /// An entry of the answer map, as [`FastPath::live_entries`] lists it:
