@@ -24,7 +24,7 @@ use tokio::{
 
 use super::{
     capture::Request,
-    metrics::{self, HOT_NAMES, MAX_HOT_NAMES},
+    metrics::{self, HOT_NAMES, MAX_HOT_NAMES, hot_count},
     node::Node,
     reload,
 };
@@ -67,9 +67,9 @@ async fn session<U: Upstream>(stream: UnixStream, node: Arc<Node<U>>) -> std::io
 
 /// `dump-hot [N]`: the listing, read off the workers.
 async fn dump_hot<'a, U: Upstream>(mut words: impl Iterator<Item = &'a str>, node: Arc<Node<U>>) -> String {
-    let n = match (words.next().map(str::parse::<usize>), words.next()) {
+    let n = match (words.next().map(hot_count), words.next()) {
         (None, None) => HOT_NAMES,
-        (Some(Ok(n)), None) if (1..=MAX_HOT_NAMES).contains(&n) => n,
+        (Some(Some(n)), None) => n,
         _ => return format!("error: `dump-hot [N]`, N from 1 to {MAX_HOT_NAMES}\n"),
     };
     tokio::task::spawn_blocking(move || node.hot_names(n))

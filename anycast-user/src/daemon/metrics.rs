@@ -394,6 +394,12 @@ pub const HOT_NAMES: usize = 1000;
 /// The most `/hot?n=` lists.
 pub const MAX_HOT_NAMES: usize = 1_000_000;
 
+/// The number of hot names `n` asks for, if it is one from 1 to
+/// [`MAX_HOT_NAMES`] (`/hot?n=N`, `ctl dump-hot N`).
+pub fn hot_count(n: &str) -> Option<usize> {
+    n.parse().ok().filter(|n| (1..=MAX_HOT_NAMES).contains(n))
+}
+
 /// What the metrics address serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
@@ -407,16 +413,15 @@ pub enum Page {
 impl Page {
     /// The page a request target asks for; Err with the status and body
     /// otherwise.
-    fn of(target: &str) -> Result<Page, (&'static str, &'static str)> {
-        const NOT_FOUND: (&str, &str) = ("404 Not Found", "metrics are at /metrics, the hot names at /hot?n=N\n");
+    fn of(target: &str) -> Result<Page, (&'static str, String)> {
         match target.split_once('?') {
             None if target == "/metrics" => Ok(Page::Metrics),
             None if target == "/hot" => Ok(Page::Hot(HOT_NAMES)),
-            Some(("/hot", query)) => match query.strip_prefix("n=").and_then(|n| n.parse::<usize>().ok()) {
-                Some(n) if (1..=MAX_HOT_NAMES).contains(&n) => Ok(Page::Hot(n)),
-                _ => Err(("400 Bad Request", "/hot takes n=N, N from 1 to 1000000\n")),
+            Some(("/hot", query)) => match query.strip_prefix("n=").and_then(hot_count) {
+                Some(n) => Ok(Page::Hot(n)),
+                None => Err(("400 Bad Request", format!("/hot takes n=N, N from 1 to {MAX_HOT_NAMES}\n"))),
             },
-            _ => Err(NOT_FOUND),
+            _ => Err(("404 Not Found", "metrics are at /metrics, the hot names at /hot?n=N\n".into())),
         }
     }
 }
@@ -458,7 +463,7 @@ where
     let mut words = std::str::from_utf8(request_line).unwrap_or_default().split(' ');
     let page = match (words.next(), words.next()) {
         (Some("GET"), Some(target)) => Page::of(target),
-        _ => Err(("405 Method Not Allowed", "only GET /metrics and /hot\n")),
+        _ => Err(("405 Method Not Allowed", "only GET /metrics and /hot\n".into())),
     };
     let (status, content_type, body) = match page {
         Ok(page) => match tokio::task::spawn_blocking(move || pages(page)).await {
@@ -466,7 +471,7 @@ where
             Ok(body) => ("200 OK", "text/plain; charset=utf-8", body),
             Err(_) => ("500 Internal Server Error", "text/plain", "the page failed\n".to_string()),
         },
-        Err((status, body)) => (status, "text/plain", body.to_string()),
+        Err((status, body)) => (status, "text/plain", body),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n\
