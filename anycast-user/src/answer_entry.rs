@@ -444,10 +444,7 @@ pub fn shortest_ttl_wire(response: &[u8]) -> Option<u32> {
             }
             _ => Some(u32_at(fixed + 4)?),
         };
-        shortest = match (shortest, ttl) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        shortest = shortest.into_iter().chain(ttl).min();
         at += record.len;
     }
     shortest
