@@ -206,9 +206,7 @@ impl<U: Upstream> Resolver<U> {
             let reply = match walk.next(&zone, above) {
                 None => self.ask(&zone, servers, name, rtype, class, false, budget).await?,
                 Some(probe) => {
-                    self.stats.minimised();
-                    let reply = self.ask(&zone, servers.clone(), &probe, RecordType::A, class, false, budget).await;
-                    match minimised_reply(reply, &mut walk)? {
+                    match self.probe(&zone, servers.clone(), &probe, class, budget, &mut walk).await? {
                         Some(referral) => referral,
                         None => {
                             // Deeper, or the whole name, of the same servers.
@@ -227,6 +225,42 @@ impl<U: Upstream> Resolver<U> {
             }
         }
         Err(Failure::Budget("referrals"))
+    }
+
+    /// Asks `servers` of `zone` the minimised question `probe` (type A),
+    /// unless the cache shows the name exists (an answer or NODATA for
+    /// it, from a walk or a client before), and caches the NODATA that
+    /// shows it: what the reply means for `walk` (see [`minimised_reply`]).
+    /// A server authoritative for a zone and for zones below it answers
+    /// the probe for a child's apex from the child (NODATA) and never
+    /// refers, so no cut is learned to start the next walk below; without
+    /// the cached NODATA, every name in the child would cost two queries.
+    async fn probe(
+        &self,
+        zone: &Name,
+        servers: Vec<SocketAddr>,
+        probe: &Name,
+        class: DNSClass,
+        budget: &mut Budget,
+        walk: &mut minimise::Walk,
+    ) -> Result<Option<Reply>, Failure> {
+        let known = {
+            let cache = self.cache.lock().expect("cache lock");
+            cache.lookup(probe, RecordType::A, class, Trust::Answer, Instant::now())
+        };
+        if matches!(known, Some(Lookup::Records(_) | Lookup::NoData(_))) {
+            walk.exists();
+            return Ok(None);
+        }
+        self.stats.minimised();
+        let reply = match self.ask(zone, servers, probe, RecordType::A, class, false, budget).await {
+            Ok(Reply::NoData(authority)) => {
+                self.take(Reply::NoData(authority.clone()), probe, RecordType::A, class, zone);
+                Ok(Reply::NoData(authority))
+            }
+            other => other,
+        };
+        minimised_reply(reply, walk)
     }
 
     /// Caches a referral's NS RRset, glue and DS; the NS names.

@@ -481,6 +481,41 @@ fn broken_ent_net() -> FakeNet {
     )
 }
 
+/// A root delegating `both.` to a server that also serves
+/// `child.both.`, which `both.` delegates to it (one server for a zone
+/// and its children, as knotd serves bench.sec. and its z zones).
+fn parent_and_child_net() -> FakeNet {
+    let mut root = root_zone();
+    root.records.push(testnet::ns("both.", "ns.both."));
+    root.records.push(testnet::a("ns.both.", 3600, ip(12)));
+    let parent =
+        testnet::Zone::new("both.", vec![testnet::ns("child.both.", "ns.both."), testnet::a("ns.both.", 3600, ip(12))]);
+    let hosts = (1..=2).map(|i| testnet::a(&format!("h{i}.child.both."), 300, ip(120 + i))).collect();
+    let child = testnet::Zone::new("child.both.", hosts);
+    FakeNet::default().serve(ip(1), Behavior::Authoritative, vec![root]).serve(
+        ip(12),
+        Behavior::Authoritative,
+        vec![parent, child],
+    )
+}
+
+#[tokio::test]
+async fn a_minimised_question_answered_before_is_not_asked_again() {
+    let resolver = recursive(parent_and_child_net(), Limits::default());
+    let cases: [(&str, &[&str]); 3] = [
+        ("h1.child.both.", &["10.53.0.1 both. A", "10.53.0.12 child.both. A", "10.53.0.12 h1.child.both. A"]),
+        // The child's apex answered NODATA (no referral: the server has
+        // the child too), which the cache keeps.
+        ("h2.child.both.", &["10.53.0.12 h2.child.both. A"]),
+        ("h3.child.both.", &["10.53.0.12 h3.child.both. A"]),
+    ];
+    for (qname, asked) in cases {
+        ask(&resolver, qname, RecordType::A).await;
+        assert_eq!(servers_asked(&resolver), asked, "{qname}");
+    }
+    assert_eq!(resolver.stats.minimised_queries(), 2, "both. and child.both., once each");
+}
+
 #[tokio::test]
 async fn qname_minimisation_tells_each_server_only_the_next_label() {
     use super::minimise::Minimisation;
