@@ -283,6 +283,10 @@ mod tests {
         assert!(
             error(&format!("{vip}hot_answers_max_bytes = 0\n"), &none).starts_with("service.hot_answers_max_bytes:")
         );
+        assert!(error(&format!("{vip}udp_receive_buffer = 0\n"), &none).starts_with("service.udp_receive_buffer:"));
+        assert!(
+            error(&format!("{vip}udp_receive_buffer = 4294967296\n"), &none).starts_with("service.udp_receive_buffer:")
+        );
         assert!(
             error(&format!("{vip}[fastpath]\nedns_udp_size = 4096\n"), &none).starts_with("fastpath.edns_udp_size:")
         );

@@ -9,7 +9,7 @@ use std::{
 use anycast_common::dns::MAX_NSID_LEN;
 use serde::Deserialize;
 
-use super::error::{ConfigError, count, invalid, positive, seconds};
+use super::error::{ConfigError, count, invalid, positive, seconds, within};
 use crate::server::tcp::TcpLimits;
 
 /// Where the control socket is unless configured.
@@ -19,6 +19,14 @@ const MAX_THREADS: u64 = 1024;
 /// What the hot answers may take unless configured: 32 MiB, a hundred
 /// thousand answers of the usual size.
 const HOT_ANSWERS_BYTES: u64 = 32 << 20;
+/// Each UDP socket's receive buffer unless configured: 4 MiB, what
+/// Unbound's documentation advises for a busy resolver. The kernel's
+/// default (212,992 bytes, a few hundred datagrams) overflows in the
+/// bursts a client with thousands of queries outstanding sends.
+const UDP_RECEIVE_BUFFER: u64 = 4 << 20;
+/// The largest receive buffer taken: the kernel's own limit for
+/// SO_RCVBUFFORCE (half of INT_MAX, as it doubles what it is asked).
+const MAX_UDP_RECEIVE_BUFFER: u64 = (i32::MAX / 2) as u64;
 
 /// How the XDP program is attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -65,6 +73,8 @@ pub struct ServiceSection {
     pub nsid: Option<String>,
     /// Memory the hot answers may take (see `server::hot`), in bytes.
     pub hot_answers_max_bytes: Option<u64>,
+    /// Each UDP socket's receive buffer (SO_RCVBUF), in bytes.
+    pub udp_receive_buffer: Option<u64>,
 }
 
 /// `[service]`, checked.
@@ -84,6 +94,7 @@ pub struct ServiceSettings {
     /// The NSID's bytes; empty for none.
     pub nsid: Vec<u8>,
     pub hot_answers_max_bytes: usize,
+    pub udp_receive_buffer: usize,
 }
 
 impl ServiceSettings {
@@ -126,6 +137,11 @@ impl ServiceSection {
                 "service.hot_answers_max_bytes",
                 self.hot_answers_max_bytes,
                 HOT_ANSWERS_BYTES,
+            )? as usize,
+            udp_receive_buffer: within(
+                "service.udp_receive_buffer",
+                self.udp_receive_buffer.unwrap_or(UDP_RECEIVE_BUFFER),
+                1..=MAX_UDP_RECEIVE_BUFFER,
             )? as usize,
         })
     }

@@ -38,6 +38,12 @@ use crate::{
 pub fn render<U: Upstream>(node: &Node<U>) -> String {
     let mut out = Exposition::default();
     serving(&mut out, &node.responder.stats, &node.responder.hot, node.feed.as_deref());
+    out.counter(
+        "anycast_udp_receive_drops_total",
+        "Datagrams the kernel dropped on the UDP sockets, their receive buffers full: queries lost before the \
+         daemon read them (raise service.udp_receive_buffer, or add threads).",
+        node.udp_drops.total(),
+    );
     resolving(&mut out, &node.resolver);
     if let Some(feed) = &node.feed {
         feeding(&mut out, feed);

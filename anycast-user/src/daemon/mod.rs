@@ -54,6 +54,7 @@ use encrypted::Encrypted;
 pub use error::DaemonError;
 use node::Node;
 use probe::NodeProbe;
+use sockets::UdpDrops;
 
 /// How long a graceful stop waits for queries under way.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -123,7 +124,8 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let sockets = sockets::bind_all(&addresses, service.port, workers)?;
+    let sockets = sockets::bind_all(&addresses, service.port, workers, service.udp_receive_buffer)?;
+    let udp_drops = UdpDrops::of(&sockets)?;
     let encrypted = config.tls.as_ref().map(|tls| Encrypted::bind(tls, &addresses, &tap)).transpose()?;
     let mut fast_path = fast_path::load(&config)?;
     let mut cookie_map = match &fast_path {
@@ -192,6 +194,7 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
         certificate: encrypted.as_ref().map(|encrypted| encrypted.certificate.clone()),
         flags,
         warm: WarmStats::new(config.warm.is_some()),
+        udp_drops,
     });
 
     let (stop_serving, serving) = watch::channel(false);

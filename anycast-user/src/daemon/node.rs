@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{capture::Capture, top::Top};
+use super::{capture::Capture, sockets::UdpDrops, top::Top};
 use crate::{
     answer_entry::AnswerEntry,
     clock,
@@ -45,6 +45,8 @@ pub struct Node<U> {
     pub flags: Flags,
     /// The warm start's progress.
     pub warm: WarmStats,
+    /// What the kernel dropped on the UDP sockets.
+    pub udp_drops: UdpDrops,
 }
 
 impl<U> Node<U> {

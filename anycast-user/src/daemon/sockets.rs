@@ -2,8 +2,17 @@
 //! path is loaded: a fast path taken over from a previous daemon passes
 //! its misses up at once, and the kernel queues them for these sockets
 //! rather than refusing them.
+//!
+//! Each UDP socket gets the receive buffer configured (past the kernel's
+//! net.core.rmem_max when the daemon has CAP_NET_ADMIN), and what the
+//! kernel drops when one is full is counted for the metrics: those are
+//! queries lost before the daemon saw them.
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    io,
+    net::{IpAddr, SocketAddr},
+    os::fd::{AsFd, AsRawFd, OwnedFd, RawFd},
+};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, UdpSocket};
@@ -18,9 +27,16 @@ pub struct Bound {
     pub tcp: TcpListener,
 }
 
-/// UDP (`udp_sockets` of them) and TCP on each of `addresses`, port `port`.
-pub fn bind_all(addresses: &[IpAddr], port: u16, udp_sockets: usize) -> Result<Vec<Bound>, DaemonError> {
-    addresses
+/// UDP (`udp_sockets` of them, each with a receive buffer of
+/// `receive_buffer` bytes) and TCP on each of `addresses`, port `port`.
+pub fn bind_all(
+    addresses: &[IpAddr],
+    port: u16,
+    udp_sockets: usize,
+    receive_buffer: usize,
+) -> Result<Vec<Bound>, DaemonError> {
+    let mut granted = usize::MAX;
+    let bound = addresses
         .iter()
         .map(|ip| {
             let addr = SocketAddr::new(*ip, port);
@@ -28,12 +44,83 @@ pub fn bind_all(addresses: &[IpAddr], port: u16, udp_sockets: usize) -> Result<V
             let udp = (0..udp_sockets.max(1))
                 .map(|_| {
                     let socket = bind(addr, Type::DGRAM).map_err(error("binding UDP"))?;
+                    granted = granted.min(set_receive_buffer(&socket, receive_buffer).map_err(error("sizing UDP"))?);
                     UdpSocket::from_std(socket.into()).map_err(error("serving UDP"))
                 })
                 .collect::<Result<_, _>>()?;
             Ok(Bound { udp, tcp: listen(addr)? })
         })
-        .collect()
+        .collect::<Result<_, DaemonError>>()?;
+    if granted < receive_buffer {
+        tracing::warn!(
+            asked = receive_buffer,
+            granted,
+            "the UDP receive buffers are smaller than service.udp_receive_buffer: raise net.core.rmem_max, or give \
+             anycastd CAP_NET_ADMIN; bursts beyond them are dropped (anycast_udp_receive_drops_total)"
+        );
+    }
+    Ok(bound)
+}
+
+/// Sets `socket`'s receive buffer to `bytes`: past net.core.rmem_max if
+/// the daemon may (SO_RCVBUFFORCE needs CAP_NET_ADMIN), else as far as it
+/// allows. Returns the bytes granted.
+fn set_receive_buffer(socket: &Socket, bytes: usize) -> io::Result<usize> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: the option's value is a c_int, passed with its size.
+    let forced = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            std::ptr::from_ref(&value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    } == 0;
+    if !forced {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    // The kernel doubles what it is given, for its own bookkeeping, and
+    // reports the doubled size.
+    Ok(socket.recv_buffer_size()? / 2)
+}
+
+/// The datagrams the kernel dropped on the UDP sockets (their receive
+/// buffers full), read through duplicates of their descriptors.
+pub struct UdpDrops(Vec<OwnedFd>);
+
+/// SO_MEMINFO's fields (linux/sock_diag.h), and which one counts drops.
+const SK_MEMINFO_VARS: usize = 9;
+const SK_MEMINFO_DROPS: usize = 8;
+
+impl UdpDrops {
+    pub fn of(bound: &[Bound]) -> Result<UdpDrops, DaemonError> {
+        let duplicate = |socket: &UdpSocket| {
+            socket.as_fd().try_clone_to_owned().map_err(|source| DaemonError::Socket {
+                what: "watching UDP",
+                addr: socket.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
+                source,
+            })
+        };
+        bound.iter().flat_map(|b| &b.udp).map(duplicate).collect::<Result<_, _>>().map(UdpDrops)
+    }
+
+    /// Drops on all the sockets since they were bound.
+    pub fn total(&self) -> u64 {
+        self.0.iter().filter_map(|fd| drops(fd.as_raw_fd()).ok()).sum()
+    }
+}
+
+fn drops(fd: RawFd) -> io::Result<u64> {
+    let mut meminfo = [0u32; SK_MEMINFO_VARS];
+    let mut len = std::mem::size_of_val(&meminfo) as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `meminfo`.
+    let status =
+        unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_MEMINFO, meminfo.as_mut_ptr().cast(), &mut len) };
+    if status != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::from(meminfo[SK_MEMINFO_DROPS]))
 }
 
 /// A TCP listener on each of `addresses`, port `port` (DNS over TLS and
