@@ -116,6 +116,23 @@ fn runs_as_its_user_with_only_its_capabilities(lab: &mut Lab, user: &Unprivilege
     println!("anycastd {pid}: uid {uid}, CapEff {mask:#x} ({CAPABILITIES:?})");
     let links = raw_tracepoint_links(pid);
     assert_eq!(links.len(), 2, "the delivery programs are attached: {links:?}");
+    assert_eq!(thread_policy(pid, "anycast-census"), Some(SCHED_IDLE), "the map census runs at idle priority");
+}
+
+/// sched(7)'s number for SCHED_IDLE, as /proc/PID/task/TID/stat gives it.
+const SCHED_IDLE: u32 = 5;
+
+/// The scheduling policy of `pid`'s thread named `name`, if it has one.
+fn thread_policy(pid: u32, name: &str) -> Option<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the daemon's threads");
+    tasks.filter_map(Result::ok).find_map(|task| {
+        let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        // The fields after the name in parentheses: the policy is the 41st of
+        // the whole line, the 39th after it.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        (comm.trim() == name).then(|| fields.get(38)?.parse().ok()).flatten()
+    })
 }
 
 /// The raw tracepoints `pid` holds links to (its descriptors' fdinfo).
