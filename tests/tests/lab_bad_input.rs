@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anycast_lab::topology::{VIP4, VIP6};
-use anycast_tests::lab::{dig, lab_with_anycastd, series};
+use anycast_tests::lab::{admit_to_map, dig, lab_with_anycastd, series};
 use serde_json::Value;
 
 const SCRIPT: &str = concat!(include_str!("../scripts/dnswire.py"), include_str!("../scripts/bad_input.py"));
@@ -28,6 +28,7 @@ fn bad_input_is_answered_or_cut_off_and_service_goes_on() {
     // The name is in the fast path's map: the outsider's query below must
     // be refused by the XDP program's ACL, not answered from the map.
     dig(&lab, VIP4, "www.example.lab.", "A", &[]);
+    admit_to_map(&lab, VIP4, "www.example.lab.", "A", &[]);
     let refused_at_xdp = lab.stat("anycast_xdp_packets_total{outcome=\"not_allowed\"}").unwrap();
 
     let mut script = lab.client.command("python3");

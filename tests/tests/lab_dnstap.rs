@@ -222,6 +222,9 @@ fn both_paths_messages_reach_a_debian_collector() {
     let host = format!("+tls-hostname={NODE_NAME}");
     ask(&lab, &["+tls", &ca, &host, "h4.example.lab.", "A"]);
     ask(&lab, &["+https", &ca, &host, "h5.example.lab.", "A"]);
+    // The repeat is the daemon's, from its hot answers, and admits h1 to
+    // the map; the next is the fast path's.
+    ask(&lab, &["h1.example.lab.", "A"]);
     ask(&lab, &["h1.example.lab.", "A"]);
     let flood = Traffic::flood(&lab.client, VIP4, "www.lab.", 6 * RATE, 6 * RATE, FLOODER, Flood::Plain).finish();
     println!("the flooder's {flood}");
@@ -259,7 +262,7 @@ fn both_paths_messages_reach_a_debian_collector() {
     assert!(absent.is_empty(), "not in the {} messages `dnstap` decoded: {absent:?}", json.len());
     let h1 = client("", "CLIENT_RESPONSE", "UDP", "h1.example.lab.\t300\tIN\tA\t10.99.6.1");
     let h1_responses = json.iter().filter(|m| matches(m, &h1)).count();
-    assert_eq!(h1_responses, 2, "`dnstap` decodes the daemon's answer to h1 and the fast path's");
+    assert_eq!(h1_responses, 3, "`dnstap` decodes the daemon's two answers to h1 and the fast path's");
     assert_eq!(json.len(), messages.len(), "`dnstap` and this test decode the same messages");
     let wrong_origin = json.iter().filter(|m| m["identity"] != "tap-node" || m["version"].is_null()).count();
     assert_eq!(wrong_origin, 0, "every message carries the NSID as identity, and a version");
@@ -334,7 +337,8 @@ fn ctl_capture_shows_the_fast_paths_answers_byte_for_byte() {
     lab.start_anycastd(&anycastd_binary(), &[]).unwrap_or_else(|e| panic!("starting anycastd: {e}"));
     let h1 = wire(&query(0x0c01, "h1.example.lab.", RecordType::A, EDNS));
     let h2 = wire(&query(0x0c02, "h2.example.lab.", RecordType::A, None));
-    Traffic::exchange(&lab.client, VIP4, &[h1.clone(), h2.clone()]);
+    // Twice: a second ask admits an answer to the map.
+    Traffic::exchange(&lab.client, VIP4, &[h1.clone(), h2.clone(), h1.clone(), h2.clone()]);
     let pcap = lab.dir.join("capture.pcap");
     let file = std::fs::File::create(&pcap).expect("the pcap file");
     let mut ctl = Command::new(anycastd_binary())

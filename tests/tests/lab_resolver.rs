@@ -9,7 +9,7 @@ use anycast_lab::{
     daemon::metric,
     topology::{VIP4, VIP6},
 };
-use anycast_tests::lab::{DigAnswer, dig, lab_with_anycastd, series};
+use anycast_tests::lab::{DigAnswer, admit_to_map, dig, lab_with_anycastd, series};
 
 /// Where anycastd serves its metrics, in the node's namespace.
 const METRICS: &str = "127.0.0.1:9153";
@@ -119,14 +119,16 @@ fn resolves_the_hierarchy_and_answers_repeats_from_xdp() {
             failures.push(format!("{}: {} {} gave {first:?}", case.what, case.name, case.rtype));
             continue;
         }
+        let admitted = admit_to_map(&lab, vip, case.name, case.rtype, &[]);
         let (hits, queries) = (lab.stat(series::XDP_ANSWERED).unwrap(), lab.stat(series::DAEMON_UDP).unwrap());
         let again = dig(&lab, vip, case.name, case.rtype, &[]);
         let (hits_after, queries_after) =
             (lab.stat(series::XDP_ANSWERED).unwrap(), lab.stat(series::DAEMON_UDP).unwrap());
         // The repeat (from XDP, or from the cache) is the same response but
         // for the TTLs: same flags, same records in the same order.
-        if without_ttls(&again) != without_ttls(&first) {
-            failures.push(format!("{}: the repeat gave {again:?}, the first {first:?}", case.what));
+        if without_ttls(&again) != without_ttls(&first) || without_ttls(&admitted) != without_ttls(&first) {
+            failures
+                .push(format!("{}: the repeats gave {admitted:?} (hot) and {again:?}, the first {first:?}", case.what));
         }
         if case.from_xdp && (hits_after != hits + 1 || queries_after != queries) {
             failures.push(format!(

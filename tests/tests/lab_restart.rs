@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anycast_lab::topology::{Lab, VIP4};
 use anycast_tests::{
-    lab::{anycastd_binary, dig, lab_with_anycastd, series, try_dig},
+    lab::{admit_to_map, anycastd_binary, dig, lab_with_anycastd, series, try_dig},
     traffic::Traffic,
 };
 
@@ -56,6 +56,7 @@ fn restart_without_downtime() {
 
 fn hot_names_are_answered_through_sigkill_and_restart(lab: &mut Lab) {
     dig(lab, VIP4, HOT, "A", &[]);
+    admit_to_map(lab, VIP4, HOT, "A", &[]);
     let stream = Traffic::stream(&lab.client, VIP4, HOT, 200, 12.0, 1.0, None);
     std::thread::sleep(Duration::from_secs(2));
     let before = attached_program(lab).expect("attached while anycastd runs");
@@ -115,6 +116,8 @@ fn another_map_layout_is_never_read_and_its_link_is_taken_over(lab: &mut Lab) {
     let start = answered();
     assert_eq!(dig(lab, VIP4, HOT, "A", &[]).status, "NOERROR");
     assert_eq!(answered(), start, "the first answer comes from the daemon (fresh maps)");
+    assert_eq!(admit_to_map(lab, VIP4, HOT, "A", &[]).status, "NOERROR");
+    assert_eq!(answered(), start, "the second from its hot answers");
     assert_eq!(dig(lab, VIP4, HOT, "A", &[]).status, "NOERROR");
-    assert_eq!(answered(), start + 1, "the second from XDP");
+    assert_eq!(answered(), start + 1, "the third from XDP");
 }

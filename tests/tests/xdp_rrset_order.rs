@@ -119,7 +119,7 @@ fn rotate_hands_out_each_record_first_in_turn_as_the_daemon_does() {
     let hot = HotAnswers::new(*node.fast_path.hash_key(), 1 << 20, None).with_rrset_order(RrsetOrder::Rotate);
     for case in cases() {
         let entry = insert(&mut node, &case);
-        hot.insert(&entry);
+        hot.insert(&entry, false);
         let payload = zone::wire(&query(&case));
         let question_len = zone::question_len(&payload);
         let count = case.addresses.len();

@@ -12,6 +12,11 @@
 //! offered to the map is offered again, from these bytes: a query that
 //! reached the daemon may mean the map lost the entry (its LRU made room),
 //! and writing it back costs one map update, not a resolution.
+//!
+//! And the hot answers are the map's doorkeeper: an answer to a question
+//! not kept before goes to the map only when it is asked again (its first
+//! answer from here offers it). A name asked once, most of a Zipf tail,
+//! then costs no map write and pushes no name asked often out of the map.
 
 use std::{
     collections::HashMap,
@@ -30,6 +35,8 @@ use crate::{
 };
 
 const NS_PER_SEC: u64 = 1_000_000_000;
+/// [`Stored::offered_ns`] of an answer not offered to the map yet.
+const NOT_OFFERED: u64 = u64::MAX;
 /// Locks the entries are spread over, so that workers rarely meet.
 const SHARDS: usize = 16;
 
@@ -51,7 +58,8 @@ struct Stored {
     /// (carried over when it is kept again): where records that turn
     /// start, and how much the name is asked ([`HotAnswers::asked`]).
     served: AtomicU32,
-    /// When it was last offered to the map (CLOCK_BOOTTIME).
+    /// When it was last offered to the map (CLOCK_BOOTTIME), or
+    /// [`NOT_OFFERED`].
     offered_ns: AtomicU64,
 }
 
@@ -79,11 +87,11 @@ impl Generations {
         &self.newer[&key]
     }
 
-    /// How many answers the one kept under `key` for `name` gave (0 if
-    /// none is).
-    fn served(&self, key: &AnswerKey, name: &[u8]) -> u32 {
+    /// How many answers the one kept under `key` for `name` gave, if one
+    /// is.
+    fn served(&self, key: &AnswerKey, name: &[u8]) -> Option<u32> {
         let kept = self.newer.get(key).or_else(|| self.older.get(key));
-        kept.filter(|stored| *stored.name == *name).map_or(0, |stored| stored.served.load(Relaxed))
+        kept.filter(|stored| *stored.name == *name).map(|stored| stored.served.load(Relaxed))
     }
 }
 
@@ -137,8 +145,11 @@ impl HotAnswers {
     }
 
     /// Keeps `entry` (made with [`HotAnswers::hash_key`]), replacing any
-    /// answer to the same question.
-    pub fn insert(&self, entry: &AnswerEntry) {
+    /// answer to the same question; whether it is to be offered to the map
+    /// now: when an answer to the question was kept already (it is asked
+    /// again after it expired), or `known_hot` says the name is in demand
+    /// (a warm start's). Otherwise its first answer from here offers it.
+    pub fn insert(&self, entry: &AnswerEntry, known_hot: bool) -> bool {
         let v = &entry.value;
         let stored = Stored {
             name: entry.name().into(),
@@ -151,11 +162,17 @@ impl HotAnswers {
             expires_ns: v.expires_ns,
             rotation: v.rotation,
             served: AtomicU32::new(0),
-            offered_ns: AtomicU64::new(v.inserted_ns),
+            offered_ns: AtomicU64::new(NOT_OFFERED),
         };
         let mut shard = self.shard(&entry.key);
-        stored.served.store(shard.served(&entry.key, entry.name()), Relaxed);
+        let kept = shard.served(&entry.key, entry.name());
+        let offer = known_hot || kept.is_some();
+        stored.served.store(kept.unwrap_or(0), Relaxed);
+        if offer {
+            stored.offered_ns.store(v.inserted_ns, Relaxed);
+        }
         shard.put(entry.key, stored, self.generation_bytes);
+        offer
     }
 
     /// Writes into `out` the response to `query` with `edns` (the OPT
@@ -264,10 +281,12 @@ impl Stored {
         AnswerEntry::from_parts(key, &parts)
     }
 
-    /// Whether it is offered to the map again at `now_ns`, `after` since
-    /// it last was; if so, that is now. (Called under its shard's lock.)
+    /// Whether it is offered to the map at `now_ns`: never offered yet, or
+    /// `after` since it last was; if so, that is now. (Called under its
+    /// shard's lock.)
     fn due_for_offer(&self, now_ns: u64, after: u64) -> bool {
-        let due = now_ns >= self.offered_ns.load(Relaxed).saturating_add(after);
+        let offered = self.offered_ns.load(Relaxed);
+        let due = offered == NOT_OFFERED || now_ns >= offered.saturating_add(after);
         if due {
             self.offered_ns.store(now_ns, Relaxed);
         }
@@ -440,10 +459,12 @@ mod tests {
         let r = Responder { hot: answers, sink: Some(sink.clone()), ..responder() };
         let q = query_with_options("www.example.lab.", RecordType::A, None, &[]);
         let full = r.respond(&q, CLIENT, Transport::Udp).await.unwrap();
-        assert_eq!(sink.0.lock().unwrap().len(), 1, "the full path offers its answer");
+        assert!(sink.0.lock().unwrap().is_empty(), "a question asked once stays out of the map");
         let (outcome, repeat) = hot(&r, &q);
         assert_eq!(outcome, Hot::Answered);
         assert_eq!(Message::from_vec(&repeat).unwrap().answers, Message::from_vec(&full).unwrap().answers);
+        assert_eq!(sink.0.lock().unwrap().len(), 1, "asked again: offered");
+        hot(&r, &q);
         assert_eq!(sink.0.lock().unwrap().len(), 1, "not offered again at once");
         std::thread::sleep(std::time::Duration::from_millis(250));
         let outcomes: Vec<Hot> = (0..3).map(|_| hot(&r, &q).0).collect();
@@ -451,6 +472,31 @@ mod tests {
         let offered = sink.0.lock().unwrap().clone();
         assert_eq!(offered.len(), 2, "offered again once, by the first repeat after the wait");
         assert_eq!(offered[0], offered[1], "the same entry");
+    }
+
+    #[test]
+    fn the_map_gets_an_answer_when_asked_again_or_known_in_demand() {
+        let store = HotAnswers::new([1, 2], 1 << 20, Some(std::time::Duration::from_secs(1)));
+        let entry = |name: &str| {
+            let mut response =
+                Message::new(0, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
+            response.queries = vec![hickory_proto::op::Query::query(name.parse().unwrap(), RecordType::A)];
+            response.answers = vec![crate::resolver::testnet::a(name, 300, "192.0.2.1".parse().unwrap())];
+            AnswerEntry::from_response(&response, store.hash_key(), 1_000, &Default::default()).unwrap()
+        };
+        // (what, name, known in demand, offered to the map at once)
+        let cases = [
+            ("asked once", "a.example.", false, false),
+            ("resolved again, kept before", "a.example.", false, true),
+            ("a warm start's", "b.example.", true, true),
+            ("another name asked once", "c.example.", false, false),
+        ];
+        for (what, name, known_hot, offered) in cases {
+            assert_eq!(store.insert(&entry(name), known_hot), offered, "{what}");
+        }
+        let asked = crate::server::tests::query("c.example.", RecordType::A, None);
+        let found = store.answer(&QueryView::parse(&asked).unwrap(), None, 2_000, &mut Vec::new()).unwrap();
+        assert!(found.reoffer.is_some(), "its first answer from here offers it");
     }
 
     #[test]
@@ -462,7 +508,7 @@ mod tests {
             .to_vec();
         let store = HotAnswers::new([1, 2], 1 << 20, Some(std::time::Duration::ZERO));
         let made = AnswerEntry::from_response(&response, store.hash_key(), 1_000, &Default::default()).unwrap();
-        store.insert(&made);
+        store.insert(&made, false);
         let asked = crate::server::tests::query("a.example.", RecordType::A, None);
         let found = store.answer(&QueryView::parse(&asked).unwrap(), None, 2_000, &mut Vec::new()).unwrap();
         let again = found.reoffer.expect("offered again");
@@ -502,7 +548,7 @@ mod tests {
             response.queries = vec![hickory_proto::op::Query::query(name.parse().unwrap(), RecordType::A)];
             response.answers = vec![crate::resolver::testnet::a(&name, 300, "192.0.2.1".parse().unwrap())];
             let entry = AnswerEntry::from_response(&response, store.hash_key(), 0, &Default::default()).unwrap();
-            store.insert(&entry);
+            store.insert(&entry, false);
         }
         // Each about 150 bytes: at most 64 KiB of them.
         assert!((100..=450).contains(&store.count()), "{} answers kept", store.count());

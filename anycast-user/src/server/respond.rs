@@ -9,8 +9,8 @@
 //! [`crate::wire`] (RRSIG, NSEC and NSEC3 only for DO queries), the node's
 //! OPT record when the query had one. A bogus answer is SERVFAIL with the
 //! Extended DNS Error that says why, unless the query had CD, which gets
-//! the data unvalidated. Cacheable answers to UDP queries are written into
-//! the answer map.
+//! the data unvalidated. Cacheable answers are kept among the hot answers,
+//! and written into the answer map once asked again (see `hot`).
 
 use std::{
     net::IpAddr,
@@ -267,7 +267,7 @@ impl<U: Upstream> Responder<U> {
         // Whatever the transport: a name asked only over DoT or DoH is
         // hot too, and its entry is the one a UDP query of the same shape
         // is answered from (the fast path's among them).
-        self.keep(&parsed.message, answer);
+        self.keep(&parsed.message, answer, false);
         response
     }
 
@@ -282,18 +282,21 @@ impl<U: Upstream> Responder<U> {
         if answer.dropped || answer.rcode == ResponseCode::ServFail || matches!(answer.security, Security::Bogus(_)) {
             return false;
         }
-        self.keep(query, &answer);
+        // A peer's hot name: to the map at once.
+        self.keep(query, &answer, true);
         true
     }
 
-    /// Keeps the entry `answer` makes among the hot answers and offers it
-    /// to the sink, if it may go there.
-    fn keep(&self, query: &Message, answer: &Answer) {
+    /// Keeps the entry `answer` makes among the hot answers, if it may go
+    /// there, and offers it to the sink when they say it is in demand (see
+    /// [`HotAnswers::insert`]; `known_hot` says it is).
+    fn keep(&self, query: &Message, answer: &Answer, known_hot: bool) {
         let now = clock::boottime_ns();
         match AnswerEntry::for_answer(query, answer, self.hot.hash_key(), now, &self.write_policy) {
             Ok(entry) => {
-                self.hot.insert(&entry);
-                if let Some(sink) = &self.sink {
+                if self.hot.insert(&entry, known_hot)
+                    && let Some(sink) = &self.sink
+                {
                     sink.offer(&entry);
                 }
             }
