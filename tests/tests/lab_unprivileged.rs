@@ -15,7 +15,7 @@ use anycast_lab::{
     topology::{Lab, VIP4, VIP6},
     unprivileged::Unprivileged,
 };
-use anycast_tests::lab::{anycastd_binary, dig, lab, series, try_dig};
+use anycast_tests::lab::{admit_to_map, anycastd_binary, dig, lab, series, try_dig};
 
 /// What dist/anycastd.service gives anycastd (AmbientCapabilities=).
 const CAPABILITIES: [&str; 4] = ["bpf", "perfmon", "net_admin", "net_bind_service"];
@@ -74,6 +74,7 @@ fn each_missing_capability_is_named(lab: &mut Lab, tls: &[&str]) {
 fn takes_over_what_a_root_daemon_pinned(lab: &mut Lab, user: &Unprivileged, tls: &[&str]) {
     lab.start_anycastd(&anycastd_binary(), tls).unwrap_or_else(|e| panic!("starting anycastd as root: {e}"));
     dig(lab, VIP4, HOT, "A", &[]);
+    admit_to_map(lab, VIP4, HOT, "A", &[]);
     assert!(lab.stop_anycastd("KILL", Duration::from_secs(5)).is_some(), "SIGKILL ends anycastd");
     restart_as(lab, user, tls);
 }
