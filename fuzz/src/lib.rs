@@ -106,7 +106,7 @@ fn hot_answers() -> HotAnswers {
             &WritePolicy::default(),
         )
         .expect("a cacheable answer");
-        hot.insert(&entry);
+        hot.insert(&entry, false);
     }
     hot
 }
