@@ -160,7 +160,10 @@ fn main() -> Result<()> {
                 let anycastd = cmd::root().join("target/release/anycastd");
                 bench_args.extend(["--anycastd".into(), anycastd.display().to_string()]);
                 bench_args.extend(["--objects".into(), objects.display().to_string()]);
-                bench_args.extend(["--out".into(), cmd::root().join("target/bench").display().to_string()]);
+                // The workspace's target/bench, unless the run names its own.
+                if !rest.iter().any(|a| a == "--out" || a.starts_with("--out=")) {
+                    bench_args.extend(["--out".into(), cmd::root().join("target/bench").display().to_string()]);
+                }
             }
             bench_args.extend(rest);
             let mut cargo_args = vec!["run", "--release", "--quiet", "--package", "anycast-bench", "--"];
