@@ -54,7 +54,6 @@ use encrypted::Encrypted;
 pub use error::DaemonError;
 use node::Node;
 use probe::NodeProbe;
-use sockets::UdpDrops;
 
 /// How long a graceful stop waits for queries under way.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -124,8 +123,7 @@ pub async fn start(config: Config, flags: Flags) -> Result<Running, DaemonError>
     let service = &config.service;
     let addresses: Vec<_> = service.vips.iter().chain(&service.listen).copied().collect();
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let sockets = sockets::bind_all(&addresses, service.port, workers, service.udp_receive_buffer)?;
-    let udp_drops = UdpDrops::of(&sockets)?;
+    let (sockets, udp_drops) = sockets::bind_all(&addresses, service.port, workers, service.udp_receive_buffer)?;
     let encrypted = config.tls.as_ref().map(|tls| Encrypted::bind(tls, &addresses, &tap)).transpose()?;
     let mut fast_path = fast_path::load(&config)?;
     let mut cookie_map = match &fast_path {

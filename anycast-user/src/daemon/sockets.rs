@@ -28,14 +28,16 @@ pub struct Bound {
 }
 
 /// UDP (`udp_sockets` of them, each with a receive buffer of
-/// `receive_buffer` bytes) and TCP on each of `addresses`, port `port`.
+/// `receive_buffer` bytes) and TCP on each of `addresses`, port `port`;
+/// and the watch on the UDP sockets' drops.
 pub fn bind_all(
     addresses: &[IpAddr],
     port: u16,
     udp_sockets: usize,
     receive_buffer: usize,
-) -> Result<Vec<Bound>, DaemonError> {
+) -> Result<(Vec<Bound>, UdpDrops), DaemonError> {
     let mut granted = usize::MAX;
+    let mut watched = Vec::new();
     let bound = addresses
         .iter()
         .map(|ip| {
@@ -45,6 +47,7 @@ pub fn bind_all(
                 .map(|_| {
                     let socket = bind(addr, Type::DGRAM).map_err(error("binding UDP"))?;
                     granted = granted.min(set_receive_buffer(&socket, receive_buffer).map_err(error("sizing UDP"))?);
+                    watched.push(socket.as_fd().try_clone_to_owned().map_err(error("watching UDP"))?);
                     UdpSocket::from_std(socket.into()).map_err(error("serving UDP"))
                 })
                 .collect::<Result<_, _>>()?;
@@ -59,7 +62,7 @@ pub fn bind_all(
              anycastd CAP_NET_ADMIN; bursts beyond them are dropped (anycast_udp_receive_drops_total)"
         );
     }
-    Ok(bound)
+    Ok((bound, UdpDrops(watched)))
 }
 
 /// Sets `socket`'s receive buffer to `bytes`: past net.core.rmem_max if
@@ -94,17 +97,6 @@ const SK_MEMINFO_VARS: usize = 9;
 const SK_MEMINFO_DROPS: usize = 8;
 
 impl UdpDrops {
-    pub fn of(bound: &[Bound]) -> Result<UdpDrops, DaemonError> {
-        let duplicate = |socket: &UdpSocket| {
-            socket.as_fd().try_clone_to_owned().map_err(|source| DaemonError::Socket {
-                what: "watching UDP",
-                addr: socket.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
-                source,
-            })
-        };
-        bound.iter().flat_map(|b| &b.udp).map(duplicate).collect::<Result<_, _>>().map(UdpDrops)
-    }
-
     /// Drops on all the sockets since they were bound.
     pub fn total(&self) -> u64 {
         self.0.iter().filter_map(|fd| drops(fd.as_raw_fd()).ok()).sum()

@@ -16,18 +16,18 @@ use std::{
 use tokio::sync::watch;
 
 use super::Feed;
+use crate::fastpath::AnswerMapView;
 
 /// How often the entries are counted.
 pub const INTERVAL: Duration = Duration::from_secs(10);
 
 /// Counts the map's entries now and every [`INTERVAL`], until `shutdown`.
 pub async fn run(feed: Arc<Feed>, mut shutdown: watch::Receiver<bool>) {
-    if feed.view.is_none() {
-        return;
-    }
+    let Some(view) = feed.view.clone() else { return };
     // Dropping the sender ends the thread's wait at once.
     let (stop, stopped) = mpsc::channel::<()>();
-    let counter = std::thread::Builder::new().name("anycast-census".into()).spawn(move || count_every(&feed, &stopped));
+    let counter =
+        std::thread::Builder::new().name("anycast-census".into()).spawn(move || count_every(&view, &feed, &stopped));
     let counter = match counter {
         Ok(counter) => counter,
         Err(e) => {
@@ -40,10 +40,10 @@ pub async fn run(feed: Arc<Feed>, mut shutdown: watch::Receiver<bool>) {
     let _ = tokio::task::spawn_blocking(move || counter.join()).await;
 }
 
-/// The census thread: lowers itself to idle priority, then counts until
-/// `stopped` says (its sender dropped).
-fn count_every(feed: &Feed, stopped: &mpsc::Receiver<()>) {
-    let Some(view) = &feed.view else { return };
+/// The census thread: lowers itself to idle priority, then counts the
+/// entries `view` shows into `feed` until `stopped` says (its sender
+/// dropped).
+fn count_every(view: &AnswerMapView, feed: &Feed, stopped: &mpsc::Receiver<()>) {
     let idle = libc::sched_param { sched_priority: 0 };
     // SAFETY: a valid sched_param; pid 0 is the calling thread.
     if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) } != 0 {

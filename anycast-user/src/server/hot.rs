@@ -477,13 +477,7 @@ mod tests {
     #[test]
     fn the_map_gets_an_answer_when_asked_again_or_known_in_demand() {
         let store = HotAnswers::new([1, 2], 1 << 20, Some(std::time::Duration::from_secs(1)));
-        let entry = |name: &str| {
-            let mut response =
-                Message::new(0, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
-            response.queries = vec![hickory_proto::op::Query::query(name.parse().unwrap(), RecordType::A)];
-            response.answers = vec![crate::resolver::testnet::a(name, 300, "192.0.2.1".parse().unwrap())];
-            AnswerEntry::from_response(&response, store.hash_key(), 1_000, &Default::default()).unwrap()
-        };
+        let entry = |name: &str| an_a_record(&store, name, 1_000);
         // (what, name, known in demand, offered to the map at once)
         let cases = [
             ("asked once", "a.example.", false, false),
@@ -542,15 +536,19 @@ mod tests {
     #[test]
     fn memory_is_bounded() {
         let store = HotAnswers::new([1, 2], 64 * 1024, None);
-        let mut response = Message::new(0, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
         for i in 0..2000 {
-            let name = format!("h{i}.example.");
-            response.queries = vec![hickory_proto::op::Query::query(name.parse().unwrap(), RecordType::A)];
-            response.answers = vec![crate::resolver::testnet::a(&name, 300, "192.0.2.1".parse().unwrap())];
-            let entry = AnswerEntry::from_response(&response, store.hash_key(), 0, &Default::default()).unwrap();
-            store.insert(&entry, false);
+            store.insert(&an_a_record(&store, &format!("h{i}.example."), 0), false);
         }
         // Each about 150 bytes: at most 64 KiB of them.
         assert!((100..=450).contains(&store.count()), "{} answers kept", store.count());
+    }
+
+    /// The entry of an answer of one A record for `name`, made for
+    /// `store` at `now_ns`.
+    fn an_a_record(store: &HotAnswers, name: &str, now_ns: u64) -> AnswerEntry {
+        let mut response = Message::new(0, hickory_proto::op::MessageType::Response, hickory_proto::op::OpCode::Query);
+        response.queries = vec![hickory_proto::op::Query::query(name.parse().unwrap(), RecordType::A)];
+        response.answers = vec![crate::resolver::testnet::a(name, 300, "192.0.2.1".parse().unwrap())];
+        AnswerEntry::from_response(&response, store.hash_key(), now_ns, &Default::default()).unwrap()
     }
 }
