@@ -244,7 +244,8 @@ fn run_lab(anycastd: &Path, pass_program: &Path) -> Result<()> {
          \nover TLS (853) and HTTPS (443), verified against the lab's CA:\n\
          \n  ip netns exec {client} kdig @6.6.6.6 +tls-ca={ca} +tls-hostname={name} www.example.lab\n\
          \n  ip netns exec {client} kdig @6.6.6.6 +https +tls-ca={ca} +tls-hostname={name} www.example.lab\n\
-         \nThe second query for a name over UDP is answered by the XDP program on {iface}. \
+         \nThe second query for a name over UDP puts its answer in the fast path's map; the third and later are \
+         answered by the XDP program on {iface}. \
          anycastd's log: {dir}/anycastd.log. Ctrl-C tears the lab down.",
         dir = lab.dir.display(),
         ca = ca.display(),
